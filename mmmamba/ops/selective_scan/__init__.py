@@ -1,0 +1,257 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""The selective scan (S6) with one signature and several backends.
+
+Backends (one file each, same signature as :func:`selective_scan`):
+
+* ``'reference'`` (:mod:`.reference`): pure PyTorch, CPU and GPU, fp32
+  accumulation, chunked scan with a reverse-scan backward. The oracle.
+* ``'triton'`` (:mod:`.triton`): Triton forward and backward kernels.
+* ``'mamba_ssm'`` (:mod:`.mamba_ssm`): mamba-ssm's CUDA ``selective_scan_fn``,
+  available only when its compiled extension imports.
+
+``backend='auto'`` resolves per call: CPU tensors use ``'reference'``; CUDA
+tensors use the first available backend of :data:`AUTO_ORDER`, an order set by
+``tools/analysis_tools/benchmark_scan.py`` (numbers in
+``benchmarks/selective_scan_h100.md``). The environment variable
+``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
+"""
+import os
+from typing import Callable, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from .._utils import (is_mamba_ssm_cuda_available, is_triton_available,
+                      triton_interpret)
+from .reference import selective_scan_ref
+
+__all__ = [
+    'selective_scan', 'selective_scan_ref', 'check_backend', 'resolve_backend',
+    'available_backends', 'AUTO_ORDER', 'BACKENDS'
+]
+
+BACKENDS = ('reference', 'triton', 'mamba_ssm')
+# The order 'auto' tries for CUDA tensors; see the module docstring.
+AUTO_ORDER = ('triton', 'mamba_ssm', 'reference')
+ENV_VAR = 'MMMAMBA_SCAN_BACKEND'
+
+_INSTALL_HINTS = {
+    'triton': ('the triton backend needs the `triton` package: '
+               'pip install "mmmamba[triton]" (it comes with CUDA builds of '
+               'torch)'),
+    'mamba_ssm': ('the mamba_ssm backend needs mamba-ssm with its compiled '
+                  'CUDA extension `selective_scan_cuda`: on a CUDA machine run '
+                  'MAMBA_FORCE_BUILD=TRUE MAMBA_KEEP_CUDA_BUILD=TRUE pip install '
+                  '--no-build-isolation mamba-ssm'),
+}
+
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _is_available(name: str) -> bool:
+    if name == 'reference':
+        return True
+    if name == 'triton':
+        return is_triton_available()
+    if name == 'mamba_ssm':
+        return is_mamba_ssm_cuda_available()
+    return False
+
+
+def available_backends() -> Tuple[str, ...]:
+    """Names of the backends whose dependencies import on this machine."""
+    return tuple(name for name in BACKENDS if _is_available(name))
+
+
+def check_backend(name: str) -> str:
+    """Validate a backend name and that it can run here; return it.
+
+    Modules call this at construction so that a missing dependency fails at
+    build time, not in the middle of training.
+
+    Raises:
+        ValueError: ``name`` is not ``'auto'`` or one of :data:`BACKENDS`.
+        RuntimeError: the backend's dependency is not installed (the message
+            says how to install it).
+    """
+    if not isinstance(name, str) or name not in ('auto', ) + BACKENDS:
+        raise ValueError(f'unknown selective-scan backend {name!r}; expected '
+                         f"'auto' or one of {BACKENDS}")
+    if name != 'auto' and not _is_available(name):
+        raise RuntimeError(f'selective-scan backend {name!r} is not '
+                           f'available: {_INSTALL_HINTS[name]}')
+    return name
+
+
+def resolve_backend(name: str, device: torch.device) -> str:
+    """The concrete backend that runs for tensors on ``device``.
+
+    ``MMMAMBA_SCAN_BACKEND`` (if set) replaces ``'auto'``. ``'auto'`` picks
+    ``'reference'`` on CPU (``'triton'`` under ``TRITON_INTERPRET=1`` only if
+    asked for explicitly) and the first available entry of
+    :data:`AUTO_ORDER` on CUDA.
+    """
+    if name == 'auto':
+        name = os.environ.get(ENV_VAR, '') or 'auto'
+    check_backend(name)
+    if name == 'auto':
+        if device.type != 'cuda':
+            return 'reference'
+        return next(n for n in AUTO_ORDER if _is_available(n))
+    if name == 'triton' and device.type != 'cuda' and not triton_interpret():
+        raise RuntimeError(
+            'the triton backend needs CUDA tensors (or TRITON_INTERPRET=1 to '
+            f'run its kernels in the CPU interpreter); got {device.type} '
+            "tensors: use backend='reference' or 'auto' on CPU")
+    if name == 'mamba_ssm' and device.type != 'cuda':
+        raise RuntimeError('the mamba_ssm backend needs CUDA tensors; got '
+                           f"{device.type} tensors: use backend='reference'")
+    return name
+
+
+def _check_tensor(name: str, t: Optional[Tensor], ndims: Tuple[int, ...],
+                  optional: bool) -> None:
+    if t is None:
+        if optional:
+            return
+        raise TypeError(f'selective_scan: {name} is required, got None')
+    if not isinstance(t, Tensor):
+        raise TypeError(f'selective_scan: {name} must be a torch.Tensor, got '
+                        f'{type(t).__name__}')
+    if t.is_complex():
+        raise TypeError(f'selective_scan: {name} is complex ({t.dtype}); only '
+                        'real floating-point tensors are supported')
+    if t.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f'selective_scan: {name} must be a floating-point '
+                        f'tensor (float16/bfloat16/float32/float64), got '
+                        f'{t.dtype}')
+    if t.dim() not in ndims:
+        expected = ' or '.join(f'{n}-D' for n in ndims)
+        raise ValueError(f'selective_scan: {name} must be {expected}, got '
+                         f'shape {tuple(t.shape)}')
+
+
+def validate_inputs(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                    C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                    delta_bias: Optional[Tensor]) -> None:
+    """Check types, shapes and devices; raise ``TypeError``/``ValueError``
+    naming the offending argument."""
+    _check_tensor('u', u, (3, ), False)
+    _check_tensor('delta', delta, (3, ), False)
+    _check_tensor('A', A, (2, ), False)
+    _check_tensor('B', B, (3, 4), False)
+    _check_tensor('C', C, (3, 4), False)
+    _check_tensor('D', D, (1, ), True)
+    _check_tensor('z', z, (3, ), True)
+    _check_tensor('delta_bias', delta_bias, (1, ), True)
+    batch, dim, seqlen = u.shape
+    if delta.shape != u.shape:
+        raise ValueError(f'selective_scan: delta must have the shape of u '
+                         f'{tuple(u.shape)}, got {tuple(delta.shape)}')
+    if z is not None and z.shape != u.shape:
+        raise ValueError(f'selective_scan: z must have the shape of u '
+                         f'{tuple(u.shape)}, got {tuple(z.shape)}')
+    if A.shape[0] != dim:
+        raise ValueError(f'selective_scan: A must be (dim={dim}, dstate), got '
+                         f'{tuple(A.shape)}')
+    dstate = A.shape[1]
+    groups = []
+    for name, t in (('B', B), ('C', C)):
+        if t.dim() == 3:
+            expected, g = (batch, dstate, seqlen), 1
+        else:
+            g = t.shape[1]
+            expected = (batch, g, dstate, seqlen)
+        if tuple(t.shape) != expected:
+            raise ValueError(
+                f'selective_scan: {name} must be (batch={batch}, groups, '
+                f'dstate={dstate}, seqlen={seqlen}) or (batch, dstate, '
+                f'seqlen), got {tuple(t.shape)}')
+        if g < 1 or dim % g != 0:
+            raise ValueError(f'selective_scan: dim={dim} is not divisible by '
+                             f'the number of groups of {name} ({g})')
+        groups.append(g)
+    if groups[0] != groups[1]:
+        raise ValueError(f'selective_scan: B and C must have the same number '
+                         f'of groups, got {groups[0]} and {groups[1]}')
+    for name, t in (('D', D), ('delta_bias', delta_bias)):
+        if t is not None and t.shape != (dim, ):
+            raise ValueError(f'selective_scan: {name} must be (dim={dim},), '
+                             f'got {tuple(t.shape)}')
+    devices = {
+        name: t.device
+        for name, t in (('u', u), ('delta', delta), ('A', A), ('B', B),
+                        ('C', C), ('D', D), ('z', z), ('delta_bias',
+                                                       delta_bias))
+        if t is not None
+    }
+    if len(set(devices.values())) > 1:
+        listing = ', '.join(f'{k}: {v}' for k, v in devices.items())
+        raise ValueError('selective_scan: all tensors must be on one device, '
+                         f'got {listing}')
+
+
+def _get_impl(name: str) -> Callable:
+    if name == 'reference':
+        return selective_scan_ref
+    if name == 'triton':
+        from .triton import selective_scan_triton
+        return selective_scan_triton
+    from .mamba_ssm import selective_scan_mamba_ssm
+    return selective_scan_mamba_ssm
+
+
+def selective_scan(u: Tensor,
+                   delta: Tensor,
+                   A: Tensor,
+                   B: Tensor,
+                   C: Tensor,
+                   D: Optional[Tensor] = None,
+                   z: Optional[Tensor] = None,
+                   delta_bias: Optional[Tensor] = None,
+                   delta_softplus: bool = False,
+                   return_last_state: bool = False,
+                   *,
+                   backend: str = 'auto') -> Union[Tensor, Tuple[Tensor,
+                                                                 Tensor]]:
+    """Selective scan, the semantics of mamba-ssm's ``selective_scan_fn``.
+
+    ``delta <- softplus(delta + delta_bias)`` if ``delta_softplus``;
+    ``h_t = exp(delta_t * A) * h_{t-1} + delta_t * B_t * u_t`` (h_{-1} = 0);
+    ``y_t = <C_t, h_t> + D * u_t``; ``y <- y * silu(z)`` if ``z`` is given.
+    Channel ``d`` uses B/C group ``d // (dim // groups)``. All accumulation
+    is in fp32 (fp64 for fp64 inputs).
+
+    Args:
+        u: (batch, dim, seqlen), any float dtype.
+        delta: (batch, dim, seqlen).
+        A: (dim, dstate), real.
+        B, C: (batch, groups, dstate, seqlen) with ``dim % groups == 0``, or
+            (batch, dstate, seqlen) (one group).
+        D: (dim,), optional skip weight.
+        z: (batch, dim, seqlen), optional gate.
+        delta_bias: (dim,), optional, added to delta before the softplus.
+        delta_softplus: apply softplus to ``delta + delta_bias``.
+        return_last_state: also return ``h_{seqlen-1}``.
+        backend: ``'auto'``, ``'reference'``, ``'triton'`` or
+            ``'mamba_ssm'`` (see the module docstring).
+
+    Returns:
+        out: (batch, dim, seqlen), dtype of ``u``; differentiable w.r.t. every
+        tensor input. With ``return_last_state``, also last_state
+        (batch, dim, dstate), fp32, through which no gradient flows.
+    """
+    validate_inputs(u, delta, A, B, C, D, z, delta_bias)
+    name = resolve_backend(backend, u.device)
+    return _get_impl(name)(
+        u,
+        delta,
+        A,
+        B,
+        C,
+        D=D,
+        z=z,
+        delta_bias=delta_bias,
+        delta_softplus=delta_softplus,
+        return_last_state=return_last_state)
+

@@ -1,0 +1,332 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Tests of ``mmmamba.ops.selective_scan`` and its backends.
+
+Tier 1 (CPU, CI): the reference against an explicit float64 per-step loop
+written here, gradcheck, input validation, dispatch; the Triton kernels in
+Triton's interpreter (TRITON_INTERPRET=1, set by conftest) at small sizes.
+Tier 2 (marked ``gpu``): every available GPU backend at real sizes and all
+dtypes against the fp32 reference.
+"""
+import os
+from typing import Dict, Optional
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmmamba.ops import (available_backends, check_backend, resolve_backend,
+                         selective_scan, selective_scan_ref)
+from tests._markers import (requires_cuda, requires_mamba_ssm,
+                            requires_triton, requires_triton_interpreter)
+
+NAMES = ('u', 'delta', 'A', 'B', 'C', 'D', 'z', 'delta_bias')
+
+
+def loop_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None,
+              delta_softplus=False):
+    """The definition, one time step at a time, in float64."""
+    u, delta, A, B, C = (t.double() for t in (u, delta, A, B, C))
+    batch, dim, seqlen = u.shape
+    if B.dim() == 3:
+        B, C = B[:, None], C[:, None]
+    per_group = dim // B.shape[1]
+    if delta_bias is not None:
+        delta = delta + delta_bias.double()[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    # channel d reads group d // per_group
+    group_of = torch.arange(dim) // per_group
+    Bd, Cd = B[:, group_of], C[:, group_of]  # (batch, dim, N, L)
+    h = torch.zeros(batch, dim, A.shape[1], dtype=torch.float64)
+    ys = []
+    for t in range(seqlen):
+        h = torch.exp(delta[:, :, t, None] * A) * h \
+            + delta[:, :, t, None] * Bd[..., t] * u[:, :, t, None]
+        ys.append((h * Cd[..., t]).sum(-1))
+    y = torch.stack(ys, -1)
+    if D is not None:
+        y = y + D.double()[:, None] * u
+    if z is not None:
+        y = y * F.silu(z.double())
+    return y, h.clone()
+
+
+def make_inputs(batch, dim, dstate, seqlen, groups, *, has_d=True,
+                has_z=True, has_bias=True, bc_3d=False,
+                dtype=torch.float64, device='cpu',
+                seed=0) -> Dict[str, Optional[torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=1.0):
+        return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
+
+    bc_shape = (batch, dstate, seqlen) if bc_3d else (batch, groups, dstate,
+                                                       seqlen)
+    ins = dict(
+        u=rnd(batch, dim, seqlen),
+        delta=rnd(batch, dim, seqlen, scale=0.5),
+        A=-torch.rand(dim, dstate, generator=g, dtype=torch.float64) * 2 -
+        0.1,
+        B=rnd(*bc_shape),
+        C=rnd(*bc_shape),
+        D=rnd(dim) if has_d else None,
+        z=rnd(batch, dim, seqlen) if has_z else None,
+        delta_bias=rnd(dim, scale=0.5) if has_bias else None)
+    out = {}
+    for k, v in ins.items():
+        if v is None:
+            out[k] = None
+            continue
+        dt = torch.float32 if k in ('A', 'D', 'delta_bias') and \
+            dtype != torch.float64 else dtype
+        out[k] = v.to(device=device, dtype=dt).requires_grad_(True)
+    return out
+
+
+def grads_of(out, ins, grad):
+    tensors = [ins[k] for k in NAMES if ins[k] is not None]
+    return dict(
+        zip([k for k in NAMES if ins[k] is not None],
+            torch.autograd.grad(out, tensors, grad)))
+
+
+# (batch, dim, dstate, seqlen, groups, options)
+REF_CASES = [
+    pytest.param(2, 4, 3, 1, 1, {}, id='L=1'),
+    pytest.param(2, 4, 3, 37, 1, {}, id='L-not-multiple-of-chunk'),
+    pytest.param(1, 2, 2, 2048, 1, {}, id='long-L2048'),
+    pytest.param(2, 6, 4, 40, 3, {}, id='groups3'),
+    pytest.param(2, 4, 3, 33, 1, dict(bc_3d=True), id='BC-3d'),
+    pytest.param(2, 4, 3, 40, 2, dict(has_d=False, has_z=False,
+                                      has_bias=False), id='no-D-z-bias'),
+    pytest.param(1, 4, 2, 20, 1, dict(has_z=False), id='no-z'),
+    pytest.param(1, 4, 2, 20, 4, dict(has_d=False), id='no-D-groups4'),
+]
+
+
+@pytest.mark.parametrize('softplus', [True, False])
+@pytest.mark.parametrize('batch,dim,dstate,seqlen,groups,opts', REF_CASES)
+def test_reference_matches_loop(batch, dim, dstate, seqlen, groups, opts,
+                                softplus):
+    ins = make_inputs(batch, dim, dstate, seqlen, groups, **opts)
+    if not softplus:  # keep delta > 0, as every caller does
+        with torch.no_grad():
+            for k in ('delta', 'delta_bias'):
+                if ins[k] is not None:
+                    ins[k].abs_()
+    out, last = selective_scan_ref(
+        **ins, delta_softplus=softplus, return_last_state=True)
+    exp_out, exp_last = loop_scan(**ins, delta_softplus=softplus)
+    torch.testing.assert_close(out, exp_out, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(last, exp_last, rtol=1e-10, atol=1e-10)
+    grad = torch.randn_like(out)
+    got = grads_of(out, ins, grad)
+    want = grads_of(exp_out, ins, grad)
+    for k in got:
+        torch.testing.assert_close(
+            got[k], want[k], rtol=1e-9, atol=1e-9, msg=lambda m: f'd{k}: {m}')
+
+
+def test_reference_long_sequence_is_stable():
+    """Strong decays over a long sequence: a cumsum/exp(-cumsum) formulation
+    would overflow; the chunked one must stay finite and exact."""
+    ins = make_inputs(1, 2, 4, 1500, 1, seed=3)
+    with torch.no_grad():
+        ins['A'].mul_(20.0)
+        ins['delta'].abs_().add_(1.0)
+    out = selective_scan_ref(**ins, delta_softplus=True)
+    exp_out, _ = loop_scan(**ins, delta_softplus=True)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, exp_out, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('softplus', [True, False])
+def test_reference_gradcheck(softplus):
+    ins = make_inputs(1, 4, 2, 9, 2)
+
+    def fn(*tensors):
+        return selective_scan_ref(*tensors, delta_softplus=softplus)
+
+    assert torch.autograd.gradcheck(fn, tuple(ins[k] for k in NAMES))
+
+
+def test_reference_fp32_accumulation_for_low_precision_inputs():
+    ins = make_inputs(2, 4, 3, 50, 1, dtype=torch.bfloat16)
+    out, last = selective_scan_ref(**ins, delta_softplus=True,
+                                   return_last_state=True)
+    assert out.dtype == torch.bfloat16
+    assert last.dtype == torch.float32
+    exp_out, _ = loop_scan(**ins, delta_softplus=True)
+    # only the final rounding to bf16 separates the two
+    torch.testing.assert_close(out.double(), exp_out, rtol=1e-2, atol=1e-2)
+    grad = torch.randn_like(out)
+    got = grads_of(out, ins, grad)
+    for k, g in got.items():
+        assert g.dtype == ins[k].dtype, k
+
+
+def test_last_state_has_no_gradient():
+    ins = make_inputs(1, 2, 2, 5, 1)
+    out, last = selective_scan(**ins, return_last_state=True)
+    assert out.requires_grad and not last.requires_grad
+
+
+# ----------------------------------------------------------- validation
+
+
+def test_bad_inputs_raise_clear_errors():
+    ins = make_inputs(2, 4, 3, 10, 2, dtype=torch.float32)
+    ins = {k: v.detach() for k, v in ins.items()}
+
+    def call(**over):
+        args = dict(ins)
+        args.update(over)
+        return selective_scan(**args)
+
+    with pytest.raises(ValueError, match='delta must have the shape of u'):
+        call(delta=ins['delta'][:, :, :5])
+    with pytest.raises(ValueError, match='not divisible by the number of '
+                       'groups of B'):
+        call(B=torch.randn(2, 3, 3, 10), C=torch.randn(2, 3, 3, 10))
+    with pytest.raises(ValueError, match='B and C must have the same number'):
+        call(C=torch.randn(2, 1, 3, 10))
+    with pytest.raises(ValueError, match='A must be'):
+        call(A=torch.randn(5, 3))
+    with pytest.raises(TypeError, match='A is complex'):
+        call(A=torch.randn(4, 3, dtype=torch.complex64))
+    with pytest.raises(TypeError, match='u must be a floating-point'):
+        call(u=torch.ones(2, 4, 10, dtype=torch.int64))
+    with pytest.raises(TypeError, match='z must be a torch.Tensor'):
+        call(z=[1.0])
+    with pytest.raises(ValueError, match='D must be'):
+        call(D=torch.randn(3))
+    with pytest.raises(ValueError, match='u must be 3-D'):
+        call(u=torch.randn(4, 10))
+    with pytest.raises(ValueError, match='one device'):
+        call(D=torch.randn(4, device='meta'))
+
+
+def test_backend_names_and_dispatch(monkeypatch):
+    assert 'reference' in available_backends()
+    with pytest.raises(ValueError, match='unknown selective-scan backend'):
+        check_backend('cuda')
+    monkeypatch.delenv('MMMAMBA_SCAN_BACKEND', raising=False)
+    assert resolve_backend('auto', torch.device('cpu')) == 'reference'
+    monkeypatch.setenv('MMMAMBA_SCAN_BACKEND', 'nonsense')
+    with pytest.raises(ValueError, match='unknown selective-scan backend'):
+        resolve_backend('auto', torch.device('cpu'))
+    monkeypatch.setenv('MMMAMBA_SCAN_BACKEND', 'reference')
+    assert resolve_backend('auto', torch.device('cuda')) == 'reference'
+
+
+@pytest.mark.skipif('mamba_ssm' in available_backends(),
+                    reason='mamba-ssm CUDA extension is installed')
+def test_unavailable_backend_says_how_to_install():
+    with pytest.raises(RuntimeError, match='MAMBA_KEEP_CUDA_BUILD=TRUE'):
+        check_backend('mamba_ssm')
+    ins = make_inputs(1, 2, 2, 3, 1, dtype=torch.float32)
+    with pytest.raises(RuntimeError, match='pip install'):
+        selective_scan(**ins, backend='mamba_ssm')
+
+
+def test_import_needs_no_optional_dependency():
+    """``import mmmamba.ops`` imports neither triton nor mamba_ssm and prints
+    nothing."""
+    import subprocess
+    import sys
+    code = ('import sys, mmmamba, mmmamba.ops; '
+            "bad = [m for m in ('triton', 'mamba_ssm', 'mmdet', 'mmseg', "
+            "'mmpretrain') if m in sys.modules]; "
+            'assert not bad, bad')
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, env=dict(os.environ))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == '' and res.stderr == ''
+
+
+# ------------------------------------------------- triton (interpreter)
+
+INTERP_CASES = [
+    pytest.param(2, 4, 3, 1, 1, {}, id='L=1'),
+    pytest.param(2, 8, 4, 37, 2, {}, id='groups2-L37'),
+    pytest.param(1, 8, 1, 70, 4, dict(has_d=False, has_z=False,
+                                      has_bias=False), id='N1-groups4-bare'),
+    pytest.param(1, 4, 16, 20, 1, {}, id='N16'),
+    pytest.param(2, 6, 4, 33, 3, dict(has_z=False), id='groups3-noz'),
+    pytest.param(1, 4, 3, 40, 1, dict(bc_3d=True), id='BC-3d'),
+]
+
+
+def _assert_backend_matches_reference(backend, ins, softplus, rtol, atol):
+    out, last = selective_scan(**ins, delta_softplus=softplus,
+                               return_last_state=True, backend=backend)
+    ref_ins = {
+        k: None if v is None else v.detach().float().requires_grad_(True)
+        for k, v in ins.items()
+    }
+    ref, ref_last = selective_scan_ref(**ref_ins, delta_softplus=softplus,
+                                       return_last_state=True)
+    scale = ref.abs().max().item()
+    torch.testing.assert_close(out.float(), ref, rtol=rtol,
+                               atol=atol * max(1.0, scale))
+    torch.testing.assert_close(last, ref_last, rtol=rtol,
+                               atol=atol * max(1.0, ref_last.abs().max()))
+    grad = torch.randn_like(ref)
+    got = grads_of(out, ins, grad.to(out.dtype))
+    want = grads_of(ref, ref_ins, grad)
+    for k in got:
+        w = want[k]
+        assert got[k].dtype == ins[k].dtype, k
+        torch.testing.assert_close(
+            got[k].float(), w, rtol=rtol,
+            atol=atol * max(1.0, w.abs().max().item()),
+            msg=lambda m: f'd{k}: {m}')
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('batch,dim,dstate,seqlen,groups,opts', INTERP_CASES)
+def test_triton_interpreter_matches_reference(batch, dim, dstate, seqlen,
+                                              groups, opts):
+    ins = make_inputs(batch, dim, dstate, seqlen, groups,
+                      dtype=torch.float32, **opts)
+    _assert_backend_matches_reference('triton', ins, True, 1e-4, 1e-5)
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_without_softplus():
+    ins = make_inputs(1, 4, 2, 30, 2, dtype=torch.float32)
+    with torch.no_grad():
+        ins['delta'].abs_()
+    _assert_backend_matches_reference('triton', ins, False, 1e-4, 1e-5)
+
+
+# ---------------------------------------------------------------- GPU
+
+GPU_CASES = [
+    pytest.param(8, 384, 16, 197, 1, id='vim-ti-224'),
+    pytest.param(2, 384, 16, 6085, 1, id='vim-ti-1248'),
+    pytest.param(4, 384, 1, 3136, 4, id='vmamba-t-stage1'),
+    pytest.param(3, 64, 4, 1000, 2, id='odd'),
+]
+GPU_TOL = {  # (rtol, atol relative to max |ref|)
+    torch.float32: (6e-4, 2e-4),
+    torch.float16: (3e-3, 3e-3),
+    torch.bfloat16: (3e-2, 2e-2),
+}
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', list(GPU_TOL))
+@pytest.mark.parametrize('backend', [
+    pytest.param('triton', marks=requires_triton),
+    pytest.param('mamba_ssm', marks=requires_mamba_ssm),
+    'reference',
+])
+@pytest.mark.parametrize('batch,dim,dstate,seqlen,groups', GPU_CASES)
+def test_gpu_backend_matches_fp32_reference(backend, dtype, batch, dim,
+                                            dstate, seqlen, groups):
+    ins = make_inputs(batch, dim, dstate, seqlen, groups, dtype=dtype,
+                      device='cuda')
+    rtol, atol = GPU_TOL[dtype]
+    _assert_backend_matches_reference(backend, ins, True, rtol, atol)

@@ -1,0 +1,305 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Benchmark the selective-scan backends and print a table.
+
+GPU (default when CUDA is available): every available backend at the shapes
+that matter (Vim-Ti 224² and 1248², VMamba-T stage 1), fp32 and bf16, forward
+and forward+backward, each time also as a percentage of two floors measured in
+the same run: the memory floor (each input read once, each output written
+once, at the measured device-to-device copy bandwidth) and the exp floor
+(batch·dim·L·N exponentials at the measured exp2 throughput).
+
+CPU (``--device cpu``): the reference backend against a per-time-step loop
+(forward) and against autograd through that loop (forward+backward), at
+(batch 2, dim 384, N 16, L 1024, fp32).
+
+Examples::
+
+    python tools/analysis_tools/benchmark_scan.py --out benchmarks/scan.md
+    python tools/analysis_tools/benchmark_scan.py --device cpu
+"""
+import argparse
+import datetime
+import platform
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from mmmamba.ops import available_backends, selective_scan
+
+# name: (batch, dim, dstate, seqlen, groups)
+GPU_SHAPES = {
+    'Vim-Ti 224² b128': (128, 384, 16, 197, 1),
+    'Vim-Ti 1248² b8': (8, 384, 16, 6085, 1),
+    'Vim-Ti 1248² b64': (64, 384, 16, 6085, 1),
+    'Vim-Ti 2048² b8': (8, 384, 16, 16385, 1),
+    'VMamba-T stage1 b128': (128, 384, 1, 3136, 4),
+}
+CPU_SHAPE = (2, 384, 16, 1024, 1)
+
+
+def make_inputs(shape: Tuple[int, ...], dtype: torch.dtype, device: str,
+                requires_grad: bool) -> Dict[str, torch.Tensor]:
+    """Inputs as Vim / VMamba feed them: D, z, delta_bias and softplus on."""
+    batch, dim, dstate, seqlen, groups = shape
+    g = torch.Generator(device='cpu').manual_seed(0)
+
+    def rnd(*s, scale=1.0, dt=dtype):
+        return (torch.randn(*s, generator=g) * scale).to(device, dt)
+
+    ins = dict(
+        u=rnd(batch, dim, seqlen),
+        delta=rnd(batch, dim, seqlen, scale=0.5),
+        A=-torch.rand(dim, dstate, generator=g).add(0.5).to(device),
+        B=rnd(batch, groups, dstate, seqlen),
+        C=rnd(batch, groups, dstate, seqlen),
+        D=torch.ones(dim, device=device),
+        z=rnd(batch, dim, seqlen),
+        delta_bias=rnd(dim, scale=0.1, dt=torch.float32),
+    )
+    if requires_grad:
+        for t in ins.values():
+            t.requires_grad_(True)
+    return ins
+
+
+def scan_loop(u, delta, A, B, C, D=None, z=None, delta_bias=None,
+              delta_softplus=False):
+    """The per-time-step loop that the reference is measured against."""
+    batch, dim, seqlen = u.shape
+    groups = B.shape[1]
+    Bx = B.repeat_interleave(dim // groups, 1)
+    Cx = C.repeat_interleave(dim // groups, 1)
+    if delta_bias is not None:
+        delta = delta + delta_bias[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    h = u.new_zeros(batch, dim, A.shape[1])
+    ys = []
+    for t in range(seqlen):
+        h = torch.exp(delta[:, :, t, None] * A) * h + \
+            (delta[:, :, t] * u[:, :, t])[:, :, None] * Bx[:, :, :, t]
+        ys.append((h * Cx[:, :, :, t]).sum(-1))
+    y = torch.stack(ys, -1)
+    if D is not None:
+        y = y + D[:, None] * u
+    if z is not None:
+        y = y * F.silu(z)
+    return y
+
+
+def time_cuda(fn: Callable, repeats: int, warmup: int = 3) -> float:
+    """Median milliseconds of ``fn`` over ``repeats`` CUDA-event timings."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def time_cpu(fn: Callable, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def measure_copy_bandwidth() -> float:
+    """Device-to-device copy, bytes read + written per second."""
+    x = torch.empty(256 * 2**20, dtype=torch.uint8, device='cuda')
+    y = torch.empty_like(x)
+    ms = time_cuda(lambda: y.copy_(x), repeats=20)
+    return 2 * x.numel() / (ms * 1e-3)
+
+
+def measure_exp_throughput() -> Optional[float]:
+    """exp2 evaluations per second from a register-resident Triton loop."""
+    try:
+        import triton
+        import triton.language as tl
+    except ImportError:
+        return None
+
+    @triton.jit
+    def _exp_kernel(out_ptr, ITERS: tl.constexpr, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        x = offs.to(tl.float32) * 1e-9 - 0.5
+        acc = tl.zeros((BLOCK, ), dtype=tl.float32)
+        for _ in range(ITERS):
+            x = tl.exp2(x) - 1.0  # dependent chain: not hoisted
+            acc += x
+        tl.store(out_ptr + offs, acc)
+
+    block, iters = 1024, 512
+    n_prog = torch.cuda.get_device_properties(0).multi_processor_count * 32
+    out = torch.empty(n_prog * block, device='cuda')
+    ms = time_cuda(
+        lambda: _exp_kernel[(n_prog, )](out, ITERS=iters, BLOCK=block),
+        repeats=10)
+    return n_prog * block * iters / (ms * 1e-3)
+
+
+def floor_bytes(shape, dtype: torch.dtype, backward: bool) -> int:
+    """Minimum bytes: forward reads u, delta, z, B, C and writes y; the
+    backward also reads those plus dy and writes du, ddelta, dz, dB, dC."""
+    batch, dim, dstate, seqlen, groups = shape
+    el = torch.finfo(dtype).bits // 8
+    big = batch * dim * seqlen * el
+    bc = batch * groups * dstate * seqlen * el
+    fwd = 4 * big + 2 * bc
+    if not backward:
+        return fwd
+    return fwd + (4 * big + 2 * bc) + (3 * big + 2 * bc)
+
+
+def run_gpu(args) -> List[Dict]:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    bw = measure_copy_bandwidth()
+    exp_rate = measure_exp_throughput()
+    print(f'copy bandwidth {bw / 1e12:.2f} TB/s; exp2 throughput '
+          f'{(exp_rate or 0) / 1e12:.2f} T/s')
+    backends = [b for b in available_backends() if b in args.backends]
+    rows = []
+    for name, shape in GPU_SHAPES.items():
+        if args.shapes and name not in args.shapes:
+            continue
+        batch, dim, dstate, seqlen, groups = shape
+        for dtype in (torch.float32, torch.bfloat16):
+            ins = make_inputs(shape, dtype, 'cuda', requires_grad=True)
+            grad = torch.randn_like(ins['u'])
+            for backend in backends:
+                if backend == 'reference' and batch * dim * seqlen * dstate \
+                        > 2**31 // 4:
+                    continue  # the oracle's (b, d, L, N) tensors do not fit
+
+                def fwd():
+                    with torch.no_grad():
+                        selective_scan(**ins, delta_softplus=True,
+                                       backend=backend)
+
+                def fwd_bwd():
+                    out = selective_scan(**ins, delta_softplus=True,
+                                         backend=backend)
+                    out.backward(grad)
+
+                try:
+                    t_f = time_cuda(fwd, args.repeats)
+                    t_fb = time_cuda(fwd_bwd, max(3, args.repeats // 2))
+                except torch.cuda.OutOfMemoryError:
+                    torch.cuda.empty_cache()
+                    continue
+                mem_f = floor_bytes(shape, dtype, False) / bw * 1e3
+                mem_fb = floor_bytes(shape, dtype, True) / bw * 1e3
+                n_exp = batch * dim * seqlen * dstate
+                exp_f = n_exp / exp_rate * 1e3 if exp_rate else float('nan')
+                rows.append(
+                    dict(shape=name, dtype=str(dtype).split('.')[-1],
+                         backend=backend, fwd_ms=t_f, fwdbwd_ms=t_fb,
+                         mem_floor_fwd_ms=mem_f,
+                         pct_mem_fwd=100 * mem_f / t_f,
+                         pct_exp_fwd=100 * exp_f / t_f,
+                         mem_floor_fwdbwd_ms=mem_fb,
+                         pct_mem_fwdbwd=100 * mem_fb / t_fb,
+                         # backward recomputes a_t and a_{t+1}: 3 exps/state
+                         pct_exp_fwdbwd=100 * 3 * exp_f / t_fb))
+                print(fmt_row(rows[-1]), flush=True)
+            del ins, grad
+            torch.cuda.empty_cache()
+    return rows
+
+
+def run_cpu(args) -> List[Dict]:
+    torch.manual_seed(0)
+    ins = make_inputs(CPU_SHAPE, torch.float32, 'cpu', requires_grad=True)
+    grad = torch.randn_like(ins['u'])
+    rows = []
+    impls = {
+        'reference': lambda: selective_scan(
+            **ins, delta_softplus=True, backend='reference'),
+        'per-step loop': lambda: scan_loop(**ins, delta_softplus=True),
+    }
+    for name, fn in impls.items():
+
+        def fwd():
+            with torch.no_grad():
+                fn()
+
+        def fwd_bwd():
+            fn().backward(grad)
+
+        rows.append(dict(shape='b2 d384 N16 L1024', dtype='float32',
+                         backend=name, fwd_ms=time_cpu(fwd, args.repeats),
+                         fwdbwd_ms=time_cpu(fwd_bwd, args.repeats)))
+        print(fmt_row(rows[-1]), flush=True)
+    ref, loop = rows
+    print(f'speed-up of the reference: forward '
+          f'{loop["fwd_ms"] / ref["fwd_ms"]:.2f}x, forward+backward '
+          f'{loop["fwdbwd_ms"] / ref["fwdbwd_ms"]:.2f}x')
+    return rows
+
+
+def fmt_row(r: Dict) -> str:
+    cells = [r['shape'], r['dtype'], r['backend'], f'{r["fwd_ms"]:.3f}',
+             f'{r["fwdbwd_ms"]:.3f}']
+    if 'pct_mem_fwd' in r:
+        cells += [
+            f'{r["mem_floor_fwd_ms"]:.3f}', f'{r["pct_mem_fwd"]:.1f}',
+            f'{r["pct_exp_fwd"]:.1f}', f'{r["mem_floor_fwdbwd_ms"]:.3f}',
+            f'{r["pct_mem_fwdbwd"]:.1f}', f'{r["pct_exp_fwdbwd"]:.1f}'
+        ]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+HEADER_GPU = ('| shape | dtype | backend | fwd ms | fwd+bwd ms | mem floor fwd ms '
+              '| % mem floor fwd | % exp floor fwd | mem floor fwd+bwd ms '
+              '| % mem floor fwd+bwd | % exp floor fwd+bwd |\n'
+              '|---|---|---|---|---|---|---|---|---|---|---|')
+HEADER_CPU = ('| shape | dtype | implementation | fwd ms | fwd+bwd ms |\n'
+              '|---|---|---|---|---|')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                        else 'cpu', choices=['cuda', 'cpu'])
+    parser.add_argument('--backends', nargs='+',
+                        default=['reference', 'triton', 'mamba_ssm'])
+    parser.add_argument('--shapes', nargs='*', help='subset of shape names')
+    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--out', help='also write the table (markdown) here')
+    args = parser.parse_args()
+    if args.device == 'cuda':
+        print(HEADER_GPU)
+        rows = run_gpu(args)
+        header = HEADER_GPU
+        device = torch.cuda.get_device_name(0)
+    else:
+        print(HEADER_CPU)
+        rows = run_cpu(args)
+        header = HEADER_CPU
+        device = f'{platform.processor() or platform.machine()}, ' \
+                 f'{torch.get_num_threads()} threads'
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(f'date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC\n'
+                    f'device: {device}; torch {torch.__version__}\n\n')
+            f.write(header + '\n')
+            f.write('\n'.join(fmt_row(r) for r in rows) + '\n')
+
+
+if __name__ == '__main__':
+    main()
