@@ -33,8 +33,8 @@ def _merge_by_index(y: torch.Tensor, H: int, W: int) -> torch.Tensor:
         for w in range(W):
             out[:, :, h, w] = (
                 y[:, 0, :, h * W + w] + y[:, 1, :, w * H + h] +
-                y[:, 2, :, L - 1 - (h * W + w)] +
-                y[:, 3, :, L - 1 - (w * H + h)])
+                y[:, 2, :, L - 1 - (h * W + w)] + y[:, 3, :, L - 1 -
+                                                    (w * H + h)])
     return out.flatten(2)
 
 
@@ -75,8 +75,7 @@ def test_gradcheck():
     x = torch.randn(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
     y = torch.randn(1, 4, 2, 12, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(cross_scan_ref, (x, ))
-    assert torch.autograd.gradcheck(lambda t: cross_merge_ref(t, 3, 4),
-                                    (y, ))
+    assert torch.autograd.gradcheck(lambda t: cross_merge_ref(t, 3, 4), (y, ))
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])

@@ -97,7 +97,7 @@ def _official_v0_state_dict(legacy=False, merge_2025=False, seed=0):
             add(f'{d}{red}.weight', 2 * C, 4 * C)
     Cl = C0 * 2**(len(depths) - 1)
     n, h = ('norm', 'head') if legacy else ('classifier.norm',
-                                           'classifier.head')
+                                            'classifier.head')
     add(f'{n}.weight', Cl)
     add(f'{n}.bias', Cl)
     add(f'{h}.weight', ncls, Cl)
@@ -251,8 +251,7 @@ def test_cli_writes_mmengine_checkpoint(tmp_path, monkeypatch):
     from mmengine.runner import load_checkpoint
     model = mmpretrain_models.ImageClassifier(
         backbone=dict(
-            type='mmmamba.VMamba', arch=dict(S1L8_REDUCED),
-            out_indices=(3, )),
+            type='mmmamba.VMamba', arch=dict(S1L8_REDUCED), out_indices=(3, )),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=10, in_channels=128))
     load_checkpoint(model, dst, map_location='cpu', strict=True)

@@ -18,8 +18,8 @@ from torch import Tensor
 
 from mmmamba.registry import MODELS
 from ..layers.ss2d import vmamba_init_weights
-from ..layers.vmamba_layers import (ConvDownsample, PatchEmbedV1,
-                                    PatchEmbedV2, PatchMerging2D, build_norm)
+from ..layers.vmamba_layers import (ConvDownsample, PatchEmbedV1, PatchEmbedV2,
+                                    PatchMerging2D, build_norm)
 from ..layers.vss_block import VSSBlock
 
 __all__ = ['VMamba', 'translate_official_arch']
@@ -75,12 +75,18 @@ def _zoo() -> Dict[str, dict]:
         **dict.fromkeys(['t', 'tiny', 'tiny-s1l8'], tiny),
         **dict.fromkeys(['s', 'small', 'small-s2l15'], small),
         **dict.fromkeys(['b', 'base', 'base-s2l15'], base),
-        'tiny-s2l5': _v2(96, (2, 2, 5, 2), 2.0),
-        'small-s1l20': _v2(96, (2, 2, 20, 2), 1.0),
-        'base-s1l20': _v2(128, (2, 2, 20, 2), 1.0),
-        'vanilla-tiny': dict(_V0, embed_dims=96, depths=(2, 2, 9, 2)),
-        'vanilla-small': dict(_V0, embed_dims=96, depths=(2, 2, 27, 2)),
-        'vanilla-base': dict(_V0, embed_dims=128, depths=(2, 2, 27, 2)),
+        'tiny-s2l5':
+        _v2(96, (2, 2, 5, 2), 2.0),
+        'small-s1l20':
+        _v2(96, (2, 2, 20, 2), 1.0),
+        'base-s1l20':
+        _v2(128, (2, 2, 20, 2), 1.0),
+        'vanilla-tiny':
+        dict(_V0, embed_dims=96, depths=(2, 2, 9, 2)),
+        'vanilla-small':
+        dict(_V0, embed_dims=96, depths=(2, 2, 27, 2)),
+        'vanilla-base':
+        dict(_V0, embed_dims=128, depths=(2, 2, 27, 2)),
     }
 
 
@@ -235,8 +241,7 @@ class _Stage(nn.Module):
     ``Sequential(OrderedDict(blocks=..., downsample=...))``).
     """
 
-    def __init__(self, blocks: List[nn.Module],
-                 downsample: nn.Module) -> None:
+    def __init__(self, blocks: List[nn.Module], downsample: nn.Module) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*blocks)
         self.downsample = downsample
@@ -402,7 +407,7 @@ class VMamba(BaseModule):
                              f"'v3', got {ds!r}")
 
         ssm_cfg = dict(
-            type='SS2D',
+            type='mmmamba.SS2D',
             d_state=arch['d_state'],
             ssm_ratio=arch['ssm_ratio'],
             dt_rank=arch['dt_rank'],
@@ -525,7 +530,8 @@ class VMamba(BaseModule):
                 outs.append(out.contiguous())
         return tuple(outs)
 
-    def get_layer_depth(self, param_name: str,
+    def get_layer_depth(self,
+                        param_name: str,
                         prefix: str = '') -> Tuple[int, int]:
         """Layer id of a parameter for layer-wise learning-rate decay.
 

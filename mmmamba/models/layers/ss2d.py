@@ -158,8 +158,8 @@ class SS2D(BaseModule):
         self.A_logs = nn.Parameter(torch.empty(_K * D, N))
         self.Ds = nn.Parameter(torch.empty(_K * D))
         self.out_norm = (
-            build_norm(D, channel_first) if out_norm == 'ln' else
-            nn.Identity())
+            build_norm(D, channel_first)
+            if out_norm == 'ln' else nn.Identity())
         self.out_act = nn.GELU() if out_act else nn.Identity()
         self.out_proj = build_linear(D, C, channel_first, bias=False)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -207,8 +207,7 @@ class SS2D(BaseModule):
     def _check_input(self, x: Tensor) -> None:
         c_dim = 1 if self.channel_first else 3
         if x.dim() != 4 or x.shape[c_dim] != self.embed_dims:
-            layout = ('(B, C, H, W)'
-                      if self.channel_first else '(B, H, W, C)')
+            layout = ('(B, C, H, W)' if self.channel_first else '(B, H, W, C)')
             raise ValueError(
                 f'SS2D(embed_dims={self.embed_dims}, channel_first='
                 f'{self.channel_first}) expects a {layout} tensor with '
@@ -229,8 +228,7 @@ class SS2D(BaseModule):
         xs = cross_scan(x, backend=self.cross_scan_backend)  # (B, K, D, L)
         us = xs.reshape(B, _K * D, L)
         # per-direction x projection == 4 linears: grouped 1-D conv
-        x_dbl = F.conv1d(
-            us, self.x_proj_weight.reshape(-1, D, 1), groups=_K)
+        x_dbl = F.conv1d(us, self.x_proj_weight.reshape(-1, D, 1), groups=_K)
         dts, Bs, Cs = torch.split(
             x_dbl.view(B, _K, R + 2 * N, L), [R, N, N], dim=2)
         dts = F.conv1d(

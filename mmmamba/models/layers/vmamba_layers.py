@@ -16,7 +16,7 @@ Layouts: ``channel_first=True`` means (B, C, H, W) tensors with
 (B, H, W, C) tensors with ``nn.LayerNorm`` / ``nn.Linear``. Both layouts have
 the same parameters and give the same numbers.
 """
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
-    'DropPath', 'LayerNorm2d', 'Linear2d', 'Permute', 'VMambaMlp', 'PatchEmbedV1',
-    'PatchEmbedV2', 'ConvDownsample', 'PatchMerging2D', 'build_norm',
-    'build_linear'
+    'DropPath', 'LayerNorm2d', 'Linear2d', 'Permute', 'VMambaMlp',
+    'PatchEmbedV1', 'PatchEmbedV2', 'ConvDownsample', 'PatchMerging2D',
+    'build_norm', 'build_linear'
 ]
 
 
@@ -218,8 +218,8 @@ class PatchEmbedV2(nn.Sequential):
         k = stride + 1
         super().__init__(
             nn.Conv2d(in_channels, embed_dims // 2, k, stride, padding=1),
-            _to_last(channel_first),
-            build_norm(embed_dims // 2, channel_first),
+            _to_last(channel_first), build_norm(embed_dims // 2,
+                                                channel_first),
             _to_first(channel_first), nn.GELU(),
             nn.Conv2d(embed_dims // 2, embed_dims, k, stride, padding=1),
             _to_last(channel_first), build_norm(embed_dims, channel_first))
@@ -278,13 +278,12 @@ class PatchMerging2D(nn.Module):
         if self.channel_first:
             H, W = x.shape[2:]
             x = F.pad(x, (0, W % 2, 0, H % 2))
-            parts: Sequence[Tensor] = (x[..., 0::2, 0::2], x[..., 1::2, 0::2],
-                                       x[..., 0::2, 1::2], x[..., 1::2, 1::2])
+            # (row, col) offsets (0,0), (1,0), (0,1), (1,1)
+            parts = [x[..., i::2, j::2] for j in (0, 1) for i in (0, 1)]
             x = torch.cat(parts, dim=1)
         else:
             H, W = x.shape[1:3]
             x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
-            parts = (x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2],
-                     x[:, 1::2, 1::2])
+            parts = [x[:, i::2, j::2] for j in (0, 1) for i in (0, 1)]
             x = torch.cat(parts, dim=-1)
         return self.reduction(self.norm(x))

@@ -34,7 +34,8 @@ class VSSBlock(BaseModule):
     Args:
         embed_dims (int): channels C.
         ssm_cfg (dict, optional): config of the token mixer; ``type``
-            defaults to ``'SS2D'`` (:class:`mmmamba.models.layers.SS2D`), and
+            defaults to ``'mmmamba.SS2D'`` (a scoped name, so it resolves
+            under any default scope), and
             ``embed_dims`` / ``channel_first`` are filled in from this block.
             Defaults to None (SS2D defaults: the VMamba-T v2 mixer).
         mlp_ratio (float): MLP hidden width = int(C * mlp_ratio); 0 disables
@@ -74,7 +75,7 @@ class VSSBlock(BaseModule):
             if key in ssm_cfg:
                 raise ValueError(f'VSSBlock: do not set {key!r} in ssm_cfg; '
                                  'it is taken from the block arguments')
-        ssm_cfg.setdefault('type', 'SS2D')
+        ssm_cfg.setdefault('type', 'mmmamba.SS2D')
         ssm_cfg.update(embed_dims=embed_dims, channel_first=channel_first)
 
         self.norm = build_norm(embed_dims, channel_first)

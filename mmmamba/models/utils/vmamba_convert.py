@@ -154,8 +154,8 @@ def vmamba_converter(state_dict: Mapping[str, Tensor],
     # a reduction at index 2 only exists in the 2025 patch-merging layout
     merge_layers = {
         k[:-len('2.weight')]
-        for k in backbone if re.match(r'^layers\.\d+\.downsample\.2\.weight$',
-                                      k)
+        for k in backbone
+        if re.match(r'^layers\.\d+\.downsample\.2\.weight$', k)
     }
     out: Dict[str, Tensor] = OrderedDict()
     unknown = []

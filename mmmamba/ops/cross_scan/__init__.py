@@ -53,8 +53,7 @@ def check_cross_scan_backend(name: str) -> str:
         ValueError: ``name`` is not ``'auto'`` or a known backend.
         RuntimeError: the backend is known but cannot run here.
     """
-    if not isinstance(name, str) or (name != 'auto'
-                                     and name not in _BACKENDS):
+    if not isinstance(name, str) or (name != 'auto' and name not in _BACKENDS):
         raise ValueError(f'unknown cross-scan backend {name!r}; expected '
                          f"'auto' or one of {tuple(_BACKENDS)}")
     if name != 'auto' and not _BACKENDS[name].is_available():

@@ -105,8 +105,7 @@ def test_param_count_through_mmpretrain_classifier():
             backbone=dict(
                 type='mmmamba.VMamba', arch='tiny', out_indices=(3, )),
             neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='LinearClsHead', num_classes=1000, in_channels=768))
+            head=dict(type='LinearClsHead', num_classes=1000, in_channels=768))
     assert sum(p.numel() for p in model.parameters()) == 30_249_064
 
 
@@ -118,10 +117,10 @@ def test_param_count_through_mmpretrain_classifier():
 def test_backbone_parity_four_maps_non_square(channel_first):
     d = _load(BACKBONE_FIXTURE)
     model = VMamba(
-        arch=dict(S1L8_OFFICIAL), channel_first=channel_first,
+        arch=dict(S1L8_OFFICIAL),
+        channel_first=channel_first,
         out_indices=(0, 1, 2, 3)).eval()
-    state_dict = vmamba_converter(
-        d['checkpoint']['model'], backbone_prefix='')
+    state_dict = vmamba_converter(d['checkpoint']['model'], backbone_prefix='')
     model.load_state_dict(state_dict, strict=True)
     assert d['inputs'].shape == (1, 3, 64, 96)
     with torch.no_grad():
@@ -157,8 +156,10 @@ def test_classifier_parity_plain_torch():
     sd = vmamba_converter(d['checkpoint']['model'])
     model = VMamba(arch=dict(S1L8_OFFICIAL), out_indices=(3, )).eval()
     model.load_state_dict(
-        {k[len('backbone.'):]: v
-         for k, v in sd.items() if k.startswith('backbone.')},
+        {
+            k[len('backbone.'):]: v
+            for k, v in sd.items() if k.startswith('backbone.')
+        },
         strict=True)
     with torch.no_grad():
         feat = model(d['inputs'])[0].mean((2, 3))
@@ -193,8 +194,8 @@ def test_97x130_spatial_sizes_documented():
     model = VMamba(arch=TINY).eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 97, 130))
-    assert [tuple(o.shape[2:]) for o in outs] == [(25, 33), (13, 17),
-                                                  (7, 9), (4, 5)]
+    assert [tuple(o.shape[2:]) for o in outs] == [(25, 33), (13, 17), (7, 9),
+                                                  (4, 5)]
 
 
 def test_v1_stem_rejects_too_small_input():
@@ -243,27 +244,40 @@ def test_state_dict_keys_follow_official_layout():
 # arch resolution and the official-keyword translation
 # --------------------------------------------------------------------------
 def test_official_arch_translation_of_released_recipes():
-    tiny = translate_official_arch(dict(S1L8_OFFICIAL, dims=96,
-                                        depths=[2, 2, 8, 2]))
-    ours = {**VMamba._resolve_arch('tiny'), 'patch_size': 4,
-            'in_channels': 3}
+    tiny = translate_official_arch(
+        dict(S1L8_OFFICIAL, dims=96, depths=[2, 2, 8, 2]))
+    ours = {**VMamba._resolve_arch('tiny'), 'patch_size': 4, 'in_channels': 3}
     assert {k: tiny[k] for k in ours} == {**ours, 'depths': [2, 2, 8, 2]}
     # vanilla factory kwargs: the VSSM defaults + v0 settings
     v0 = translate_official_arch(
-        dict(dims=96, depths=[2, 2, 9, 2], ssm_d_state=16, ssm_ratio=2.0,
-             forward_type='v0', mlp_ratio=0.0, downsample_version='v1',
-             patchembed_version='v1', norm_layer='ln'))
+        dict(
+            dims=96,
+            depths=[2, 2, 9, 2],
+            ssm_d_state=16,
+            ssm_ratio=2.0,
+            forward_type='v0',
+            mlp_ratio=0.0,
+            downsample_version='v1',
+            patchembed_version='v1',
+            norm_layer='ln'))
     van = VMamba._resolve_arch('vanilla-tiny')
     for key in ('d_state', 'ssm_ratio', 'conv_bias', 'use_z_gate',
                 'force_fp32', 'mlp_ratio', 'patch_embed_version',
                 'downsample_version', 'channel_first', 'd_conv'):
         assert v0[key] == van[key], key
     with torch.device('meta'):
-        m = VMamba(arch=dict(dims=96, depths=[2, 2, 9, 2], ssm_d_state=16,
-                             ssm_ratio=2.0, forward_type='v0',
-                             mlp_ratio=0.0, downsample_version='v1',
-                             patchembed_version='v1', norm_layer='ln'),
-                   out_indices=(3, ))
+        m = VMamba(
+            arch=dict(
+                dims=96,
+                depths=[2, 2, 9, 2],
+                ssm_d_state=16,
+                ssm_ratio=2.0,
+                forward_type='v0',
+                mlp_ratio=0.0,
+                downsample_version='v1',
+                patchembed_version='v1',
+                norm_layer='ln'),
+            out_indices=(3, ))
     assert sum(p.numel() for p in m.parameters()) + 769_000 == 22_893_448
 
 
@@ -277,8 +291,11 @@ def test_official_arch_translation_of_released_recipes():
 ])
 def test_forward_type_grammar(forward_type, expected):
     arch = translate_official_arch(
-        dict(dims=8, depths=[1, 1], forward_type=forward_type,
-             norm_layer='ln2d'))
+        dict(
+            dims=8,
+            depths=[1, 1],
+            forward_type=forward_type,
+            norm_layer='ln2d'))
     for k, v in expected.items():
         assert arch[k] == v, (forward_type, k)
 
@@ -314,8 +331,12 @@ def test_arch_errors():
 
 
 def test_explicit_overrides():
-    m = VMamba(arch=TINY, use_z_gate=True, ssm_out_norm='none',
-               downsample_version='v1', patch_embed_version='v1')
+    m = VMamba(
+        arch=TINY,
+        use_z_gate=True,
+        ssm_out_norm='none',
+        downsample_version='v1',
+        patch_embed_version='v1')
     blk = m.layers[0].blocks[0]
     assert blk.op.use_z_gate and blk.op.in_proj.out_features == 16
     assert isinstance(blk.op.out_norm, nn.Identity)
@@ -330,8 +351,8 @@ def test_frozen_stages():
     model = VMamba(arch=TINY, frozen_stages=2)
     model.train()
     for name, p in model.named_parameters():
-        frozen = name.startswith(('patch_embed', 'layers.0.', 'layers.1.',
-                                  'outnorm0', 'outnorm1'))
+        frozen = name.startswith(
+            ('patch_embed', 'layers.0.', 'layers.1.', 'outnorm0', 'outnorm1'))
         assert p.requires_grad is not frozen, name
     assert not model.layers[1].training and model.layers[2].training
     assert not model.patch_embed.training
@@ -355,8 +376,7 @@ def test_drop_path_rates_are_linear():
         blk.drop_path.drop_prob for stage in model.layers
         for blk in stage.blocks
     ]
-    torch.testing.assert_close(
-        torch.tensor(rates), torch.linspace(0, 0.4, 5))
+    torch.testing.assert_close(torch.tensor(rates), torch.linspace(0, 0.4, 5))
 
 
 def test_with_cp_matches_plain():
@@ -466,8 +486,8 @@ def test_bf16_amp_forward_backward_matches_fp32(channel_first):
     torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(0)
     model = VMamba(
-        arch=dict(embed_dims=32, depths=(2, 2, 4, 2), d_state=1,
-                  ssm_ratio=1.0),
+        arch=dict(
+            embed_dims=32, depths=(2, 2, 4, 2), d_state=1, ssm_ratio=1.0),
         channel_first=channel_first).cuda().train()
     model.init_weights()
     x = torch.randn(2, 3, 96, 128, device='cuda')
@@ -492,3 +512,93 @@ def test_bf16_amp_forward_backward_matches_fp32(channel_first):
         assert rel(o16, o32) <= 5e-2
     assert torch.isfinite(g16).all()
     assert rel(g16, g32) <= 5e-2
+
+
+def test_builds_under_a_foreign_default_scope():
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        model = MODELS.build(dict(type='mmmamba.VMamba', arch=TINY))
+    assert len(model(torch.randn(1, 3, 16, 16))) == 4
+
+
+@pytest.mark.parametrize('name,arch,drop_path,channels', [
+    ('tiny', 'tiny', 0.2, 768),
+    ('small', 'small', 0.3, 768),
+    ('base', 'base', 0.6, 1024),
+])
+def test_classification_configs(name, arch, drop_path, channels):
+    pytest.importorskip('mmpretrain')
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+    root = osp.dirname(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    cfg = Config.fromfile(
+        osp.join(root, f'configs/vmamba/vmamba-{name}_8xb128_in1k.py'))
+    # the official recipe (spec B.8)
+    bb = cfg.model.backbone
+    assert (bb.type, bb.arch, bb.out_indices) == ('mmmamba.VMamba', arch,
+                                                  (3, ))
+    assert bb.drop_path_rate == drop_path
+    assert cfg.model.head.in_channels == channels
+    assert cfg.model.neck.type == 'GlobalAveragePooling'
+    opt = cfg.optim_wrapper
+    assert opt.type == 'AmpOptimWrapper' and opt.clip_grad.max_norm == 5.0
+    assert opt.optimizer.lr == pytest.approx(1e-3)
+    assert opt.optimizer.weight_decay == 0.05
+    assert cfg.train_dataloader.batch_size == 128
+    assert cfg.train_cfg.max_epochs == 300
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == 20 and warmup.start_factor == 1e-3
+    assert cosine.begin == 20 and cosine.eta_min == 1e-5
+    assert cosine.convert_to_iter_based
+    assert cfg.custom_hooks[0].type == 'EMAHook'
+    assert cfg.custom_hooks[0].momentum == pytest.approx(1e-4)
+    # build a shrunk model under mmpretrain's scope; check weight decay
+    cfg.model.backbone.arch = dict(TINY)
+    cfg.model.head.in_channels = 64
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = PRETRAIN_MODELS.build(cfg.model)
+        model.init_weights()
+        logits = model(torch.randn(2, 3, 32, 32), mode='tensor')
+        assert logits.shape == (2, 1000)
+        opt_cfg = copy.deepcopy(cfg.optim_wrapper)
+        opt_cfg.type = 'OptimWrapper'
+        opt_cfg.pop('loss_scale')
+        wrapper = build_optim_wrapper(model, opt_cfg)
+    params = {id(p): n for n, p in model.named_parameters()}
+    wd = {
+        params[id(p)]: g['weight_decay']
+        for g in wrapper.optimizer.param_groups
+        for p in g['params']
+    }
+    blk = 'backbone.layers.0.blocks.0.'
+    # as the official set_weight_decay: no decay for 1-D params and biases
+    for name in (blk + 'norm.weight', blk + 'op.Ds', blk + 'mlp.fc1.bias',
+                 'backbone.outnorm3.weight', 'head.fc.bias',
+                 'backbone.patch_embed.0.bias'):
+        assert wd[name] == 0, name
+    for name in (blk + 'op.A_logs', blk + 'op.dt_projs_bias',
+                 blk + 'op.x_proj_weight', blk + 'op.in_proj.weight',
+                 'head.fc.weight', 'backbone.patch_embed.0.weight'):
+        assert wd[name] == pytest.approx(0.05), name
+
+
+@pytest.mark.parametrize('channel_first', [True, False])
+def test_patch_merging_order_and_padding(channel_first):
+    # Swin order [(0,0), (1,0), (0,1), (1,1)] (row, col offsets), padding at
+    # the bottom/right for odd sizes (spec B.4, downsample v1)
+    from mmmamba.models.layers import PatchMerging2D
+    m = PatchMerging2D(1, 2, channel_first=channel_first)
+    m.norm, m.reduction = nn.Identity(), nn.Identity()
+    x = torch.arange(1., 16.).view(1, 1, 3, 5)  # odd H and W
+    y = m(x if channel_first else x.permute(0, 2, 3, 1))
+    if not channel_first:
+        y = y.permute(0, 3, 1, 2)
+    assert y.shape == (1, 4, 2, 3)
+    xp = torch.nn.functional.pad(x, (0, 1, 0, 1))[0, 0]
+    expected = torch.stack(
+        [xp[0::2, 0::2], xp[1::2, 0::2], xp[0::2, 1::2], xp[1::2, 1::2]])
+    torch.testing.assert_close(y[0], expected)
+    assert expected[1, 1, 0] == 0  # a padded zero, not a wrapped pixel

@@ -53,8 +53,9 @@ def _naive_ss2d(m: SS2D, x: torch.Tensor) -> torch.Tensor:
             dt, Bt, Ct = dbl[:, :R], dbl[:, R:R + N], dbl[:, R + N:]
             delta = F.softplus(dt @ p['dt_projs_weight'][k].T +
                                p['dt_projs_bias'][k])  # (B, D)
-            h_state = (torch.exp(delta[..., None] * A[k]) * h_state +
-                       delta[..., None] * Bt[:, None, :] * u[..., None])
+            h_state = (
+                torch.exp(delta[..., None] * A[k]) * h_state +
+                delta[..., None] * Bt[:, None, :] * u[..., None])
             out = (h_state * Ct[:, None, :]).sum(-1) + \
                 p['Ds'].view(4, D)[k] * u
             y[:, :, hh, ww] += out
@@ -99,8 +100,10 @@ def test_channel_last_equals_channel_first(cfg):
     cl.load_state_dict(cf.state_dict(), strict=True)
     x = torch.randn(2, 8, 5, 3)
     torch.testing.assert_close(
-        cl(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), cf(x),
-        atol=1e-6, rtol=1e-5)
+        cl(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2),
+        cf(x),
+        atol=1e-6,
+        rtol=1e-5)
 
 
 def test_parameter_shapes_follow_official_names():
@@ -121,8 +124,8 @@ def test_parameter_shapes_follow_official_names():
         'out_proj.weight': (96, 96),
     }
     with torch.device('meta'):
-        v0 = SS2D(96, d_state=16, ssm_ratio=2.0, use_z_gate=True,
-                  conv_bias=True)
+        v0 = SS2D(
+            96, d_state=16, ssm_ratio=2.0, use_z_gate=True, conv_bias=True)
     assert v0.in_proj.weight.shape == (384, 96)
     assert v0.conv2d.bias.shape == (192, )
     assert v0.x_proj_weight.shape == (4, 6 + 32, 192)
@@ -144,8 +147,12 @@ def test_ssm_init_v0():
 def test_backward_reaches_every_parameter():
     torch.manual_seed(0)
     m = MODELS.build(
-        dict(type='mmmamba.SS2D', embed_dims=8, d_state=2, use_z_gate=True,
-             conv_bias=True))
+        dict(
+            type='mmmamba.SS2D',
+            embed_dims=8,
+            d_state=2,
+            use_z_gate=True,
+            conv_bias=True))
     x = torch.randn(2, 8, 3, 4, requires_grad=True)
     m(x).square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0

@@ -50,8 +50,10 @@ def test_layouts_give_the_same_result():
     cl.load_state_dict(cf.state_dict(), strict=True)
     x = torch.randn(2, 16, 4, 6)
     torch.testing.assert_close(
-        cl(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), cf(x),
-        atol=1e-5, rtol=1e-5)
+        cl(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2),
+        cf(x),
+        atol=1e-5,
+        rtol=1e-5)
 
 
 def test_pre_norm_residual_structure():
@@ -78,8 +80,12 @@ def test_no_mlp_branch_for_vanilla():
             embed_dims=8,
             mlp_ratio=0.,
             channel_first=False,
-            ssm_cfg=dict(d_state=4, ssm_ratio=2.0, use_z_gate=True,
-                         conv_bias=True, force_fp32=True)))
+            ssm_cfg=dict(
+                d_state=4,
+                ssm_ratio=2.0,
+                use_z_gate=True,
+                conv_bias=True,
+                force_fp32=True)))
     keys = set(blk.state_dict())
     assert not any(k.startswith(('mlp.', 'norm2.')) for k in keys)
     assert blk.op.in_proj.weight.shape == (32, 8)
@@ -126,3 +132,12 @@ def test_errors():
         VSSBlock(8, ssm_cfg=dict(embed_dims=8))
     with pytest.raises(ValueError, match=r'\(B, C, H, W\)'):
         VSSBlock(8)(torch.randn(1, 4, 4, 8))
+
+
+def test_builds_under_a_foreign_default_scope():
+    # mmpretrain / mmdet / mmseg runners set their own default scope; the
+    # inner SS2D must still resolve (scoped type name)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        blk = MODELS.build(dict(CFG))
+    assert isinstance(blk.op, SS2D)

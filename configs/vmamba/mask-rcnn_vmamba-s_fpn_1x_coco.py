@@ -1,0 +1,12 @@
+# Mask R-CNN + VMamba-S (s2l15) + FPN, COCO 1x, official settings (see the
+# VMamba-T config).
+_base_ = './mask-rcnn_vmamba-t_fpn_1x_coco.py'
+
+checkpoint = 'checkpoints/vmamba-small-s2l15_3rdparty_in1k.pth'  # noqa
+
+model = dict(
+    backbone=dict(
+        arch='small',
+        drop_path_rate=0.3,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='backbone.')))

@@ -1,0 +1,13 @@
+# UperNet + VMamba-B (s2l15), official settings (see the VMamba-T config).
+_base_ = './upernet_vmamba-t_8xb2-160k_ade20k-512x512.py'
+
+checkpoint = 'checkpoints/vmamba-base-s2l15_3rdparty_in1k.pth'  # noqa
+
+model = dict(
+    backbone=dict(
+        arch='base',
+        drop_path_rate=0.6,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    decode_head=dict(in_channels=[128, 256, 512, 1024]),
+    auxiliary_head=dict(in_channels=512))
