@@ -1,0 +1,217 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""The bidirectional Mamba mixer of Vision Mamba (``bimamba_type='v2'``).
+
+Written from the specification in ``docs/official-models.md`` A.4 / A.7
+(hustvl/Vim commit dd0358a, forked ``mamba_simple.Mamba``, Apache-2.0); the
+parameter names are the official ones so that checkpoints map one to one.
+
+Forward, for ``x`` of shape (B, L, D), E = expand * D, N = d_state,
+R = dt_rank::
+
+    xz = in_proj(x)                       # (B, 2E, L), shared by both branches
+    y_f = branch(xz)                      # conv1d, x_proj, dt_proj, A_log, D
+    y_b = branch(flip(xz))                # the *_b twins (conv1d_b, ...)
+    out = out_proj((y_f + flip(y_b)) / 2) # '/2' only if divide_output
+
+    branch(xz): x, z = chunk(xz); x = silu(causal depthwise conv1d(x))
+                dt, B, C = split(x_proj(x), [R, N, N])
+                y = selective_scan(x, dt_proj.weight @ dt, -exp(A_log), B, C,
+                                   D, z=z, delta_bias=dt_proj.bias,
+                                   delta_softplus=True)   # gated by silu(z)
+
+Both x and z are flipped for the backward branch. Unlike the official
+non-fast path (which silently drops the backward branch, A.4), this module
+always runs both directions, on every device.
+"""
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmmamba.ops import check_backend, selective_scan
+from mmmamba.registry import MODELS
+
+OptConfig = Optional[Union[dict, list]]
+
+
+@MODELS.register_module()
+class BiMamba(BaseModule):
+    """Bidirectional Mamba mixer ("v2", div2) of Vision Mamba.
+
+    Args:
+        embed_dims (int): Model width D.
+        d_state (int): SSM state size N. Defaults to 16.
+        d_conv (int): Depthwise causal conv kernel size. Defaults to 4.
+        expand (int): Inner width factor, E = expand * D. Defaults to 2.
+        dt_rank (int | str): Rank R of the delta projection; 'auto' means
+            ``ceil(D / 16)``. Defaults to 'auto'.
+        dt_min (float): Lower end of the initial delta range.
+            Defaults to 0.001.
+        dt_max (float): Upper end of the initial delta range. Defaults to 0.1.
+        dt_init (str): 'random' or 'constant' init of ``dt_proj.weight``.
+            Defaults to 'random'.
+        dt_scale (float): Scale of the ``dt_proj.weight`` init.
+            Defaults to 1.0.
+        dt_init_floor (float): Floor of the initial delta. Defaults to 1e-4.
+        conv_bias (bool): Bias in the depthwise convs. Defaults to True.
+        bias (bool): Bias in ``in_proj`` / ``out_proj``. Defaults to False.
+        divide_output (bool): Average the two directions (the official
+            ``if_divide_out``, "div2"). Defaults to True.
+        scan_backend (str): Backend of :func:`mmmamba.ops.selective_scan`.
+            Defaults to 'auto'.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 d_state: int = 16,
+                 d_conv: int = 4,
+                 expand: int = 2,
+                 dt_rank: Union[int, str] = 'auto',
+                 dt_min: float = 0.001,
+                 dt_max: float = 0.1,
+                 dt_init: str = 'random',
+                 dt_scale: float = 1.0,
+                 dt_init_floor: float = 1e-4,
+                 conv_bias: bool = True,
+                 bias: bool = False,
+                 divide_output: bool = True,
+                 scan_backend: str = 'auto',
+                 init_cfg: OptConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if dt_rank == 'auto':
+            dt_rank = math.ceil(embed_dims / 16)
+        if not isinstance(dt_rank, int) or dt_rank <= 0:
+            raise ValueError(
+                f"dt_rank must be 'auto' or a positive int, got {dt_rank!r}")
+        if dt_init not in ('random', 'constant'):
+            raise ValueError(
+                f"dt_init must be 'random' or 'constant', got {dt_init!r}")
+        for name, value in (('embed_dims', embed_dims), ('d_state', d_state),
+                            ('d_conv', d_conv), ('expand', expand)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f'{name} must be a positive int, got {value!r}')
+        self.embed_dims = embed_dims
+        self.d_state = d_state
+        self.d_conv = d_conv
+        self.expand = expand
+        self.d_inner = expand * embed_dims
+        self.dt_rank = dt_rank
+        self.divide_output = divide_output
+        self.scan_backend = check_backend(scan_backend)
+
+        e, n, r = self.d_inner, d_state, dt_rank
+        # Parameter order mirrors the official state dict (Appendix 1).
+        a_init = torch.arange(1, n + 1, dtype=torch.float32).repeat(e, 1)
+        self.A_log = nn.Parameter(torch.log(a_init))  # S4D-real: A = -(1..N)
+        self.D = nn.Parameter(torch.ones(e))
+        self.A_b_log = nn.Parameter(torch.log(a_init.clone()))
+        self.D_b = nn.Parameter(torch.ones(e))
+        for p in (self.A_log, self.D, self.A_b_log, self.D_b):
+            # As the official code; mmengine and timm constructors ignore it.
+            p._no_weight_decay = True
+
+        self.in_proj = nn.Linear(embed_dims, 2 * e, bias=bias)
+        self.conv1d = nn.Conv1d(e, e, d_conv, groups=e, bias=conv_bias)
+        self.x_proj = nn.Linear(e, r + 2 * n, bias=False)
+        self.dt_proj = nn.Linear(r, e, bias=True)
+        self.conv1d_b = nn.Conv1d(e, e, d_conv, groups=e, bias=conv_bias)
+        self.x_proj_b = nn.Linear(e, r + 2 * n, bias=False)
+        self.dt_proj_b = nn.Linear(r, e, bias=True)
+        self.out_proj = nn.Linear(e, embed_dims, bias=bias)
+
+        for dt_proj in (self.dt_proj, self.dt_proj_b):
+            self._init_dt_proj(dt_proj, dt_min, dt_max, dt_init, dt_scale,
+                               dt_init_floor)
+
+    def _init_dt_proj(self, dt_proj: nn.Linear, dt_min: float, dt_max: float,
+                      dt_init: str, dt_scale: float,
+                      dt_init_floor: float) -> None:
+        """Official delta init (A.7): uniform weight, inverse-softplus bias."""
+        std = self.dt_rank**-0.5 * dt_scale
+        with torch.no_grad():
+            if dt_init == 'constant':
+                dt_proj.weight.fill_(std)
+            else:
+                dt_proj.weight.uniform_(-std, std)
+            dt = torch.exp(
+                torch.rand(self.d_inner) *
+                (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+            dt = dt.clamp(min=dt_init_floor)
+            # inverse of softplus: softplus(dt + log(-expm1(-dt))) == dt
+            dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+        # Marks the bias that the backbone init must not zero (A.7 step 5).
+        dt_proj.bias._no_reinit = True
+
+    def _branch(self, xz: Tensor, conv1d: nn.Conv1d, x_proj: nn.Linear,
+                dt_proj: nn.Linear, A_log: Tensor, D: Tensor) -> Tensor:
+        """One scan direction.
+
+        Args:
+            xz (Tensor): (B, 2E, L), x and z stacked on the channel axis.
+
+        Returns:
+            Tensor: (B, E, L), the gated scan output.
+        """
+        length = xz.shape[-1]
+        x, z = xz.chunk(2, dim=1)
+        # causal depthwise conv: pad d_conv - 1 on the left only
+        x = F.conv1d(
+            F.pad(x, (self.d_conv - 1, 0)),
+            conv1d.weight,
+            conv1d.bias,
+            groups=self.d_inner)
+        x = F.silu(x[..., :length])
+        x_dbl = F.linear(x.transpose(1, 2), x_proj.weight)  # (B, L, R+2N)
+        dt, B, C = torch.split(
+            x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
+        dt = F.linear(dt, dt_proj.weight).transpose(1, 2)  # (B, E, L)
+        B = B.transpose(1, 2).contiguous()  # (B, N, L)
+        C = C.transpose(1, 2).contiguous()  # (B, N, L)
+        A = -torch.exp(A_log.float())  # (E, N)
+        return selective_scan(
+            x.contiguous(),
+            dt.contiguous(),
+            A,
+            B,
+            C,
+            D.float(),
+            z=z.contiguous(),
+            delta_bias=dt_proj.bias.float(),
+            delta_softplus=True,
+            backend=self.scan_backend)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Mix a token sequence in both directions.
+
+        Args:
+            x (Tensor): (B, L, D).
+
+        Returns:
+            Tensor: (B, L, D).
+        """
+        if x.dim() != 3 or x.shape[-1] != self.embed_dims:
+            raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
+                             f'{tuple(x.shape)}')
+        xz = self.in_proj(x).transpose(1, 2)  # (B, 2E, L)
+        y = self._branch(xz, self.conv1d, self.x_proj, self.dt_proj,
+                         self.A_log, self.D)
+        y_b = self._branch(
+            xz.flip(-1), self.conv1d_b, self.x_proj_b, self.dt_proj_b,
+            self.A_b_log, self.D_b)
+        y = (y + y_b.flip(-1)).transpose(1, 2)  # (B, L, E)
+        if self.divide_output:
+            y = y / 2
+        return self.out_proj(y)
+
+    def extra_repr(self) -> str:
+        return (f'embed_dims={self.embed_dims}, d_inner={self.d_inner}, '
+                f'd_state={self.d_state}, d_conv={self.d_conv}, '
+                f'dt_rank={self.dt_rank}, divide_output={self.divide_output}, '
+                f'scan_backend={self.scan_backend!r}')

@@ -1,0 +1,112 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""RMSNorm and the add + RMSNorm with an fp32 residual stream used by Vim.
+
+Semantics follow the fused ``rms_norm_fn(..., prenorm=True,
+residual_in_fp32=True)`` of the official Vim code (hustvl/Vim commit
+dd0358a, see ``docs/official-models.md`` A.3), written here from that spec in
+plain PyTorch:
+
+- ``RMSNorm``: ``y = x * rsqrt(mean(x ** 2, -1) + eps) * weight``, computed in
+  fp32, returned in the input dtype; a weight only, no bias.
+- ``AddRMSNorm``: ``residual = residual + x`` (or ``x`` for the first block),
+  kept in fp32, then ``y = RMSNorm(residual)`` in the dtype of ``x``.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmmamba.registry import MODELS
+
+
+def rms_norm(x: Tensor, weight: Tensor, eps: float = 1e-5) -> Tensor:
+    """Root-mean-square normalisation over the last dimension.
+
+    Args:
+        x (Tensor): (..., C), any float dtype.
+        weight (Tensor): (C,).
+        eps (float): Added to the mean square. Defaults to 1e-5.
+
+    Returns:
+        Tensor: (..., C), computed in fp32, returned in the dtype of ``x``.
+    """
+    x32 = x.float()
+    rstd = torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + eps)
+    return (x32 * rstd * weight.float()).to(x.dtype)
+
+
+@MODELS.register_module()
+class RMSNorm(nn.Module):
+    """RMSNorm with a learnable scale and no bias.
+
+    Args:
+        num_features (int): Size C of the last dimension.
+        eps (float): Added to the mean square. Defaults to 1e-5.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalise ``x`` (..., C); returns the same shape and dtype."""
+        return rms_norm(x, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f'{self.num_features}, eps={self.eps}'
+
+
+@MODELS.register_module()
+class AddRMSNorm(RMSNorm):
+    """Residual add followed by RMSNorm (Vim's pre-norm with deferred add).
+
+    ``forward(x, residual)`` returns ``(RMSNorm(residual + x), residual + x)``
+    where the sum is computed and returned in fp32 when ``residual_in_fp32``
+    (the released Vim setting) and the normalised output has the dtype of
+    ``x``. With ``residual=None`` (first block) the new residual is ``x``
+    itself. The state dict holds only ``weight``, as the official RMSNorm.
+
+    Args:
+        num_features (int): Size C of the last dimension.
+        eps (float): Added to the mean square. Defaults to 1e-5.
+        residual_in_fp32 (bool): Keep the residual stream in fp32.
+            Defaults to True.
+    """
+
+    def __init__(self,
+                 num_features: int,
+                 eps: float = 1e-5,
+                 residual_in_fp32: bool = True) -> None:
+        super().__init__(num_features, eps)
+        self.residual_in_fp32 = residual_in_fp32
+
+    def forward(  # type: ignore[override]
+            self,
+            x: Tensor,
+            residual: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Add and normalise.
+
+        Args:
+            x (Tensor): (B, L, C), the incoming hidden states.
+            residual (Tensor, optional): (B, L, C), the residual stream.
+
+        Returns:
+            tuple[Tensor, Tensor]: the normalised sum (B, L, C) in the dtype
+            of ``x`` and the new residual stream (B, L, C), fp32 if
+            ``residual_in_fp32``.
+        """
+        if residual is None:
+            new_residual = x.float() if self.residual_in_fp32 else x
+        elif self.residual_in_fp32:
+            new_residual = residual.float() + x.float()
+        else:
+            new_residual = residual + x
+        return rms_norm(new_residual, self.weight,
+                        self.eps).to(x.dtype), new_residual
+
+    def extra_repr(self) -> str:
+        return (f'{self.num_features}, eps={self.eps}, '
+                f'residual_in_fp32={self.residual_in_fp32}')

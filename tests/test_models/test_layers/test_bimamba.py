@@ -1,0 +1,269 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Tests of the bidirectional Vim mixer and the Vim norm layers."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmmamba.models.layers import AddRMSNorm, BiMamba, RMSNorm
+from mmmamba.registry import MODELS
+
+requires_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='requires CUDA')
+
+BRANCH_PAIRS = (('conv1d', 'conv1d_b'), ('x_proj', 'x_proj_b'),
+                ('dt_proj', 'dt_proj_b'), ('A_log', 'A_b_log'), ('D', 'D_b'))
+
+
+def _perturbed_mixer(seed: int = 0, **kwargs) -> BiMamba:
+    """A tiny mixer whose two directions have different parameters."""
+    torch.manual_seed(seed)
+    cfg = dict(embed_dims=8, d_state=4, d_conv=3, expand=2)
+    cfg.update(kwargs)
+    mixer = BiMamba(**cfg)
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for p in mixer.parameters():
+            p.add_(0.2 * torch.randn(p.shape, generator=g))
+    return mixer
+
+
+def _loop_branch(xz, conv_w, conv_b, xproj_w, dtproj_w, dt_bias, A_log, D,
+                 dt_rank, d_state):
+    """Spec A.4 for one direction, step by step in float64 (independent of
+    mmmamba.ops)."""
+    batch, two_e, length = xz.shape
+    e = two_e // 2
+    x, z = xz[:, :e], xz[:, e:]
+    k = conv_w.shape[-1]
+    xc = torch.zeros_like(x)
+    for t in range(length):  # causal depthwise conv, left zero padding
+        acc = conv_b[None, :].clone()
+        for j in range(k):
+            src = t - (k - 1) + j
+            if src >= 0:
+                acc = acc + conv_w[:, 0, j][None] * x[:, :, src]
+        xc[:, :, t] = acc
+    x = F.silu(xc)
+    A = -torch.exp(A_log)
+    h = torch.zeros(batch, e, d_state, dtype=xz.dtype)
+    ys = []
+    for t in range(length):
+        x_dbl = x[:, :, t] @ xproj_w.t()  # (B, R + 2N)
+        dt = x_dbl[:, :dt_rank] @ dtproj_w.t() + dt_bias  # (B, E)
+        dt = F.softplus(dt)
+        b_t = x_dbl[:, dt_rank:dt_rank + d_state]
+        c_t = x_dbl[:, dt_rank + d_state:]
+        h = torch.exp(dt[..., None] * A) * h + \
+            dt[..., None] * b_t[:, None, :] * x[:, :, t, None]
+        y = (h * c_t[:, None, :]).sum(-1) + D * x[:, :, t]
+        ys.append(y * F.silu(z[:, :, t]))
+    return torch.stack(ys, dim=-1)
+
+
+def _loop_bimamba(mixer: BiMamba, x: torch.Tensor) -> torch.Tensor:
+    p = {k: v.detach().double() for k, v in mixer.state_dict().items()}
+    xz = (x.double() @ p['in_proj.weight'].t()).transpose(1, 2)
+    args = (mixer.dt_rank, mixer.d_state)
+    y_f = _loop_branch(xz, p['conv1d.weight'], p['conv1d.bias'],
+                       p['x_proj.weight'], p['dt_proj.weight'],
+                       p['dt_proj.bias'], p['A_log'], p['D'], *args)
+    y_b = _loop_branch(
+        xz.flip(-1), p['conv1d_b.weight'], p['conv1d_b.bias'],
+        p['x_proj_b.weight'], p['dt_proj_b.weight'], p['dt_proj_b.bias'],
+        p['A_b_log'], p['D_b'], *args)
+    y = (y_f + y_b.flip(-1)).transpose(1, 2) / 2
+    return y @ p['out_proj.weight'].t()
+
+
+def test_official_parameter_set_and_shapes():
+    # Vim-Ti sizes, A.9: D=192, E=384, N=16, R=12, d_conv=4.
+    mixer = BiMamba(192)
+    shapes = {k: tuple(v.shape) for k, v in mixer.state_dict().items()}
+    assert shapes == {
+        'A_log': (384, 16),
+        'D': (384, ),
+        'A_b_log': (384, 16),
+        'D_b': (384, ),
+        'in_proj.weight': (768, 192),
+        'conv1d.weight': (384, 1, 4),
+        'conv1d.bias': (384, ),
+        'x_proj.weight': (44, 384),
+        'dt_proj.weight': (384, 12),
+        'dt_proj.bias': (384, ),
+        'conv1d_b.weight': (384, 1, 4),
+        'conv1d_b.bias': (384, ),
+        'x_proj_b.weight': (44, 384),
+        'dt_proj_b.weight': (384, 12),
+        'dt_proj_b.bias': (384, ),
+        'out_proj.weight': (192, 384),
+    }
+    assert list(shapes)[:4] == ['A_log', 'D', 'A_b_log', 'D_b']
+
+
+def test_registered_and_dt_rank_auto():
+    mixer = MODELS.build(dict(type='BiMamba', embed_dims=40))
+    assert isinstance(mixer, BiMamba)
+    assert mixer.dt_rank == 3  # ceil(40 / 16)
+    assert mixer.d_inner == 80
+
+
+def test_construction_init_matches_spec():
+    torch.manual_seed(0)
+    mixer = BiMamba(32, d_state=8, dt_min=0.001, dt_max=0.1)
+    expected_a = torch.log(torch.arange(1, 9, dtype=torch.float32))
+    for name in ('A_log', 'A_b_log'):
+        torch.testing.assert_close(
+            getattr(mixer, name), expected_a.expand(64, 8), rtol=0, atol=0)
+    for name in ('D', 'D_b'):
+        assert torch.equal(getattr(mixer, name), torch.ones(64))
+    for dt_proj in (mixer.dt_proj, mixer.dt_proj_b):
+        dt = F.softplus(dt_proj.bias.detach())
+        assert dt.min() >= 1e-3 * (1 - 1e-4) and dt.max() <= 0.1 * (1 + 1e-4)
+        bound = mixer.dt_rank**-0.5
+        assert dt_proj.weight.abs().max() <= bound
+        assert getattr(dt_proj.bias, '_no_reinit', False)
+    # the two directions get independent random deltas
+    assert not torch.equal(mixer.dt_proj.bias, mixer.dt_proj_b.bias)
+
+
+def test_matches_stepwise_spec_float64_loop():
+    mixer = _perturbed_mixer(seed=3).double()
+    x = torch.randn(2, 7, 8, dtype=torch.float64)
+    out = mixer(x)
+    torch.testing.assert_close(
+        out, _loop_bimamba(mixer, x), rtol=1e-9, atol=1e-10)
+
+
+def test_not_causal_in_either_direction():
+    """A single (forward) scan direction is causal: output t ignores inputs
+    after t, bit for bit. The bidirectional mixer sees both ways."""
+    mixer = _perturbed_mixer(seed=1).eval()
+    x = torch.randn(1, 6, 8)
+    x_last = x.clone()
+    x_last[:, -1] += 3.0
+    x_first = x.clone()
+    x_first[:, 0] += 3.0
+    with torch.no_grad():
+        out = mixer(x)
+        # the forward branch alone is exactly causal ...
+        xz, xz_last = (mixer.in_proj(t).transpose(1, 2) for t in (x, x_last))
+        args = (mixer.conv1d, mixer.x_proj, mixer.dt_proj, mixer.A_log,
+                mixer.D)
+        assert torch.equal(
+            mixer._branch(xz, *args)[..., :-1],
+            mixer._branch(xz_last, *args)[..., :-1])
+        # ... but the first output of the mixer depends on the last input
+        # (backward branch) and the last output on the first input
+        assert (mixer(x_last)[:, 0] - out[:, 0]).abs().max() > 1e-5
+        assert (mixer(x_first)[:, -1] - out[:, -1]).abs().max() > 1e-5
+
+
+def test_flip_equivariance_with_swapped_directions():
+    """Flipping the sequence is the same as swapping the two directions'
+    parameters: mixer(flip(x)) == flip(mixer_swapped(x)). A mixer with one
+    direction (or a shared one) would not satisfy this with distinct
+    branch parameters."""
+    mixer = _perturbed_mixer(seed=2).double()
+    swapped = _perturbed_mixer(seed=2).double()
+    sd = mixer.state_dict()
+    new_sd = dict(sd)
+    for fwd, bwd in BRANCH_PAIRS:
+        for key in sd:
+            if key == fwd or key.startswith(fwd + '.'):
+                other = bwd + key[len(fwd):]
+                new_sd[key], new_sd[other] = sd[other], sd[key]
+    swapped.load_state_dict(new_sd)
+    x = torch.randn(2, 9, 8, dtype=torch.float64)
+    with torch.no_grad():
+        lhs = mixer(x.flip(1))
+        rhs = swapped(x).flip(1)
+        torch.testing.assert_close(lhs, rhs, rtol=1e-10, atol=1e-12)
+        # and it is not trivially flip-equivariant without the swap
+        assert (mixer(x.flip(1)) - mixer(x).flip(1)).abs().max() > 1e-3
+
+
+def test_backward_branch_gets_gradients():
+    mixer = _perturbed_mixer(seed=4)
+    x = torch.randn(2, 6, 8, requires_grad=True)
+    mixer(x).square().mean().backward()
+    for name, p in mixer.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+    for name in ('A_b_log', 'D_b', 'conv1d_b.weight', 'x_proj_b.weight',
+                 'dt_proj_b.weight', 'dt_proj_b.bias'):
+        assert dict(mixer.named_parameters())[name].grad.abs().max() > 0
+
+
+def test_divide_output_halves():
+    mixer = _perturbed_mixer(seed=5).eval()
+    undivided = _perturbed_mixer(seed=5, divide_output=False).eval()
+    x = torch.randn(1, 5, 8)
+    with torch.no_grad():
+        # out_proj is linear without bias, so dividing y by 2 halves it
+        torch.testing.assert_close(undivided(x), 2 * mixer(x))
+
+
+def test_bad_input_and_arguments():
+    mixer = BiMamba(8, d_state=4)
+    with pytest.raises(ValueError, match=r'\(B, L, 8\)'):
+        mixer(torch.randn(1, 5, 7))
+    with pytest.raises(ValueError, match='dt_rank'):
+        BiMamba(8, dt_rank=0)
+    with pytest.raises(ValueError, match='d_state'):
+        BiMamba(8, d_state=0)
+    with pytest.raises(ValueError, match='unknown selective-scan backend'):
+        BiMamba(8, scan_backend='cuda_magic')
+
+
+def test_rms_norm_formula_and_dtype():
+    norm = RMSNorm(6, eps=1e-5)
+    with torch.no_grad():
+        norm.weight.copy_(torch.arange(1., 7.))
+    x = torch.randn(3, 4, 6)
+    expected = x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * \
+        torch.arange(1., 7.)
+    torch.testing.assert_close(norm(x), expected)
+    assert norm(x.to(torch.bfloat16)).dtype == torch.bfloat16
+    assert 'bias' not in dict(norm.named_parameters())
+
+
+def test_add_rms_norm_keeps_fp32_residual():
+    norm = AddRMSNorm(6)
+    x = torch.randn(2, 3, 6).to(torch.bfloat16)
+    out, residual = norm(x, None)
+    assert residual.dtype == torch.float32 and out.dtype == torch.bfloat16
+    torch.testing.assert_close(residual, x.float(), rtol=0, atol=0)
+    prev = torch.randn(2, 3, 6)
+    out2, residual2 = norm(x, prev)
+    torch.testing.assert_close(residual2, prev + x.float(), rtol=0, atol=0)
+    torch.testing.assert_close(
+        out2.float(), norm.forward(residual2, None)[0], atol=1e-2, rtol=1e-2)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('backend', ['triton', 'mamba_ssm'])
+def test_backend_flip_matches_reference_cuda(backend):
+    from mmmamba.ops import available_backends
+    if backend not in available_backends():
+        pytest.skip(f'{backend} backend not available')
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    mixer = _perturbed_mixer(seed=6, embed_dims=64, d_state=16).cuda()
+    x = torch.randn(2, 197, 64, device='cuda', requires_grad=True)
+    mixer.scan_backend = backend
+    out = mixer(x)
+    out.square().mean().backward()
+    grads = {n: p.grad.clone() for n, p in mixer.named_parameters()}
+    mixer.zero_grad()
+    mixer.scan_backend = 'reference'
+    out_ref = mixer(x)
+    out_ref.square().mean().backward()
+    torch.testing.assert_close(out, out_ref, rtol=1e-3, atol=1e-3)
+    for n, p in mixer.named_parameters():
+        torch.testing.assert_close(
+            grads[n], p.grad, rtol=5e-3, atol=5e-3, msg=lambda m: n + m)
+    assert math.isfinite(out.float().sum().item())
