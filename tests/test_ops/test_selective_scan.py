@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from mmmamba.ops import (available_backends, check_backend, resolve_backend,
                          selective_scan, selective_scan_ref)
-from tests._markers import (requires_cuda, requires_mamba_ssm,
+from mmmamba.testing import (requires_cuda, requires_mamba_ssm,
                             requires_triton, requires_triton_interpreter)
 
 NAMES = ('u', 'delta', 'A', 'B', 'C', 'D', 'z', 'delta_bias')

@@ -1,5 +1,6 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
-"""Skip marks shared by the tests."""
+"""Helpers for mmmamba's test-suite (skip marks). Imports pytest: import it
+from tests only, never from library code."""
 import pytest
 import torch
 
@@ -16,3 +17,8 @@ requires_triton_interpreter = pytest.mark.skipif(
 requires_mamba_ssm = pytest.mark.skipif(
     not is_mamba_ssm_cuda_available(),
     reason="requires mamba-ssm's compiled selective_scan_cuda")
+
+__all__ = [
+    'requires_cuda', 'requires_triton', 'requires_triton_interpreter',
+    'requires_mamba_ssm'
+]
