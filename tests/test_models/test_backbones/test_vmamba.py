@@ -474,13 +474,18 @@ def test_registered_and_buildable():
 @pytest.mark.gpu
 @pytest.mark.parametrize('channel_first', [True, False])
 def test_bf16_amp_forward_backward_matches_fp32(channel_first):
-    """bf16 autocast forward/backward of a reduced VMamba-T on CUDA vs the
-    fp32 run of the same weights and input.
+    """bf16 autocast forward/backward of a reduced VMamba-T (dims 32, depths
+    2-2-4-2, 96x128 input, train mode) on CUDA vs the fp32 run of the same
+    weights and input (TF32 off).
 
-    Tolerance: relative error (max |a - b| / max |b|) <= 5e-2 for every
-    output map and for the input gradient; everything finite. bf16 has an
-    8-bit mantissa (~4e-3 relative per rounding), and ~10 stacked layers
-    compound it.
+    The loss is a fixed random projection of the four outputs (the plain
+    sum of squares of LayerNorm outputs has a ~zero input gradient).
+    Tolerances (max |a - b| / max |b| unless noted): 5e-2 for every output
+    map and for the input gradient; 5e-2 for the relative L2 error of all
+    parameter gradients together and 2.5e-1 for each parameter's gradient
+    (relative L2); everything finite. The same check with CPU bf16 autocast
+    and the reference scan measured 1.4e-2 (outputs), 1.6e-2 (input grad),
+    1.2e-2 (all parameter grads) and 7.6e-2 (worst parameter).
     """
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -491,18 +496,26 @@ def test_bf16_amp_forward_backward_matches_fp32(channel_first):
         channel_first=channel_first).cuda().train()
     model.init_weights()
     x = torch.randn(2, 3, 96, 128, device='cuda')
+    probes = [
+        torch.randn(2, 32 * 2**i, 24 // 2**i, 32 // 2**i, device='cuda')
+        for i in range(4)
+    ]
 
     def run(amp):
+        model.zero_grad(set_to_none=True)
         xi = x.clone().requires_grad_()
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp):
             outs = model(xi)
-        loss = sum(o.float().square().mean() for o in outs)
+        loss = sum((o.float() * p).mean() for o, p in zip(outs, probes))
         loss.backward()
-        return [o.float().detach() for o in outs], xi.grad.float()
+        grads = {
+            n: p.grad.float().clone()
+            for n, p in model.named_parameters()
+        }
+        return [o.float().detach() for o in outs], xi.grad.float(), grads
 
-    outs32, g32 = run(False)
-    model.zero_grad()
-    outs16, g16 = run(True)
+    outs32, g32, p32 = run(False)
+    outs16, g16, p16 = run(True)
 
     def rel(a, b):
         return ((a - b).abs().max() / b.abs().max()).item()
@@ -512,6 +525,13 @@ def test_bf16_amp_forward_backward_matches_fp32(channel_first):
         assert rel(o16, o32) <= 5e-2
     assert torch.isfinite(g16).all()
     assert rel(g16, g32) <= 5e-2
+    a = torch.cat([p16[n].flatten() for n in p32])
+    b = torch.cat([p32[n].flatten() for n in p32])
+    assert torch.isfinite(a).all()
+    assert ((a - b).norm() / b.norm()).item() <= 5e-2
+    for n in p32:
+        err = ((p16[n] - p32[n]).norm() / p32[n].norm()).item()
+        assert err <= 2.5e-1, (n, err)
 
 
 def test_builds_under_a_foreign_default_scope():
