@@ -20,5 +20,38 @@ requires_mamba_ssm = pytest.mark.skipif(
 
 __all__ = [
     'requires_cuda', 'requires_triton', 'requires_triton_interpreter',
-    'requires_mamba_ssm'
+    'requires_mamba_ssm', 'parity_fixture_path', 'load_parity_fixture'
 ]
+
+
+def parity_fixture_path(name: str) -> str:
+    """Path of an official-output fixture (``vim_tiny_depth2.pt``, ...).
+
+    Looked up in ``$MMMAMBA_FIXTURES``, then ``tests/data`` and the
+    ``shared/fixtures/parity`` folder inside or beside the repository (where CI
+    has it). A missing fixture is an error, never a skip: parity is what these
+    tests exist for.
+    """
+    import os
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    folders = [
+        os.environ.get('MMMAMBA_FIXTURES', ''),
+        osp.join(root, 'tests', 'data'),
+        osp.join(root, 'shared', 'fixtures', 'parity'),
+        osp.join(osp.dirname(root), 'shared', 'fixtures', 'parity'),
+    ]
+    for folder in folders:
+        path = osp.join(folder, name)
+        if folder and osp.isfile(path):
+            return path
+    raise FileNotFoundError(
+        f'{name} not found; set MMMAMBA_FIXTURES to the folder holding it '
+        f'(looked in {[f for f in folders if f]})')
+
+
+def load_parity_fixture(name: str) -> dict:
+    """``torch.load`` of :func:`parity_fixture_path` with the safe loader."""
+    import torch
+    return torch.load(parity_fixture_path(name), map_location='cpu',
+                      weights_only=True)

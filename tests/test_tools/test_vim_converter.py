@@ -18,30 +18,13 @@ import torch
 from mmmamba.models.backbones import VisionMamba
 from mmmamba.models.utils import (convert_vim_state_dict,
                                   convert_vim_state_dict_inplace)
+from mmmamba.testing import load_parity_fixture
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(ROOT, 'tools', 'model_converters', 'vim_to_mmmamba.py')
-FIXTURE_DIRS = [
-    os.environ.get('MMMAMBA_FIXTURES', ''),
-    osp.join(ROOT, 'tests', 'data'),
-    osp.join(ROOT, 'shared', 'fixtures', 'parity'),
-    osp.join(osp.dirname(ROOT), 'shared', 'fixtures', 'parity'),
-]
-
-
-def _fixture_path() -> str:
-    for folder in FIXTURE_DIRS:
-        path = osp.join(folder, 'vim_tiny_depth2.pt')
-        if folder and osp.isfile(path):
-            return path
-    raise FileNotFoundError(
-        'vim_tiny_depth2.pt not found; set MMMAMBA_FIXTURES to the folder '
-        f'holding it (looked in {FIXTURE_DIRS})')
-
-
 @pytest.fixture(scope='module')
 def fixture():
-    return torch.load(_fixture_path(), map_location='cpu', weights_only=True)
+    return load_parity_fixture('vim_tiny_depth2.pt')
 
 
 def _load_cli():

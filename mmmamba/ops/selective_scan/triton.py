@@ -31,11 +31,11 @@ class SelectiveScanTritonFn(torch.autograd.Function):
         u, delta, B, C, z = map(_contig, (u, delta, B, C, z))
         A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
         need_grad = any(ctx.needs_input_grad[:8])
-        out, last, states, block_l = selective_scan_fwd(
+        out, last, states, config = selective_scan_fwd(
             u, delta, A32, B, C, D32, z, bias32, delta_softplus, need_grad)
         if need_grad:
             ctx.save_for_backward(u, delta, A32, B, C, D32, z, bias32, states)
-            ctx.block_l = block_l
+            ctx.block_l = config.block_l
             ctx.delta_softplus = delta_softplus
             ctx.dtypes = tuple(None if t is None else t.dtype
                                for t in (A, D, delta_bias))

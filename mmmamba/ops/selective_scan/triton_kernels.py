@@ -21,14 +21,16 @@ buffers; dA, dD and d(delta_bias) are accumulated over the whole sequence in
 registers and added atomically once per program.
 """
 import math
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 import triton
 import triton.language as tl
 from torch import Tensor
 
-__all__ = ['selective_scan_fwd', 'selective_scan_bwd']
+__all__ = [
+    'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config'
+]
 
 LOG2E = math.log2(math.e)
 
@@ -56,6 +58,8 @@ def _selective_scan_fwd_kernel(
     SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
+    # Tiles are (BLOCK_D, BLOCK_N, BLOCK_L): time is the fastest axis, so
+    # loads are coalesced and the scan runs across the lanes of a warp.
     pid = tl.program_id(0)
     blocks_per_batch = dim // BLOCK_D
     bidx = pid // blocks_per_batch
@@ -66,10 +70,13 @@ def _selective_scan_fwd_kernel(
     offs_n = tl.arange(0, BLOCK_N)
     offs_t = tl.arange(0, BLOCK_L)
     mask_n = offs_n < dstate
+    # Full-shape masks: a broadcast (1, N) mask drops rows of atomics and
+    # stores when N == 1 (seen in the interpreter).
+    mask_dn = (offs_d[:, None] < dim) & mask_n[None, :]
 
     # A pre-multiplied by log2(e): exp(dt * A) == exp2(dt * A2).
     A2 = tl.load(A_ptr + offs_d[:, None] * dstate + offs_n[None, :],
-                 mask=mask_n[None, :], other=0.0) * 1.4426950408889634
+                 mask=mask_dn, other=0.0) * 1.4426950408889634
     if HAS_D:
         Dv = tl.load(D_ptr + offs_d)
     if HAS_BIAS:
@@ -77,44 +84,44 @@ def _selective_scan_fwd_kernel(
 
     row = (bidx * dim + offs_d) * seqlen  # (BLOCK_D,)
     bc_base = (bidx * n_groups + gidx) * dstate * seqlen
+    st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
+        + offs_n[None, :]
     h = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
     for c in range(n_chunks):
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
         ptr_dl = row[:, None] + offs_l[None, :]
-        m_dl = mask_l[None, :]
+        m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
         u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
         dt = tl.load(delta_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
         if HAS_BIAS:
             dt = dt + bias[:, None]
         if SOFTPLUS:
             dt = _softplus(dt)
-        ptr_ln = bc_base + offs_n[None, :] * seqlen + offs_l[:, None]
-        m_ln = mask_l[:, None] & mask_n[None, :]
-        Bt = tl.load(B_ptr + ptr_ln, mask=m_ln, other=0.0).to(tl.float32)
-        Ct = tl.load(C_ptr + ptr_ln, mask=m_ln, other=0.0).to(tl.float32)
+        ptr_nl = bc_base + offs_n[:, None] * seqlen + offs_l[None, :]
+        m_nl = mask_n[:, None] & mask_l[None, :]
+        Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
+        Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
 
-        a = tl.exp2(dt[:, :, None] * A2[:, None, :])
-        b = (dt * u)[:, :, None] * Bt[None, :, :]
+        a = tl.exp2(dt[:, None, :] * A2[:, :, None])
+        b = (dt * u)[:, None, :] * Bt[None, :, :]
         # Padded steps carry the state through unchanged.
-        a = tl.where(m_dl[:, :, None], a, 1.0)
+        a = tl.where(mask_l[None, None, :], a, 1.0)
         if SAVE_STATES:
-            st_ptr = states_ptr + ((bidx * dim + offs_d[:, None]) * n_chunks
-                                   + c) * dstate + offs_n[None, :]
-            tl.store(st_ptr, h, mask=mask_n[None, :])
-        acum, hloc = tl.associative_scan((a, b), 1, _combine)
-        hh = hloc + acum * h[:, None, :]
-        y = tl.sum(hh * Ct[None, :, :], axis=2)
+            tl.store(states_ptr + st_base + c * dstate, h, mask=mask_dn)
+        acum, hloc = tl.associative_scan((a, b), 2, _combine)
+        hh = hloc + acum * h[:, :, None]
+        y = tl.sum(hh * Ct[None, :, :], axis=1)
         if HAS_D:
             y += Dv[:, None] * u
         if HAS_Z:
             zz = tl.load(z_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
             y = y * zz * tl.sigmoid(zz)
         tl.store(out_ptr + ptr_dl, y.to(out_ptr.dtype.element_ty), mask=m_dl)
-        is_last = (offs_t == BLOCK_L - 1)[None, :, None]
-        h = tl.sum(tl.where(is_last, hh, 0.0), axis=1)
+        is_last = (offs_t == BLOCK_L - 1)[None, None, :]
+        h = tl.sum(tl.where(is_last, hh, 0.0), axis=2)
     tl.store(last_ptr + (bidx * dim + offs_d[:, None]) * dstate
-             + offs_n[None, :], h, mask=mask_n[None, :])
+             + offs_n[None, :], h, mask=mask_dn)
 
 
 @triton.jit
@@ -137,9 +144,10 @@ def _selective_scan_bwd_kernel(
     offs_n = tl.arange(0, BLOCK_N)
     offs_t = tl.arange(0, BLOCK_L)
     mask_n = offs_n < dstate
+    mask_dn = (offs_d[:, None] < dim) & mask_n[None, :]
 
     Av = tl.load(A_ptr + offs_d[:, None] * dstate + offs_n[None, :],
-                 mask=mask_n[None, :], other=0.0)
+                 mask=mask_dn, other=0.0)
     A2 = Av * 1.4426950408889634
     if HAS_D:
         Dv = tl.load(D_ptr + offs_d)
@@ -148,6 +156,8 @@ def _selective_scan_bwd_kernel(
 
     row = (bidx * dim + offs_d) * seqlen
     bc_base = (bidx * n_groups + gidx) * dstate * seqlen
+    st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
+        + offs_n[None, :]
     g_carry = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
     dA_acc = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
     dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
@@ -157,12 +167,13 @@ def _selective_scan_bwd_kernel(
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
         ptr_dl = row[:, None] + offs_l[None, :]
-        m_dl = mask_l[None, :]
+        m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
         u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
         dt_raw = tl.load(delta_ptr + ptr_dl, mask=m_dl,
                          other=0.0).to(tl.float32)
         # delta one step ahead, for a_{t+1} of the adjoint recurrence.
-        m_next = (offs_l + 1 < seqlen)[None, :]
+        mask_next = offs_l + 1 < seqlen
+        m_next = (offs_d[:, None] < dim) & mask_next[None, :]
         dt_next = tl.load(delta_ptr + ptr_dl + 1, mask=m_next,
                           other=0.0).to(tl.float32)
         if HAS_BIAS:
@@ -173,26 +184,25 @@ def _selective_scan_bwd_kernel(
             dt_next = _softplus(dt_next)
         else:
             dt = dt_raw
-        ptr_ln = bc_base + offs_n[None, :] * seqlen + offs_l[:, None]
-        m_ln = mask_l[:, None] & mask_n[None, :]
-        Bt = tl.load(B_ptr + ptr_ln, mask=m_ln, other=0.0).to(tl.float32)
-        Ct = tl.load(C_ptr + ptr_ln, mask=m_ln, other=0.0).to(tl.float32)
+        ptr_nl = bc_base + offs_n[:, None] * seqlen + offs_l[None, :]
+        m_nl = mask_n[:, None] & mask_l[None, :]
+        Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
+        Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
         gout = tl.load(gout_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
 
         # Recompute h inside the chunk from the saved chunk-start state.
-        h0 = tl.load(states_ptr + ((bidx * dim + offs_d[:, None]) * n_chunks
-                                   + c) * dstate + offs_n[None, :],
-                     mask=mask_n[None, :], other=0.0)
-        a = tl.exp2(dt[:, :, None] * A2[:, None, :])
-        a = tl.where(m_dl[:, :, None], a, 1.0)
-        b = (dt * u)[:, :, None] * Bt[None, :, :]
-        acum, hloc = tl.associative_scan((a, b), 1, _combine)
-        h = hloc + acum * h0[:, None, :]
+        h0 = tl.load(states_ptr + st_base + c * dstate, mask=mask_dn,
+                     other=0.0)
+        a = tl.exp2(dt[:, None, :] * A2[:, :, None])
+        a = tl.where(mask_l[None, None, :], a, 1.0)
+        b = (dt * u)[:, None, :] * Bt[None, :, :]
+        acum, hloc = tl.associative_scan((a, b), 2, _combine)
+        h = hloc + acum * h0[:, :, None]
 
         if HAS_Z:
             zz = tl.load(z_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
             sz = tl.sigmoid(zz)
-            y = tl.sum(h * Ct[None, :, :], axis=2)
+            y = tl.sum(h * Ct[None, :, :], axis=1)
             if HAS_D:
                 y += Dv[:, None] * u
             dz = gout * y * sz * (1.0 + zz * (1.0 - sz))
@@ -203,26 +213,26 @@ def _selective_scan_bwd_kernel(
             gy = gout
 
         # Adjoint: g_t = a_{t+1} g_{t+1} + C_t gy_t, from the chunk's end.
-        a_next = tl.exp2(dt_next[:, :, None] * A2[:, None, :])
-        a_next = tl.where(m_next[:, :, None], a_next, 0.0)
-        cterm = gy[:, :, None] * Ct[None, :, :]
-        gcum, gloc = tl.associative_scan((a_next, cterm), 1, _combine,
+        a_next = tl.exp2(dt_next[:, None, :] * A2[:, :, None])
+        a_next = tl.where(mask_next[None, None, :], a_next, 0.0)
+        cterm = gy[:, None, :] * Ct[None, :, :]
+        gcum, gloc = tl.associative_scan((a_next, cterm), 2, _combine,
                                          reverse=True)
-        g = gloc + gcum * g_carry[:, None, :]
+        g = gloc + gcum * g_carry[:, :, None]
 
-        gB_term = tl.sum(g * Bt[None, :, :], axis=2)  # <g_t, B_t>
+        gB_term = tl.sum(g * Bt[None, :, :], axis=1)  # <g_t, B_t>
         # a_t h_{t-1} = h_t - b_t, so dL/d(dt * A) = g_t (h_t - b_t).
         g_dA = g * (h - b)
-        ddt = tl.sum(g_dA * Av[:, None, :], axis=2) + gB_term * u
+        ddt = tl.sum(g_dA * Av[:, :, None], axis=1) + gB_term * u
         du = gB_term * dt
         if HAS_D:
             du += gy * Dv[:, None]
             dD_acc += tl.sum(gy * u, axis=1)
-        dA_acc += tl.sum(g_dA * dt[:, :, None], axis=1)
-        dB_part = tl.sum(g * (dt * u)[:, :, None], axis=0)  # (BLOCK_L, N)
-        dC_part = tl.sum(h * gy[:, :, None], axis=0)
-        tl.atomic_add(dB_ptr + ptr_ln, dB_part, mask=m_ln)
-        tl.atomic_add(dC_ptr + ptr_ln, dC_part, mask=m_ln)
+        dA_acc += tl.sum(g_dA * dt[:, None, :], axis=2)
+        dB_part = tl.sum(g * (dt * u)[:, None, :], axis=0)  # (N, BLOCK_L)
+        dC_part = tl.sum(h * gy[:, None, :], axis=0)
+        tl.atomic_add(dB_ptr + ptr_nl, dB_part, mask=m_nl)
+        tl.atomic_add(dC_ptr + ptr_nl, dC_part, mask=m_nl)
         if SOFTPLUS:
             ddt = ddt * tl.sigmoid(dt_raw)
         ddt = tl.where(m_dl, ddt, 0.0)
@@ -231,12 +241,9 @@ def _selective_scan_bwd_kernel(
         tl.store(du_ptr + ptr_dl, du.to(du_ptr.dtype.element_ty), mask=m_dl)
         tl.store(ddelta_ptr + ptr_dl, ddt.to(ddelta_ptr.dtype.element_ty),
                  mask=m_dl)
-        is_first = (offs_t == 0)[None, :, None]
-        g_carry = tl.sum(tl.where(is_first, g, 0.0), axis=1)
+        is_first = (offs_t == 0)[None, None, :]
+        g_carry = tl.sum(tl.where(is_first, g, 0.0), axis=2)
 
-    # A full-shape mask: a broadcast (1, N) mask drops rows of atomics when
-    # N == 1 (seen in the interpreter).
-    mask_dn = (offs_d[:, None] < dim) & mask_n[None, :]
     tl.atomic_add(dA_ptr + offs_d[:, None] * dstate + offs_n[None, :],
                   dA_acc, mask=mask_dn)
     if HAS_D:
@@ -245,31 +252,42 @@ def _selective_scan_bwd_kernel(
         tl.atomic_add(dbias_ptr + offs_d, dbias_acc)
 
 
-def _block_d(dim_per_group: int, dstate: int) -> int:
-    """Channels per program: a power of two dividing ``dim_per_group``, more
-    of them when the state is small so that tiles stay about the same size."""
-    cap = 4 if dstate > 4 else 16
+class ScanConfig(NamedTuple):
+    """Launch configuration: channels per program, steps per chunk, warps."""
+    block_d: int
+    block_l: int
+    num_warps: int
+
+
+def _largest_divisor_block(n: int, cap: int) -> int:
+    """The largest power of two <= ``cap`` that divides ``n``."""
     block = 1
-    while block * 2 <= cap and dim_per_group % (block * 2) == 0:
+    while block * 2 <= cap and n % (block * 2) == 0:
         block *= 2
     return block
 
 
-def _launch_config(seqlen: int, dstate: int,
-                   dim_per_group: int) -> Tuple[int, int, int]:
+def default_config(seqlen: int, dstate: int, dim_per_group: int,
+                   backward: bool) -> ScanConfig:
+    """Launch configuration for a problem size.
+
+    BLOCK_D channels of one group share the B/C tiles; tiles hold about 2K
+    fp32 values per array ((BLOCK_D, N, BLOCK_L)).
+    """
     block_n = triton.next_power_of_2(max(dstate, 1))
-    block_d = _block_d(dim_per_group, dstate)
-    # About 2K fp32 elements per (BLOCK_D, BLOCK_L, BLOCK_N) tile.
+    block_d = _largest_divisor_block(dim_per_group, 4 if dstate > 4 else 16)
     block_l = max(16, min(256, 2048 // (block_n * block_d)))
     block_l = min(block_l, max(16, triton.next_power_of_2(seqlen)))
-    return block_d, block_l, block_n
+    return ScanConfig(block_d, block_l, 4)
 
 
 def selective_scan_fwd(
         u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
         delta_softplus: bool,
-        save_states: bool) -> Tuple[Tensor, Tensor, Optional[Tensor], int]:
+        save_states: bool,
+        config: Optional[ScanConfig] = None
+) -> Tuple[Tensor, Tensor, Optional[Tensor], ScanConfig]:
     """Run the forward kernel.
 
     Args:
@@ -277,15 +295,20 @@ def selective_scan_fwd(
         A: (dim, N) fp32 contiguous; D, delta_bias: (dim,) fp32 or None.
         B, C: (batch, G, N, L), contiguous.
         save_states: keep the state at every chunk start for the backward.
+        config: launch configuration; :func:`default_config` if None.
 
     Returns:
         out (batch, dim, L) in ``u.dtype``; last_state (batch, dim, N) fp32;
-        states (batch, dim, n_chunks, N) fp32 or None; BLOCK_L used.
+        states (batch, dim, n_chunks, N) fp32 or None; the configuration
+        used (the backward needs its ``block_l``).
     """
     batch, dim, seqlen = u.shape
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
-    block_d, block_l, block_n = _launch_config(seqlen, dstate, dpg)
+    if config is None:
+        config = default_config(seqlen, dstate, dpg, backward=False)
+    block_d, block_l, num_warps = config
+    block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = triton.cdiv(seqlen, block_l)
     out = torch.empty_like(u)
     last = torch.empty(batch, dim, dstate, device=u.device,
@@ -305,17 +328,21 @@ def selective_scan_fwd(
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         SAVE_STATES=save_states,
         BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
-        num_warps=4)
-    return out, last, states, block_l
+        num_warps=num_warps)
+    return out, last, states, config
 
 
 def selective_scan_bwd(
         u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
-        delta_softplus: bool, states: Tensor, block_l: int, grad_out: Tensor
+        delta_softplus: bool, states: Tensor, block_l: int, grad_out: Tensor,
+        config: Optional[ScanConfig] = None
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Optional[Tensor],
            Optional[Tensor], Optional[Tensor]]:
     """Run the backward kernel (inputs as in :func:`selective_scan_fwd`).
+
+    ``block_l`` must be the forward's (it defines the saved ``states``);
+    ``config`` may choose other channels-per-program and warps.
 
     Returns:
         du, ddelta (input dtypes), dA (fp32), dB, dC (fp32, (batch, G, N, L)),
@@ -324,7 +351,10 @@ def selective_scan_bwd(
     batch, dim, seqlen = u.shape
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
-    block_d, _, block_n = _launch_config(seqlen, dstate, dpg)
+    if config is None:
+        config = default_config(seqlen, dstate, dpg, backward=True)
+    block_d, _, num_warps = config
+    block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = states.shape[2]
     du = torch.empty_like(u)
     ddelta = torch.empty_like(delta)
@@ -352,5 +382,5 @@ def selective_scan_bwd(
         HAS_D=D is not None, HAS_Z=z is not None,
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
-        num_warps=4)
+        num_warps=num_warps)
     return du, ddelta, dA, dB, dC, dD, dz, dbias
