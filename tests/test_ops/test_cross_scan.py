@@ -5,9 +5,7 @@ import torch
 
 from mmmamba.ops import (check_cross_scan_backend, cross_merge,
                          cross_merge_ref, cross_scan, cross_scan_ref)
-
-requires_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available(), reason='requires CUDA')
+from mmmamba.testing import requires_cuda
 
 SIZES = [(1, 1), (1, 5), (4, 1), (3, 5), (6, 4), (7, 7)]
 

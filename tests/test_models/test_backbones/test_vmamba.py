@@ -1,6 +1,7 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
 """Tests of the VMamba backbone (tiny archs on CPU, official parity)."""
 import copy
+import os
 import os.path as osp
 
 import pytest
@@ -11,15 +12,31 @@ from mmmamba.models.backbones import VMamba
 from mmmamba.models.backbones.vmamba import translate_official_arch
 from mmmamba.models.utils import vmamba_converter
 from mmmamba.registry import MODELS
+from mmmamba.testing import requires_cuda
 
-requires_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available(), reason='requires CUDA')
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+# searched in order; the parity tests fail (never skip) when none holds them
+FIXTURE_DIRS = [
+    os.environ.get('MMMAMBA_FIXTURES', ''),
+    osp.join(ROOT, 'tests', 'data'),
+    osp.join(ROOT, 'shared', 'fixtures', 'parity'),
+    osp.join(osp.dirname(ROOT), 'shared', 'fixtures', 'parity'),
+]
 
-PARITY = '/work/shared/fixtures/parity'
-CLS_FIXTURE = osp.join(PARITY, 'vmamba_s1l8_reduced.pt')
-BACKBONE_FIXTURE = osp.join(PARITY, 'vmamba_backbone_s1l8_reduced.pt')
-requires_fixtures = pytest.mark.skipif(
-    not osp.exists(CLS_FIXTURE), reason='parity fixtures not present')
+
+def _fixture(name: str) -> str:
+    for folder in FIXTURE_DIRS:
+        path = osp.join(folder, name)
+        if folder and osp.isfile(path):
+            return path
+    raise FileNotFoundError(
+        f'{name} not found; set MMMAMBA_FIXTURES to the folder holding it '
+        f'(looked in {FIXTURE_DIRS})')
+
+
+CLS_FIXTURE = 'vmamba_s1l8_reduced.pt'
+BACKBONE_FIXTURE = 'vmamba_backbone_s1l8_reduced.pt'
 
 TINY = dict(embed_dims=8, depths=(1, 1, 2, 1), d_state=1, ssm_ratio=1.0)
 TINY_V0 = dict(
@@ -69,8 +86,8 @@ def _randomize(model, seed=0, scale=0.05):
             p.add_(scale * torch.randn(p.shape, generator=g))
 
 
-def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=True)
+def _load(name):
+    return torch.load(_fixture(name), map_location='cpu', weights_only=True)
 
 
 # --------------------------------------------------------------------------
@@ -112,7 +129,6 @@ def test_param_count_through_mmpretrain_classifier():
 # --------------------------------------------------------------------------
 # official parity (acceptance)
 # --------------------------------------------------------------------------
-@requires_fixtures
 @pytest.mark.parametrize('channel_first', [True, False])
 def test_backbone_parity_four_maps_non_square(channel_first):
     d = _load(BACKBONE_FIXTURE)
@@ -131,7 +147,6 @@ def test_backbone_parity_four_maps_non_square(channel_first):
         torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
 
 
-@requires_fixtures
 def test_classifier_parity_through_mmpretrain():
     mmpretrain_models = pytest.importorskip('mmpretrain.models')
     d = _load(CLS_FIXTURE)
@@ -149,7 +164,6 @@ def test_classifier_parity_through_mmpretrain():
     torch.testing.assert_close(logits, d['outputs'], atol=1e-4, rtol=1e-4)
 
 
-@requires_fixtures
 def test_classifier_parity_plain_torch():
     # same check without mmpretrain: norm in backbone, pool, linear
     d = _load(CLS_FIXTURE)
@@ -552,10 +566,8 @@ def test_classification_configs(name, arch, drop_path, channels):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-    root = osp.dirname(
-        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     cfg = Config.fromfile(
-        osp.join(root, f'configs/vmamba/vmamba-{name}_8xb128_in1k.py'))
+        osp.join(ROOT, f'configs/vmamba/vmamba-{name}_8xb128_in1k.py'))
     # the official recipe (spec B.8)
     bb = cfg.model.backbone
     assert (bb.type, bb.arch, bb.out_indices) == ('mmmamba.VMamba', arch,
