@@ -52,7 +52,7 @@ param_scheduler = [
         convert_to_iter_based=True)
 ]
 
-# EMA with decay 0.9999, updated every iteration (mmengine momentum = 1 - decay)
+# EMA, decay 0.9999, updated every iteration (mmengine momentum = 1 - decay)
 custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
 
 auto_scale_lr = dict(base_batch_size=1024)

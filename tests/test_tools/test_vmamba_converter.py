@@ -3,7 +3,6 @@
 import argparse
 import importlib.util
 import math
-import os
 import os.path as osp
 import sys
 from collections import OrderedDict
@@ -14,27 +13,9 @@ import torch
 from mmmamba.models.backbones import VMamba
 from mmmamba.models.utils import (is_official_vmamba_state_dict,
                                   vmamba_converter)
+from mmmamba.testing import load_parity_fixture
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-# searched in order; the parity tests fail (never skip) when none holds them
-FIXTURE_DIRS = [
-    os.environ.get('MMMAMBA_FIXTURES', ''),
-    osp.join(ROOT, 'tests', 'data'),
-    osp.join(ROOT, 'shared', 'fixtures', 'parity'),
-    osp.join(osp.dirname(ROOT), 'shared', 'fixtures', 'parity'),
-]
-
-
-def _fixture(name: str) -> str:
-    for folder in FIXTURE_DIRS:
-        path = osp.join(folder, name)
-        if folder and osp.isfile(path):
-            return path
-    raise FileNotFoundError(
-        f'{name} not found; set MMMAMBA_FIXTURES to the folder holding it '
-        f'(looked in {FIXTURE_DIRS})')
-
-
 CLS_FIXTURE = 'vmamba_s1l8_reduced.pt'
 BACKBONE_FIXTURE = 'vmamba_backbone_s1l8_reduced.pt'
 CLI = osp.join(ROOT, 'tools', 'model_converters', 'vmamba_to_mmmamba.py')
@@ -60,10 +41,6 @@ V0_REDUCED = dict(
     norm_layer='ln',
     downsample_version='v1',
     patchembed_version='v1')
-
-
-def _load(name):
-    return torch.load(_fixture(name), map_location='cpu', weights_only=True)
 
 
 def _strip(sd, prefix='backbone.'):
@@ -126,7 +103,7 @@ def _official_v0_state_dict(legacy=False, merge_2025=False, seed=0):
 # the pure mapping
 # --------------------------------------------------------------------------
 def test_classification_checkpoint_names():
-    official = _load(CLS_FIXTURE)['checkpoint']['model']
+    official = load_parity_fixture(CLS_FIXTURE)['checkpoint']['model']
     assert is_official_vmamba_state_dict(official)
     sd = vmamba_converter(official)
     assert len(sd) == len(official) == 114
@@ -139,7 +116,7 @@ def test_classification_checkpoint_names():
 
 
 def test_2025_single_file_names_give_identical_weights():
-    official = _load(CLS_FIXTURE)['checkpoint']['model']
+    official = load_parity_fixture(CLS_FIXTURE)['checkpoint']['model']
     renamed = OrderedDict()
     for k, v in official.items():
         if k.endswith('op.x_proj_weight'):  # grouped Linear (4(R+2N), D)
@@ -159,7 +136,7 @@ def test_2025_single_file_names_give_identical_weights():
 
 
 def test_mm_vssm_detection_checkpoint():
-    d = _load(BACKBONE_FIXTURE)
+    d = load_parity_fixture(BACKBONE_FIXTURE)
     official = d['checkpoint']['model']
     det = OrderedDict(('backbone.' + k, v) for k, v in official.items())
     det['neck.lateral_convs.0.conv.weight'] = torch.randn(4, 16, 1, 1)
@@ -249,7 +226,7 @@ def _run_cli(monkeypatch, *argv):
 
 
 def test_cli_writes_mmengine_checkpoint(tmp_path, monkeypatch):
-    d = _load(CLS_FIXTURE)
+    d = load_parity_fixture(CLS_FIXTURE)
     src, dst = str(tmp_path / 'official.pth'), str(tmp_path / 'o' / 'c.pth')
     torch.save(
         dict(model=d['checkpoint']['model'], epoch=264, max_accuracy=82.6),

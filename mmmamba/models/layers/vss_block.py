@@ -22,7 +22,8 @@ __all__ = ['VSSBlock']
 
 @MODELS.register_module()
 class VSSBlock(BaseModule):
-    """Visual state-space block of `VMamba <https://arxiv.org/abs/2401.10166>`_.
+    """Visual state-space block of `VMamba
+    <https://arxiv.org/abs/2401.10166>`_.
 
     ``x = x + drop_path(op(norm(x)))``, then, if ``mlp_ratio > 0``,
     ``x = x + drop_path(mlp(norm2(x)))`` (pre-norm; one DropPath module

@@ -1,7 +1,6 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
 """Tests of the VMamba backbone (tiny archs on CPU, official parity)."""
 import copy
-import os
 import os.path as osp
 
 import pytest
@@ -12,29 +11,10 @@ from mmmamba.models.backbones import VMamba
 from mmmamba.models.backbones.vmamba import translate_official_arch
 from mmmamba.models.utils import vmamba_converter
 from mmmamba.registry import MODELS
-from mmmamba.testing import requires_cuda
+from mmmamba.testing import load_parity_fixture, requires_cuda
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-# searched in order; the parity tests fail (never skip) when none holds them
-FIXTURE_DIRS = [
-    os.environ.get('MMMAMBA_FIXTURES', ''),
-    osp.join(ROOT, 'tests', 'data'),
-    osp.join(ROOT, 'shared', 'fixtures', 'parity'),
-    osp.join(osp.dirname(ROOT), 'shared', 'fixtures', 'parity'),
-]
-
-
-def _fixture(name: str) -> str:
-    for folder in FIXTURE_DIRS:
-        path = osp.join(folder, name)
-        if folder and osp.isfile(path):
-            return path
-    raise FileNotFoundError(
-        f'{name} not found; set MMMAMBA_FIXTURES to the folder holding it '
-        f'(looked in {FIXTURE_DIRS})')
-
-
 CLS_FIXTURE = 'vmamba_s1l8_reduced.pt'
 BACKBONE_FIXTURE = 'vmamba_backbone_s1l8_reduced.pt'
 
@@ -86,10 +66,6 @@ def _randomize(model, seed=0, scale=0.05):
             p.add_(scale * torch.randn(p.shape, generator=g))
 
 
-def _load(name):
-    return torch.load(_fixture(name), map_location='cpu', weights_only=True)
-
-
 # --------------------------------------------------------------------------
 # parameter counts (acceptance)
 # --------------------------------------------------------------------------
@@ -131,7 +107,7 @@ def test_param_count_through_mmpretrain_classifier():
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize('channel_first', [True, False])
 def test_backbone_parity_four_maps_non_square(channel_first):
-    d = _load(BACKBONE_FIXTURE)
+    d = load_parity_fixture(BACKBONE_FIXTURE)
     model = VMamba(
         arch=dict(S1L8_OFFICIAL),
         channel_first=channel_first,
@@ -149,7 +125,7 @@ def test_backbone_parity_four_maps_non_square(channel_first):
 
 def test_classifier_parity_through_mmpretrain():
     mmpretrain_models = pytest.importorskip('mmpretrain.models')
-    d = _load(CLS_FIXTURE)
+    d = load_parity_fixture(CLS_FIXTURE)
     model = mmpretrain_models.ImageClassifier(
         backbone=dict(
             type='mmmamba.VMamba', arch=dict(S1L8_OFFICIAL),
@@ -166,7 +142,7 @@ def test_classifier_parity_through_mmpretrain():
 
 def test_classifier_parity_plain_torch():
     # same check without mmpretrain: norm in backbone, pool, linear
-    d = _load(CLS_FIXTURE)
+    d = load_parity_fixture(CLS_FIXTURE)
     sd = vmamba_converter(d['checkpoint']['model'])
     model = VMamba(arch=dict(S1L8_OFFICIAL), out_indices=(3, )).eval()
     model.load_state_dict(

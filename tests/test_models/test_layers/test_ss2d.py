@@ -24,7 +24,7 @@ def _naive_ss2d(m: SS2D, x: torch.Tensor) -> torch.Tensor:
     p = {k: v.detach().double() for k, v in m.state_dict().items()}
     x = x.double()
     B, C, H, W = x.shape
-    D, N, R, L = m.d_inner, m.d_state, m.dt_rank, H * W
+    D, N, R = m.d_inner, m.d_state, m.dt_rank
     xz = torch.einsum('oc,bchw->bohw', p['in_proj.weight'], x)
     if m.use_z_gate:
         x_in, z = xz[:, :D], xz[:, D:]
