@@ -462,6 +462,26 @@ def test_registered_and_buildable():
 # --------------------------------------------------------------------------
 @requires_cuda
 @pytest.mark.gpu
+@pytest.mark.parametrize('scan_backend', ['auto', 'reference'])
+def test_backbone_parity_on_cuda(scan_backend):
+    """The official parity check on the GPU, fp32 with TF32 off (the
+    fixture README's protocol), through the CUDA scan backend."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    d = load_parity_fixture(BACKBONE_FIXTURE)
+    model = VMamba(arch=dict(S1L8_OFFICIAL), scan_backend=scan_backend)
+    model.load_state_dict(
+        vmamba_converter(d['checkpoint']['model'], backbone_prefix=''),
+        strict=True)
+    model = model.cuda().eval()
+    with torch.no_grad():
+        outs = model(d['inputs'].cuda())
+    for out, ref in zip(outs, d['outputs']):
+        torch.testing.assert_close(out.cpu(), ref, atol=1e-4, rtol=1e-4)
+
+
+@requires_cuda
+@pytest.mark.gpu
 @pytest.mark.parametrize('channel_first', [True, False])
 def test_bf16_amp_forward_backward_matches_fp32(channel_first):
     """bf16 autocast forward/backward of a reduced VMamba-T (dims 32, depths
