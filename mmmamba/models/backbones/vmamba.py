@@ -272,13 +272,15 @@ class VMamba(BaseModule):
     four-output detection backbone fills ``outnorm3`` with the classifier
     norm; ``outnorm0-2`` keep their default init, as officially all four do.)
 
-    **Input sizes.** With the v2 patch embed and the v2/v3 downsample (all
+    **Input sizes.** With the v2 patch embed and the v3 downsample (all
     released v2 models), any H, W >= 1 work, non-square and odd included
     (e.g. 97x130 gives stride-4 maps of 25x33, then 13x17, 7x9, 4x5): each
     stride-2 step gives ceil(H / 2). With the v1 patch embed (vanilla
-    models) H, W must be >= ``patch_size``; as officially, the last
-    ``H % patch_size`` rows / ``W % patch_size`` columns are dropped by the
-    stride-4 conv, and patch merging pads odd sizes at the bottom/right.
+    models) H, W must be >= ``patch_size`` (else a ValueError); as
+    officially, the last ``H % patch_size`` rows / ``W % patch_size``
+    columns are dropped by the stride-4 conv, and the v1 patch merging pads
+    odd sizes at the bottom/right (ceil(H / 2)). The v2 downsample (2x2
+    conv, no released model uses it) drops an odd last row/column.
 
     Args:
         arch (str | dict): a name of :attr:`arch_zoo` (``'tiny'``,
