@@ -68,7 +68,7 @@ def _check_layer_rates(model, before, base_lr, rate):
 
 
 def test_seg_config_layer_decay_after_a_real_training_step():
-    mmseg = pytest.importorskip('mmseg')  # noqa: F841
+    pytest.importorskip('mmseg')
     from mmengine.structures import PixelData
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
@@ -147,6 +147,7 @@ def test_det_config_layer_decay_reaches_every_layer():
 def test_seg_config_weight_decay_rules():
     """No decay for 1-D parameters and the position embedding; decay for
     the Mamba matrices, ``A_log`` included (as the official optimizer)."""
+    pytest.importorskip('mmseg')
     from mmseg.registry import MODELS
     cfg = Config.fromfile(
         osp.join(CONFIG_DIR, 'vim/upernet_vim-t_8xb2-160k_ade20k-512x512.py'))
