@@ -71,8 +71,9 @@ DENSE_PUBLISHED = {
 DENSE_UNPUBLISHED = {
     'vim/cascade-mask-rcnn_vim-t_simple-fpn_8xb8-lsj-380k_coco.py',
     'vmamba/cascade-mask-rcnn_vmamba-t_fpn_1x_coco.py',
-    'demo/upernet_vim-demo_1xb4-300iter_ade20k-demo-128x128.py',
 }
+# Scaled-down variants for the CPU demo / tests: build-only.
+DEMO_DIR = 'demo' + os.sep
 
 # The paper's UperNet Vim counts are not those of the official architecture
 # at 512x512 (see test_vim_upernet_matches_official_benchmark_count): the
@@ -243,7 +244,7 @@ def test_param_count_matches_publication(rel_path):
             'to CLS_PUBLISHED')
         assert total == CLS_PUBLISHED[key]
         return
-    if rel_path in DENSE_UNPUBLISHED:
+    if rel_path in DENSE_UNPUBLISHED or rel_path.startswith(DEMO_DIR):
         assert total > 0  # it builds; the backbone is checked below
         return
     assert rel_path in DENSE_PUBLISHED, (
