@@ -175,3 +175,38 @@ def test_seg_config_weight_decay_rules():
     assert wd['backbone.layers.0.norm.weight'] == 0.0
     assert wd['decode_head.conv_seg.bias'] == 0.0
     assert wd['decode_head.conv_seg.weight'] == base_wd
+
+
+@pytest.mark.parametrize('rel_path,scope', [
+    ('vmamba/upernet_vmamba-t_8xb2-160k_ade20k-512x512.py', 'mmseg'),
+    ('vmamba/mask-rcnn_vmamba-t_fpn_1x_coco.py', 'mmdet'),
+])
+def test_vmamba_configs_weight_decay_as_official(rel_path, scope):
+    """The official VMamba det / seg configs: no layer decay, and no weight
+    decay exactly for the parameters whose name contains 'norm' (so not for
+    ``patch_embed.2/.7`` and ``downsample.3``, the other LayerNorms)."""
+    pytest.importorskip(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, rel_path))
+    assert 'constructor' not in cfg.optim_wrapper
+    cfg.model.backbone.update(
+        arch=dict(
+            embed_dims=16, depths=(1, 1, 1, 1), d_state=1, ssm_ratio=1.0),
+        init_cfg=None)
+    with DefaultScope.overwrite_default_scope(scope):
+        model = registry.build(cfg.model)
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    base_wd = cfg.optim_wrapper.optimizer.weight_decay
+    by_param = {}
+    for group in optim_wrapper.param_groups:
+        for param in group['params']:
+            by_param[param] = group
+    for name, param in model.named_parameters():
+        group = by_param[param]
+        assert group['lr'] == base_lr, name
+        expected_wd = 0.0 if 'norm' in name else base_wd
+        assert group['weight_decay'] == expected_wd, name
+    names = [n for n, _ in model.named_parameters()]
+    assert 'backbone.patch_embed.2.weight' in names
+    assert 'backbone.layers.0.downsample.3.weight' in names
