@@ -1,0 +1,151 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""CPU smoke test of tools/analysis_tools/benchmark_backbone.py at toy
+sizes: CSV columns, positive numbers, figure and summary, OOM recording."""
+import csv
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_backbone.py')
+
+EXPECTED_COLUMNS = [
+    'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
+    'status', 'images_per_s', 'median_ms', 'peak_mem_gib', 'params', 'warmup',
+    'repeats', 'device', 'torch', 'scan_backend', 'message'
+]
+
+# 2-layer Vim of width 16 (1 token per 16x16 patch): a few ms per batch
+TOY_VIM = json.dumps(
+    dict(
+        type='mmmamba.VisionMamba',
+        arch=dict(embed_dims=16, num_layers=2, d_state=4),
+        out_type='featmap',
+        with_cls_token=False))
+TOY_VMAMBA = json.dumps(
+    dict(
+        type='mmmamba.VMamba',
+        arch=dict(embed_dims=8, depths=[1, 1], d_state=1, ssm_ratio=1.0)))
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('benchmark_backbone', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read_csv(path):
+    with open(path, newline='') as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+def test_resolution_mode_cpu(tool, tmp_path):
+    out = tmp_path / 'bench'
+    rows = tool.main([
+        '--device', 'cpu', '--models', f'vim-toy={TOY_VIM}', 'deit-tiny-naive',
+        '--resolutions', '32', '--batch-size', '2', '--warmup', '0',
+        '--repeats', '2', '--precisions', 'fp32', 'bf16', '--out-dir',
+        str(out)
+    ])
+    assert len(rows) == 2 * 2
+    columns, written = _read_csv(out / 'results.csv')
+    assert columns == EXPECTED_COLUMNS
+    assert len(written) == 4
+    for row in written:
+        assert row['status'] == 'ok', row['message']
+        assert float(row['images_per_s']) > 0
+        assert float(row['median_ms']) > 0
+        assert int(row['params']) > 0
+        assert row['resolution'] == '32' and row['batch_size'] == '2'
+        # images/s is batch / median time
+        assert float(row['images_per_s']) == pytest.approx(
+            2 / (float(row['median_ms']) / 1e3), rel=1e-2)
+    labels = {r['label'] for r in written}
+    assert labels == {'vim-toy', 'deit-tiny-naive'}
+    assert osp.getsize(out / 'fig1.png') > 10_000
+    summary = (out / 'summary.md').read_text()
+    for label in labels:
+        assert f'| {label} | inference | 32 | 2 | fp32 |' in summary
+
+
+def test_deit_attention_forms(tool):
+    naive = tool.build_deit('deit_tiny_patch16_224', False, 32)
+    fused = tool.build_deit('deit_tiny_patch16_224', True, 32)
+    attn = [m for m in naive.modules() if hasattr(m, 'fused_attn')]
+    assert len(attn) == 12 and not any(m.fused_attn for m in attn)
+    assert all(m.fused_attn for m in fused.modules()
+               if hasattr(m, 'fused_attn'))
+    fused.load_state_dict(naive.state_dict())
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(naive(x), fused(x), rtol=1e-4, atol=1e-4)
+
+
+def test_vmamba_throughput_mode_cpu(tool, tmp_path):
+    out = tmp_path / 'tp'
+    tool.main([
+        '--mode', 'vmamba-throughput', '--device', 'cpu', '--models',
+        f'vmamba-toy={TOY_VMAMBA}', '--resolutions', '32', '--batch-size', '2',
+        '--warmup', '0', '--repeats', '1', '--precisions', 'fp32', '--out-dir',
+        str(out)
+    ])
+    columns, written = _read_csv(out / 'results.csv')
+    assert columns == EXPECTED_COLUMNS
+    assert [(r['measure'], r['precision'])
+            for r in written] == [('inference', 'fp32'),
+                                  ('train_fwd_bwd', 'bf16'),
+                                  ('train_step', 'bf16')]
+    for row in written:
+        assert row['status'] == 'ok', row['message']
+        assert float(row['images_per_s']) > 0
+
+
+def test_oom_is_recorded_not_raised(tool, tmp_path):
+    device = torch.device('cpu')
+
+    def oom():
+        raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate')
+
+    def cuda_runtime_oom():
+        raise RuntimeError('CUDA error: out of memory')
+
+    def broken():
+        raise ValueError('bad shape')
+
+    assert tool.run_point(oom, device, 1, 1)['status'] == 'OOM'
+    assert tool.run_point(cuda_runtime_oom, device, 1, 1)['status'] == 'OOM'
+    res = tool.run_point(broken, device, 1, 1)
+    assert res['status'] == 'error' and 'bad shape' in res['message']
+
+    # an OOM point is written and drawn, not dropped
+    args = tool.parse_args(['--batch-size', '8', '--warmup', '1'])
+    ok = tool._row(
+        'resolution', 'vim-tiny', 'inference', 512, 8, 'fp32',
+        dict(
+            status='ok', message='', median_s=0.5, peak_mem_gib=1.5, params=7),
+        args, device)
+    bad = tool._row('resolution', 'deit-tiny-naive', 'inference', 512, 8,
+                    'fp32', tool.run_point(oom, device, 1, 1), args, device)
+    assert ok['images_per_s'] == 16.0 and bad['images_per_s'] == ''
+    tool.write_csv([ok, bad], str(tmp_path / 'r.csv'))
+    _, written = _read_csv(tmp_path / 'r.csv')
+    assert [r['status'] for r in written] == ['ok', 'OOM']
+    tool.plot_figure([ok, bad], str(tmp_path / 'f.png'), 'test')
+    assert osp.getsize(tmp_path / 'f.png') > 10_000
+    lines = tool.ratio_lines([ok, bad], 'vim-tiny', ['deit-tiny-naive'])
+    assert lines == ['| 512 | fp32 | deit-tiny-naive | ok vs OOM | - |']
+    # 16 vs 8 img/s and 1.5 vs 3.0 GiB: 2x faster, 50% less memory
+    base = tool._row(
+        'resolution', 'deit-tiny-sdpa', 'inference', 512, 8, 'fp32',
+        dict(
+            status='ok', message='', median_s=1.0, peak_mem_gib=3.0, params=5),
+        args, device)
+    assert tool.ratio_lines([ok, base], 'vim-tiny', ['deit-tiny-sdpa']) == [
+        '| 512 | fp32 | deit-tiny-sdpa | 2.00x | 50.0% |'
+    ]

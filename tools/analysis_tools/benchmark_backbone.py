@@ -1,0 +1,761 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Speed and memory of backbones: the Vim paper's Fig. 1(b)(c), and VMamba's
+throughput columns.
+
+Mode ``resolution`` (default): batch inference of backbone features
+(``torch.inference_mode``) for every model x resolution x precision: images/s
+(batch / median time of one batch over ``--repeats`` timed runs after
+``--warmup`` untimed ones; CUDA events on GPU) and the peak memory
+(``torch.cuda.max_memory_allocated`` over warm-up and timed runs, weights
+included). Writes ``results.csv``, ``fig1.png`` (FPS on a log axis and memory
+against resolution, as Fig. 1(b)(c)) and ``summary.md`` (tables and the
+Vim-vs-DeiT ratios) to ``--out-dir``. All models of one run use the same
+batch size at a given resolution and the same precision.
+
+Mode ``vmamba-throughput``: VMamba classifiers (backbone, global average
+pooling, linear head) at 224², batch 128: inference throughput (fp32 and
+bf16 autocast) and training throughput with bf16 AMP, both as VMamba's
+README measures it (forward + backward, no optimizer) and as a full step
+(forward + backward + AdamW step).
+
+Precisions: ``fp32`` (no autocast; PyTorch's default TF32 settings) and
+``bf16`` (``torch.autocast(dtype=torch.bfloat16)``, fp32 weights, as AMP
+inference runs). An out-of-memory error at one point is recorded as
+``OOM`` and the run goes on; any other error is recorded as ``error`` with
+its message.
+
+Models (``--models``): preset names (see ``--list``), or
+``LABEL=JSON`` with a backbone dict built by ``mmmamba.registry.MODELS``
+(e.g. ``toy='{"type": "mmmamba.VisionMamba", "arch": "tiny"}'``), or
+``LABEL=path/to/config.py`` (its ``model.backbone``; the config's
+``_base_`` packages must be importable). Vim models are built with
+``img_size`` = the resolution (as the official benchmark builds them), so no
+position-embedding interpolation is timed; their features are the
+final-normed patch tokens (``out_type='featmap'``, no class token, as the
+official segmentation backbone). DeiT comes from timm
+(``deit_tiny_patch16_224`` with ``img_size`` = resolution,
+``forward_features``) in two forms: ``deit-tiny-naive``, explicit
+softmax(QKᵀ)V as in 2023 (``timm.layers.set_fused_attn(False)`` and
+``fused_attn=False`` on every attention module), and ``deit-tiny-sdpa``,
+PyTorch's fused scaled-dot-product attention.
+
+Only torch, timm (for DeiT), matplotlib (for the figure) and mmmamba (with
+mmengine and mmcv's cnn bricks) are imported.
+
+Examples::
+
+    # H100: Fig. 1 (about 5 minutes)
+    python tools/analysis_tools/benchmark_backbone.py \\
+        --models vim-tiny deit-tiny-naive deit-tiny-sdpa \\
+        --resolutions 512 640 738 1024 1248 1536 2048 \\
+        --batch-size 64 --batch-size-at 1536=16 2048=8 \\
+        --precisions fp32 bf16 --out-dir benchmarks/fig1_h100
+    # H100: VMamba-T/S/B throughput at 224², batch 128
+    python tools/analysis_tools/benchmark_backbone.py \\
+        --mode vmamba-throughput \\
+        --models vmamba-tiny vmamba-small vmamba-base \\
+        --out-dir benchmarks/vmamba_throughput_h100
+    # CPU smoke test at toy sizes
+    python tools/analysis_tools/benchmark_backbone.py --device cpu \\
+        --models deit-tiny-sdpa --resolutions 32 --batch-size 2 \\
+        --warmup 1 --repeats 2 --out-dir /tmp/bench
+"""
+import argparse
+import csv
+import datetime
+import gc
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CSV_COLUMNS = [
+    'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
+    'status', 'images_per_s', 'median_ms', 'peak_mem_gib', 'params', 'warmup',
+    'repeats', 'device', 'torch', 'scan_backend', 'message'
+]
+
+RESOLUTIONS = (512, 640, 738, 1024, 1248, 1536, 2048)
+
+# label: (builder kind, options)
+PRESETS: Dict[str, Tuple[str, dict]] = {
+    'vim-tiny': ('vim', dict(arch='tiny')),
+    'vim-small': ('vim', dict(arch='small')),
+    'vim-base': ('vim', dict(arch='base')),
+    'vmamba-tiny': ('vmamba', dict(arch='tiny', drop_path_rate=0.2)),
+    'vmamba-small': ('vmamba', dict(arch='small', drop_path_rate=0.3)),
+    'vmamba-base': ('vmamba', dict(arch='base', drop_path_rate=0.6)),
+    'deit-tiny-naive':
+    ('deit', dict(name='deit_tiny_patch16_224', fused=False)),
+    'deit-tiny-sdpa': ('deit', dict(name='deit_tiny_patch16_224', fused=True)),
+    'deit-small-naive':
+    ('deit', dict(name='deit_small_patch16_224', fused=False)),
+    'deit-small-sdpa':
+    ('deit', dict(name='deit_small_patch16_224', fused=True)),
+}
+
+
+# ----------------------------------------------------------------------
+# model construction
+# ----------------------------------------------------------------------
+class FeatureModel(nn.Module):
+    """Wrap a backbone so that ``forward(x)`` returns its features.
+
+    Args:
+        body (nn.Module): the backbone.
+        call (str): method to call (``'forward'`` or
+            ``'forward_features'``).
+    """
+
+    def __init__(self, body: nn.Module, call: str = 'forward') -> None:
+        super().__init__()
+        self.body = body
+        self.call = call
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return getattr(self.body, self.call)(x)
+
+
+class Classifier(nn.Module):
+    """Backbone -> global average pooling -> linear head (the VMamba
+    classifier; its final norm is the backbone's last ``outnorm``).
+
+    Args:
+        backbone (nn.Module): returns a tuple whose last item is (B, C, H, W).
+        channels (int): C.
+        num_classes (int): classes of the head. Defaults to 1000.
+    """
+
+    def __init__(self,
+                 backbone: nn.Module,
+                 channels: int,
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = self.backbone(x)[-1]
+        return self.head(feat.mean(dim=(2, 3)))
+
+
+def _set_deit_attention(model: nn.Module, fused: bool) -> int:
+    """Switch every timm attention module to fused SDPA or explicit
+    softmax(QK^T)V; returns how many modules were switched."""
+    count = 0
+    for module in model.modules():
+        if hasattr(module, 'fused_attn'):
+            module.fused_attn = fused
+            count += 1
+    return count
+
+
+def build_deit(name: str, fused: bool, resolution: int) -> nn.Module:
+    import timm
+    from timm.layers import set_fused_attn
+    set_fused_attn(fused)
+    try:
+        model = timm.create_model(
+            name, pretrained=False, img_size=resolution, num_classes=0)
+    finally:
+        set_fused_attn(True)
+    if _set_deit_attention(model, fused) == 0:
+        raise RuntimeError(f'timm model {name} has no attention module '
+                           'with a fused_attn switch')
+    return FeatureModel(model, 'forward_features')
+
+
+def _scan_kwargs(scan_backend: Optional[str]) -> dict:
+    return {} if scan_backend is None else dict(scan_backend=scan_backend)
+
+
+def build_backbone_dict(cfg: dict, resolution: int,
+                        scan_backend: Optional[str]) -> nn.Module:
+    """Build a backbone dict with mmmamba's registry."""
+    from mmmamba.registry import MODELS
+    cfg = dict(cfg)
+    if str(cfg.get('type', '')).endswith('VisionMamba'):
+        cfg.setdefault('img_size', resolution)
+    if scan_backend is not None and str(cfg.get('type', '')).endswith(
+        ('VisionMamba', 'VMamba')):
+        cfg.setdefault('scan_backend', scan_backend)
+    return MODELS.build(cfg)
+
+
+def build_feature_model(spec: Tuple[str, Any], resolution: int,
+                        scan_backend: Optional[str]) -> nn.Module:
+    """The model whose ``forward(images)`` gives the features to time.
+
+    Args:
+        spec (tuple): (kind, options) from :func:`parse_model`.
+        resolution (int): input side length.
+        scan_backend (str, optional): selective-scan backend override.
+    """
+    kind, opts = spec
+    if kind == 'deit':
+        return build_deit(opts['name'], opts['fused'], resolution)
+    from mmmamba.models.backbones import VisionMamba, VMamba
+    if kind == 'vim':
+        body = VisionMamba(
+            arch=opts['arch'],
+            img_size=resolution,
+            out_type='featmap',
+            with_cls_token=False,
+            final_norm=True,
+            **_scan_kwargs(scan_backend))
+        return FeatureModel(body)
+    if kind == 'vmamba':
+        body = VMamba(
+            arch=opts['arch'],
+            out_indices=(0, 1, 2, 3),
+            **_scan_kwargs(scan_backend))
+        return FeatureModel(body)
+    if kind == 'dict':
+        return FeatureModel(
+            build_backbone_dict(opts, resolution, scan_backend))
+    raise ValueError(f'unknown model kind {kind!r}')
+
+
+def build_vmamba_classifier(spec: Tuple[str, Any],
+                            scan_backend: Optional[str]) -> nn.Module:
+    """A VMamba classifier for the throughput mode (preset or VMamba
+    dict)."""
+    kind, opts = spec
+    from mmmamba.models.backbones import VMamba
+    if kind == 'vmamba':
+        backbone = VMamba(
+            arch=opts['arch'],
+            out_indices=(-1, ),
+            drop_path_rate=opts.get('drop_path_rate', 0.),
+            **_scan_kwargs(scan_backend))
+    elif kind == 'dict' and str(opts.get('type', '')).endswith('VMamba'):
+        cfg = dict(opts, out_indices=(-1, ))
+        backbone = build_backbone_dict(cfg, 224, scan_backend)
+    else:
+        raise ValueError('the vmamba-throughput mode needs VMamba models '
+                         f'(presets vmamba-* or VMamba dicts), got {kind!r}')
+    return Classifier(backbone, backbone.dims[-1])
+
+
+def parse_model(text: str) -> Tuple[str, Tuple[str, Any]]:
+    """``NAME`` (a preset), ``LABEL=JSON`` or ``LABEL=config.py`` ->
+    (label, (kind, options))."""
+    if text in PRESETS:
+        return text, PRESETS[text]
+    if '=' not in text:
+        raise ValueError(f'unknown model {text!r}: use a preset '
+                         f'({", ".join(PRESETS)}), LABEL=JSON backbone dict '
+                         'or LABEL=config.py')
+    label, value = text.split('=', 1)
+    value = value.strip()
+    if value.startswith('{'):
+        cfg = json.loads(value)
+    elif value.endswith('.py'):
+        from mmengine.config import Config
+        cfg = Config.fromfile(value).model.backbone.to_dict()
+    else:
+        raise ValueError(f'model {text!r}: expected a JSON dict or a .py '
+                         'config after "="')
+    if 'type' not in cfg:
+        raise ValueError(f'model {label!r}: the backbone dict needs a '
+                         "'type'")
+    return label, ('dict', cfg)
+
+
+# ----------------------------------------------------------------------
+# measurement
+# ----------------------------------------------------------------------
+def is_oom(err: BaseException) -> bool:
+    """Whether ``err`` is an out-of-memory error (CUDA or host)."""
+    oom_types = tuple(
+        t for t in (getattr(torch, 'OutOfMemoryError', None),
+                    getattr(torch.cuda, 'OutOfMemoryError', None))
+        if t is not None)
+    if oom_types and isinstance(err, oom_types):
+        return True
+    if isinstance(err, MemoryError):
+        return True
+    msg = str(err).lower()
+    return isinstance(err,
+                      RuntimeError) and ('out of memory' in msg
+                                         or 'cuda_error_out_of_memory' in msg)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_fn(fn: Callable[[], Any], device: torch.device, warmup: int,
+            repeats: int) -> List[float]:
+    """Seconds of each of ``repeats`` timed calls after ``warmup`` calls
+    (CUDA events on GPU, ``perf_counter`` on CPU)."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        if device.type == 'cuda':
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == 'fp32':
+        return torch.autocast(device.type, enabled=False)
+    if precision == 'bf16':
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    raise ValueError(f"precision must be 'fp32' or 'bf16', got "
+                     f'{precision!r}')
+
+
+def _free(device: torch.device) -> None:
+    gc.collect()
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_gib(device: torch.device) -> Optional[float]:
+    if device.type == 'cuda':
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return None
+
+
+def run_point(make: Callable[[], Tuple[Callable[[], Any],
+                                       int]], device: torch.device,
+              warmup: int, repeats: int) -> Dict[str, Any]:
+    """Build (``make`` returns the step function and the parameter count),
+    time and measure one point; OOM and other errors become a status."""
+    _free(device)
+    _reset_peak(device)
+    result: Dict[str, Any] = dict(status='ok', message='')
+    try:
+        fn, params = make()
+        result['params'] = params
+        times = time_fn(fn, device, warmup, repeats)
+        result['median_s'] = statistics.median(times)
+        result['peak_mem_gib'] = _peak_gib(device)
+    except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+        result['status'] = 'OOM' if is_oom(err) else 'error'
+        result['message'] = f'{type(err).__name__}: {err}'.splitlines(
+        )[0][:300]
+    fn = None  # drop the model and activations before the next point
+    _free(device)
+    return result
+
+
+def _row(mode: str, label: str, measure: str, resolution: int, batch: int,
+         precision: str, res: Dict[str, Any], args,
+         device: torch.device) -> Dict[str, Any]:
+    row = dict(
+        mode=mode,
+        label=label,
+        measure=measure,
+        resolution=resolution,
+        batch_size=batch,
+        precision=precision,
+        status=res['status'],
+        images_per_s='',
+        median_ms='',
+        peak_mem_gib='',
+        params=res.get('params', ''),
+        warmup=args.warmup,
+        repeats=args.repeats,
+        device=device_name(device),
+        torch=torch.__version__,
+        scan_backend=args.scan_backend or 'auto',
+        message=res['message'])
+    if res['status'] == 'ok':
+        row['images_per_s'] = round(batch / res['median_s'], 3)
+        row['median_ms'] = round(res['median_s'] * 1e3, 3)
+        if res['peak_mem_gib'] is not None:
+            row['peak_mem_gib'] = round(res['peak_mem_gib'], 3)
+    return row
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    return f'cpu ({platform.processor() or platform.machine()}, ' \
+           f'{torch.get_num_threads()} threads)'
+
+
+def batch_for(resolution: int, args) -> int:
+    return args.batch_size_at.get(resolution, args.batch_size)
+
+
+def bench_resolution(args, device: torch.device) -> List[Dict[str, Any]]:
+    rows = []
+    models = [parse_model(m) for m in args.models]
+    for resolution in args.resolutions:
+        batch = batch_for(resolution, args)
+        for label, spec in models:
+            for precision in args.precisions:
+
+                def make(spec=spec,
+                         resolution=resolution,
+                         batch=batch,
+                         precision=precision):
+                    model = build_feature_model(spec, resolution,
+                                                args.scan_backend)
+                    model = model.to(device).eval()
+                    params = sum(p.numel() for p in model.parameters())
+                    x = torch.randn(
+                        batch, 3, resolution, resolution, device=device)
+
+                    def step():
+                        with torch.inference_mode(), _autocast(
+                                device, precision):
+                            return model(x)
+
+                    return step, params
+
+                res = run_point(make, device, args.warmup, args.repeats)
+                row = _row('resolution', label, 'inference', resolution, batch,
+                           precision, res, args, device)
+                print(_format_row(row), flush=True)
+                rows.append(row)
+    return rows
+
+
+def bench_vmamba(args, device: torch.device) -> List[Dict[str, Any]]:
+    rows = []
+    models = [parse_model(m) for m in args.models]
+    resolutions = args.resolutions
+    for resolution in resolutions:
+        batch = batch_for(resolution, args)
+        for label, spec in models:
+            points = [('inference', p) for p in args.precisions]
+            points += [('train_fwd_bwd', 'bf16'), ('train_step', 'bf16')]
+            for measure, precision in points:
+
+                def make(spec=spec,
+                         resolution=resolution,
+                         batch=batch,
+                         measure=measure,
+                         precision=precision):
+                    torch.manual_seed(0)
+                    model = build_vmamba_classifier(spec, args.scan_backend)
+                    model = model.to(device)
+                    params = sum(p.numel() for p in model.parameters())
+                    x = torch.randn(
+                        batch, 3, resolution, resolution, device=device)
+                    if measure == 'inference':
+                        model.eval()
+
+                        def step():
+                            with torch.inference_mode(), _autocast(
+                                    device, precision):
+                                return model(x)
+
+                        return step, params
+                    model.train()
+                    target = torch.randint(0, 1000, (batch, ), device=device)
+                    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+                    def step():
+                        optimizer.zero_grad(set_to_none=True)
+                        with _autocast(device, precision):
+                            loss = F.cross_entropy(model(x), target)
+                        loss.backward()
+                        if measure == 'train_step':
+                            optimizer.step()
+
+                    return step, params
+
+                res = run_point(make, device, args.warmup, args.repeats)
+                row = _row('vmamba-throughput', label, measure, resolution,
+                           batch, precision, res, args, device)
+                print(_format_row(row), flush=True)
+                rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------
+# output
+# ----------------------------------------------------------------------
+def _format_row(row: Dict[str, Any]) -> str:
+    if row['status'] != 'ok':
+        value = f"{row['status']} {row['message']}"
+    else:
+        mem = (f"{row['peak_mem_gib']:.2f} GiB"
+               if row['peak_mem_gib'] != '' else '-')
+        value = f"{row['images_per_s']:.1f} img/s  {mem}"
+    return (f"{row['label']:<18s} {row['measure']:<14s} "
+            f"{row['resolution']:>5d}² b{row['batch_size']:<4d} "
+            f"{row['precision']:<5s} {value}")
+
+
+def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, '') for k in CSV_COLUMNS})
+
+
+def plot_figure(rows: List[Dict[str, Any]], path: str, title: str) -> None:
+    """FPS (log axis) and peak memory against resolution, one line per
+    model and precision; OOM points are marked on the top of the memory
+    panel and at the bottom of the FPS panel."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    series: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+    for row in rows:
+        if row['measure'] != 'inference':
+            continue
+        series.setdefault((row['label'], row['precision']), []).append(row)
+    fig, (ax_fps, ax_mem) = plt.subplots(1, 2, figsize=(12, 4.8))
+    markers = 'os^vD<>ph*'
+    for i, ((label, precision), pts) in enumerate(sorted(series.items())):
+        pts = sorted(pts, key=lambda r: r['resolution'])
+        ok = [r for r in pts if r['status'] == 'ok']
+        style = '-' if precision == 'fp32' else '--'
+        name = f'{label} ({precision})'
+        line, = ax_fps.plot([r['resolution'] for r in ok],
+                            [r['images_per_s'] for r in ok],
+                            style,
+                            marker=markers[i % len(markers)],
+                            label=name)
+        mem = [r for r in ok if r['peak_mem_gib'] != '']
+        ax_mem.plot([r['resolution'] for r in mem],
+                    [r['peak_mem_gib'] for r in mem],
+                    style,
+                    marker=markers[i % len(markers)],
+                    color=line.get_color(),
+                    label=name)
+        for r in pts:
+            if r['status'] == 'OOM':
+                for ax in (ax_fps, ax_mem):
+                    ax.annotate(
+                        'OOM', (r['resolution'], 0.02),
+                        xycoords=('data', 'axes fraction'),
+                        color=line.get_color(),
+                        ha='center',
+                        fontsize=8)
+    ax_fps.set_yscale('log')
+    ax_fps.set_xlabel('resolution (px)')
+    ax_fps.set_ylabel('FPS (images/s, log scale)')
+    ax_fps.set_title('(b) inference speed')
+    ax_mem.set_xlabel('resolution (px)')
+    ax_mem.set_ylabel('peak GPU memory (GiB)')
+    ax_mem.set_title('(c) GPU memory')
+    resolutions = sorted({r['resolution'] for r in rows})
+    for ax in (ax_fps, ax_mem):
+        ax.set_xticks(resolutions)
+        ax.grid(True, alpha=0.3)
+    ax_mem.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def ratio_lines(rows: List[Dict[str, Any]], ours: str,
+                baselines: Sequence[str]) -> List[str]:
+    """``ours`` against each baseline at each resolution and precision:
+    speed ratio and memory saving."""
+    index = {
+        (r['label'], r['resolution'], r['precision']): r
+        for r in rows if r['measure'] == 'inference'
+    }
+    lines = []
+    for (label, res, prec), r in sorted(
+            index.items(), key=lambda kv: (kv[0][2], kv[0][1])):
+        if label != ours:
+            continue
+        for base in baselines:
+            b = index.get((base, res, prec))
+            if b is None:
+                continue
+            if r['status'] != 'ok' or b['status'] != 'ok':
+                lines.append(f'| {res} | {prec} | {base} | '
+                             f"{r['status']} vs {b['status']} | - |")
+                continue
+            speed = r['images_per_s'] / b['images_per_s']
+            saving = (
+                '-'
+                if r['peak_mem_gib'] == '' or b['peak_mem_gib'] in ('', 0) else
+                f"{100 * (1 - r['peak_mem_gib'] / b['peak_mem_gib']):.1f}%")
+            lines.append(f'| {res} | {prec} | {base} | {speed:.2f}x | '
+                         f'{saving} |')
+    return lines
+
+
+def write_summary(rows: List[Dict[str, Any]], path: str, args,
+                  device: torch.device, command: str) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    lines = [
+        f'# Backbone benchmark ({args.mode})',
+        '',
+        f'- date: {now:%Y-%m-%d %H:%M} UTC',
+        f'- device: {device_name(device)}; torch {torch.__version__}',
+        f'- command: `{command}`',
+        f'- warm-up {args.warmup}, median of {args.repeats} timed batches; '
+        'peak memory = torch.cuda.max_memory_allocated (weights included)',
+        '',
+        '| model | measure | res | batch | precision | img/s | peak GiB | '
+        'status |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
+    for r in rows:
+        lines.append(f"| {r['label']} | {r['measure']} | {r['resolution']} "
+                     f"| {r['batch_size']} | {r['precision']} | "
+                     f"{r['images_per_s'] or '-'} | "
+                     f"{r['peak_mem_gib'] if r['peak_mem_gib'] != '' else '-'}"
+                     f" | {r['status']} |")
+    labels = {r['label'] for r in rows}
+    ours = [m for m in ('vim-tiny', ) if m in labels]
+    bases = [b for b in ('deit-tiny-naive', 'deit-tiny-sdpa') if b in labels]
+    if ours and bases:
+        lines += [
+            '', '## Vim-Ti against DeiT-Ti (same batch, same precision, '
+            'this run)', '',
+            '| res | precision | baseline | Vim-Ti speed ratio | '
+            'Vim-Ti memory saving |', '|---|---|---|---|---|'
+        ]
+        lines += ratio_lines(rows, ours[0], bases)
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def _parse_batch_at(items: Sequence[str]) -> Dict[int, int]:
+    out = {}
+    for item in items:
+        try:
+            res, batch = item.split('=')
+            out[int(res)] = int(batch)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'--batch-size-at expects RES=BATCH, got {item!r}') from None
+    return out
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--mode',
+        choices=['resolution', 'vmamba-throughput'],
+        default='resolution')
+    parser.add_argument(
+        '--models',
+        nargs='+',
+        default=None,
+        help='presets, LABEL=JSON backbone dicts or LABEL=config.py '
+        '(default: vim-tiny deit-tiny-naive deit-tiny-sdpa; '
+        'vmamba-tiny vmamba-small vmamba-base in vmamba-throughput mode)')
+    parser.add_argument(
+        '--resolutions',
+        type=int,
+        nargs='+',
+        default=None,
+        help=f'image sides (default: {" ".join(map(str, RESOLUTIONS))}; '
+        '224 in vmamba-throughput mode)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help='batch size (default: 64; 128 in vmamba-throughput mode)')
+    parser.add_argument(
+        '--batch-size-at',
+        nargs='*',
+        default=[],
+        metavar='RES=BATCH',
+        help='per-resolution batch size, e.g. 2048=8')
+    parser.add_argument(
+        '--precisions',
+        nargs='+',
+        choices=['fp32', 'bf16'],
+        default=['fp32', 'bf16'])
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cuda or cpu (default: cuda if available)')
+    parser.add_argument(
+        '--scan-backend',
+        default=None,
+        help='selective-scan backend of the mmmamba models (default: auto)')
+    parser.add_argument(
+        '--out-dir', required=False, default='work_dirs/benchmark_backbone')
+    parser.add_argument(
+        '--no-plot', action='store_true', help='do not draw the figure')
+    parser.add_argument(
+        '--list', action='store_true', help='list the presets and exit')
+    args = parser.parse_args(argv)
+    vm = args.mode == 'vmamba-throughput'
+    if args.models is None:
+        args.models = (['vmamba-tiny', 'vmamba-small', 'vmamba-base'] if vm
+                       else ['vim-tiny', 'deit-tiny-naive', 'deit-tiny-sdpa'])
+    if args.resolutions is None:
+        args.resolutions = [224] if vm else list(RESOLUTIONS)
+    if args.batch_size is None:
+        args.batch_size = 128 if vm else 64
+    args.batch_size_at = _parse_batch_at(args.batch_size_at)
+    if args.warmup < 0 or args.repeats < 1:
+        parser.error('--warmup must be >= 0 and --repeats >= 1')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
+    args = parse_args(argv)
+    if args.list:
+        for name, (kind, opts) in PRESETS.items():
+            print(f'{name:<18s} {kind:<7s} {opts}')
+        return []
+    device = torch.device(
+        args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    os.makedirs(args.out_dir, exist_ok=True)
+    script = osp.relpath(osp.abspath(__file__))
+    command = 'python ' + ' '.join(
+        [script] + list(sys.argv[1:] if argv is None else argv))
+    print(
+        f'device: {device_name(device)}; torch {torch.__version__}',
+        flush=True)
+    if args.mode == 'resolution':
+        rows = bench_resolution(args, device)
+    else:
+        rows = bench_vmamba(args, device)
+    csv_path = osp.join(args.out_dir, 'results.csv')
+    write_csv(rows, csv_path)
+    write_summary(rows, osp.join(args.out_dir, 'summary.md'), args, device,
+                  command)
+    if not args.no_plot and args.mode == 'resolution':
+        extra = ', '.join(f'{b} at {r}²'
+                          for r, b in sorted(args.batch_size_at.items()))
+        plot_figure(
+            rows, osp.join(args.out_dir, 'fig1.png'),
+            f'{device_name(device)}, torch {torch.__version__}, batch '
+            f'{args.batch_size}' + (f' ({extra})' if extra else ''))
+    print(f'wrote {csv_path}', flush=True)
+    return rows
+
+
+if __name__ == '__main__':
+    main()
