@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${1:-${PYTHON:-$ROOT/.venv/bin/python}}"
-CONFIG="${CONFIG:-configs/demo/upernet_vim-demo_1xb4-300iter_ade20k-demo-128x128.py}"
+CONFIG="${CONFIG:-configs/demo/upernet_vim-demo_1xb4-100iter_ade20k-demo-128x128.py}"
 WORK_DIR="${WORK_DIR:-work_dirs/demo}"
 TRAIN_ARGS="${TRAIN_ARGS:-}"
 
