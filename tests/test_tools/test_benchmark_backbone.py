@@ -74,6 +74,19 @@ def test_resolution_mode_cpu(tool, tmp_path):
         assert f'| {label} | inference | 32 | 2 | fp32 |' in summary
 
 
+def test_vim_at_uncovered_resolution_uses_the_covered_crop(tool):
+    # 40 = 2 * 16 + 8: a stride-16 conv takes 2x2 patches, so does Vim
+    assert tool.covered_size(40) == 32 and tool.covered_size(48) == 48
+    label, spec = tool.parse_model(f'vim-toy={TOY_VIM}')
+    model = tool.build_feature_model(spec, 40, None).eval()
+    x = torch.randn(1, 3, 40, 40)
+    with torch.no_grad():
+        feat = model(x)[0]
+        ref = model.body(x[..., :32, :32])[0]
+    assert feat.shape == (1, 16, 2, 2)
+    torch.testing.assert_close(feat, ref)
+
+
 def test_deit_attention_forms(tool):
     naive = tool.build_deit('deit_tiny_patch16_224', False, 32)
     fused = tool.build_deit('deit_tiny_patch16_224', True, 32)

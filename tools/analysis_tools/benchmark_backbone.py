@@ -30,7 +30,9 @@ Models (``--models``): preset names (see ``--list``), or
 ``LABEL=path/to/config.py`` (its ``model.backbone``; the config's
 ``_base_`` packages must be importable). Vim models are built with
 ``img_size`` = the resolution (as the official benchmark builds them), so no
-position-embedding interpolation is timed; their features are the
+position-embedding interpolation is timed (at 738, which the 16-pixel grid
+does not cover, Vim gets the top-left 736² crop: the 46x46 tokens that the
+official and timm's convs take from a 738² image); their features are the
 final-normed patch tokens (``out_type='featmap'``, no class token, as the
 official segmentation backbone). DeiT comes from timm
 (``deit_tiny_patch16_224`` with ``img_size`` = resolution,
@@ -113,15 +115,33 @@ class FeatureModel(nn.Module):
         body (nn.Module): the backbone.
         call (str): method to call (``'forward'`` or
             ``'forward_features'``).
+        crop_to (int, optional): crop the input to its top-left
+            ``crop_to`` x ``crop_to`` pixels first. Vim's patch embedding
+            refuses images its patch grid does not cover (738 = 46·16 + 2);
+            the official (and timm's) stride-16 conv silently ignores those
+            last pixels, so cropping gives the same 46x46 tokens.
     """
 
-    def __init__(self, body: nn.Module, call: str = 'forward') -> None:
+    def __init__(self,
+                 body: nn.Module,
+                 call: str = 'forward',
+                 crop_to: Optional[int] = None) -> None:
         super().__init__()
         self.body = body
         self.call = call
+        self.crop_to = crop_to
 
     def forward(self, x: torch.Tensor) -> Any:
+        if self.crop_to is not None:
+            x = x[..., :self.crop_to, :self.crop_to]
         return getattr(self.body, self.call)(x)
+
+
+def covered_size(resolution: int,
+                 patch_size: int = 16,
+                 stride: int = 16) -> int:
+    """Largest size <= ``resolution`` that a patch grid covers exactly."""
+    return resolution - (resolution - patch_size) % stride
 
 
 class Classifier(nn.Module):
@@ -204,14 +224,15 @@ def build_feature_model(spec: Tuple[str, Any], resolution: int,
         return build_deit(opts['name'], opts['fused'], resolution)
     from mmmamba.models.backbones import VisionMamba, VMamba
     if kind == 'vim':
+        size = covered_size(resolution)
         body = VisionMamba(
             arch=opts['arch'],
-            img_size=resolution,
+            img_size=size,
             out_type='featmap',
             with_cls_token=False,
             final_norm=True,
             **_scan_kwargs(scan_backend))
-        return FeatureModel(body)
+        return FeatureModel(body, crop_to=size if size != resolution else None)
     if kind == 'vmamba':
         body = VMamba(
             arch=opts['arch'],
@@ -219,8 +240,12 @@ def build_feature_model(spec: Tuple[str, Any], resolution: int,
             **_scan_kwargs(scan_backend))
         return FeatureModel(body)
     if kind == 'dict':
-        return FeatureModel(
-            build_backbone_dict(opts, resolution, scan_backend))
+        crop = None
+        if str(opts.get('type', '')).endswith('VisionMamba'):
+            crop = covered_size(resolution, opts.get('patch_size', 16),
+                                opts.get('stride', 16))
+        body = build_backbone_dict(opts, crop or resolution, scan_backend)
+        return FeatureModel(body, crop_to=crop if crop != resolution else None)
     raise ValueError(f'unknown model kind {kind!r}')
 
 
