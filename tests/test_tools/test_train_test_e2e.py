@@ -34,7 +34,10 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLS_CONFIG = 'configs/vim/vim-tiny-p16_8xb128_in1k.py'
 SEG_CONFIG = 'configs/upernet_vim_s_ade20k.py'
 DET_CONFIG = 'configs/vim/cascade-mask-rcnn_vim-t_simple-fpn_8xb8-lsj-380k_coco.py'  # noqa: E501
+VMAMBA_SEG_CONFIG = 'configs/vmamba/upernet_vmamba-t_8xb2-160k_ade20k-512x512.py'  # noqa: E501
 TINY_VIM = dict(embed_dims=32, num_layers=2, d_state=4)
+TINY_VMAMBA = dict(
+    embed_dims=16, depths=(1, 1, 1, 1), d_state=2, ssm_ratio=1.0)
 TIMEOUT = 300
 
 # A hook (only for the distributed test) that saves each rank's weights; it
@@ -191,20 +194,27 @@ def tiny_cls_config(tmp, data_root, **kw):
     return _dump(cfg, osp.join(tmp, 'tiny_cls.py'))
 
 
-def tiny_seg_config(tmp, data_root, iters=4):
-    cfg = Config.fromfile(osp.join(REPO, SEG_CONFIG))
+def tiny_seg_config(tmp, data_root, iters=4, family='vim'):
     size = (64, 64)
-    dims = TINY_VIM['embed_dims']
+    if family == 'vim':
+        cfg = Config.fromfile(osp.join(REPO, SEG_CONFIG))
+        dims = TINY_VIM['embed_dims']
+        cfg.model.backbone.update(
+            arch=dict(TINY_VIM, num_layers=4),
+            img_size=size,
+            out_indices=(0, 1, 2, 3),
+            init_cfg=None)
+        cfg.model.neck.in_channels = dims
+        in_channels = [dims] * 4
+    else:
+        cfg = Config.fromfile(osp.join(REPO, VMAMBA_SEG_CONFIG))
+        cfg.model.backbone.update(arch=TINY_VMAMBA, init_cfg=None)
+        in_channels = [TINY_VMAMBA['embed_dims'] * 2**i for i in range(4)]
     cfg.model.data_preprocessor.size = size
-    cfg.model.backbone.update(
-        arch=dict(TINY_VIM, num_layers=4),
-        img_size=size,
-        out_indices=(0, 1, 2, 3),
-        init_cfg=None)
-    cfg.model.neck.in_channels = dims
-    cfg.model.decode_head.update(in_channels=[dims] * 4, channels=16)
-    cfg.model.auxiliary_head.update(in_channels=dims, channels=16)
-    cfg.model.test_cfg.update(crop_size=size, stride=(48, 48))
+    cfg.model.decode_head.update(in_channels=in_channels, channels=16)
+    cfg.model.auxiliary_head.update(in_channels=in_channels[2], channels=16)
+    if cfg.model.test_cfg.get('mode') == 'slide':
+        cfg.model.test_cfg.update(crop_size=size, stride=(48, 48))
     _loader(cfg.train_dataloader, data_root,
             _resize_pipeline(cfg.train_dataloader.dataset.pipeline, size), 2)
     test_pipeline = _resize_pipeline(cfg.test_dataloader.dataset.pipeline,
@@ -299,8 +309,10 @@ def test_classification_train_then_test(cls_run):
     assert 'classification metrics' in log and 'accuracy/top5' in log
 
 
-def test_segmentation_train_then_test(demo_roots, tmp_path):
-    config = tiny_seg_config(str(tmp_path), demo_roots['ade20k'])
+@pytest.mark.parametrize('family', ['vim', 'vmamba'])
+def test_segmentation_train_then_test(demo_roots, tmp_path, family):
+    config = tiny_seg_config(
+        str(tmp_path), demo_roots['ade20k'], family=family)
     work_dir = str(tmp_path / 'work')
     ckpt = train(config, work_dir)
     assert all(math.isfinite(x) for x in train_losses(work_dir))
