@@ -212,8 +212,17 @@ def count_flops(model: nn.Module, inputs: Tuple[Any, ...]) -> FlopsResult:
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings('none')
-    with torch.no_grad():
-        by_operator = dict(analysis.by_operator())
+    try:
+        with torch.no_grad():
+            by_operator = dict(analysis.by_operator())
+    except Exception as err:
+        raise RuntimeError(
+            'count_flops: torch.jit tracing of the model failed '
+            f'({type(err).__name__}: {err}). Every op on the forward path, '
+            'including the selective-scan backend that runs on this device, '
+            'must be traceable (under tracing, tensor sizes are traced '
+            'values: keep them out of divmod/range, or convert with int())'
+        ) from err
     # fvcore reports 'prim::PythonOp.X' as 'PythonOp.X'
     scan_keys = set(SCAN_OP_NAMES) | {
         n.split('::', 1)[1]
