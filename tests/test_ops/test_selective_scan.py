@@ -7,6 +7,7 @@ Triton's interpreter (TRITON_INTERPRET=1, set by conftest) at small sizes.
 Tier 2 (marked ``gpu``): every available GPU backend at real sizes and all
 dtypes against the fp32 reference.
 """
+import importlib
 import os
 from typing import Dict, Optional
 
@@ -217,6 +218,25 @@ def test_backend_names_and_dispatch(monkeypatch):
         resolve_backend('auto', torch.device('cpu'))
     monkeypatch.setenv('MMMAMBA_SCAN_BACKEND', 'reference')
     assert resolve_backend('auto', torch.device('cuda')) == 'reference'
+
+
+def test_auto_picks_first_available_backend_for_the_state_size(monkeypatch):
+    ss = importlib.import_module('mmmamba.ops.selective_scan')
+    monkeypatch.delenv('MMMAMBA_SCAN_BACKEND', raising=False)
+    cuda = torch.device('cuda')
+    for available in ({'reference'}, {'reference', 'triton'},
+                      {'reference', 'mamba_ssm'},
+                      {'reference', 'triton', 'mamba_ssm'}):
+        monkeypatch.setattr(ss, '_is_available', lambda n: n in available)
+        for dstate in (1, 16):
+            got = resolve_backend('auto', cuda, dstate)
+            order = ss.auto_order(dstate)
+            assert got in available
+            assert all(n not in available for n in order[:order.index(got)])
+    monkeypatch.setattr(ss, '_is_available', lambda n: True)
+    # measured on an H100: Triton ahead at N=1, mamba-ssm ahead at N=16
+    assert resolve_backend('auto', cuda, 1) == 'triton'
+    assert resolve_backend('auto', cuda, 16) == 'mamba_ssm'
 
 
 @pytest.mark.skipif('mamba_ssm' in available_backends(),

@@ -10,10 +10,12 @@ Backends (one file each, same signature as :func:`selective_scan`):
   available only when its compiled extension imports.
 
 ``backend='auto'`` resolves per call: CPU tensors use ``'reference'``; CUDA
-tensors use the first available backend of :data:`AUTO_ORDER`, an order set by
-``tools/analysis_tools/benchmark_scan.py`` (numbers in
-``benchmarks/selective_scan_h100.md``). The environment variable
-``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
+tensors use the first available backend of :func:`auto_order` for the state
+size, an order set by ``tools/analysis_tools/benchmark_scan.py`` on an H100
+(``benchmarks/selective_scan_h100.md``): with one state per channel
+(VMamba) our Triton kernel is faster than mamba-ssm's CUDA kernel; with 16
+(Vim) mamba-ssm's is faster, so it goes first when installed. The environment
+variable ``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
 """
 import os
 from typing import Callable, Optional, Tuple, Union
@@ -27,12 +29,15 @@ from .reference import selective_scan_ref
 
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'check_backend', 'resolve_backend',
-    'available_backends', 'AUTO_ORDER', 'BACKENDS'
+    'available_backends', 'auto_order', 'AUTO_ORDER', 'BACKENDS'
 ]
 
 BACKENDS = ('reference', 'triton', 'mamba_ssm')
-# The order 'auto' tries for CUDA tensors; see the module docstring.
-AUTO_ORDER = ('triton', 'mamba_ssm', 'reference')
+# The orders 'auto' tries for CUDA tensors, by state size (module docstring).
+AUTO_ORDER = {
+    'dstate<=4': ('triton', 'mamba_ssm', 'reference'),
+    'dstate>4': ('mamba_ssm', 'triton', 'reference'),
+}
 ENV_VAR = 'MMMAMBA_SCAN_BACKEND'
 
 _INSTALL_HINTS = {
@@ -83,13 +88,18 @@ def check_backend(name: str) -> str:
     return name
 
 
-def resolve_backend(name: str, device: torch.device) -> str:
+def auto_order(dstate: int) -> Tuple[str, ...]:
+    """The order in which ``'auto'`` tries backends on CUDA tensors."""
+    return AUTO_ORDER['dstate<=4' if dstate <= 4 else 'dstate>4']
+
+
+def resolve_backend(name: str, device: torch.device, dstate: int = 16) -> str:
     """The concrete backend that runs for tensors on ``device``.
 
     ``MMMAMBA_SCAN_BACKEND`` (if set) replaces ``'auto'``. ``'auto'`` picks
     ``'reference'`` on CPU (``'triton'`` under ``TRITON_INTERPRET=1`` only if
     asked for explicitly) and the first available entry of
-    :data:`AUTO_ORDER` on CUDA.
+    :func:`auto_order` for ``dstate`` on CUDA.
     """
     if name == 'auto':
         name = os.environ.get(ENV_VAR, '') or 'auto'
@@ -97,7 +107,7 @@ def resolve_backend(name: str, device: torch.device) -> str:
     if name == 'auto':
         if device.type != 'cuda':
             return 'reference'
-        return next(n for n in AUTO_ORDER if _is_available(n))
+        return next(n for n in auto_order(dstate) if _is_available(n))
     if name == 'triton' and device.type != 'cuda' and not triton_interpret():
         raise RuntimeError(
             'the triton backend needs CUDA tensors (or TRITON_INTERPRET=1 to '
@@ -242,7 +252,7 @@ def selective_scan(u: Tensor,
         (batch, dim, dstate), fp32, through which no gradient flows.
     """
     validate_inputs(u, delta, A, B, C, D, z, delta_bias)
-    name = resolve_backend(backend, u.device)
+    name = resolve_backend(backend, u.device, A.shape[1])
     return _get_impl(name)(
         u,
         delta,

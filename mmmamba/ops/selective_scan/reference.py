@@ -2,18 +2,24 @@
 """Pure-PyTorch selective scan: the oracle for every other backend.
 
 The recurrence ``h_t = a_t * h_{t-1} + b_t`` (``a = exp(delta * A)``,
-``b = delta * u * B``) is evaluated in chunks of :data:`CHUNK` steps: a
-sequential pass inside every chunk at once (vectorised over chunks), a short
-sequential pass over chunk boundaries for the carried state, and one
-correction ``h += cumprod(a) * carry``. Only products of decays appear, never
-their inverses, so the result is as stable as the step-by-step loop: no
-``exp(-cumsum)`` terms that overflow for long sequences or strong decays.
+``b = delta * u * B``) is evaluated by :func:`chunked_scan_`: a sequential
+pass inside every chunk of :data:`CHUNK` steps, all chunks at once, with the
+running product of ``a`` beside it; a short pass over chunk boundaries for the
+carried state; and one correction ``h += prod(a) * carry``. Only products of
+decays appear, never their inverses, so the result is as stable as the
+step-by-step loop (no ``exp(-cumsum)`` terms that overflow for long sequences
+or strong decays). Python-level iterations per scan: about ``CHUNK + L/CHUNK``
+instead of ``L``.
+
+The work runs time-major, ``(L, batch, channels, N)``, so every in-chunk
+step touches contiguous memory, and in blocks of channels sized to stay in
+cache (:data:`BLOCK_ELEMENTS`).
 
 The backward is written out (:class:`SelectiveScanRefFn`): the adjoint state
 obeys the same recurrence run backwards, ``g_t = a_{t+1} g_{t+1} + C_t gy_t``,
-which reuses the chunked scan; every input gradient is then element-wise. This
-is several times faster on CPU than autograd through a scan, whose graph has
-one node per time step.
+which reuses the chunked scan; every input gradient is then element-wise. It
+recomputes ``h`` block by block instead of storing it, and is several times
+faster on CPU than autograd through a scan, whose graph has one node per step.
 """
 from typing import Optional, Tuple, Union
 
@@ -21,79 +27,136 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['selective_scan_ref', 'SelectiveScanRefFn', 'linear_scan']
+__all__ = ['selective_scan_ref', 'SelectiveScanRefFn', 'chunked_scan_']
 
-#: Steps per chunk. Python-level iterations per scan are ``CHUNK + L / CHUNK``;
-#: the arithmetic is the same for any value.
+#: Steps per chunk.
 CHUNK = 32
+#: About this many (L, batch, channels, N) elements per channel block.
+BLOCK_ELEMENTS = 1 << 20
 
 
-def linear_scan(a: Tensor,
-                b: Tensor,
-                reverse: bool = False,
-                chunk: int = CHUNK) -> Tensor:
-    """Solve ``h_t = a_t * h_{t-1} + b_t`` (``h_{-1} = 0``) along dim -2.
+def chunked_scan_(a: Tensor, b: Tensor, reverse: bool = False,
+                  chunk: int = CHUNK) -> Tensor:
+    """Solve ``h_t = a_t * h_{t-1} + b_t`` (``h_{-1} = 0``) along dim 0, in
+    place: ``b`` becomes ``h`` and ``a`` is overwritten (with running
+    products inside each chunk).
 
     With ``reverse=True`` solves ``h_t = a_t * h_{t+1} + b_t``
     (``h_L = 0``) instead.
 
     Args:
-        a, b: (..., L, N), same shape and dtype.
+        a, b: (L, ...), same shape and dtype, contiguous.
         reverse: scan from the end.
         chunk: steps per chunk.
 
     Returns:
-        h: (..., L, N), a new tensor.
+        ``b``, now holding h.
     """
-    if reverse:
-        return linear_scan(a.flip(-2), b.flip(-2), chunk=chunk).flip(-2)
-    *lead, length, n = a.shape
+    length = a.shape[0]
     t_len = max(1, min(chunk, length))
-    n_chunks = -(-length // t_len)
-    pad = n_chunks * t_len - length
-    if pad:
-        # Padding at the end with a=1, b=0 leaves every real step unchanged.
-        a = F.pad(a, (0, 0, 0, pad), value=1.0)
-        b = F.pad(b, (0, 0, 0, pad))
-    a = a.reshape(*lead, n_chunks, t_len, n)
-    h = b.reshape(*lead, n_chunks, t_len, n).clone()
-    # 1. Scan inside every chunk from a zero state, all chunks at once.
-    for t in range(1, t_len):
-        h[..., t, :].addcmul_(a[..., t, :], h[..., t - 1, :])
-    if n_chunks > 1:
-        # 2. The state entering each chunk, carried across chunk boundaries.
-        decay = torch.cumprod(a, dim=-2)
-        chunk_decay = decay[..., -1, :]
-        chunk_end = h[..., -1, :]
-        carry = torch.zeros_like(chunk_end)
-        for c in range(1, n_chunks):
-            torch.addcmul(
-                chunk_end[..., c - 1, :],
-                chunk_decay[..., c - 1, :],
-                carry[..., c - 1, :],
-                out=carry[..., c, :])
-        # 3. Add the decayed carry to every step of its chunk.
-        h.addcmul_(decay, carry.unsqueeze(-2))
-    h = h.reshape(*lead, n_chunks * t_len, n)
-    return h[..., :length, :] if pad else h
+    n_full, rem = divmod(length, t_len)
+    rest = a.shape[1:]
+    # Chunk views: full chunks stacked (n_full, T, ...), plus a remainder.
+    parts = []
+    if n_full:
+        parts.append((a[:n_full * t_len].view(n_full, t_len, *rest),
+                      b[:n_full * t_len].view(n_full, t_len, *rest)))
+    if rem:
+        parts.append((a[n_full * t_len:].unsqueeze(0),
+                      b[n_full * t_len:].unsqueeze(0)))
+    # 1. Inside every chunk from a zero state; ``a`` becomes the product of
+    #    the decays from the chunk's start (end, if reverse) to each step.
+    steps = range(1, t_len) if not reverse else range(t_len - 2, -1, -1)
+    for t in steps:
+        prev = t - 1 if not reverse else t + 1
+        for pa, pb in parts:
+            size = pa.shape[1]
+            if t >= size or prev >= size:
+                continue
+            pb[:, t].addcmul_(pa[:, t], pb[:, prev])
+            pa[:, t].mul_(pa[:, prev])
+    n_chunks = n_full + (1 if rem else 0)
+    if n_chunks == 1:
+        return b
+
+    # 2. The state entering each chunk, carried across boundaries.
+    def chunk_view(x: Tensor, c: int) -> Tensor:
+        return x[c * t_len:min((c + 1) * t_len, length)]
+
+    carry = torch.zeros((n_chunks, ) + tuple(rest), dtype=b.dtype,
+                        device=b.device)
+    order = range(1, n_chunks) if not reverse else range(n_chunks - 2, -1, -1)
+    for c in order:
+        src = c - 1 if not reverse else c + 1
+        edge = -1 if not reverse else 0  # the step that hands over the state
+        torch.addcmul(chunk_view(b, src)[edge], chunk_view(a, src)[edge],
+                      carry[src], out=carry[c])
+    # 3. Add the decayed carry to every step of its chunk.
+    for (pa, pb), carry_part in zip(
+            parts, (carry[:n_full], carry[n_full:]) if n_full else
+            (carry, )):
+        pb.addcmul_(pa, carry_part.unsqueeze(1))
+    return b
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def _expand_groups(x: Tensor, dim: int) -> Tensor:
-    """(batch, G, N, L) -> (batch, G, 1, L, N), ready to broadcast over the
-    ``dim // G`` channels of each group."""
-    return x.transpose(-1, -2).unsqueeze(2)
+def _channel_block(batch: int, dim_per_group: int, length: int,
+                   dstate: int) -> int:
+    """Channels per block: a divisor of the group size whose (L, batch,
+    channels, N) tensors hold about :data:`BLOCK_ELEMENTS` values."""
+    want = max(1, BLOCK_ELEMENTS // max(1, batch * length * dstate))
+    best = 1
+    for cand in range(1, dim_per_group + 1):
+        if dim_per_group % cand == 0 and cand <= want:
+            best = cand
+    return best
 
 
-def _reduce_groups(x: Tensor, groups: int) -> Tensor:
-    """(batch, dim, L, N) -> (batch, G, N, L), summing the channels of each
-    group."""
-    batch, dim, length, n = x.shape
-    x = x.reshape(batch, groups, dim // groups, length, n).sum(2)
-    return x.transpose(-1, -2)
+class _Prepared:
+    """Time-major inputs in the compute dtype, shared by forward/backward."""
+
+    def __init__(self, u, delta, A, B, C, D, delta_bias, softplus):
+        cdt = _compute_dtype(u.dtype)
+        self.cdt = cdt
+        self.batch, self.dim, self.length = u.shape
+        self.groups, self.dstate = B.shape[1], B.shape[2]
+        self.per_group = self.dim // self.groups
+        # (L, batch, dim): small tensors, made contiguous time-major once.
+        self.u = u.to(cdt).permute(2, 0, 1).contiguous()
+        dt_raw = delta.to(cdt).permute(2, 0, 1)
+        if delta_bias is not None:
+            dt_raw = dt_raw + delta_bias.to(cdt)
+        self.dt_raw = dt_raw.contiguous()
+        self.dt = F.softplus(self.dt_raw) if softplus else self.dt_raw
+        self.A = A.to(cdt)
+        # (L, batch, G, N)
+        self.B = B.to(cdt).permute(3, 0, 1, 2).contiguous()
+        self.C = C.to(cdt).permute(3, 0, 1, 2).contiguous()
+        self.D = None if D is None else D.to(cdt)
+        self.block = _channel_block(self.batch, self.per_group, self.length,
+                                    self.dstate)
+
+    def blocks(self):
+        """(channel slice, group index) of every channel block."""
+        for d0 in range(0, self.dim, self.block):
+            yield slice(d0, d0 + self.block), d0 // self.per_group
+
+    def decay(self, sl: slice, dt: Optional[Tensor] = None) -> Tensor:
+        """exp(dt * A): (L, batch, channels, N)."""
+        dt = self.dt[:, :, sl] if dt is None else dt
+        return torch.exp(dt.unsqueeze(-1) * self.A[sl])
+
+    def drive(self, sl: slice, g: int) -> Tensor:
+        """dt * u * B: (L, batch, channels, N)."""
+        dtu = self.dt[:, :, sl] * self.u[:, :, sl]
+        return dtu.unsqueeze(-1) * self.B[:, :, g:g + 1]
+
+    def states(self, sl: slice, g: int) -> Tensor:
+        """h for a channel block: (L, batch, channels, N)."""
+        return chunked_scan_(self.decay(sl), self.drive(sl, g))
 
 
 class SelectiveScanRefFn(torch.autograd.Function):
@@ -108,101 +171,95 @@ class SelectiveScanRefFn(torch.autograd.Function):
                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
                 delta_bias: Optional[Tensor], delta_softplus: bool,
                 return_last_state: bool):
-        cdt = _compute_dtype(u.dtype)
-        batch, dim, length = u.shape
-        groups = B.shape[1]
-        dt_raw = delta.to(cdt)
-        if delta_bias is not None:
-            dt_raw = dt_raw + delta_bias.to(cdt)[:, None]
-        dt = F.softplus(dt_raw) if delta_softplus else dt_raw
-        uf = u.to(cdt)
-        Af = A.to(cdt)
-        a = torch.exp(dt.unsqueeze(-1) * Af[:, None, :])  # (b, d, L, N)
-        b = (dt * uf).reshape(batch, groups, dim // groups, length, 1) \
-            * _expand_groups(B.to(cdt), dim)
-        b = b.reshape(batch, dim, length, -1)
-        h = linear_scan(a, b)
-        Cg = _expand_groups(C.to(cdt), dim)
-        y = (h.reshape(batch, groups, dim // groups, length, -1) *
-             Cg).sum(-1).reshape(batch, dim, length)
-        if D is not None:
-            y = y + D.to(cdt)[:, None] * uf
-        out = y
+        p = _Prepared(u, delta, A, B, C, D, delta_bias, delta_softplus)
+        y = torch.empty_like(p.u)  # (L, batch, dim)
+        last = torch.empty(p.batch, p.dim, p.dstate, dtype=p.cdt,
+                           device=u.device)
+        for sl, g in p.blocks():
+            h = p.states(sl, g)
+            torch.sum(h * p.C[:, :, g:g + 1], dim=-1, out=y[:, :, sl])
+            last[:, sl] = h[-1]
+        if p.D is not None:
+            y.addcmul_(p.u, p.D)
+        y = y.permute(1, 2, 0)
         if z is not None:
-            out = y * F.silu(z.to(cdt))
-        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias, h)
+            y = y * F.silu(z.to(p.cdt))
+        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias)
         ctx.delta_softplus = delta_softplus
-        out = out.to(u.dtype)
+        out = y.to(u.dtype)
         if return_last_state:
-            last = h[:, :, -1, :].clone()
             ctx.mark_non_differentiable(last)
             return out, last
         return out
 
     @staticmethod
     def backward(ctx, grad_out: Tensor, *unused):
-        u, delta, A, B, C, D, z, delta_bias, h = ctx.saved_tensors
-        cdt = h.dtype
-        batch, dim, length = u.shape
-        groups = B.shape[1]
-        dg = dim // groups
-        dt_raw = delta.to(cdt)
-        if delta_bias is not None:
-            dt_raw = dt_raw + delta_bias.to(cdt)[:, None]
-        dt = F.softplus(dt_raw) if ctx.delta_softplus else dt_raw
-        uf = u.to(cdt)
-        Af = A.to(cdt)
-        Bg = _expand_groups(B.to(cdt), dim)
-        Cg = _expand_groups(C.to(cdt), dim)
-        gout = grad_out.to(cdt)
+        u, delta, A, B, C, D, z, delta_bias = ctx.saved_tensors
+        p = _Prepared(u, delta, A, B, C, D, delta_bias, ctx.delta_softplus)
+        cdt = p.cdt
+        gout = grad_out.to(cdt).permute(2, 0, 1)  # (L, batch, dim)
+        if z is not None:
+            zt = z.to(cdt).permute(2, 0, 1)
+            sig = torch.sigmoid(zt)
+            gy = (gout * zt * sig).contiguous()
+            y = torch.empty_like(p.u)
+        else:
+            gy = gout.contiguous()
+        # dt one step ahead, for the adjoint decay a_{t+1}; a_L = 0.
+        dt_next = torch.zeros_like(p.dt)
+        dt_next[:-1] = p.dt[1:]
 
+        grad_dt = torch.empty_like(p.u)
+        grad_u = torch.empty_like(p.u)
+        grad_A = torch.empty_like(p.A)
+        grad_B = torch.zeros_like(p.B)
+        grad_C = torch.zeros_like(p.C)
+        for sl, g in p.blocks():
+            h = p.states(sl, g)
+            if z is not None:
+                torch.sum(h * p.C[:, :, g:g + 1], dim=-1, out=y[:, :, sl])
+            # Adjoint state: g_t = a_{t+1} g_{t+1} + C_t gy_t.
+            a_next = p.decay(sl, dt_next[:, :, sl])
+            a_next[-1] = 0
+            gh = chunked_scan_(a_next,
+                               gy[:, :, sl].unsqueeze(-1) * p.C[:, :, g:g + 1],
+                               reverse=True)
+            del a_next
+            grad_C[:, :, g] += (h * gy[:, :, sl].unsqueeze(-1)).sum(2)
+            # a_t h_{t-1} = h_t - b_t, so dL/d(dt*A) = g_t (h_t - b_t).
+            h.sub_(p.drive(sl, g))
+            h.mul_(gh)  # now dL/d(dt*A)
+            gB_term = (gh * p.B[:, :, g:g + 1]).sum(-1)  # <g_t, B_t>
+            grad_A[sl] = (h * p.dt[:, :, sl].unsqueeze(-1)).sum((0, 1))
+            torch.sum(h * p.A[sl], dim=-1, out=grad_dt[:, :, sl])
+            grad_dt[:, :, sl].addcmul_(gB_term, p.u[:, :, sl])
+            torch.mul(gB_term, p.dt[:, :, sl], out=grad_u[:, :, sl])
+            dtu = p.dt[:, :, sl] * p.u[:, :, sl]
+            grad_B[:, :, g] += (gh * dtu.unsqueeze(-1)).sum(2)
         grad_z = None
         if z is not None:
-            zf = z.to(cdt)
-            sig = torch.sigmoid(zf)
-            y = (h.reshape(batch, groups, dg, length, -1) *
-                 Cg).sum(-1).reshape(batch, dim, length)
-            if D is not None:
-                y = y + D.to(cdt)[:, None] * uf
-            grad_z = gout * y * sig * (1 + zf * (1 - sig))
-            gy = gout * zf * sig
-        else:
-            gy = gout
-
-        # Adjoint state: g_t = a_{t+1} g_{t+1} + C_t gy_t.
-        a = torch.exp(dt.unsqueeze(-1) * Af[:, None, :])
-        a_next = F.pad(a[:, :, 1:, :], (0, 0, 0, 1))
-        c = (gy.reshape(batch, groups, dg, length, 1) * Cg).reshape(
-            batch, dim, length, -1)
-        g = linear_scan(a_next, c, reverse=True)
-        del a, a_next, c
-
-        g5 = g.reshape(batch, groups, dg, length, -1)
-        gB_term = (g5 * Bg).sum(-1).reshape(batch, dim, length)  # <g_t, B_t>
-        # a_t * h_{t-1} = h_t - b_t, so dL/d(dt*A) = g_t * (h_t - b_t).
-        b = ((dt * uf).reshape(batch, groups, dg, length, 1) * Bg).reshape(
-            batch, dim, length, -1)
-        g_dA = g * (h - b)
-        del b
-        grad_dt = (g_dA * Af[:, None, :]).sum(-1) + gB_term * uf
-        grad_A = (g_dA * dt.unsqueeze(-1)).sum((0, 2))
-        grad_u = gB_term * dt
+            if p.D is not None:
+                y.addcmul_(p.u, p.D)
+            grad_z = gout * y * sig * (1 + zt * (1 - sig))
         grad_D = None
-        if D is not None:
-            grad_u = grad_u + gy * D.to(cdt)[:, None]
-            grad_D = (gy * uf).sum((0, 2))
-        grad_B = _reduce_groups(g * (dt * uf).unsqueeze(-1), groups)
-        grad_C = _reduce_groups(h * gy.unsqueeze(-1), groups)
+        if p.D is not None:
+            grad_u.addcmul_(gy, p.D)
+            grad_D = (gy * p.u).sum((0, 1))
         if ctx.delta_softplus:
-            grad_dt = grad_dt * torch.sigmoid(dt_raw)
-        grad_bias = grad_dt.sum((0, 2)) if delta_bias is not None else None
+            grad_dt.mul_(torch.sigmoid(p.dt_raw))
+        grad_bias = grad_dt.sum((0, 1)) if delta_bias is not None else None
 
-        def cast(g_: Optional[Tensor], ref: Optional[Tensor]):
-            return None if g_ is None or ref is None else g_.to(ref.dtype)
+        def back(t: Optional[Tensor], ref: Optional[Tensor],
+                 perm: Tuple[int, ...]) -> Optional[Tensor]:
+            if t is None or ref is None:
+                return None
+            return t.permute(*perm).to(ref.dtype) if perm else t.to(ref.dtype)
 
-        return (cast(grad_u, u), cast(grad_dt, delta), cast(grad_A, A),
-                cast(grad_B, B), cast(grad_C, C), cast(grad_D, D),
-                cast(grad_z, z), cast(grad_bias, delta_bias), None, None)
+        return (back(grad_u, u, (1, 2, 0)), back(grad_dt, delta, (1, 2, 0)),
+                back(grad_A, A, ()), back(grad_B, B, (1, 2, 3, 0)),
+                back(grad_C, C, (1, 2, 3, 0)), back(grad_D, D, ()),
+                back(grad_z, z, (1, 2, 0)), back(grad_bias, delta_bias, ()),
+                None, None)
 
 
 def selective_scan_ref(

@@ -269,16 +269,19 @@ def _largest_divisor_block(n: int, cap: int) -> int:
 
 def default_config(seqlen: int, dstate: int, dim_per_group: int,
                    backward: bool) -> ScanConfig:
-    """Launch configuration for a problem size.
+    """Launch configuration for a problem size, from a sweep on an H100
+    (``benchmarks/NOTES.md``).
 
-    BLOCK_D channels of one group share the B/C tiles; tiles hold about 2K
-    fp32 values per array ((BLOCK_D, N, BLOCK_L)).
+    ``backward`` is True for a forward that saves chunk states for the
+    backward: both then share BLOCK_L, and the backward is fastest with
+    short chunks (the saved states cost 4·N/BLOCK_L bytes per input element).
     """
-    block_n = triton.next_power_of_2(max(dstate, 1))
-    block_d = _largest_divisor_block(dim_per_group, 4 if dstate > 4 else 16)
-    block_l = max(16, min(256, 2048 // (block_n * block_d)))
-    block_l = min(block_l, max(16, triton.next_power_of_2(seqlen)))
-    return ScanConfig(block_d, block_l, 4)
+    if dstate == 1:  # VMamba: (4, 1, 256) tiles
+        return ScanConfig(_largest_divisor_block(dim_per_group, 4), 256, 4)
+    block_d = _largest_divisor_block(dim_per_group, 4)
+    if backward or seqlen <= 256:
+        return ScanConfig(block_d, 16, 2)
+    return ScanConfig(block_d, 32, 2)
 
 
 def selective_scan_fwd(
@@ -306,7 +309,7 @@ def selective_scan_fwd(
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
     if config is None:
-        config = default_config(seqlen, dstate, dpg, backward=False)
+        config = default_config(seqlen, dstate, dpg, backward=save_states)
     block_d, block_l, num_warps = config
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = triton.cdiv(seqlen, block_l)
