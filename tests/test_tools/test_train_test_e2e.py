@@ -5,9 +5,10 @@ subprocesses) on tiny-dims variants of the real configs and the demo data.
 Each variant is the real config loaded with ``Config.fromfile`` (so every
 inherited ``mmpretrain::`` / ``mmseg::`` / ``mmdet::`` base, custom import,
 pipeline step, optimizer constructor and evaluator is the shipped one), with
-only sizes shrunk: a 2-4 layer, 32-dim Vim, 32-64 px images, a handful of
-iterations, no pretrained checkpoint, no dataloader workers. The variant is
-dumped to a file and run exactly as a user would run a config.
+only sizes shrunk: a 2-4 layer, 32-dim Vim (or a 4-block, 16-dim VMamba),
+32-64 px images, a handful of iterations, no pretrained checkpoint, no
+dataloader workers. The variant is dumped to a file and run exactly as a user
+would run a config.
 """
 import glob
 import json
@@ -23,7 +24,7 @@ import pytest
 pytest.importorskip('mmpretrain')
 pytest.importorskip('mmseg')
 pytest.importorskip('mmdet')
-# about 4-5 minutes for the whole file on 2 CPU cores
+# 4-6 minutes for the whole file on 2 (shared) CPU cores
 pytestmark = pytest.mark.slow
 
 from mmengine.config import Config  # noqa: E402
