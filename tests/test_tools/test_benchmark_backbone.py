@@ -73,6 +73,17 @@ def test_resolution_mode_cpu(tool, tmp_path):
     for label in labels:
         assert f'| {label} | inference | 32 | 2 | fp32 |' in summary
 
+    # redraw from the CSV alone (e.g. after a run was cut short)
+    again = tmp_path / 'again'
+    redrawn = tool.main(
+        ['--from-csv',
+         str(out / 'results.csv'), '--out-dir',
+         str(again)])
+    assert [r['images_per_s']
+            for r in redrawn] == [float(r['images_per_s']) for r in written]
+    assert osp.getsize(again / 'fig1.png') > 10_000
+    assert (again / 'summary.md').read_text().count('| inference |') == 4
+
 
 def test_vim_at_uncovered_resolution_uses_the_covered_crop(tool):
     # 40 = 2 * 16 + 8: a stride-16 conv takes 2x2 patches, so does Vim

@@ -432,8 +432,12 @@ def batch_for(resolution: int, args) -> int:
     return args.batch_size_at.get(resolution, args.batch_size)
 
 
-def bench_resolution(args, device: torch.device) -> List[Dict[str, Any]]:
-    rows = []
+def bench_resolution(
+    args,
+    device: torch.device,
+    on_row: Callable[[List[Dict[str, Any]]], None] = print
+) -> List[Dict[str, Any]]:
+    rows: List[Dict[str, Any]] = []
     models = [parse_model(m) for m in args.models]
     for resolution in args.resolutions:
         batch = batch_for(resolution, args)
@@ -463,11 +467,17 @@ def bench_resolution(args, device: torch.device) -> List[Dict[str, Any]]:
                            precision, res, args, device)
                 print(_format_row(row), flush=True)
                 rows.append(row)
+                if on_row is not None:
+                    on_row(rows)
     return rows
 
 
-def bench_vmamba(args, device: torch.device) -> List[Dict[str, Any]]:
-    rows = []
+def bench_vmamba(
+    args,
+    device: torch.device,
+    on_row: Callable[[List[Dict[str, Any]]], None] = print
+) -> List[Dict[str, Any]]:
+    rows: List[Dict[str, Any]] = []
     models = [parse_model(m) for m in args.models]
     resolutions = args.resolutions
     for resolution in resolutions:
@@ -516,6 +526,8 @@ def bench_vmamba(args, device: torch.device) -> List[Dict[str, Any]]:
                            batch, precision, res, args, device)
                 print(_format_row(row), flush=True)
                 rows.append(row)
+                if on_row is not None:
+                    on_row(rows)
     return rows
 
 
@@ -540,6 +552,29 @@ def write_csv(rows: List[Dict[str, Any]], path: str) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k, '') for k in CSV_COLUMNS})
+
+
+def batch_text(rows: List[Dict[str, Any]]) -> str:
+    """'batch 64 (8 at 2048²)': the common batch size and exceptions."""
+    per_res = {r['resolution']: r['batch_size'] for r in rows}
+    common = max(set(per_res.values()), key=list(per_res.values()).count)
+    other = ', '.join(f'{b} at {r}²' for r, b in sorted(per_res.items())
+                      if b != common)
+    return f'batch {common}' + (f' ({other})' if other else '')
+
+
+def read_csv(path: str) -> List[Dict[str, Any]]:
+    """Rows of a ``results.csv`` written by this tool, numbers parsed."""
+    ints = ('resolution', 'batch_size', 'warmup', 'repeats', 'params')
+    floats = ('images_per_s', 'median_ms', 'peak_mem_gib')
+    rows = []
+    with open(path, newline='') as f:
+        for row in csv.DictReader(f):
+            for key in ints + floats:
+                if row.get(key, '') != '':
+                    row[key] = (int if key in ints else float)(row[key])
+            rows.append(row)
+    return rows
 
 
 def plot_figure(rows: List[Dict[str, Any]], path: str, title: str) -> None:
@@ -632,16 +667,17 @@ def ratio_lines(rows: List[Dict[str, Any]], ours: str,
     return lines
 
 
-def write_summary(rows: List[Dict[str, Any]], path: str, args,
-                  device: torch.device, command: str) -> None:
+def write_summary(rows: List[Dict[str, Any]], path: str, args, device: str,
+                  command: str) -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     lines = [
         f'# Backbone benchmark ({args.mode})',
         '',
         f'- date: {now:%Y-%m-%d %H:%M} UTC',
-        f'- device: {device_name(device)}; torch {torch.__version__}',
+        f'- device: {device}',
         f'- command: `{command}`',
-        f'- warm-up {args.warmup}, median of {args.repeats} timed batches; '
+        f"- warm-up {rows[0]['warmup'] if rows else args.warmup}, median of "
+        f"{rows[0]['repeats'] if rows else args.repeats} timed batches; "
         'peak memory = torch.cuda.max_memory_allocated (weights included)',
         '',
         '| model | measure | res | batch | precision | img/s | peak GiB | '
@@ -732,6 +768,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-plot', action='store_true', help='do not draw the figure')
     parser.add_argument(
+        '--from-csv',
+        metavar='CSV',
+        help='measure nothing: redraw the figure and summary from a '
+        'results.csv of an earlier run into --out-dir')
+    parser.add_argument(
         '--list', action='store_true', help='list the presets and exit')
     args = parser.parse_args(argv)
     vm = args.mode == 'vmamba-throughput'
@@ -763,22 +804,32 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     print(
         f'device: {device_name(device)}; torch {torch.__version__}',
         flush=True)
-    if args.mode == 'resolution':
-        rows = bench_resolution(args, device)
-    else:
-        rows = bench_vmamba(args, device)
     csv_path = osp.join(args.out_dir, 'results.csv')
-    write_csv(rows, csv_path)
-    write_summary(rows, osp.join(args.out_dir, 'summary.md'), args, device,
+    if args.from_csv:
+        rows = read_csv(args.from_csv)
+        if not rows:
+            raise ValueError(f'{args.from_csv} has no rows')
+        where = f"{rows[0]['device']}; torch {rows[0]['torch']}"
+        command = f'{command}  (figure and summary redrawn from ' \
+                  f'{args.from_csv})'
+    else:
+        where = f'{device_name(device)}; torch {torch.__version__}'
+
+        def save(rows_so_far):  # keep partial results if the run is cut
+            write_csv(rows_so_far, csv_path)
+
+        bench = (
+            bench_resolution if args.mode == 'resolution' else bench_vmamba)
+        rows = bench(args, device, save)
+        write_csv(rows, csv_path)
+    write_summary(rows, osp.join(args.out_dir, 'summary.md'), args, where,
                   command)
-    if not args.no_plot and args.mode == 'resolution':
-        extra = ', '.join(f'{b} at {r}²'
-                          for r, b in sorted(args.batch_size_at.items()))
-        plot_figure(
-            rows, osp.join(args.out_dir, 'fig1.png'),
-            f'{device_name(device)}, torch {torch.__version__}, batch '
-            f'{args.batch_size}' + (f' ({extra})' if extra else ''))
-    print(f'wrote {csv_path}', flush=True)
+    if not args.no_plot and any(
+            r['measure'] == 'inference' and r['mode'] == 'resolution'
+            for r in rows):
+        plot_figure(rows, osp.join(args.out_dir, 'fig1.png'),
+                    f'{where}; {batch_text(rows)}')
+    print(f'wrote {args.out_dir}', flush=True)
     return rows
 
 
