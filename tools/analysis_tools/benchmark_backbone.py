@@ -411,7 +411,7 @@ def _row(mode: str, label: str, measure: str, resolution: int, batch: int,
         repeats=args.repeats,
         device=device_name(device),
         torch=torch.__version__,
-        scan_backend=args.scan_backend or 'auto',
+        scan_backend=resolved_scan_backend(args.scan_backend, device),
         message=res['message'])
     if res['status'] == 'ok':
         row['images_per_s'] = round(batch / res['median_s'], 3)
@@ -419,6 +419,15 @@ def _row(mode: str, label: str, measure: str, resolution: int, batch: int,
         if res['peak_mem_gib'] is not None:
             row['peak_mem_gib'] = round(res['peak_mem_gib'], 3)
     return row
+
+
+def resolved_scan_backend(name: Optional[str], device: torch.device) -> str:
+    """The selective-scan backend mmmamba models run with on ``device``."""
+    from mmmamba.ops import resolve_backend
+    try:
+        return resolve_backend(name or 'auto', device)
+    except (RuntimeError, ValueError) as err:
+        return f'unavailable ({err})'.splitlines()[0][:80]
 
 
 def device_name(device: torch.device) -> str:
