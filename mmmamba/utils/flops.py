@@ -30,15 +30,20 @@ and mmengine records as one ``prim::PythonOp.<class name>`` node.
 :data:`SCAN_OP_NAMES` lists those names for our three backends;
 :func:`selective_scan_flop_jit` is the handle for them. It reads the shapes
 of ``u`` and ``A`` and, from the node's calling convention, whether ``D``
-and ``z`` were given. :func:`flop_handles` returns the complete handle dict
+and ``z`` were given. While counting, :func:`untraced_scan_internals` pauses
+the tracer inside those Functions, so the backends' Python code need not be
+traceable. :func:`flop_handles` returns the complete handle dict
 (scan ops plus the ops the official counter marks as zero) for
 ``FlopCountAnalysis(...).set_op_handle(**flop_handles())``; :func:`count_flops`
 does the whole analysis.
 
 Only torch is imported at module level; fvcore is imported when counting.
 """
+import importlib
 from collections import Counter
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from contextlib import contextmanager
+from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
+                    Tuple)
 
 import torch.nn as nn
 
@@ -60,6 +65,13 @@ SCAN_OP_NAMES = (
 #: ignores relu and permute); registering them silences fvcore's warnings.
 ZERO_FLOP_OPS = ('aten::gelu', 'aten::silu', 'aten::neg', 'aten::exp',
                  'aten::flip')
+
+# (module, class) of our scan autograd Functions, whose forward runs with the
+# tracer paused while counting (see untraced_scan_internals).
+_SCAN_FUNCTIONS = (
+    ('mmmamba.ops.selective_scan.reference', 'SelectiveScanRefFn'),
+    ('mmmamba.ops.selective_scan.triton', 'SelectiveScanTritonFn'),
+)
 
 # Argument positions of selective_scan's autograd Functions: (u, delta, A, B,
 # C, D, z, delta_bias, delta_softplus, return_last_state).
@@ -168,6 +180,49 @@ def flop_handles() -> Dict[str, Optional[Callable]]:
     return handles
 
 
+def _paused_tracing(forward: Callable) -> Callable:
+
+    def wrapper(*args, **kwargs):
+        import torch
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            torch._C._set_tracing_state(state)
+
+    return wrapper
+
+
+@contextmanager
+def untraced_scan_internals() -> Iterator[None]:
+    """Run the scan autograd Functions' ``forward`` with the JIT tracer
+    paused, for as long as the context is active.
+
+    The tracer still records each call as one ``prim::PythonOp`` node with
+    its input and output shapes, which is all the FLOP handle needs, but it
+    no longer follows the backend's Python code, where tensor sizes would be
+    traced values instead of ints (e.g. ``divmod(length, chunk)`` fails).
+    FLOP counting therefore does not depend on how a backend is written.
+    Backends that cannot be imported here (Triton without triton) are
+    skipped.
+    """
+    patched = []
+    for module_name, class_name in _SCAN_FUNCTIONS:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            continue
+        original = cls.__dict__['forward']
+        cls.forward = staticmethod(_paused_tracing(original.__func__))
+        patched.append((cls, original))
+    try:
+        yield
+    finally:
+        for cls, original in patched:
+            cls.forward = original
+
+
 def count_params(model: nn.Module) -> int:
     """Number of parameters of ``model`` (shared ones counted once)."""
     return sum(p.numel() for p in model.parameters())
@@ -213,7 +268,7 @@ def count_flops(model: nn.Module, inputs: Tuple[Any, ...]) -> FlopsResult:
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings('none')
     try:
-        with torch.no_grad():
+        with torch.no_grad(), untraced_scan_internals():
             by_operator = dict(analysis.by_operator())
     except Exception as err:
         raise RuntimeError(

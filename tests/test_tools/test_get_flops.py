@@ -199,3 +199,25 @@ def test_scan_handle_rejects_bad_inputs():
         selective_scan_flop_jit(
             [_Value([2, 3]), _Value([2, 3]),
              _Value([3, 1])], [])
+
+
+def test_scan_internals_are_not_traced(monkeypatch):
+    """The tracer records the scan as one node but pauses inside it, so a
+    backend's Python code (sizes as ints) need not be traceable."""
+    from mmmamba.ops.selective_scan import reference
+    original = reference.SelectiveScanRefFn.forward
+    seen = []
+
+    def forward(ctx, *args):
+        seen.append(torch._C._get_tracing_state() is None)
+        length = args[0].shape[-1]
+        assert isinstance(length, int)  # a traced size would be a tensor
+        return original(ctx, *args)
+
+    monkeypatch.setattr(reference.SelectiveScanRefFn, 'forward',
+                        staticmethod(forward))
+    res = count_flops(_Scan(True, False), (torch.randn(2, 6, 7), ))
+    assert seen == [True]
+    assert res.scan == 9 * 2 * 7 * 6 * 3 + 2 * 6 * 7
+    # the Function's forward is restored after counting
+    assert reference.SelectiveScanRefFn.forward is forward
