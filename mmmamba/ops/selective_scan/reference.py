@@ -52,10 +52,11 @@ def chunked_scan_(a: Tensor, b: Tensor, reverse: bool = False,
     Returns:
         ``b``, now holding h.
     """
-    length = a.shape[0]
+    # int(): under torch.jit.trace (FLOP counting) sizes are traced values.
+    length = int(a.shape[0])
     t_len = max(1, min(chunk, length))
     n_full, rem = divmod(length, t_len)
-    rest = a.shape[1:]
+    rest = tuple(int(s) for s in a.shape[1:])
     # Chunk views: full chunks stacked (n_full, T, ...), plus a remainder.
     parts = []
     if n_full:
@@ -83,7 +84,7 @@ def chunked_scan_(a: Tensor, b: Tensor, reverse: bool = False,
     def chunk_view(x: Tensor, c: int) -> Tensor:
         return x[c * t_len:min((c + 1) * t_len, length)]
 
-    carry = torch.zeros((n_chunks, ) + tuple(rest), dtype=b.dtype,
+    carry = torch.zeros((n_chunks, ) + rest, dtype=b.dtype,
                         device=b.device)
     order = range(1, n_chunks) if not reverse else range(n_chunks - 2, -1, -1)
     for c in order:
@@ -121,8 +122,8 @@ class _Prepared:
     def __init__(self, u, delta, A, B, C, D, delta_bias, softplus):
         cdt = _compute_dtype(u.dtype)
         self.cdt = cdt
-        self.batch, self.dim, self.length = u.shape
-        self.groups, self.dstate = B.shape[1], B.shape[2]
+        self.batch, self.dim, self.length = (int(s) for s in u.shape)
+        self.groups, self.dstate = int(B.shape[1]), int(B.shape[2])
         self.per_group = self.dim // self.groups
         # (L, batch, dim): small tensors, made contiguous time-major once.
         self.u = u.to(cdt).permute(2, 0, 1).contiguous()
