@@ -4,7 +4,9 @@
 Each registry is a child of mmengine's root registry of the same kind, so that
 ``type='mmmamba.VisionMamba'`` in any mmpretrain / mmdet / mmseg config resolves:
 mmengine imports ``mmmamba.registry`` for the ``mmmamba.`` prefix and then the
-``locations`` below, which register every module. No downstream toolbox is
+``locations`` below, which register every module (models from
+``mmmamba.models``, the layer-decay optimizer constructor from
+``mmmamba.engine``). No downstream toolbox is
 imported here.
 """
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -24,4 +26,4 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmmamba',
-    locations=['mmmamba.models'])
+    locations=['mmmamba.engine'])
