@@ -8,8 +8,11 @@ Work split: one program owns ``BLOCK_D`` channels of one batch element (all in
 one B/C group, so the B and C tiles are loaded once for all of them) and walks
 the sequence in chunks of ``BLOCK_L`` steps. Inside a chunk the recurrence
 ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over
-``(BLOCK_D, BLOCK_L, BLOCK_N)`` register tiles; the state crossing chunks stays
-in registers. Every input is read once and ``y`` written once in the forward.
+``(BLOCK_D, BLOCK_N, BLOCK_L)`` register tiles (time fastest: coalesced loads,
+scan across a warp's lanes); the state crossing chunks stays in registers.
+Every input is read once and ``y`` written once in the forward. Launch
+parameters come from :func:`default_config` (a sweep on an H100, see
+``benchmarks/NOTES.md``).
 
 The backward walks the chunks from the end. It recomputes ``h`` from the state
 saved at each chunk start (``states``, (batch, dim, n_chunks, N) fp32, written
