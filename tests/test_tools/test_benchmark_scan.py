@@ -1,0 +1,44 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""CPU smoke test of tools/analysis_tools/benchmark_scan.py (the GPU table is
+produced on a GPU machine; see benchmarks/selective_scan_h100.md)."""
+import importlib.util
+import os.path as osp
+import sys
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_scan.py')
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location('benchmark_scan', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_loop_baseline_matches_reference():
+    bench = _load()
+    ins = bench.make_inputs((2, 8, 4, 33, 2), torch.float64, 'cpu', False)
+    from mmmamba.ops import selective_scan_ref
+    torch.testing.assert_close(
+        bench.scan_loop(**ins, delta_softplus=True),
+        selective_scan_ref(**ins, delta_softplus=True))
+
+
+def test_cpu_table(tmp_path, monkeypatch):
+    bench = _load()
+    monkeypatch.setattr(bench, 'CPU_SHAPE', (1, 8, 4, 40, 1))
+    out = tmp_path / 'cpu.md'
+    monkeypatch.setattr(sys, 'argv', [
+        SCRIPT, '--device', 'cpu', '--repeats', '1', '--out',
+        str(out)
+    ])
+    bench.main()
+    lines = out.read_text().splitlines()
+    rows = [line for line in lines if line.startswith('| b1 d8 N4 L40')]
+    assert [r.split(' | ')[2] for r in rows] == ['reference', 'per-step loop']
+    for row in rows:
+        fwd, fwd_bwd = (float(c) for c in row.strip(' |').split(' | ')[3:5])
+        assert 0 < fwd and 0 < fwd_bwd
