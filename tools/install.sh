@@ -4,8 +4,9 @@
 # Python package, test tools, and mmmamba itself (editable).
 #
 # Idempotent: a stamp in .venv records a hash of requirements/ and this script; when
-# it matches, the script returns in about a second. Measured on 2 cores: ~13 min from
-# nothing, dominated by mmcv's compile (~8 min); a cached mmcv wheel cuts that to ~2 min.
+# it matches, the script returns in about a second. Measured on this 2-core machine:
+# 16 min from nothing while other jobs shared the cores (mmcv's compile took 14 min of
+# it); about 2.5 min with the mmcv wheel cached.
 #
 # Environment:
 #   PYTHON               interpreter for the venv (default: python3, needs 3.9-3.12)
@@ -43,7 +44,7 @@ if ! "$VPY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION
     torch_tag="$("$VPY" -c 'import torch; print(torch.__version__.replace("+", "_"))')"
     cached="$WHEELS/torch-$torch_tag"
     if ! ls "$cached"/mmcv-$MMCV_VERSION-*.whl >/dev/null 2>&1; then
-        log "building mmcv $MMCV_VERSION with ops (about 8 minutes on 2 cores)"
+        log "building mmcv $MMCV_VERSION with ops (10-15 minutes on 2 cores)"
         src="$(mktemp -d)"
         "$VPY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation \
             "mmcv==$MMCV_VERSION" -d "$src"
