@@ -275,16 +275,18 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     """Launch configuration for a problem size, from a sweep on an H100
     (``benchmarks/NOTES.md``).
 
-    ``backward`` is True for a forward that saves chunk states for the
-    backward: both then share BLOCK_L, and the backward is fastest with
-    short chunks (the saved states cost 4·N/BLOCK_L bytes per input element).
+    ``backward`` selects the backward kernel's configuration. Forward and
+    backward must share BLOCK_L (it defines the saved chunk states, which
+    cost 4·N/BLOCK_L bytes per input element).
     """
     if dstate == 1:  # VMamba: (4, 1, 256) tiles
         return ScanConfig(_largest_divisor_block(dim_per_group, 4), 256, 4)
-    block_d = _largest_divisor_block(dim_per_group, 4)
-    if backward or seqlen <= 256:
-        return ScanConfig(block_d, 16, 2)
-    return ScanConfig(block_d, 32, 2)
+    # N = 16 (Vim): the forward is fastest with one warp and two channels
+    # per program, the backward with two warps and four; both use 16-step
+    # chunks, so the states saved by either forward fit the backward.
+    if backward:
+        return ScanConfig(_largest_divisor_block(dim_per_group, 4), 16, 2)
+    return ScanConfig(_largest_divisor_block(dim_per_group, 2), 16, 1)
 
 
 def selective_scan_fwd(
@@ -312,7 +314,7 @@ def selective_scan_fwd(
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
     if config is None:
-        config = default_config(seqlen, dstate, dpg, backward=save_states)
+        config = default_config(seqlen, dstate, dpg, backward=False)
     block_d, block_l, num_warps = config
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = triton.cdiv(seqlen, block_l)
