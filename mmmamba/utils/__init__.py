@@ -12,7 +12,8 @@ _EXPORTS = {
     'checkpoint': [
         'check_checkpoint_file', 'check_pretrained_backbone',
         'check_state_dict_matches', 'checkpoint_safe_globals',
-        'load_state_dict_from_file', 'register_checkpoint_safe_globals'
+        'load_state_dict_from_file', 'register_checkpoint_safe_globals',
+        'select_state_dict'
     ],
     'demo_data':
     ['make_ade20k', 'make_coco', 'make_demo_data', 'make_imagenet'],

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    'select_state_dict',
     'register_checkpoint_safe_globals', 'checkpoint_safe_globals',
     'load_state_dict_from_file', 'check_state_dict_matches',
     'check_checkpoint_file', 'check_pretrained_backbone'
@@ -133,6 +134,39 @@ def load_state_dict_from_file(
             break
     return OrderedDict((re.sub(r'^module\.', '', k), v)
                        for k, v in ckpt.items() if isinstance(v, torch.Tensor))
+
+
+def select_state_dict(checkpoint: Mapping,
+                      ema: bool = False) -> Mapping[str, torch.Tensor]:
+    """Pick the weights out of a loaded official (or mmengine) checkpoint.
+
+    Args:
+        checkpoint (Mapping): The loaded file: ``{'model': ...}``,
+            ``{'state_dict': ...}`` or a bare state dict.
+        ema (bool): Take ``model_ema`` instead of ``model``.
+
+    Returns:
+        Mapping: The state dict, with a leading ``module.`` (DDP) removed.
+    """
+    if ema:
+        if 'model_ema' not in checkpoint:
+            raise KeyError('--ema given but the checkpoint has no '
+                           f"'model_ema' entry (keys: {sorted(checkpoint)})")
+        state_dict = checkpoint['model_ema']
+    elif isinstance(checkpoint.get('model'), Mapping):
+        state_dict = checkpoint['model']
+    elif isinstance(checkpoint.get('state_dict'), Mapping):
+        state_dict = checkpoint['state_dict']
+    elif all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        state_dict = checkpoint
+    else:
+        raise KeyError("cannot find the weights: expected a 'model' or "
+                       "'state_dict' entry or a bare state dict, got keys "
+                       f'{sorted(checkpoint)}')
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        state_dict = OrderedDict(
+            (k[len('module.'):], v) for k, v in state_dict.items())
+    return state_dict
 
 
 def _short(keys: Iterable[str], limit: int = 8) -> str:

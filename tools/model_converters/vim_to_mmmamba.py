@@ -19,13 +19,13 @@ import argparse
 import hashlib
 import os.path as osp
 import pickle
-from collections import OrderedDict
-from typing import Mapping, Optional
+from typing import Optional
 
 import torch
 from mmengine.utils import mkdir_or_exist
 
 from mmmamba.models.utils import convert_vim_state_dict
+from mmmamba.utils.checkpoint import select_state_dict
 
 
 def load_official(path: str, unsafe: bool = False) -> dict:
@@ -45,38 +45,6 @@ def load_official(path: str, unsafe: bool = False) -> dict:
             f'{path} holds pickled objects that the safe loader refuses '
             f'({err}). If the file comes from a source you trust, rerun '
             'with --unsafe-load.') from err
-
-
-def select_state_dict(checkpoint: Mapping, ema: bool = False) -> Mapping:
-    """Pick the weights out of an official checkpoint.
-
-    Args:
-        checkpoint (Mapping): The loaded file.
-        ema (bool): Take ``model_ema`` instead of ``model``.
-
-    Returns:
-        Mapping: The state dict, with a leading ``module.`` (DDP) removed.
-    """
-    if ema:
-        if 'model_ema' not in checkpoint:
-            raise KeyError('--ema given but the checkpoint has no '
-                           f"'model_ema' entry (keys: {sorted(checkpoint)})")
-        state_dict = checkpoint['model_ema']
-    elif 'model' in checkpoint and isinstance(checkpoint['model'], Mapping):
-        state_dict = checkpoint['model']
-    elif 'state_dict' in checkpoint and isinstance(checkpoint['state_dict'],
-                                                   Mapping):
-        state_dict = checkpoint['state_dict']
-    elif all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        state_dict = checkpoint
-    else:
-        raise KeyError("Cannot find the weights: expected a 'model' entry "
-                       'or a bare state dict, got keys '
-                       f'{sorted(checkpoint)}')
-    if state_dict and all(k.startswith('module.') for k in state_dict):
-        state_dict = OrderedDict(
-            (k[len('module.'):], v) for k, v in state_dict.items())
-    return state_dict
 
 
 def convert_file(src: str,

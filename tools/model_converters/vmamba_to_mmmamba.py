@@ -22,13 +22,13 @@ import argparse
 import hashlib
 import os.path as osp
 import pickle
-from collections import OrderedDict
 from typing import Mapping
 
 import torch
 from mmengine.utils import mkdir_or_exist
 
 from mmmamba.models.utils import vmamba_converter
+from mmmamba.utils.checkpoint import select_state_dict
 
 
 def load_official(path: str, unsafe: bool = False) -> Mapping:
@@ -49,37 +49,6 @@ def load_official(path: str, unsafe: bool = False) -> Mapping:
             'pickle their yacs config: if the file comes from a source you '
             'trust, rerun with --unsafe-load (needs `pip install yacs`).'
         ) from err
-
-
-def select_state_dict(checkpoint: Mapping, ema: bool = False) -> Mapping:
-    """Pick the weights out of a loaded checkpoint.
-
-    Args:
-        checkpoint (Mapping): the loaded file.
-        ema (bool): take ``model_ema`` instead of ``model``.
-
-    Returns:
-        Mapping: the state dict, with a leading ``module.`` (DDP) removed.
-    """
-    if ema:
-        if 'model_ema' not in checkpoint:
-            raise KeyError('--ema given but the checkpoint has no '
-                           f"'model_ema' entry (keys: {sorted(checkpoint)})")
-        state_dict = checkpoint['model_ema']
-    elif isinstance(checkpoint.get('model'), Mapping):
-        state_dict = checkpoint['model']
-    elif isinstance(checkpoint.get('state_dict'), Mapping):
-        state_dict = checkpoint['state_dict']
-    elif all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        state_dict = checkpoint
-    else:
-        raise KeyError("cannot find the weights: expected a 'model' or "
-                       "'state_dict' entry or a bare state dict, got keys "
-                       f'{sorted(checkpoint)}')
-    if state_dict and all(k.startswith('module.') for k in state_dict):
-        state_dict = OrderedDict(
-            (k[len('module.'):], v) for k, v in state_dict.items())
-    return state_dict
 
 
 def main() -> None:
