@@ -8,6 +8,7 @@ Tier 2 (marked ``gpu``): every available GPU backend at real sizes and all
 dtypes against the fp32 reference.
 """
 import importlib
+import itertools
 import os
 from typing import Dict, Optional
 
@@ -228,15 +229,39 @@ def test_auto_picks_first_available_backend_for_the_state_size(monkeypatch):
                       {'reference', 'mamba_ssm'},
                       {'reference', 'triton', 'mamba_ssm'}):
         monkeypatch.setattr(ss, '_is_available', lambda n: n in available)
-        for dstate in (1, 16):
-            got = resolve_backend('auto', cuda, dstate)
-            order = ss.auto_order(dstate)
+        for dstate, grad in itertools.product((1, 16), (True, False)):
+            got = resolve_backend('auto', cuda, dstate, grad)
+            order = ss.auto_order(dstate, grad)
             assert got in available
             assert all(n not in available for n in order[:order.index(got)])
     monkeypatch.setattr(ss, '_is_available', lambda n: True)
-    # measured on an H100: Triton ahead at N=1, mamba-ssm ahead at N=16
-    assert resolve_backend('auto', cuda, 1) == 'triton'
-    assert resolve_backend('auto', cuda, 16) == 'mamba_ssm'
+    # measured on an H100 (benchmarks/selective_scan_h100.md): Triton ahead
+    # at N=1; at N=16 Triton ahead forward+backward, mamba-ssm's forward
+    # ahead at long bf16 sequences
+    for grad in (True, False):
+        assert resolve_backend('auto', cuda, 1, grad) == 'triton'
+    assert resolve_backend('auto', cuda, 16, grad=True) == 'triton'
+    assert resolve_backend('auto', cuda, 16, grad=False) == 'mamba_ssm'
+
+
+def test_auto_sees_whether_a_gradient_is_needed(monkeypatch):
+    """selective_scan passes 'a gradient is needed' to the dispatch: any
+    input requiring grad with grad mode on."""
+    ss = importlib.import_module('mmmamba.ops.selective_scan')
+    seen = []
+
+    def spy(name, device, dstate=16, grad=True):
+        seen.append(grad)
+        return 'reference'
+
+    monkeypatch.setattr(ss, 'resolve_backend', spy)
+    ins = make_inputs(1, 2, 2, 3, 1, dtype=torch.float32)
+    ss.selective_scan(**ins)
+    with torch.no_grad():
+        ss.selective_scan(**ins)
+    plain = {k: None if v is None else v.detach() for k, v in ins.items()}
+    ss.selective_scan(**plain)
+    assert seen == [True, False, False]
 
 
 @pytest.mark.skipif('mamba_ssm' in available_backends(),
@@ -318,6 +343,29 @@ def test_triton_interpreter_without_softplus():
     with torch.no_grad():
         ins['delta'].abs_()
     _assert_backend_matches_reference('triton', ins, False, 1e-4, 1e-5)
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('prefetch,bc_slabs', [(True, 1), (False, 2),
+                                               (True, 3)])
+@pytest.mark.parametrize('batch,dim,dstate,seqlen,groups', [
+    pytest.param(2, 8, 4, 37, 2, id='groups2-L37'),
+    pytest.param(1, 8, 16, 20, 1, id='N16'),
+])
+def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
+                                            seqlen, groups, prefetch,
+                                            bc_slabs):
+    """The launch variants (next-chunk prefetch in the forward, dB/dC
+    spread over several slabs in the backward) compute the same thing."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+
+    def config(*args, **kwargs):
+        return tk.ScanConfig(1, 8, 1, prefetch=prefetch, bc_slabs=bc_slabs)
+
+    monkeypatch.setattr(tk, 'default_config', config)
+    ins = make_inputs(batch, dim, dstate, seqlen, groups,
+                      dtype=torch.float32)
+    _assert_backend_matches_reference('triton', ins, True, 1e-4, 1e-5)
 
 
 # ---------------------------------------------------------------- GPU

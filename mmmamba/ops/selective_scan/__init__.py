@@ -11,11 +11,15 @@ Backends (one file each, same signature as :func:`selective_scan`):
 
 ``backend='auto'`` resolves per call: CPU tensors use ``'reference'``; CUDA
 tensors use the first available backend of :func:`auto_order` for the state
-size, an order set by ``tools/analysis_tools/benchmark_scan.py`` on an H100
+size and for whether a gradient is needed, an order set by
+``tools/analysis_tools/benchmark_scan.py`` on an H100
 (``benchmarks/selective_scan_h100.md``): with one state per channel
-(VMamba) our Triton kernel is faster than mamba-ssm's CUDA kernel; with 16
-(Vim) mamba-ssm's is faster, so it goes first when installed. The environment
-variable ``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
+(VMamba) our Triton kernels are faster than mamba-ssm's CUDA kernels,
+forward and forward+backward; with 16 (Vim) Triton's forward+backward is
+as fast or faster at 7 of 8 measured (shape, dtype) rows, but mamba-ssm's
+forward alone is faster at long sequences in bf16, so inference (no
+gradient) tries mamba-ssm first when it is installed. The environment variable
+``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
 """
 import os
 from typing import Callable, Optional, Tuple, Union
@@ -33,10 +37,12 @@ __all__ = [
 ]
 
 BACKENDS = ('reference', 'triton', 'mamba_ssm')
-# The orders 'auto' tries for CUDA tensors, by state size (module docstring).
+# The orders 'auto' tries for CUDA tensors, by state size and by whether a
+# gradient is needed (module docstring).
 AUTO_ORDER = {
     'dstate<=4': ('triton', 'mamba_ssm', 'reference'),
-    'dstate>4': ('mamba_ssm', 'triton', 'reference'),
+    'dstate>4,grad': ('triton', 'mamba_ssm', 'reference'),
+    'dstate>4,no_grad': ('mamba_ssm', 'triton', 'reference'),
 }
 ENV_VAR = 'MMMAMBA_SCAN_BACKEND'
 
@@ -88,18 +94,25 @@ def check_backend(name: str) -> str:
     return name
 
 
-def auto_order(dstate: int) -> Tuple[str, ...]:
-    """The order in which ``'auto'`` tries backends on CUDA tensors."""
-    return AUTO_ORDER['dstate<=4' if dstate <= 4 else 'dstate>4']
+def auto_order(dstate: int, grad: bool = True) -> Tuple[str, ...]:
+    """The order in which ``'auto'`` tries backends on CUDA tensors, for a
+    state size and for calls that do (``grad``) or do not need a
+    gradient."""
+    if dstate <= 4:
+        return AUTO_ORDER['dstate<=4']
+    return AUTO_ORDER['dstate>4,grad' if grad else 'dstate>4,no_grad']
 
 
-def resolve_backend(name: str, device: torch.device, dstate: int = 16) -> str:
+def resolve_backend(name: str,
+                    device: torch.device,
+                    dstate: int = 16,
+                    grad: bool = True) -> str:
     """The concrete backend that runs for tensors on ``device``.
 
     ``MMMAMBA_SCAN_BACKEND`` (if set) replaces ``'auto'``. ``'auto'`` picks
     ``'reference'`` on CPU (``'triton'`` under ``TRITON_INTERPRET=1`` only if
     asked for explicitly) and the first available entry of
-    :func:`auto_order` for ``dstate`` on CUDA.
+    :func:`auto_order` for ``dstate`` and ``grad`` on CUDA.
     """
     if name == 'auto':
         name = os.environ.get(ENV_VAR, '') or 'auto'
@@ -107,7 +120,8 @@ def resolve_backend(name: str, device: torch.device, dstate: int = 16) -> str:
     if name == 'auto':
         if device.type != 'cuda':
             return 'reference'
-        return next(n for n in auto_order(dstate) if _is_available(n))
+        return next(n for n in auto_order(dstate, grad)
+                    if _is_available(n))
     if name == 'triton' and device.type != 'cuda' and not triton_interpret():
         raise RuntimeError(
             'the triton backend needs CUDA tensors (or TRITON_INTERPRET=1 to '
@@ -252,7 +266,10 @@ def selective_scan(u: Tensor,
         (batch, dim, dstate), fp32, through which no gradient flows.
     """
     validate_inputs(u, delta, A, B, C, D, z, delta_bias)
-    name = resolve_backend(backend, u.device, A.shape[1])
+    grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad
+        for t in (u, delta, A, B, C, D, z, delta_bias))
+    name = resolve_backend(backend, u.device, A.shape[1], grad)
     return _get_impl(name)(
         u,
         delta,

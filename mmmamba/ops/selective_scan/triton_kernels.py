@@ -6,12 +6,14 @@ the ``'triton'`` backend is asked for.
 
 Work split: one program owns ``BLOCK_D`` channels of one batch element (all in
 one B/C group, so the B and C tiles are loaded once for all of them) and walks
-the sequence in chunks of ``BLOCK_L`` steps. Inside a chunk the recurrence
+the sequence in chunks of ``BLOCK_L`` steps; the batch index varies fastest
+over program ids. Inside a chunk the recurrence
 ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over
 ``(BLOCK_D, BLOCK_N, BLOCK_L)`` register tiles (time fastest: coalesced loads,
 scan across a warp's lanes); the state crossing chunks stays in registers.
-Every input is read once and ``y`` written once in the forward. Launch
-parameters come from :func:`default_config` (a sweep on an H100, see
+Every input is read once and ``y`` written once in the forward; with
+``prefetch`` the loads of chunk c+1 are issued before the math of chunk c.
+Launch parameters come from :func:`default_config` (sweeps on an H100, see
 ``benchmarks/NOTES.md``).
 
 The backward walks the chunks from the end. It recomputes ``h`` from the state
@@ -19,9 +21,11 @@ saved at each chunk start (``states``, (batch, dim, n_chunks, N) fp32, written
 by the forward), runs the adjoint recurrence ``g_t = a_{t+1} g_{t+1} +
 C_t gy_t`` as a reverse associative scan, and forms every gradient in
 registers. dB and dC are sums over the channels of a group: each program
-reduces its ``BLOCK_D`` channels and adds the result atomically into fp32
-buffers; dA, dD and d(delta_bias) are accumulated over the whole sequence in
-registers and added atomically once per program.
+reduces its ``BLOCK_D`` channels and adds the result into fp32 buffers with
+*relaxed* atomics (Triton's default acq_rel ordering made these adds half of
+the backward's time; addition needs no ordering); dA, dD and d(delta_bias)
+are accumulated over the whole sequence in registers and added once per
+program.
 """
 import math
 from typing import NamedTuple, Optional, Tuple
@@ -53,20 +57,47 @@ def _softplus(x):
 
 
 @triton.jit
+def _program_rows(pid, dim, n_batch, BLOCK_D: tl.constexpr):
+    """(batch index, first channel) of a program. The batch index varies
+    fastest, so programs running at the same time touch different batch
+    elements (and different dB/dC addresses in the backward)."""
+    bidx = pid % n_batch
+    d0 = (pid // n_batch) * BLOCK_D
+    return bidx, d0
+
+
+@triton.jit
+def _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_base, offs_d, offs_n,
+                offs_t, mask_n, dim, seqlen, c, BLOCK_L: tl.constexpr):
+    """u, delta (BLOCK_D, BLOCK_L) and B, C (BLOCK_N, BLOCK_L) of chunk
+    ``c`` as fp32; zeros past the end of the sequence."""
+    offs_l = c * BLOCK_L + offs_t
+    mask_l = offs_l < seqlen
+    ptr_dl = row[:, None] + offs_l[None, :]
+    m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
+    u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+    dt = tl.load(delta_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+    ptr_nl = bc_base + offs_n[:, None] * seqlen + offs_l[None, :]
+    m_nl = mask_n[:, None] & mask_l[None, :]
+    Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
+    Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
+    return u, dt, Bt, Ct
+
+
+@triton.jit
 def _selective_scan_fwd_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
     out_ptr, states_ptr, last_ptr,
-    dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    PREFETCH: tl.constexpr,
 ):
     # Tiles are (BLOCK_D, BLOCK_N, BLOCK_L): time is the fastest axis, so
     # loads are coalesced and the scan runs across the lanes of a warp.
     pid = tl.program_id(0)
-    blocks_per_batch = dim // BLOCK_D
-    bidx = pid // blocks_per_batch
-    d0 = (pid % blocks_per_batch) * BLOCK_D
+    bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
     gidx = d0 // dim_per_group
 
     offs_d = d0 + tl.arange(0, BLOCK_D)
@@ -90,21 +121,30 @@ def _selective_scan_fwd_kernel(
     st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
         + offs_n[None, :]
     h = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
+    if PREFETCH:
+        u_n, dt_n, B_n, C_n = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row,
+                                          bc_base, offs_d, offs_n, offs_t,
+                                          mask_n, dim, seqlen, 0, BLOCK_L)
     for c in range(n_chunks):
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
         ptr_dl = row[:, None] + offs_l[None, :]
         m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
-        u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
-        dt = tl.load(delta_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+        if PREFETCH:
+            # Issue the next chunk's loads before this chunk's math: their
+            # latency overlaps the scan instead of stalling the next step.
+            u, dt, Bt, Ct = u_n, dt_n, B_n, C_n
+            u_n, dt_n, B_n, C_n = _load_chunk(
+                u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_base, offs_d,
+                offs_n, offs_t, mask_n, dim, seqlen, c + 1, BLOCK_L)
+        else:
+            u, dt, Bt, Ct = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row,
+                                        bc_base, offs_d, offs_n, offs_t,
+                                        mask_n, dim, seqlen, c, BLOCK_L)
         if HAS_BIAS:
             dt = dt + bias[:, None]
         if SOFTPLUS:
             dt = _softplus(dt)
-        ptr_nl = bc_base + offs_n[:, None] * seqlen + offs_l[None, :]
-        m_nl = mask_n[:, None] & mask_l[None, :]
-        Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
-        Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
 
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
         b = (dt * u)[:, None, :] * Bt[None, :, :]
@@ -132,15 +172,14 @@ def _selective_scan_bwd_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
     states_ptr, gout_ptr,
     du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
-    dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    BC_SLABS: tl.constexpr, BC_OWN_SLAB: tl.constexpr,
 ):
     pid = tl.program_id(0)
-    blocks_per_batch = dim // BLOCK_D
-    bidx = pid // blocks_per_batch
-    d0 = (pid % blocks_per_batch) * BLOCK_D
+    bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
     gidx = d0 // dim_per_group
 
     offs_d = d0 + tl.arange(0, BLOCK_D)
@@ -234,8 +273,20 @@ def _selective_scan_bwd_kernel(
         dA_acc += tl.sum(g_dA * dt[:, None, :], axis=2)
         dB_part = tl.sum(g * (dt * u)[:, None, :], axis=0)  # (N, BLOCK_L)
         dC_part = tl.sum(h * gy[:, None, :], axis=0)
-        tl.atomic_add(dB_ptr + ptr_nl, dB_part, mask=m_nl)
-        tl.atomic_add(dC_ptr + ptr_nl, dC_part, mask=m_nl)
+        # The channel blocks of a group add into BC_SLABS (batch, G, N, L)
+        # fp32 slabs, block i into slab i % BC_SLABS, summed by the
+        # launcher. One slab: atomics, with every block of the group
+        # colliding; one slab per block (BC_OWN_SLAB): plain stores.
+        slab = ((d0 % dim_per_group) // BLOCK_D) % BC_SLABS
+        part = slab * n_batch * n_groups * dstate * seqlen
+        if BC_OWN_SLAB:
+            tl.store(dB_ptr + part + ptr_nl, dB_part, mask=m_nl)
+            tl.store(dC_ptr + part + ptr_nl, dC_part, mask=m_nl)
+        else:
+            tl.atomic_add(dB_ptr + part + ptr_nl, dB_part, mask=m_nl,
+                          sem='relaxed')
+            tl.atomic_add(dC_ptr + part + ptr_nl, dC_part, mask=m_nl,
+                          sem='relaxed')
         if SOFTPLUS:
             ddt = ddt * tl.sigmoid(dt_raw)
         ddt = tl.where(m_dl, ddt, 0.0)
@@ -248,18 +299,23 @@ def _selective_scan_bwd_kernel(
         g_carry = tl.sum(tl.where(is_first, g, 0.0), axis=2)
 
     tl.atomic_add(dA_ptr + offs_d[:, None] * dstate + offs_n[None, :],
-                  dA_acc, mask=mask_dn)
+                  dA_acc, mask=mask_dn, sem='relaxed')
     if HAS_D:
-        tl.atomic_add(dD_ptr + offs_d, dD_acc)
+        tl.atomic_add(dD_ptr + offs_d, dD_acc, sem='relaxed')
     if HAS_BIAS:
-        tl.atomic_add(dbias_ptr + offs_d, dbias_acc)
+        tl.atomic_add(dbias_ptr + offs_d, dbias_acc, sem='relaxed')
 
 
 class ScanConfig(NamedTuple):
-    """Launch configuration: channels per program, steps per chunk, warps."""
+    """Launch configuration: channels per program, steps per chunk, warps;
+    ``prefetch`` (forward) loads chunk c+1 during chunk c; ``bc_slabs``
+    (backward) is the number of fp32 slabs that the channel blocks of a
+    group add their dB/dC into (fewer atomic collisions, one sum after)."""
     block_d: int
     block_l: int
     num_warps: int
+    prefetch: bool = False
+    bc_slabs: int = 1
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -271,22 +327,35 @@ def _largest_divisor_block(n: int, cap: int) -> int:
 
 
 def default_config(seqlen: int, dstate: int, dim_per_group: int,
-                   backward: bool) -> ScanConfig:
-    """Launch configuration for a problem size, from a sweep on an H100
-    (``benchmarks/NOTES.md``).
+                   backward: bool, save_states: bool = True,
+                   n_rows: int = 1 << 30, itemsize: int = 4) -> ScanConfig:
+    """Launch configuration for a problem size, from sweeps on an H100
+    (``benchmarks/NOTES.md``, attempts 4-6).
 
-    ``backward`` selects the backward kernel's configuration. Forward and
-    backward must share BLOCK_L (it defines the saved chunk states, which
-    cost 4·N/BLOCK_L bytes per input element).
+    Args:
+        backward: the backward kernel's configuration (else the forward's).
+        save_states: the forward keeps chunk states for a backward.
+        n_rows: batch * dim, the number of independent sequences.
+        itemsize: bytes per element of ``u``.
+
+    Forward and backward share BLOCK_L (it defines the saved chunk states,
+    which cost 4·N/BLOCK_L bytes per input element).
     """
-    if dstate == 1:  # VMamba: (4, 1, 256) tiles
-        return ScanConfig(_largest_divisor_block(dim_per_group, 4), 256, 4)
-    # N = 16 (Vim): the forward is fastest with one warp and two channels
-    # per program, the backward with two warps and four; both use 16-step
-    # chunks, so the states saved by either forward fit the backward.
+    if dstate == 1:  # VMamba: (BLOCK_D, 1, 128) tiles
+        if backward:
+            return ScanConfig(_largest_divisor_block(dim_per_group, 4), 128, 4)
+        return ScanConfig(
+            _largest_divisor_block(dim_per_group, 2), 128, 2, prefetch=True)
+    # N = 16 (Vim): one warp, two channels per program, 16-step chunks, in
+    # both directions. Prefetching the next chunk pays off only when few
+    # programs share the GPU (long sequences at small batch); for
+    # inference in 16-bit it did not.
+    block_d = _largest_divisor_block(dim_per_group, 2)
     if backward:
-        return ScanConfig(_largest_divisor_block(dim_per_group, 4), 16, 2)
-    return ScanConfig(_largest_divisor_block(dim_per_group, 2), 16, 1)
+        return ScanConfig(block_d, 16, 1)
+    few_programs = n_rows // block_d < 4096
+    prefetch = few_programs and (save_states or itemsize >= 4)
+    return ScanConfig(block_d, 16, 1, prefetch=prefetch)
 
 
 def selective_scan_fwd(
@@ -314,8 +383,10 @@ def selective_scan_fwd(
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
     if config is None:
-        config = default_config(seqlen, dstate, dpg, backward=False)
-    block_d, block_l, num_warps = config
+        config = default_config(seqlen, dstate, dpg, backward=False,
+                                save_states=save_states, n_rows=batch * dim,
+                                itemsize=u.element_size())
+    block_d, block_l, num_warps, prefetch, _ = config
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = triton.cdiv(seqlen, block_l)
     out = torch.empty_like(u)
@@ -331,11 +402,11 @@ def selective_scan_fwd(
         z if z is not None else dummy,
         delta_bias if delta_bias is not None else dummy,
         out, states if states is not None else dummy, last,
-        dim, seqlen, dstate, dpg, n_groups, n_chunks,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
         HAS_D=D is not None, HAS_Z=z is not None,
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         SAVE_STATES=save_states,
-        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
+        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, PREFETCH=prefetch,
         num_warps=num_warps)
     return out, last, states, config
 
@@ -360,16 +431,25 @@ def selective_scan_bwd(
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
     if config is None:
-        config = default_config(seqlen, dstate, dpg, backward=True)
-    block_d, _, num_warps = config
+        config = default_config(seqlen, dstate, dpg, backward=True,
+                                n_rows=batch * dim, itemsize=u.element_size())
+    block_d, _, num_warps, _, bc_slabs = config
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = states.shape[2]
     du = torch.empty_like(u)
     ddelta = torch.empty_like(delta)
     dz = torch.empty_like(z) if z is not None else None
     dA = torch.zeros_like(A, dtype=torch.float32)
-    dB = torch.zeros(B.shape, device=u.device, dtype=torch.float32)
-    dC = torch.zeros(C.shape, device=u.device, dtype=torch.float32)
+    n_blocks = dpg // block_d
+    n_slabs = n_blocks if bc_slabs <= 0 else max(1, min(bc_slabs, n_blocks))
+    own_slab = n_slabs == n_blocks > 1
+    # Slabs owned by one block are written whole (a program per (batch,
+    # group) for every t); shared ones accumulate into zeros.
+    alloc = torch.empty if own_slab else torch.zeros
+    dB = alloc((n_slabs, ) + tuple(B.shape), device=u.device,
+               dtype=torch.float32)
+    dC = alloc((n_slabs, ) + tuple(C.shape), device=u.device,
+               dtype=torch.float32)
     dD = torch.zeros(dim, device=u.device,
                      dtype=torch.float32) if D is not None else None
     dbias = torch.zeros(dim, device=u.device,
@@ -386,9 +466,11 @@ def selective_scan_bwd(
         dD if dD is not None else dummy,
         dz if dz is not None else dummy,
         dbias if dbias is not None else dummy,
-        dim, seqlen, dstate, dpg, n_groups, n_chunks,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
         HAS_D=D is not None, HAS_Z=z is not None,
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
-        num_warps=num_warps)
+        BC_SLABS=n_slabs, BC_OWN_SLAB=own_slab, num_warps=num_warps)
+    dB = dB.sum(0) if n_slabs > 1 else dB[0]
+    dC = dC.sum(0) if n_slabs > 1 else dC[0]
     return du, ddelta, dA, dB, dC, dD, dz, dbias
