@@ -368,6 +368,48 @@ def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
     _assert_backend_matches_reference('triton', ins, True, 1e-4, 1e-5)
 
 
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter),
+])
+@pytest.mark.parametrize('batch,dim,dstate,seqlen,groups', [
+    pytest.param(2, 8, 4, 37, 2, id='groups2-L37'),
+    pytest.param(1, 4, 16, 20, 1, id='N16'),
+    pytest.param(1, 8, 1, 70, 4, id='N1-groups4'),
+])
+def test_reverse_is_the_scan_of_the_flipped_sequence(backend, batch, dim,
+                                                     dstate, seqlen, groups):
+    """``reverse=True`` equals flipping every sequence input, scanning and
+    flipping the output back: outputs, last state and all gradients
+    (the float64 reference on flipped copies is the oracle)."""
+    ins = make_inputs(batch, dim, dstate, seqlen, groups, dtype=torch.float32)
+    out, last = selective_scan(**ins, delta_softplus=True,
+                               return_last_state=True, reverse=True,
+                               backend=backend)
+    ref_ins = {
+        k: None if v is None else v.detach().double().requires_grad_(True)
+        for k, v in ins.items()
+    }
+    flipped = {
+        k: v.flip(-1) if k in ('u', 'delta', 'B', 'C', 'z') else v
+        for k, v in ref_ins.items()
+    }
+    ref, ref_last = selective_scan_ref(**flipped, delta_softplus=True,
+                                       return_last_state=True)
+    ref = ref.flip(-1)
+    torch.testing.assert_close(out.double(), ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(last.double(), ref_last, rtol=1e-4, atol=1e-5)
+    grad = torch.randn_like(ref)
+    got = grads_of(out, ins, grad.to(out.dtype))
+    want = grads_of(ref, ref_ins, grad)
+    for k in got:
+        w = want[k]
+        torch.testing.assert_close(
+            got[k].double(), w, rtol=1e-4,
+            atol=1e-5 * max(1.0, w.abs().max().item()),
+            msg=lambda m: f'd{k}: {m}')
+
+
 # ---------------------------------------------------------------- GPU
 
 GPU_CASES = [

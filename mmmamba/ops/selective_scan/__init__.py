@@ -236,6 +236,7 @@ def selective_scan(u: Tensor,
                    delta_softplus: bool = False,
                    return_last_state: bool = False,
                    *,
+                   reverse: bool = False,
                    backend: str = 'auto') -> Union[Tensor, Tuple[Tensor,
                                                                  Tensor]]:
     """Selective scan, the semantics of mamba-ssm's ``selective_scan_fn``.
@@ -256,7 +257,12 @@ def selective_scan(u: Tensor,
         z: (batch, dim, seqlen), optional gate.
         delta_bias: (dim,), optional, added to delta before the softplus.
         delta_softplus: apply softplus to ``delta + delta_bias``.
-        return_last_state: also return ``h_{seqlen-1}``.
+        return_last_state: also return ``h_{seqlen-1}`` (with ``reverse``,
+            the state after position 0).
+        reverse: scan from position ``seqlen - 1`` down to 0, i.e. the scan
+            of the flipped inputs, flipped back; ``out`` is in input order.
+            The Triton kernels do it by index arithmetic (no flipped
+            copies); the other backends flip.
         backend: ``'auto'``, ``'reference'``, ``'triton'`` or
             ``'mamba_ssm'`` (see the module docstring).
 
@@ -270,15 +276,23 @@ def selective_scan(u: Tensor,
         t is not None and t.requires_grad
         for t in (u, delta, A, B, C, D, z, delta_bias))
     name = resolve_backend(backend, u.device, A.shape[1], grad)
-    return _get_impl(name)(
-        u,
-        delta,
-        A,
-        B,
-        C,
+    impl = _get_impl(name)
+    kwargs = dict(
         D=D,
-        z=z,
         delta_bias=delta_bias,
         delta_softplus=delta_softplus,
         return_last_state=return_last_state)
+    if not reverse:
+        return impl(u, delta, A, B, C, z=z, **kwargs)
+    if name == 'triton':
+        return impl(u, delta, A, B, C, z=z, reverse=True, **kwargs)
+
+    def flip(t: Optional[Tensor]) -> Optional[Tensor]:
+        return None if t is None else t.flip(-1)
+
+    res = impl(flip(u), flip(delta), A, flip(B), flip(C), z=flip(z),
+               **kwargs)
+    if return_last_state:
+        return res[0].flip(-1), res[1]
+    return res.flip(-1)
 

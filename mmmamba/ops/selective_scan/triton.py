@@ -27,16 +27,18 @@ class SelectiveScanTritonFn(torch.autograd.Function):
     def forward(ctx, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
                 delta_bias: Optional[Tensor], delta_softplus: bool,
-                return_last_state: bool):
+                return_last_state: bool, reverse: bool = False):
         u, delta, B, C, z = map(_contig, (u, delta, B, C, z))
         A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
         need_grad = any(ctx.needs_input_grad[:8])
         out, last, states, config = selective_scan_fwd(
-            u, delta, A32, B, C, D32, z, bias32, delta_softplus, need_grad)
+            u, delta, A32, B, C, D32, z, bias32, delta_softplus, need_grad,
+            reverse=reverse)
         if need_grad:
             ctx.save_for_backward(u, delta, A32, B, C, D32, z, bias32, states)
             ctx.block_l = config.block_l
             ctx.delta_softplus = delta_softplus
+            ctx.reverse = reverse
             ctx.dtypes = tuple(None if t is None else t.dtype
                                for t in (A, D, delta_bias))
         if return_last_state:
@@ -49,11 +51,12 @@ class SelectiveScanTritonFn(torch.autograd.Function):
         u, delta, A, B, C, D, z, bias, states = ctx.saved_tensors
         du, ddelta, dA, dB, dC, dD, dz, dbias = selective_scan_bwd(
             u, delta, A, B, C, D, z, bias, ctx.delta_softplus, states,
-            ctx.block_l, grad_out.contiguous())
+            ctx.block_l, grad_out.contiguous(), reverse=ctx.reverse)
         a_dtype, d_dtype, bias_dtype = ctx.dtypes
         return (du, ddelta, dA.to(a_dtype), dB.to(B.dtype), dC.to(C.dtype),
                 None if dD is None else dD.to(d_dtype), dz,
-                None if dbias is None else dbias.to(bias_dtype), None, None)
+                None if dbias is None else dbias.to(bias_dtype), None, None,
+                None)
 
 
 def selective_scan_triton(
@@ -66,7 +69,8 @@ def selective_scan_triton(
         z: Optional[Tensor] = None,
         delta_bias: Optional[Tensor] = None,
         delta_softplus: bool = False,
-        return_last_state: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        return_last_state: bool = False,
+        reverse: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """Triton selective scan; same contract as
     :func:`mmmamba.ops.selective_scan`.
 
@@ -74,6 +78,9 @@ def selective_scan_triton(
         u, delta, z: (batch, dim, L), fp32/fp16/bf16.
         A: (dim, N); D, delta_bias: (dim,).
         B, C: (batch, G, N, L) or (batch, N, L).
+
+        reverse: scan from position L-1 down to 0 by index arithmetic (no
+            flipped copies); ``out`` stays in input order.
 
     Returns:
         out (batch, dim, L) in ``u.dtype``; with ``return_last_state`` also
@@ -84,4 +91,5 @@ def selective_scan_triton(
     if C.dim() == 3:
         C = C.unsqueeze(1)
     return SelectiveScanTritonFn.apply(u, delta, A, B, C, D, z, delta_bias,
-                                       delta_softplus, return_last_state)
+                                       delta_softplus, return_last_state,
+                                       reverse)

@@ -67,17 +67,28 @@ def _program_rows(pid, dim, n_batch, BLOCK_D: tl.constexpr):
 
 
 @triton.jit
+def _seq_pos(offs_l, seqlen, REVERSE: tl.constexpr):
+    """Memory position of scan step ``offs_l``: the scan over the reversed
+    sequence reads (and writes) index L-1-t instead of a flipped copy."""
+    if REVERSE:
+        return seqlen - 1 - offs_l
+    return offs_l
+
+
+@triton.jit
 def _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_base, offs_d, offs_n,
-                offs_t, mask_n, dim, seqlen, c, BLOCK_L: tl.constexpr):
+                offs_t, mask_n, dim, seqlen, c, BLOCK_L: tl.constexpr,
+                REVERSE: tl.constexpr):
     """u, delta (BLOCK_D, BLOCK_L) and B, C (BLOCK_N, BLOCK_L) of chunk
-    ``c`` as fp32; zeros past the end of the sequence."""
+    ``c`` (in scan order) as fp32; zeros past the end of the sequence."""
     offs_l = c * BLOCK_L + offs_t
     mask_l = offs_l < seqlen
-    ptr_dl = row[:, None] + offs_l[None, :]
+    pos = _seq_pos(offs_l, seqlen, REVERSE)
+    ptr_dl = row[:, None] + pos[None, :]
     m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
     u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
     dt = tl.load(delta_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
-    ptr_nl = bc_base + offs_n[:, None] * seqlen + offs_l[None, :]
+    ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
     m_nl = mask_n[:, None] & mask_l[None, :]
     Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
     Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
@@ -92,7 +103,7 @@ def _selective_scan_fwd_kernel(
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
-    PREFETCH: tl.constexpr,
+    PREFETCH: tl.constexpr, REVERSE: tl.constexpr,
 ):
     # Tiles are (BLOCK_D, BLOCK_N, BLOCK_L): time is the fastest axis, so
     # loads are coalesced and the scan runs across the lanes of a warp.
@@ -124,11 +135,12 @@ def _selective_scan_fwd_kernel(
     if PREFETCH:
         u_n, dt_n, B_n, C_n = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row,
                                           bc_base, offs_d, offs_n, offs_t,
-                                          mask_n, dim, seqlen, 0, BLOCK_L)
+                                          mask_n, dim, seqlen, 0, BLOCK_L,
+                                          REVERSE)
     for c in range(n_chunks):
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
-        ptr_dl = row[:, None] + offs_l[None, :]
+        ptr_dl = row[:, None] + _seq_pos(offs_l, seqlen, REVERSE)[None, :]
         m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
         if PREFETCH:
             # Issue the next chunk's loads before this chunk's math: their
@@ -136,11 +148,13 @@ def _selective_scan_fwd_kernel(
             u, dt, Bt, Ct = u_n, dt_n, B_n, C_n
             u_n, dt_n, B_n, C_n = _load_chunk(
                 u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_base, offs_d,
-                offs_n, offs_t, mask_n, dim, seqlen, c + 1, BLOCK_L)
+                offs_n, offs_t, mask_n, dim, seqlen, c + 1, BLOCK_L,
+                REVERSE)
         else:
             u, dt, Bt, Ct = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row,
                                         bc_base, offs_d, offs_n, offs_t,
-                                        mask_n, dim, seqlen, c, BLOCK_L)
+                                        mask_n, dim, seqlen, c, BLOCK_L,
+                                        REVERSE)
         if HAS_BIAS:
             dt = dt + bias[:, None]
         if SOFTPLUS:
@@ -176,7 +190,7 @@ def _selective_scan_bwd_kernel(
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
-    BC_SLABS: tl.constexpr, BC_OWN_SLAB: tl.constexpr,
+    BC_SLABS: tl.constexpr, BC_OWN_SLAB: tl.constexpr, REVERSE: tl.constexpr,
 ):
     pid = tl.program_id(0)
     bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
@@ -208,7 +222,8 @@ def _selective_scan_bwd_kernel(
         c = n_chunks - 1 - ci
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
-        ptr_dl = row[:, None] + offs_l[None, :]
+        pos = _seq_pos(offs_l, seqlen, REVERSE)
+        ptr_dl = row[:, None] + pos[None, :]
         m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
         u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
         dt_raw = tl.load(delta_ptr + ptr_dl, mask=m_dl,
@@ -216,7 +231,8 @@ def _selective_scan_bwd_kernel(
         # delta one step ahead, for a_{t+1} of the adjoint recurrence.
         mask_next = offs_l + 1 < seqlen
         m_next = (offs_d[:, None] < dim) & mask_next[None, :]
-        dt_next = tl.load(delta_ptr + ptr_dl + 1, mask=m_next,
+        step = -1 if REVERSE else 1  # memory offset of scan step t+1
+        dt_next = tl.load(delta_ptr + ptr_dl + step, mask=m_next,
                           other=0.0).to(tl.float32)
         if HAS_BIAS:
             dt_raw = dt_raw + bias[:, None]
@@ -226,7 +242,7 @@ def _selective_scan_bwd_kernel(
             dt_next = _softplus(dt_next)
         else:
             dt = dt_raw
-        ptr_nl = bc_base + offs_n[:, None] * seqlen + offs_l[None, :]
+        ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
         m_nl = mask_n[:, None] & mask_l[None, :]
         Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
         Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
@@ -363,7 +379,8 @@ def selective_scan_fwd(
         D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
         delta_softplus: bool,
         save_states: bool,
-        config: Optional[ScanConfig] = None
+        config: Optional[ScanConfig] = None,
+        reverse: bool = False
 ) -> Tuple[Tensor, Tensor, Optional[Tensor], ScanConfig]:
     """Run the forward kernel.
 
@@ -373,6 +390,8 @@ def selective_scan_fwd(
         B, C: (batch, G, N, L), contiguous.
         save_states: keep the state at every chunk start for the backward.
         config: launch configuration; :func:`default_config` if None.
+        reverse: scan from the last position to the first (the result is
+            that of the flipped inputs, flipped back), by index arithmetic.
 
     Returns:
         out (batch, dim, L) in ``u.dtype``; last_state (batch, dim, N) fp32;
@@ -407,7 +426,7 @@ def selective_scan_fwd(
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         SAVE_STATES=save_states,
         BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, PREFETCH=prefetch,
-        num_warps=num_warps)
+        REVERSE=reverse, num_warps=num_warps)
     return out, last, states, config
 
 
@@ -415,7 +434,7 @@ def selective_scan_bwd(
         u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
         delta_softplus: bool, states: Tensor, block_l: int, grad_out: Tensor,
-        config: Optional[ScanConfig] = None
+        config: Optional[ScanConfig] = None, reverse: bool = False
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Optional[Tensor],
            Optional[Tensor], Optional[Tensor]]:
     """Run the backward kernel (inputs as in :func:`selective_scan_fwd`).
@@ -470,7 +489,8 @@ def selective_scan_bwd(
         HAS_D=D is not None, HAS_Z=z is not None,
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
-        BC_SLABS=n_slabs, BC_OWN_SLAB=own_slab, num_warps=num_warps)
+        BC_SLABS=n_slabs, BC_OWN_SLAB=own_slab, REVERSE=reverse,
+        num_warps=num_warps)
     dB = dB.sum(0) if n_slabs > 1 else dB[0]
     dC = dC.sum(0) if n_slabs > 1 else dC[0]
     return du, ddelta, dA, dB, dC, dD, dz, dbias
