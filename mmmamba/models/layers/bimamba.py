@@ -19,9 +19,13 @@ R = dt_rank::
                                    D, z=z, delta_bias=dt_proj.bias,
                                    delta_softplus=True)   # gated by silu(z)
 
-Both x and z are flipped for the backward branch. Unlike the official
-non-fast path (which silently drops the backward branch, A.4), this module
-always runs both directions, on every device.
+Both x and z are flipped for the backward branch. When the scan runs on the
+Triton backend, nothing is flipped: the backward branch uses the
+anti-causal twin of the conv (right padding, taps reversed), which equals
+flip(conv(flip(x))), and the scan's ``reverse=True`` (index arithmetic), so
+its output comes out in token order. Unlike the official non-fast path
+(which silently drops the backward branch, A.4), this module always runs
+both directions, on every device.
 """
 import math
 from typing import Optional, Union
@@ -32,7 +36,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmmamba.ops import check_backend, selective_scan
+from mmmamba.ops import check_backend, resolve_backend, selective_scan
 from mmmamba.registry import MODELS
 
 OptConfig = Optional[Union[dict, list]]
@@ -149,24 +153,40 @@ class BiMamba(BaseModule):
         # Marks the bias that the backbone init must not zero (A.7 step 5).
         dt_proj.bias._no_reinit = True
 
-    def _branch(self, xz: Tensor, conv1d: nn.Conv1d, x_proj: nn.Linear,
-                dt_proj: nn.Linear, A_log: Tensor, D: Tensor) -> Tensor:
+    def _branch(self,
+                xz: Tensor,
+                conv1d: nn.Conv1d,
+                x_proj: nn.Linear,
+                dt_proj: nn.Linear,
+                A_log: Tensor,
+                D: Tensor,
+                reverse: bool = False) -> Tensor:
         """One scan direction.
 
         Args:
             xz (Tensor): (B, 2E, L), x and z stacked on the channel axis.
+            reverse (bool): run the direction from the last token to the
+                first without flipping: anti-causal conv, reversed scan.
 
         Returns:
-            Tensor: (B, E, L), the gated scan output.
+            Tensor: (B, E, L), the gated scan output (in the order of xz).
         """
         length = xz.shape[-1]
         x, z = xz.chunk(2, dim=1)
-        # causal depthwise conv: pad d_conv - 1 on the left only
-        x = F.conv1d(
-            F.pad(x, (self.d_conv - 1, 0)),
-            conv1d.weight,
-            conv1d.bias,
-            groups=self.d_inner)
+        if reverse:
+            # anti-causal depthwise conv: pad on the right, taps reversed
+            x = F.conv1d(
+                F.pad(x, (0, self.d_conv - 1)),
+                conv1d.weight.flip(-1),
+                conv1d.bias,
+                groups=self.d_inner)
+        else:
+            # causal depthwise conv: pad d_conv - 1 on the left only
+            x = F.conv1d(
+                F.pad(x, (self.d_conv - 1, 0)),
+                conv1d.weight,
+                conv1d.bias,
+                groups=self.d_inner)
         x = F.silu(x[..., :length])
         x_dbl = F.linear(x.transpose(1, 2), x_proj.weight)  # (B, L, R+2N)
         dt, B, C = torch.split(
@@ -185,6 +205,7 @@ class BiMamba(BaseModule):
             z=z.contiguous(),
             delta_bias=dt_proj.bias.float(),
             delta_softplus=True,
+            reverse=reverse,
             backend=self.scan_backend)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -202,10 +223,19 @@ class BiMamba(BaseModule):
         xz = self.in_proj(x).transpose(1, 2)  # (B, 2E, L)
         y = self._branch(xz, self.conv1d, self.x_proj, self.dt_proj,
                          self.A_log, self.D)
-        y_b = self._branch(
-            xz.flip(-1), self.conv1d_b, self.x_proj_b, self.dt_proj_b,
-            self.A_b_log, self.D_b)
-        y = (y + y_b.flip(-1)).transpose(1, 2)  # (B, L, E)
+        grad = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        if resolve_backend(self.scan_backend, x.device, self.d_state,
+                           grad) == 'triton':
+            # reversed by index arithmetic: no flipped copies of x, z, y
+            y_b = self._branch(
+                xz, self.conv1d_b, self.x_proj_b, self.dt_proj_b,
+                self.A_b_log, self.D_b, reverse=True)
+        else:
+            y_b = self._branch(
+                xz.flip(-1), self.conv1d_b, self.x_proj_b, self.dt_proj_b,
+                self.A_b_log, self.D_b).flip(-1)
+        y = (y + y_b).transpose(1, 2)  # (B, L, E)
         if self.divide_output:
             y = y / 2
         return self.out_proj(y)
