@@ -346,21 +346,19 @@ def test_triton_interpreter_without_softplus():
 
 
 @requires_triton_interpreter
-@pytest.mark.parametrize('prefetch,bc_slabs', [(True, 1), (False, 2),
-                                               (True, 3)])
+@pytest.mark.parametrize('prefetch', [True, False])
 @pytest.mark.parametrize('batch,dim,dstate,seqlen,groups', [
     pytest.param(2, 8, 4, 37, 2, id='groups2-L37'),
     pytest.param(1, 8, 16, 20, 1, id='N16'),
 ])
 def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
-                                            seqlen, groups, prefetch,
-                                            bc_slabs):
-    """The launch variants (next-chunk prefetch in the forward, dB/dC
-    spread over several slabs in the backward) compute the same thing."""
+                                            seqlen, groups, prefetch):
+    """Both forward paths (with and without the next-chunk prefetch) and
+    one channel per program compute the same thing."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
 
     def config(*args, **kwargs):
-        return tk.ScanConfig(1, 8, 1, prefetch=prefetch, bc_slabs=bc_slabs)
+        return tk.ScanConfig(1, 8, 1, prefetch=prefetch)
 
     monkeypatch.setattr(tk, 'default_config', config)
     ins = make_inputs(batch, dim, dstate, seqlen, groups,
