@@ -20,8 +20,21 @@ requires_mamba_ssm = pytest.mark.skipif(
 
 __all__ = [
     'requires_cuda', 'requires_triton', 'requires_triton_interpreter',
-    'requires_mamba_ssm', 'parity_fixture_path', 'load_parity_fixture'
+    'requires_mamba_ssm', 'parity_fixture_path', 'load_parity_fixture',
+    'load_script'
 ]
+
+
+def load_script(path: str):
+    """Import a script (``tools/...py``, not a package module) by file path;
+    the module is named after the file."""
+    import importlib.util
+    import os.path as osp
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def parity_fixture_path(name: str) -> str:

@@ -2,12 +2,13 @@
 """CPU smoke test of tools/analysis_tools/benchmark_backbone.py at toy
 sizes: CSV columns, positive numbers, figure and summary, OOM recording."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
+
+from mmmamba.testing import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_backbone.py')
@@ -33,10 +34,7 @@ TOY_VMAMBA = json.dumps(
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('benchmark_backbone', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL)
 
 
 def _read_csv(path):

@@ -1,25 +1,19 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
 """CPU smoke test of tools/analysis_tools/benchmark_scan.py (the GPU table is
 produced on a GPU machine; see benchmarks/selective_scan_h100.md)."""
-import importlib.util
 import os.path as osp
 import sys
 
 import torch
 
+from mmmamba.testing import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_scan.py')
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location('benchmark_scan', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_loop_baseline_matches_reference():
-    bench = _load()
+    bench = load_script(SCRIPT)
     ins = bench.make_inputs((2, 8, 4, 33, 2), torch.float64, 'cpu', False)
     from mmmamba.ops import selective_scan_ref
     torch.testing.assert_close(
@@ -28,7 +22,7 @@ def test_loop_baseline_matches_reference():
 
 
 def test_cpu_table(tmp_path, monkeypatch):
-    bench = _load()
+    bench = load_script(SCRIPT)
     monkeypatch.setattr(bench, 'CPU_SHAPE', (1, 8, 4, 40, 1))
     out = tmp_path / 'cpu.md'
     monkeypatch.setattr(sys, 'argv', [

@@ -7,7 +7,6 @@ conv layers (bias free), LayerNorm 5 FLOPs per element, adaptive average
 pooling 1 per input element, element-wise ops 0, and per selective scan
 9*B*L*D*N + B*D*L (D skip) [+ B*D*L if gated by z].
 """
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -15,18 +14,12 @@ import torch
 import torch.nn as nn
 
 from mmmamba.ops import selective_scan
+from mmmamba.testing import load_script
 from mmmamba.utils.flops import (count_flops, selective_scan_flop_jit,
                                  selective_scan_flops)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'get_flops.py')
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('get_flops', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 _CLS_CONFIG = """
@@ -122,7 +115,7 @@ VIM_PARAMS = (
 
 @pytest.fixture(scope='module')
 def tool():
-    return _load_tool()
+    return load_script(TOOL)
 
 
 @pytest.mark.parametrize('backbone,neck,flops,scan,params', [

@@ -5,7 +5,6 @@ The parity data is ``vim_tiny_depth2.pt`` (official hustvl/Vim model, depth
 2, img 64, 10 classes, seeded random weights; see its README). It is read
 from ``$MMMAMBA_FIXTURES`` or the shared fixture folder.
 """
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -18,20 +17,15 @@ import torch
 from mmmamba.models.backbones import VisionMamba
 from mmmamba.models.utils import (convert_vim_state_dict,
                                   convert_vim_state_dict_inplace)
-from mmmamba.testing import load_parity_fixture
+from mmmamba.testing import load_parity_fixture, load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(ROOT, 'tools', 'model_converters', 'vim_to_mmmamba.py')
+
+
 @pytest.fixture(scope='module')
 def fixture():
     return load_parity_fixture('vim_tiny_depth2.pt')
-
-
-def _load_cli():
-    spec = importlib.util.spec_from_file_location('vim_to_mmmamba', CLI)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _official_tiny(depth: int = 2,
@@ -203,7 +197,7 @@ def test_cli_round_trip(tmp_path, fixture, layout):
         payload = {'model': {f'module.{k}': v for k, v in official.items()}}
     src, dst = tmp_path / 'official.pth', tmp_path / 'out' / 'mm.pth'
     torch.save(payload, src)
-    cli = _load_cli()
+    cli = load_script(CLI)
     out = cli.convert_file(str(src), str(dst), ema=layout == 'ema')
     saved = torch.load(dst, map_location='cpu', weights_only=True)
     assert set(saved) == {'state_dict', 'meta'}
@@ -233,7 +227,7 @@ def test_cli_subprocess_and_errors(tmp_path):
     assert 'Saved' in proc.stdout
     assert set(torch.load(dst, weights_only=True)['state_dict']) == set(
         convert_vim_state_dict(sd))
-    cli = _load_cli()
+    cli = load_script(CLI)
     with pytest.raises(KeyError, match='model_ema'):
         cli.convert_file(str(src), str(dst), ema=True)
     sd['rope.freqs_cos'] = torch.zeros(2)
@@ -245,7 +239,7 @@ def test_cli_subprocess_and_errors(tmp_path):
 def test_converted_checkpoint_loads_with_init_cfg(tmp_path, fixture):
     """The converted file loads through init_cfg Pretrained into a backbone
     built for a larger image (the position embedding is resized)."""
-    cli = _load_cli()
+    cli = load_script(CLI)
     src, dst = tmp_path / 'official.pth', tmp_path / 'mm.pth'
     torch.save({'model': fixture['checkpoint']['model']}, src)
     cli.convert_file(str(src), str(dst))

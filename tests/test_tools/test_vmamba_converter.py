@@ -1,7 +1,6 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
 """Tests of the official VMamba checkpoint converter and its CLI."""
 import argparse
-import importlib.util
 import math
 import os.path as osp
 import sys
@@ -13,7 +12,7 @@ import torch
 from mmmamba.models.backbones import VMamba
 from mmmamba.models.utils import (is_official_vmamba_state_dict,
                                   vmamba_converter)
-from mmmamba.testing import load_parity_fixture
+from mmmamba.testing import load_parity_fixture, load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLS_FIXTURE = 'vmamba_s1l8_reduced.pt'
@@ -212,15 +211,8 @@ def test_not_a_vmamba_checkpoint():
 # --------------------------------------------------------------------------
 # the CLI
 # --------------------------------------------------------------------------
-def _cli_module():
-    spec = importlib.util.spec_from_file_location('vmamba_to_mmmamba', CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _run_cli(monkeypatch, *argv):
-    mod = _cli_module()
+    mod = load_script(CLI)
     monkeypatch.setattr(sys, 'argv', ['vmamba_to_mmmamba.py', *argv])
     mod.main()
 
