@@ -366,6 +366,92 @@ def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
     _assert_backend_matches_reference('triton', ins, True, 1e-4, 1e-5)
 
 
+@requires_triton_interpreter
+@pytest.mark.parametrize('block_d,block_t,n_seg,reverse,bwd', [
+    pytest.param(2, 8, 1, False, (2, 0), id='d2-t8-one-segment'),
+    pytest.param(4, 4, 3, False, (4, 8), id='d4-t4-3-segments-tbwd8'),
+    pytest.param(2, 16, 2, True, (2, 16), id='d2-t16-2-segs-reverse-tbwd16'),
+    pytest.param(4, 8, 8, True, (4, 4), id='d4-t8-8-segments-reverse-tbwd4'),
+])
+def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
+                                               n_seg, reverse, bwd):
+    """The time-major kernels against the float64 reference: the forward
+    (threads own consecutive steps; the sequence split into segments joined
+    by a state-passing pre-pass) for outputs and last state; every gradient
+    through the lane-major backward or the time-major one (``bwd`` =
+    (block_d, block_t), 0 = lane-major; block_t < 16 recomputes a chunk's
+    incoming state inside a saved-state block), both from the states the
+    forward saved every 16 steps inside each segment. L=75 leaves a ragged
+    last chunk and a short last segment; 2 groups of 4 channels."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+
+    def config(*args, backward, **kwargs):
+        if backward:
+            return tk.ScanConfig(bwd[0], 16, 1, block_t=bwd[1])
+        return tk.ScanConfig(block_d, 16, 1, block_t=block_t, n_seg=n_seg)
+
+    monkeypatch.setattr(tk, 'default_config', config)
+    ins = make_inputs(2, 8, 8, 75, 2, dtype=torch.float32)
+    out, last = selective_scan(**ins, delta_softplus=True,
+                               return_last_state=True, reverse=reverse,
+                               backend='triton')
+    ref_ins = {
+        k: None if v is None else v.detach().double().requires_grad_(True)
+        for k, v in ins.items()
+    }
+    seq = ('u', 'delta', 'B', 'C', 'z')
+    flip = (lambda t: t.flip(-1)) if reverse else (lambda t: t)
+    ref, ref_last = selective_scan_ref(
+        **{k: flip(v) if k in seq else v for k, v in ref_ins.items()},
+        delta_softplus=True, return_last_state=True)
+    ref = flip(ref)
+    torch.testing.assert_close(out.double(), ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(last.double(), ref_last, rtol=1e-4, atol=1e-5)
+    grad = torch.randn_like(ref)
+    got = grads_of(out, ins, grad.to(out.dtype))
+    want = grads_of(ref, ref_ins, grad)
+    for k in got:
+        torch.testing.assert_close(
+            got[k].double(), want[k], rtol=1e-4,
+            atol=1e-5 * max(1.0, want[k].abs().max().item()),
+            msg=lambda m: f'd{k}: {m}')
+
+
+@requires_triton_interpreter
+def test_time_major_config_checks_state_spacing():
+    """A chunk that does not divide the saved-state spacing, or a program
+    whose channels straddle two B/C groups, is refused."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = make_inputs(1, 4, 4, 20, 1, dtype=torch.float32)
+    args = [ins[k].detach() for k in ('u', 'delta', 'A')]
+    B, C = (ins[k].detach().unsqueeze(1) for k in ('B', 'C'))
+    with pytest.raises(ValueError, match='block_t=32 must divide block_l=16'):
+        tk.selective_scan_fwd(*args, B, C, None, None, None, True, True,
+                              config=tk.ScanConfig(2, 16, 1, block_t=32))
+    with pytest.raises(ValueError, match='block_d=8 must divide the channels'):
+        tk.selective_scan_fwd(*args, B, C, None, None, None, True, True,
+                              config=tk.ScanConfig(8, 16, 1, block_t=8))
+
+
+def test_default_config_splits_long_sequences_at_small_batch():
+    """The time-major forward splits a sequence only when few programs
+    would run, and never into segments shorter than the minimum."""
+    pytest.importorskip('triton')
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    small = tk.default_config(6085, 16, 384, backward=False,
+                              n_rows=8 * 384, itemsize=2)
+    large = tk.default_config(6085, 16, 384, backward=False,
+                              n_rows=64 * 384, itemsize=2)
+    short = tk.default_config(197, 16, 384, backward=False,
+                              n_rows=8 * 384, itemsize=2)
+    assert small.block_t and small.n_seg > 1
+    assert 6085 // small.n_seg >= tk.TMAJOR_MIN_SEGMENT
+    assert large.n_seg < small.n_seg
+    assert short.n_seg == 1
+    bwd = tk.default_config(6085, 16, 384, backward=True, n_rows=8 * 384)
+    assert bwd.block_t == 0 and bwd.block_l == small.block_l
+
+
 @pytest.mark.parametrize('backend', [
     'reference',
     pytest.param('triton', marks=requires_triton_interpreter),

@@ -4,23 +4,37 @@
 Importing this module imports triton: only :mod:`.triton` does, lazily, when
 the ``'triton'`` backend is asked for.
 
-Work split: one program owns ``BLOCK_D`` channels of one batch element (all in
-one B/C group, so the B and C tiles are loaded once for all of them) and walks
-the sequence in chunks of ``BLOCK_L`` steps; the batch index varies fastest
-over program ids. Inside a chunk the recurrence
-``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over
-``(BLOCK_D, BLOCK_N, BLOCK_L)`` register tiles (time fastest: coalesced loads,
-scan across a warp's lanes); the state crossing chunks stays in registers.
-Every input is read once and ``y`` written once in the forward; with
-``prefetch`` the loads of chunk c+1 are issued before the math of chunk c.
-Launch parameters come from :func:`default_config` (sweeps on an H100, see
-``benchmarks/NOTES.md``).
+Two tile layouts, chosen per call by :func:`default_config`:
+
+* **Time-major** (forward for N > 1, the Vim case; optional backward):
+  tiles are ``(BLOCK_T, BLOCK_N, BLOCK_D)`` with time the *slowest* axis, so
+  Triton's default layout gives each thread ``BLOCK_T`` consecutive steps of
+  its (state, channel) pairs in registers, lanes over channels then states.
+  The recurrence is an in-thread sequential FMA chain (an associative scan
+  along an axis that lives in one thread) with the carried state folded into
+  step 0; the only shuffles are the sum over a few state lanes for
+  ``<C_t, h_t>``. Loads go through one shared-memory layout conversion per
+  chunk. At small batch a long sequence is split into segments that run in
+  parallel: a pre-pass computes each segment's end state from zero and its
+  total decay, and each segment folds those of the segments before it into
+  its incoming state (``n_seg``). Compared with the lane-major forward this
+  cut the forward 1.4-2.5x on an H200 (``benchmarks/NOTES.md``, attempt 9).
+* **Lane-major** (forward for N = 1, the VMamba case, and the default
+  backward): one program owns ``BLOCK_D`` channels of one batch element and
+  walks the sequence in chunks of ``BLOCK_L`` steps; inside a chunk
+  ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over
+  ``(BLOCK_D, BLOCK_N, BLOCK_L)`` tiles (time fastest: coalesced loads, scan
+  across a warp's lanes); with ``prefetch`` the loads of chunk c+1 are
+  issued before the math of chunk c.
+
+In both, the batch index varies fastest over program ids, every input is
+read once and ``y`` written once in the forward.
 
 The backward walks the chunks from the end. It recomputes ``h`` from the state
-saved at each chunk start (``states``, (batch, dim, n_chunks, N) fp32, written
-by the forward), runs the adjoint recurrence ``g_t = a_{t+1} g_{t+1} +
-C_t gy_t`` as a reverse associative scan, and forms every gradient in
-registers. dB and dC are sums over the channels of a group: each program
+saved every ``BLOCK_L`` steps (``states``, (batch, dim, n_chunks, N) fp32,
+written by either forward), runs the adjoint recurrence ``g_t = a_{t+1}
+g_{t+1} + C_t gy_t`` as a reverse associative scan, and forms every gradient
+in registers. dB and dC are sums over the channels of a group: each program
 reduces its ``BLOCK_D`` channels and adds the result into fp32 buffers with
 *relaxed* atomics (Triton's default acq_rel ordering made these adds half of
 the backward's time; addition needs no ordering); dA, dD and d(delta_bias)
@@ -40,6 +54,12 @@ __all__ = [
 ]
 
 LOG2E = math.log2(math.e)
+# Time-major forward: sequences are split (default_config) only below this
+# many programs, then until about TMAJOR_PROGRAMS run, into segments of at
+# least TMAJOR_MIN_SEGMENT steps.
+TMAJOR_SPLIT_BELOW = 1024
+TMAJOR_PROGRAMS = 4096
+TMAJOR_MIN_SEGMENT = 128
 
 
 @triton.jit
@@ -182,6 +202,307 @@ def _selective_scan_fwd_kernel(
 
 
 @triton.jit
+def _first(a, b):
+    return a
+
+
+@triton.jit
+def _second(a, b):
+    return b
+
+
+@triton.jit
+def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
+                  mask_d, bias, A2, h, dstate, seqlen, c,
+                  HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """One chunk of the time-major scan: ``BLOCK_T`` steps from state ``h``.
+
+    Tiles are (BLOCK_T, BLOCK_N, BLOCK_D) with time the *slowest* axis, so
+    Triton's default layout keeps a thread's time steps in its registers
+    (lanes over channels, then states): the associative scan over axis 0 is
+    a sequential FMA chain inside each thread, with no shuffles, and the
+    carried state enters by folding it into step 0.
+
+    Returns:
+        u, dt (T, D) fp32 (dt after bias/softplus, 0 on padded steps, so
+        that a = 1 and b = 0 carry the state through them); hh (T, N, D)
+        the states after every step; the memory offsets ``ptr_td``
+        (T, D) and ``ptr_tn`` (T, N) and masks of the chunk; delta + bias
+        before the softplus (T, D) and B (T, N) for the backward.
+    """
+    offs_l = c * BLOCK_T + offs_t
+    mask_l = offs_l < seqlen
+    pos = _seq_pos(offs_l, seqlen, REVERSE)
+    ptr_td = row[None, :] + pos[:, None]
+    m_td = mask_l[:, None] & mask_d[None, :]
+    u = tl.load(u_ptr + ptr_td, mask=m_td, other=0.0).to(tl.float32)
+    dt = tl.load(delta_ptr + ptr_td, mask=m_td, other=0.0).to(tl.float32)
+    ptr_tn = bc_base + offs_n[None, :] * seqlen + pos[:, None]
+    m_tn = mask_l[:, None] & (offs_n[None, :] < dstate)
+    Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
+    if HAS_BIAS:
+        dt = dt + bias[None, :]
+    dt_in = dt
+    if SOFTPLUS:
+        dt = _softplus(dt)
+    dt = tl.where(m_td, dt, 0.0)
+    a = tl.exp2(dt[:, None, :] * A2[None, :, :])  # (T, N, D)
+    b = (dt * u)[:, None, :] * Bt[:, :, None]
+    # Fold the carried state into step 0: b_0 <- a_0 h + b_0.
+    first = (offs_t == 0)[:, None, None]
+    b0 = tl.reduce(a, 0, _first) * h + tl.reduce(b, 0, _first)
+    b = tl.where(first, b0[None, :, :], b)
+    _, hh = tl.associative_scan((a, b), 0, _combine)
+    return u, dt, hh, ptr_td, m_td, ptr_tn, m_tn, dt_in, Bt
+
+
+@triton.jit
+def _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                  dim_per_group, n_groups, seqlen, HAS_BIAS: tl.constexpr,
+                  BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Per-program constants of the time-major kernels."""
+    bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
+    gidx = d0 // dim_per_group
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    mask_d = offs_d < dim
+    mask_nd = (offs_n[:, None] < dstate) & mask_d[None, :]
+    A2 = tl.load(A_ptr + offs_d[None, :] * dstate + offs_n[:, None],
+                 mask=mask_nd, other=0.0) * 1.4426950408889634
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    else:
+        bias = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    row = (bidx * dim + offs_d) * seqlen
+    bc_base = (bidx * n_groups + gidx) * dstate * seqlen
+    return bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base
+
+
+@triton.jit
+def _selective_scan_fwd_seg_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, bias_ptr, hend_ptr, dtsum_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_seg,
+    chunks_per_seg,
+    HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    REVERSE: tl.constexpr,
+):
+    """Pass 1 of a sequence split: the state at the end of segment ``s``
+    started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
+    over it (dtsum, (batch, dim, n_seg)), whose exp2(A2 * dtsum) carries an
+    incoming state across the segment. Segments 0 .. n_seg-2 only."""
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_T)
+    h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
+    c0 = seg * chunks_per_seg
+    for c in range(c0, c0 + chunks_per_seg):
+        _, dt, hh, _, _, _, _, _, _ = _tmajor_chunk(
+            u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n, mask_d,
+            bias, A2, h, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T,
+            REVERSE)
+        dsum += dt
+        h = tl.reduce(hh, 0, _second)
+    seg_row = (bidx * dim + offs_d) * n_seg + seg
+    tl.store(hend_ptr + seg_row[None, :] * dstate + offs_n[:, None], h,
+             mask=mask_nd)
+    tl.store(dtsum_ptr + seg_row, tl.sum(dsum, axis=0), mask=mask_d)
+
+
+@triton.jit
+def _selective_scan_fwd_tmajor_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
+    out_ptr, states_ptr, last_ptr, hend_ptr, dtsum_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    n_state_chunks, n_seg, chunks_per_seg,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    STATE_L: tl.constexpr, REVERSE: tl.constexpr,
+):
+    """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
+    (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
+    incoming state is folded from pass 1's per-segment results. States for
+    the backward are saved every ``STATE_L`` steps (the backward's chunk)."""
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_T)
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    seg_row = (bidx * dim + offs_d) * n_seg
+    for s in range(0, seg):  # incoming state: fold segments 0 .. seg-1
+        dts = tl.load(dtsum_ptr + seg_row + s, mask=mask_d, other=0.0)
+        he = tl.load(hend_ptr + (seg_row[None, :] + s) * dstate
+                     + offs_n[:, None], mask=mask_nd, other=0.0)
+        h = tl.exp2(A2 * dts[None, :]) * h + he
+    st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
+        + offs_n[:, None]
+    c0 = seg * chunks_per_seg
+    c1 = tl.minimum(c0 + chunks_per_seg, n_chunks)
+    for c in range(c0, c1):
+        if SAVE_STATES:
+            tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
+                     h, mask=mask_nd & ((c * BLOCK_T) % STATE_L == 0))
+        u, dt, hh, ptr_td, m_td, ptr_tn, m_tn, _, _ = _tmajor_chunk(
+            u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n, mask_d,
+            bias, A2, h, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T,
+            REVERSE)
+        Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
+        y = tl.sum(hh * Ct[:, :, None], axis=1)  # (T, D)
+        if HAS_D:
+            y += Dv[None, :] * u
+        if HAS_Z:
+            zz = tl.load(z_ptr + ptr_td, mask=m_td, other=0.0).to(tl.float32)
+            y = y * zz * tl.sigmoid(zz)
+        tl.store(out_ptr + ptr_td, y.to(out_ptr.dtype.element_ty), mask=m_td)
+        h = tl.reduce(hh, 0, _second)
+    if c1 == n_chunks:  # the segment that holds the final step
+        tl.store(last_ptr + (bidx * dim + offs_d[None, :]) * dstate
+                 + offs_n[:, None], h, mask=mask_nd)
+
+
+@triton.jit
+def _selective_scan_bwd_tmajor_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
+    states_ptr, gout_ptr,
+    du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_state_chunks,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    STATE_L: tl.constexpr, REVERSE: tl.constexpr,
+):
+    """Backward on time-major tiles (the layout of :func:`_tmajor_chunk`).
+
+    Walks the saved-state blocks (``STATE_L`` steps) from the end; a block
+    of R = STATE_L / BLOCK_T chunks is done chunk by chunk from its last,
+    each chunk's incoming state recomputed from the block's saved state.
+    Per chunk: h by the in-thread forward scan, the adjoint
+    ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` by an in-thread reverse scan (the
+    carry from the later chunk folded into the last step; a_{t+1} from delta
+    loaded one step ahead), then every gradient in registers. Sums over the
+    states (du, ddelta, dz) reduce over a thread's states and a few lanes;
+    sums over the channels (dB, dC) over the lanes that hold channels, then
+    relaxed atomics, as in the lane-major backward.
+    """
+    pid = tl.program_id(0)
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    Av = A2 * 0.6931471805599453  # A itself, (N, D)
+    offs_t = tl.arange(0, BLOCK_T)
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
+        + offs_n[:, None]
+    step = -1 if REVERSE else 1  # memory offset of scan step t+1
+    is_last = (offs_t == BLOCK_T - 1)[:, None, None]
+    g_carry = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dA_acc = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dD_acc = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
+    dbias_acc = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
+    R: tl.constexpr = STATE_L // BLOCK_T
+    for kb_i in range(n_state_chunks):
+        kb = n_state_chunks - 1 - kb_i
+        h_blk = tl.load(states_ptr + st_base + kb * dstate, mask=mask_nd,
+                        other=0.0)
+        for k in tl.static_range(R - 1, -1, -1):
+            c = kb * R + k
+            h0 = h_blk
+            for j in tl.static_range(k):  # state at this chunk's start
+                _, _, hj, _, _, _, _, _, _ = _tmajor_chunk(
+                    u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
+                    mask_d, bias, A2, h0, dstate, seqlen, kb * R + j,
+                    HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE)
+                h0 = tl.reduce(hj, 0, _second)
+            u, dt, hh, ptr_td, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_chunk(
+                u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
+                mask_d, bias, A2, h0, dstate, seqlen, c, HAS_BIAS, SOFTPLUS,
+                BLOCK_T, REVERSE)
+            Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
+            gout = tl.load(gout_ptr + ptr_td, mask=m_td,
+                           other=0.0).to(tl.float32)
+            if HAS_Z:
+                zz = tl.load(z_ptr + ptr_td, mask=m_td,
+                             other=0.0).to(tl.float32)
+                sz = tl.sigmoid(zz)
+                y = tl.sum(hh * Ct[:, :, None], axis=1)
+                if HAS_D:
+                    y += Dv[None, :] * u
+                dz = gout * y * sz * (1.0 + zz * (1.0 - sz))
+                tl.store(dz_ptr + ptr_td, dz.to(dz_ptr.dtype.element_ty),
+                         mask=m_td)
+                gy = gout * zz * sz
+            else:
+                gy = gout
+            # a_{t+1}: delta one step ahead (0, i.e. a = 1, past the end,
+            # where the adjoint is 0 anyway).
+            m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
+                      & mask_d[None, :])
+            dt_next = tl.load(delta_ptr + ptr_td + step, mask=m_next,
+                              other=0.0).to(tl.float32)
+            if HAS_BIAS:
+                dt_next = dt_next + bias[None, :]
+            if SOFTPLUS:
+                dt_next = _softplus(dt_next)
+            dt_next = tl.where(m_next, dt_next, 0.0)
+            a_next = tl.exp2(dt_next[:, None, :] * A2[None, :, :])
+            cterm = gy[:, None, :] * Ct[:, :, None]
+            # Fold the later chunk's adjoint into the last step.
+            c_last = tl.reduce(a_next, 0, _second) * g_carry \
+                + tl.reduce(cterm, 0, _second)
+            cterm = tl.where(is_last, c_last[None, :, :], cterm)
+            _, g = tl.associative_scan((a_next, cterm), 0, _combine,
+                                       reverse=True)
+            dtu = dt * u
+            b = dtu[:, None, :] * Bt[:, :, None]
+            gB = tl.sum(g * Bt[:, :, None], axis=1)  # <g_t, B_t>, (T, D)
+            # a_t h_{t-1} = h_t - b_t, so dL/d(dt * A) = g_t (h_t - b_t).
+            g_dA = g * (hh - b)
+            ddt = tl.sum(g_dA * Av[None, :, :], axis=1) + gB * u
+            du = gB * dt
+            if HAS_D:
+                du += gy * Dv[None, :]
+                dD_acc += gy * u
+            dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
+            dB_part = tl.sum(g * dtu[:, None, :], axis=2)  # (T, N)
+            dC_part = tl.sum(hh * gy[:, None, :], axis=2)
+            tl.atomic_add(dB_ptr + ptr_tn, dB_part, mask=m_tn, sem='relaxed')
+            tl.atomic_add(dC_ptr + ptr_tn, dC_part, mask=m_tn, sem='relaxed')
+            if SOFTPLUS:
+                ddt = ddt * tl.sigmoid(dt_in)
+            ddt = tl.where(m_td, ddt, 0.0)
+            if HAS_BIAS:
+                dbias_acc += ddt
+            tl.store(du_ptr + ptr_td, du.to(du_ptr.dtype.element_ty),
+                     mask=m_td)
+            tl.store(ddelta_ptr + ptr_td, ddt.to(ddelta_ptr.dtype.element_ty),
+                     mask=m_td)
+            g_carry = tl.reduce(g, 0, _first)
+
+    tl.atomic_add(dA_ptr + offs_d[None, :] * dstate + offs_n[:, None],
+                  dA_acc, mask=mask_nd, sem='relaxed')
+    if HAS_D:
+        tl.atomic_add(dD_ptr + offs_d, tl.sum(dD_acc, axis=0), mask=mask_d,
+                      sem='relaxed')
+    if HAS_BIAS:
+        tl.atomic_add(dbias_ptr + offs_d, tl.sum(dbias_acc, axis=0),
+                      mask=mask_d, sem='relaxed')
+
+
+@triton.jit
 def _selective_scan_bwd_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
     states_ptr, gout_ptr,
@@ -312,12 +633,21 @@ def _selective_scan_bwd_kernel(
 
 
 class ScanConfig(NamedTuple):
-    """Launch configuration: channels per program, steps per chunk, warps;
-    ``prefetch`` (forward) loads chunk c+1 during chunk c."""
+    """Launch configuration.
+
+    ``block_d`` channels per program, ``block_l`` steps per chunk of the
+    backward (and the spacing of the states the forward saves for it),
+    ``num_warps``; ``prefetch`` (lane-major forward) loads chunk c+1 during
+    chunk c. ``block_t > 0`` runs the forward on the time-major kernel
+    with chunks of ``block_t`` steps, split into ``n_seg`` sequence segments
+    that run in parallel (a state-passing pre-pass joins them).
+    """
     block_d: int
     block_l: int
     num_warps: int
     prefetch: bool = False
+    block_t: int = 0
+    n_seg: int = 1
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -352,12 +682,32 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # both directions. Prefetching the next chunk pays off only when few
     # programs share the GPU (long sequences at small batch); for
     # inference in 16-bit it did not.
-    block_d = _largest_divisor_block(dim_per_group, 2)
     if backward:
-        return ScanConfig(block_d, 16, 1)
-    few_programs = n_rows // block_d < 4096
-    prefetch = few_programs and (save_states or itemsize >= 4)
-    return ScanConfig(block_d, 16, 1, prefetch=prefetch)
+        # Lane-major: the time-major backward (ScanConfig.block_t > 0)
+        # needs 170-255 registers per thread and lost to this one in the
+        # sweep of benchmarks/scan_sweep_h200 (NOTES, attempt 10).
+        return ScanConfig(_largest_divisor_block(dim_per_group, 2), 16, 1)
+    # Forward: time-major tiles, 16 channels x 2 state lanes per warp, 8
+    # steps per thread (sweep of 2026-12-02 on an H200,
+    # benchmarks/scan_sweep_h200). A sequence is split into segments only
+    # when fewer than TMAJOR_SPLIT_BELOW programs would run (a split costs a
+    # pre-pass over all but the last segment), then until about
+    # TMAJOR_PROGRAMS programs run, with segments of at least
+    # TMAJOR_MIN_SEGMENT steps.
+    block_d = _largest_divisor_block(dim_per_group, 16)
+    n_prog = max(n_rows // block_d, 1)
+    n_seg = 1
+    while (n_prog < TMAJOR_SPLIT_BELOW and n_prog * n_seg < TMAJOR_PROGRAMS
+           and seqlen // (2 * n_seg) >= TMAJOR_MIN_SEGMENT):
+        n_seg *= 2
+    return ScanConfig(block_d, 16, 1, block_t=8, n_seg=n_seg)
+
+
+def _check_block_d(config: ScanConfig, dim_per_group: int) -> None:
+    """A program's channels must lie in one B/C group."""
+    if dim_per_group % config.block_d:
+        raise ValueError(f'scan config: block_d={config.block_d} must divide '
+                         f'the channels per group ({dim_per_group})')
 
 
 def selective_scan_fwd(
@@ -391,29 +741,88 @@ def selective_scan_fwd(
         config = default_config(seqlen, dstate, dpg, backward=False,
                                 save_states=save_states, n_rows=batch * dim,
                                 itemsize=u.element_size())
-    block_d, block_l, num_warps, prefetch = config
+    _check_block_d(config, dpg)
     block_n = triton.next_power_of_2(max(dstate, 1))
-    n_chunks = triton.cdiv(seqlen, block_l)
+    n_state_chunks = triton.cdiv(seqlen, config.block_l)
     out = torch.empty_like(u)
     last = torch.empty(batch, dim, dstate, device=u.device,
                        dtype=torch.float32)
-    states = (torch.empty(batch, dim, n_chunks, dstate, device=u.device,
+    states = (torch.empty(batch, dim, n_state_chunks, dstate, device=u.device,
                           dtype=torch.float32) if save_states else None)
     dummy = out  # never read: the matching HAS_* flag is off
-    grid = (batch * (dim // block_d), )
+    flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+                 BLOCK_D=config.block_d, BLOCK_N=block_n, REVERSE=reverse,
+                 num_warps=config.num_warps)
+    bias_arg = delta_bias if delta_bias is not None else dummy
+    if config.block_t:
+        _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
+                           last, config, save_states, n_state_chunks, flags)
+        return out, last, states, config
+    grid = (batch * (dim // config.block_d), )
     _selective_scan_fwd_kernel[grid](
         u, delta, A, B, C,
         D if D is not None else dummy,
         z if z is not None else dummy,
-        delta_bias if delta_bias is not None else dummy,
+        bias_arg,
         out, states if states is not None else dummy, last,
-        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_state_chunks,
         HAS_D=D is not None, HAS_Z=z is not None,
-        HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
-        SAVE_STATES=save_states,
-        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, PREFETCH=prefetch,
-        REVERSE=reverse, num_warps=num_warps)
+        SAVE_STATES=save_states, BLOCK_L=config.block_l,
+        PREFETCH=config.prefetch, **flags)
     return out, last, states, config
+
+
+def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                       C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                       bias_arg: Tensor, out: Tensor,
+                       states: Optional[Tensor], last: Tensor,
+                       config: ScanConfig, save_states: bool,
+                       n_state_chunks: int, flags: dict) -> None:
+    """The time-major forward: pass 1 over segments 0 .. n_seg-2 (when the
+    sequence is split), then the main kernel over all segments."""
+    batch, dim, seqlen = u.shape
+    n_groups, dstate = B.shape[1], B.shape[2]
+    dpg = dim // n_groups
+    block_t = config.block_t
+    if config.block_l % block_t:
+        raise ValueError(f'time-major forward: block_t={block_t} must divide '
+                         f'block_l={config.block_l} (the saved-state spacing)')
+    n_chunks = triton.cdiv(seqlen, block_t)
+    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
+                                      config.block_l // block_t)
+    n_prog = batch * (dim // config.block_d)
+    dummy = out
+    hend = dtsum = dummy  # read only by segments after the first
+    if n_seg > 1:
+        hend = torch.empty(batch, dim, n_seg, dstate, device=u.device,
+                           dtype=torch.float32)
+        dtsum = torch.empty(batch, dim, n_seg, device=u.device,
+                            dtype=torch.float32)
+        _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
+            u, delta, A, B, bias_arg, hend, dtsum,
+            batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
+            BLOCK_T=block_t, **flags)
+    _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
+        u, delta, A, B, C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        bias_arg, out, states if states is not None else dummy, last,
+        hend, dtsum,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks, n_state_chunks,
+        n_seg, chunks_per_seg,
+        HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
+        BLOCK_T=block_t, STATE_L=config.block_l, **flags)
+
+
+def _segments(n_chunks: int, n_seg: int, align: int) -> Tuple[int, int]:
+    """(segments, chunks per segment) for splitting ``n_chunks`` chunks into
+    at most ``n_seg`` segments whose length is a multiple of ``align``
+    chunks (so saved states fall on segment-local chunk starts); every
+    segment but the last is full."""
+    if n_seg <= 1:
+        return 1, n_chunks
+    per = triton.cdiv(triton.cdiv(n_chunks, n_seg), align) * align
+    return triton.cdiv(n_chunks, per), per
 
 
 def selective_scan_bwd(
@@ -438,7 +847,8 @@ def selective_scan_bwd(
     if config is None:
         config = default_config(seqlen, dstate, dpg, backward=True,
                                 n_rows=batch * dim, itemsize=u.element_size())
-    block_d, _, num_warps, _ = config
+    _check_block_d(config, dpg)
+    block_d, num_warps = config.block_d, config.num_warps
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = states.shape[2]
     du = torch.empty_like(u)
@@ -453,7 +863,15 @@ def selective_scan_bwd(
                         dtype=torch.float32) if delta_bias is not None else None
     dummy = du
     grid = (batch * (dim // block_d), )
-    _selective_scan_bwd_kernel[grid](
+    kernel = (_selective_scan_bwd_tmajor_kernel if config.block_t else
+              _selective_scan_bwd_kernel)
+    if config.block_t and block_l % config.block_t:
+        raise ValueError(f'time-major backward: block_t={config.block_t} '
+                         f'must divide block_l={block_l} (the saved-state '
+                         'spacing)')
+    blocks = (dict(BLOCK_T=config.block_t, STATE_L=block_l)
+              if config.block_t else dict(BLOCK_L=block_l))
+    kernel[grid](
         u, delta, A, B, C,
         D if D is not None else dummy,
         z if z is not None else dummy,
@@ -466,6 +884,6 @@ def selective_scan_bwd(
         batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
         HAS_D=D is not None, HAS_Z=z is not None,
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
-        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
-        REVERSE=reverse, num_warps=num_warps)
+        BLOCK_D=block_d, BLOCK_N=block_n, REVERSE=reverse,
+        num_warps=num_warps, **blocks)
     return du, ddelta, dA, dB, dC, dD, dz, dbias
