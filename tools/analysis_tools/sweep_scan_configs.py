@@ -39,11 +39,12 @@ TMAJOR_TILES = ((2, 8, 1), (4, 8, 1), (8, 8, 1), (16, 8, 1), (8, 4, 1),
                 (16, 4, 1), (32, 4, 1), (8, 16, 1), (4, 16, 1), (16, 8, 2),
                 (32, 8, 2), (32, 4, 2))
 SEGMENTS = (1, 2, 4, 8, 16, 32)
-# (block_d, block_t, num_warps) of the backward (block_l is 16; block_t 0
-# is the lane-major kernel).
-BWD_TILES = ((2, 0, 1), (4, 0, 1), (2, 0, 2), (2, 8, 1), (4, 8, 1),
-             (8, 8, 1), (16, 8, 1), (4, 16, 1), (8, 16, 1), (8, 4, 1),
-             (16, 4, 1), (4, 4, 1), (8, 8, 2), (16, 8, 2))
+# (block_d, block_t, num_warps, maxnreg) of the backward (block_l is 16;
+# block_t 0 is the lane-major kernel; maxnreg 0 leaves registers to ptxas).
+BWD_TILES = ((2, 0, 1, 0), (4, 0, 1, 0), (2, 8, 1, 0), (2, 8, 1, 168),
+             (4, 8, 1, 0), (4, 8, 1, 168), (4, 8, 1, 128), (8, 8, 1, 0),
+             (4, 16, 1, 0), (8, 4, 1, 0), (4, 4, 1, 0), (8, 8, 2, 0),
+             (16, 8, 2, 0))
 
 
 def forward_candidates(shape, save_states: bool) -> List:
@@ -62,13 +63,18 @@ def forward_candidates(shape, save_states: bool) -> List:
         if n_seg > 1 and (seqlen // n_seg < 128 or n_prog * n_seg > 32768):
             continue
         cands.append(ScanConfig(bd, 16, nw, block_t=bt, n_seg=n_seg))
+    # the default tile with its registers capped (more resident warps)
+    default = [c for c in cands if c.block_t == 8 and c.block_d == 16
+               and c.num_warps == 1]
+    cands += [c._replace(maxnreg=mr) for c in default for mr in (128, 168)]
     return cands
 
 
 def fmt_config(cfg) -> str:
     if cfg.block_t:
         return (f'tmajor d{cfg.block_d} t{cfg.block_t} w{cfg.num_warps}'
-                + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else ''))
+                + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else '')
+                + (f' r{cfg.maxnreg}' if cfg.maxnreg else ''))
     return (f'lanes d{cfg.block_d} l{cfg.block_l} w{cfg.num_warps}'
             + (' pf' if cfg.prefetch else ''))
 
@@ -98,8 +104,9 @@ def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
             ref_b = selective_scan_bwd(u, delta, A, B, C, D, z, bias, True,
                                        states, 16, gout,
                                        config=ScanConfig(2, 16, 1))
-            cands = [ScanConfig(bd, 16, nw, block_t=bt)
-                     for bd, bt, nw in BWD_TILES if (dim // groups) % bd == 0]
+            cands = [ScanConfig(bd, 16, nw, block_t=bt, maxnreg=mr)
+                     for bd, bt, nw, mr in BWD_TILES
+                     if (dim // groups) % bd == 0]
             for cfg in cands:
                 def fn(cfg=cfg):
                     return selective_scan_bwd(u, delta, A, B, C, D, z, bias,

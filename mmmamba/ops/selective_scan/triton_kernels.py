@@ -411,8 +411,8 @@ def _selective_scan_bwd_tmajor_kernel(
     is_last = (offs_t == BLOCK_T - 1)[:, None, None]
     g_carry = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dA_acc = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
-    dD_acc = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
-    dbias_acc = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
+    dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    dbias_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
     R: tl.constexpr = STATE_L // BLOCK_T
     for kb_i in range(n_state_chunks):
         kb = n_state_chunks - 1 - kb_i
@@ -431,6 +431,8 @@ def _selective_scan_bwd_tmajor_kernel(
                 u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
                 mask_d, bias, A2, h0, dstate, seqlen, c, HAS_BIAS, SOFTPLUS,
                 BLOCK_T, REVERSE)
+            # Ordered to keep few (T, N, D) tiles alive at once (register
+            # pressure, not arithmetic, limits this kernel).
             Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
             gout = tl.load(gout_ptr + ptr_td, mask=m_td,
                            other=0.0).to(tl.float32)
@@ -447,6 +449,11 @@ def _selective_scan_bwd_tmajor_kernel(
                 gy = gout * zz * sz
             else:
                 gy = gout
+            dC_part = tl.sum(hh * gy[:, None, :], axis=2)  # (T, N)
+            tl.atomic_add(dC_ptr + ptr_tn, dC_part, mask=m_tn, sem='relaxed')
+            dtu = dt * u
+            # a_t h_{t-1} = h_t - b_t: dL/d(dt * A) = g_t (h_t - b_t).
+            hb = hh - dtu[:, None, :] * Bt[:, :, None]
             # a_{t+1}: delta one step ahead (0, i.e. a = 1, past the end,
             # where the adjoint is 0 anyway).
             m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
@@ -466,40 +473,34 @@ def _selective_scan_bwd_tmajor_kernel(
             cterm = tl.where(is_last, c_last[None, :, :], cterm)
             _, g = tl.associative_scan((a_next, cterm), 0, _combine,
                                        reverse=True)
-            dtu = dt * u
-            b = dtu[:, None, :] * Bt[:, :, None]
+            g_carry = tl.reduce(g, 0, _first)
             gB = tl.sum(g * Bt[:, :, None], axis=1)  # <g_t, B_t>, (T, D)
-            # a_t h_{t-1} = h_t - b_t, so dL/d(dt * A) = g_t (h_t - b_t).
-            g_dA = g * (hh - b)
+            g_dA = g * hb
+            dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
             ddt = tl.sum(g_dA * Av[None, :, :], axis=1) + gB * u
             du = gB * dt
             if HAS_D:
                 du += gy * Dv[None, :]
-                dD_acc += gy * u
-            dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
-            dB_part = tl.sum(g * dtu[:, None, :], axis=2)  # (T, N)
-            dC_part = tl.sum(hh * gy[:, None, :], axis=2)
-            tl.atomic_add(dB_ptr + ptr_tn, dB_part, mask=m_tn, sem='relaxed')
-            tl.atomic_add(dC_ptr + ptr_tn, dC_part, mask=m_tn, sem='relaxed')
+                dD_acc += tl.sum(gy * u, axis=0)
+            tl.store(du_ptr + ptr_td, du.to(du_ptr.dtype.element_ty),
+                     mask=m_td)
             if SOFTPLUS:
                 ddt = ddt * tl.sigmoid(dt_in)
             ddt = tl.where(m_td, ddt, 0.0)
             if HAS_BIAS:
-                dbias_acc += ddt
-            tl.store(du_ptr + ptr_td, du.to(du_ptr.dtype.element_ty),
-                     mask=m_td)
+                dbias_acc += tl.sum(ddt, axis=0)
             tl.store(ddelta_ptr + ptr_td, ddt.to(ddelta_ptr.dtype.element_ty),
                      mask=m_td)
-            g_carry = tl.reduce(g, 0, _first)
+            dB_part = tl.sum(g * dtu[:, None, :], axis=2)  # (T, N)
+            tl.atomic_add(dB_ptr + ptr_tn, dB_part, mask=m_tn, sem='relaxed')
 
     tl.atomic_add(dA_ptr + offs_d[None, :] * dstate + offs_n[:, None],
                   dA_acc, mask=mask_nd, sem='relaxed')
     if HAS_D:
-        tl.atomic_add(dD_ptr + offs_d, tl.sum(dD_acc, axis=0), mask=mask_d,
-                      sem='relaxed')
+        tl.atomic_add(dD_ptr + offs_d, dD_acc, mask=mask_d, sem='relaxed')
     if HAS_BIAS:
-        tl.atomic_add(dbias_ptr + offs_d, tl.sum(dbias_acc, axis=0),
-                      mask=mask_d, sem='relaxed')
+        tl.atomic_add(dbias_ptr + offs_d, dbias_acc, mask=mask_d,
+                      sem='relaxed')
 
 
 @triton.jit
@@ -640,7 +641,9 @@ class ScanConfig(NamedTuple):
     ``num_warps``; ``prefetch`` (lane-major forward) loads chunk c+1 during
     chunk c. ``block_t > 0`` runs the forward on the time-major kernel
     with chunks of ``block_t`` steps, split into ``n_seg`` sequence segments
-    that run in parallel (a state-passing pre-pass joins them).
+    that run in parallel (a state-passing pre-pass joins them); in a
+    backward config it selects the time-major backward. ``maxnreg > 0``
+    caps the registers of the time-major kernels (ptxas ``.maxnreg``).
     """
     block_d: int
     block_l: int
@@ -648,6 +651,7 @@ class ScanConfig(NamedTuple):
     prefetch: bool = False
     block_t: int = 0
     n_seg: int = 1
+    maxnreg: int = 0  # >0: cap registers per thread (more resident warps)
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -755,6 +759,8 @@ def selective_scan_fwd(
                  num_warps=config.num_warps)
     bias_arg = delta_bias if delta_bias is not None else dummy
     if config.block_t:
+        if config.maxnreg:
+            flags['maxnreg'] = config.maxnreg
         _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
                            last, config, save_states, n_state_chunks, flags)
         return out, last, states, config
@@ -871,6 +877,8 @@ def selective_scan_bwd(
                          'spacing)')
     blocks = (dict(BLOCK_T=config.block_t, STATE_L=block_l)
               if config.block_t else dict(BLOCK_L=block_l))
+    if config.block_t and config.maxnreg:
+        blocks['maxnreg'] = config.maxnreg
     kernel[grid](
         u, delta, A, B, C,
         D if D is not None else dummy,
