@@ -109,11 +109,15 @@ def test_deit_attention_forms(tool):
         torch.testing.assert_close(naive(x), fused(x), rtol=1e-4, atol=1e-4)
 
 
-def test_vmamba_throughput_mode_cpu(tool, tmp_path):
+@pytest.mark.parametrize('model', [
+    pytest.param(f'vmamba-toy={TOY_VMAMBA}', id='vmamba'),
+    pytest.param(f'vim-toy={TOY_VIM}', id='vim-class-token'),
+])
+def test_throughput_mode_cpu(tool, tmp_path, model):
     out = tmp_path / 'tp'
     tool.main([
         '--mode', 'vmamba-throughput', '--device', 'cpu', '--models',
-        f'vmamba-toy={TOY_VMAMBA}', '--resolutions', '32', '--batch-size', '2',
+        model, '--resolutions', '32', '--batch-size', '2',
         '--warmup', '0', '--repeats', '1', '--precisions', 'fp32', '--out-dir',
         str(out)
     ])

@@ -12,11 +12,12 @@ against resolution, as Fig. 1(b)(c)) and ``summary.md`` (tables and the
 Vim-vs-DeiT ratios) to ``--out-dir``. All models of one run use the same
 batch size at a given resolution and the same precision.
 
-Mode ``vmamba-throughput``: VMamba classifiers (backbone, global average
-pooling, linear head) at 224², batch 128: inference throughput (fp32 and
-bf16 autocast) and training throughput with bf16 AMP, both as VMamba's
-README measures it (forward + backward, no optimizer) and as a full step
-(forward + backward + AdamW step).
+Mode ``vmamba-throughput``: classifiers at 224², batch 128, measured as
+VMamba's README measures them: inference throughput (fp32 and bf16
+autocast) and training throughput with bf16 AMP, both as forward +
+backward (no optimizer) and as a full step (forward + backward + AdamW
+step). VMamba models get global average pooling and a linear head, Vim
+models their class token (``out_type='cls_token'``) and a linear head.
 
 Precisions: ``fp32`` (no autocast; PyTorch's default TF32 settings) and
 ``bf16`` (``torch.autocast(dtype=torch.bfloat16)``, fp32 weights, as AMP
@@ -249,24 +250,58 @@ def build_feature_model(spec: Tuple[str, Any], resolution: int,
     raise ValueError(f'unknown model kind {kind!r}')
 
 
-def build_vmamba_classifier(spec: Tuple[str, Any],
-                            scan_backend: Optional[str]) -> nn.Module:
-    """A VMamba classifier for the throughput mode (preset or VMamba
-    dict)."""
+class TokenClassifier(nn.Module):
+    """Vim classifier: backbone with ``out_type='cls_token'`` -> linear head.
+
+    Args:
+        backbone (nn.Module): returns a tuple whose last item is (B, C).
+        channels (int): C.
+        num_classes (int): classes of the head. Defaults to 1000.
+    """
+
+    def __init__(self,
+                 backbone: nn.Module,
+                 channels: int,
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x)[-1])
+
+
+def build_classifier(spec: Tuple[str, Any], scan_backend: Optional[str],
+                     resolution: int = 224) -> nn.Module:
+    """A classifier for the throughput mode: VMamba (preset or dict) with
+    average pooling, or Vim (preset or dict) with its class token."""
     kind, opts = spec
-    from mmmamba.models.backbones import VMamba
+    from mmmamba.models.backbones import VisionMamba, VMamba
+    model_type = str(opts.get('type', '')) if kind == 'dict' else ''
     if kind == 'vmamba':
         backbone = VMamba(
             arch=opts['arch'],
             out_indices=(-1, ),
             drop_path_rate=opts.get('drop_path_rate', 0.),
             **_scan_kwargs(scan_backend))
-    elif kind == 'dict' and str(opts.get('type', '')).endswith('VMamba'):
+    elif model_type.endswith('VMamba'):
         cfg = dict(opts, out_indices=(-1, ))
-        backbone = build_backbone_dict(cfg, 224, scan_backend)
+        backbone = build_backbone_dict(cfg, resolution, scan_backend)
+    elif kind == 'vim':
+        backbone = VisionMamba(
+            arch=opts['arch'],
+            img_size=resolution,
+            out_type='cls_token',
+            **_scan_kwargs(scan_backend))
+        return TokenClassifier(backbone, backbone.embed_dims)
+    elif model_type.endswith('VisionMamba'):
+        cfg = dict(opts, out_type='cls_token', with_cls_token=True)
+        backbone = build_backbone_dict(cfg, resolution, scan_backend)
+        return TokenClassifier(backbone, backbone.embed_dims)
     else:
-        raise ValueError('the vmamba-throughput mode needs VMamba models '
-                         f'(presets vmamba-* or VMamba dicts), got {kind!r}')
+        raise ValueError('the vmamba-throughput mode needs VMamba or Vim '
+                         'models (presets vmamba-*, vim-* or backbone '
+                         f'dicts), got {kind!r}')
     return Classifier(backbone, backbone.dims[-1])
 
 
@@ -502,7 +537,8 @@ def bench_vmamba(
                          measure=measure,
                          precision=precision):
                     torch.manual_seed(0)
-                    model = build_vmamba_classifier(spec, args.scan_backend)
+                    model = build_classifier(spec, args.scan_backend,
+                                             resolution)
                     model = model.to(device)
                     params = sum(p.numel() for p in model.parameters())
                     x = torch.randn(
