@@ -20,6 +20,16 @@ as fast or faster at 7 of 8 measured (shape, dtype) rows, but mamba-ssm's
 forward alone is faster at long sequences in bf16, so inference (no
 gradient) tries mamba-ssm first when it is installed. The environment variable
 ``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
+
+Under ``torch.compile`` each backend runs as ``torch.library`` custom ops
+(``mmmamba::selective_scan_{ref,triton,mamba_ssm}_{fwd,bwd}``) with shape
+functions and a registered backward: ``fullgraph=True`` traces through
+:func:`selective_scan`, forward and backward, and the scan is one opaque node
+of the graph (also under CUDA-graph capture). The dispatcher itself
+(validation, the environment variable, the cached probes) is plain Python to
+Dynamo and is resolved at trace time. Eager calls keep the backends' autograd
+Functions (:func:`mmmamba.ops._utils.use_custom_ops` says why); both paths
+run the same forward and backward code.
 """
 import os
 from typing import Callable, Optional, Tuple, Union
