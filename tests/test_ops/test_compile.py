@@ -10,7 +10,7 @@ to eager for the reference and (in Triton's interpreter) the Triton backend;
 the mamba_ssm adapter's custom ops against a CPU stand-in of mamba-ssm's
 ``selective_scan_cuda`` extension built on the reference (the real one
 needs CUDA; the GPU tests in ``test_selective_scan.py`` and
-``tests/test_models/test_compile.py`` cover it there).
+``tests/test_models/test_model_compile.py`` cover it there).
 """
 import sys
 import types
@@ -241,13 +241,13 @@ def test_triton_custom_ops_opcheck():
 
 
 @requires_triton_interpreter
-@pytest.mark.parametrize('reverse', [False, True], ids=['fwd', 'reverse'])
 @pytest.mark.parametrize(
-    'kwargs', [
-        dict(),
-        dict(has_d=False, has_z=False, has_bias=False, dstate=1, groups=4),
+    'reverse,kwargs', [
+        (True, dict()),
+        (False,
+         dict(has_d=False, has_z=False, has_bias=False, dstate=1, groups=4)),
     ],
-    ids=['full', 'N1-bare'])
+    ids=['full-reverse', 'N1-bare'])
 def test_triton_compiles_fullgraph(reverse, kwargs):
     """The Triton backend (kernels in the interpreter) through its custom
     ops, ``reverse`` by index arithmetic included: equal to eager Triton,
