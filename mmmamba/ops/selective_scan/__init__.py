@@ -27,9 +27,11 @@ functions and a registered backward: ``fullgraph=True`` traces through
 :func:`selective_scan`, forward and backward, and the scan is one opaque node
 of the graph (also under CUDA-graph capture). The dispatcher itself
 (validation, the environment variable, the cached probes) is plain Python to
-Dynamo and is resolved at trace time. Eager calls keep the backends' autograd
-Functions (:func:`mmmamba.ops._utils.use_custom_ops` says why); both paths
-run the same forward and backward code.
+Dynamo and is resolved at trace time: Dynamo does not guard on the
+environment, so after changing ``MMMAMBA_SCAN_BACKEND`` in a process that
+has compiled a model, call ``torch._dynamo.reset()``. Eager calls keep the
+backends' autograd Functions (:func:`mmmamba.ops._utils.use_custom_ops` says
+why); both paths run the same forward and backward code.
 """
 import os
 from typing import Callable, Optional, Tuple, Union

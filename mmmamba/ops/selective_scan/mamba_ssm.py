@@ -54,6 +54,11 @@ def _call_extension(name: str, *args) -> list:
     raise error
 
 
+def _contiguous(*tensors: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
+    """The extension's layout (and the one the shape functions assume)."""
+    return tuple(None if t is None else t.contiguous() for t in tensors)
+
+
 def _placeholder(like: Tensor) -> Tensor:
     return like.new_empty(0, dtype=torch.float32)
 
@@ -77,6 +82,8 @@ def _mamba_fwd_op(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         (batch, dim, ceil(L / 2048), 2 * N) fp32; the gated output
         ``out * silu(z)`` (batch, dim, L), or an empty tensor without z.
     """
+    u, delta, A, B, C, D, z, delta_bias = _contiguous(u, delta, A, B, C, D,
+                                                      z, delta_bias)
     res = _call_extension('fwd', u, delta, A, B, C, D, z, delta_bias,
                           delta_softplus)
     out_z = res[2] if z is not None else _placeholder(u)
@@ -105,6 +112,8 @@ def _mamba_bwd_op(
     """``selective_scan_cuda.bwd``: du, ddelta, dA, dB, dC, dD, dz,
     d(delta_bias) in their inputs' dtypes (an empty tensor where the input
     is None). ``out`` is the forward's ungated output (read only with z)."""
+    u, delta, A, B, C, D, z, delta_bias, x, out = _contiguous(
+        u, delta, A, B, C, D, z, delta_bias, x, out)
     res = _call_extension('bwd', u, delta, A, B, C, D, z, delta_bias,
                           grad_out.contiguous(), x,
                           out if z is not None else None, None,

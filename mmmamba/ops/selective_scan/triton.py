@@ -162,9 +162,9 @@ def _triton_bwd_op(
     """The backward kernel (inputs as :func:`selective_scan_bwd`).
 
     Returns:
-        du, ddelta (input dtypes); dA, dB, dC (fp32); dD, dz (dtype of z),
-        d(delta_bias) (fp32), or an empty fp32 tensor where the input is
-        None.
+        du, ddelta (input dtypes); dA, dB, dC (fp32); dD (fp32), dz (dtype
+        of z), d(delta_bias) (fp32), or an empty fp32 tensor where the input
+        is None.
     """
     grads = selective_scan_bwd(
         u.contiguous(), delta.contiguous(), A.contiguous(), B.contiguous(),
