@@ -263,7 +263,7 @@ def test_triton_compiles_fullgraph(reverse, kwargs):
             backend='triton')
 
     check_compiles(fn, ins, 'mmmamba.selective_scan_triton_fwd')
-    # and the compiled Triton scan against the reference
+    # and the compiled Triton scan against the reference, gradients too
     torch._dynamo.reset()
     out, last = torch.compile(fn, fullgraph=True, backend='aot_eager')(**ins)
     ref, ref_last = selective_scan(
@@ -274,6 +274,16 @@ def test_triton_compiles_fullgraph(reverse, kwargs):
         backend='reference')
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(last, ref_last, rtol=1e-4, atol=1e-4)
+    gy = torch.randn_like(ref)
+    want, got = grads(ref, ins, gy), grads(out, ins, gy)
+    for k in want:
+        scale = max(1.0, want[k].abs().max().item())
+        torch.testing.assert_close(
+            got[k],
+            want[k],
+            rtol=1e-4,
+            atol=1e-4 * scale,
+            msg=lambda m: f'd{k}: {m}')
 
 
 # ---------------------------------------------------------------- mamba_ssm
