@@ -16,7 +16,7 @@ TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_backbone.py')
 EXPECTED_COLUMNS = [
     'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
     'status', 'images_per_s', 'median_ms', 'peak_mem_gib', 'params', 'warmup',
-    'repeats', 'device', 'torch', 'scan_backend', 'message'
+    'repeats', 'device', 'torch', 'scan_backend', 'compile', 'message'
 ]
 
 # 2-layer Vim of width 16 (1 token per 16x16 patch): a few ms per batch
@@ -81,6 +81,33 @@ def test_resolution_mode_cpu(tool, tmp_path):
             for r in redrawn] == [float(r['images_per_s']) for r in written]
     assert osp.getsize(again / 'fig1.png') > 10_000
     assert (again / 'summary.md').read_text().count('| inference |') == 4
+
+
+@pytest.mark.parametrize('mode', ['resolution', 'vmamba-throughput'])
+def test_compile_flag_cpu(tool, tmp_path, mode):
+    """--compile wraps every model in torch.compile(fullgraph=True) before
+    timing (aot_eager here: no C++ compilation) and says so in the CSV and
+    the summary; the eager run leaves the column empty."""
+    model = (f'vim-toy={TOY_VIM}'
+             if mode == 'resolution' else f'vmamba-toy={TOY_VMAMBA}')
+    out = tmp_path / 'compiled'
+    rows = tool.main([
+        '--mode', mode, '--device', 'cpu', '--models', model,
+        '--resolutions', '32', '--batch-size', '2', '--warmup', '0',
+        '--repeats', '1', '--precisions', 'fp32', '--compile',
+        '--compile-backend', 'aot_eager', '--no-plot', '--out-dir',
+        str(out)
+    ])
+    assert rows and all(r['status'] == 'ok' for r in rows), rows
+    _, written = _read_csv(out / 'results.csv')
+    assert {r['compile'] for r in written} == {'default/aot_eager'}
+    summary = (out / 'summary.md').read_text()
+    assert '- torch.compile: default/aot_eager (fullgraph;' in summary
+    args = tool.parse_args(['--compile', 'reduce-overhead'])
+    assert tool.compile_label(args) == 'reduce-overhead'
+    assert tool.compile_label(tool.parse_args([])) == ''
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--compile', 'fast'])
 
 
 def test_vim_at_uncovered_resolution_uses_the_covered_crop(tool):

@@ -19,6 +19,13 @@ backward (no optimizer) and as a full step (forward + backward + AdamW
 step). VMamba models get global average pooling and a linear head, Vim
 models their class token (``out_type='cls_token'``) and a linear head.
 
+With ``--compile [MODE]`` every model is wrapped in ``torch.compile(model,
+fullgraph=True, mode=MODE)`` (``--compile-backend``, default Inductor) and
+called :data:`COMPILE_CALLS` times, untimed, before the warm-up, so that
+compilation (and, for ``reduce-overhead``, the CUDA-graph recording) is not
+timed; the ``compile`` column of the CSV says how each row was run (empty
+for eager). Compare with an eager run of the same command.
+
 Precisions: ``fp32`` (no autocast; PyTorch's default TF32 settings) and
 ``bf16`` (``torch.autocast(dtype=torch.bfloat16)``, fp32 weights, as AMP
 inference runs). An out-of-memory error at one point is recorded as
@@ -58,6 +65,11 @@ Examples::
         --mode vmamba-throughput \\
         --models vmamba-tiny vmamba-small vmamba-base \\
         --out-dir benchmarks/vmamba_throughput_h100
+    # H100: compiled (Inductor with CUDA graphs); the same command without
+    # --compile gives the eager numbers to compare with
+    python tools/analysis_tools/benchmark_backbone.py \\
+        --models vim-tiny deit-tiny-sdpa --resolutions 512 1024 \\
+        --compile reduce-overhead --out-dir benchmarks/fig1_h100_compiled
     # CPU smoke test at toy sizes
     python tools/analysis_tools/benchmark_backbone.py --device cpu \\
         --models deit-tiny-sdpa --resolutions 32 --batch-size 2 \\
@@ -83,8 +95,15 @@ import torch.nn.functional as F
 CSV_COLUMNS = [
     'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
     'status', 'images_per_s', 'median_ms', 'peak_mem_gib', 'params', 'warmup',
-    'repeats', 'device', 'torch', 'scan_backend', 'message'
+    'repeats', 'device', 'torch', 'scan_backend', 'compile', 'message'
 ]
+
+COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune',
+                 'max-autotune-no-cudagraphs')
+#: Untimed calls of a compiled step before the warm-up: compilation of the
+#: forward (and backward), then, under ``reduce-overhead``, CUDA-graph
+#: warm-up and recording.
+COMPILE_CALLS = 3
 
 RESOLUTIONS = (512, 640, 738, 1024, 1248, 1536, 2048)
 
@@ -404,6 +423,37 @@ def _peak_gib(device: torch.device) -> Optional[float]:
     return None
 
 
+def maybe_compile(model: nn.Module, args) -> nn.Module:
+    """``torch.compile(model, fullgraph=True, mode=args.compile,
+    backend=args.compile_backend)``, or ``model`` itself without
+    ``--compile``. Dynamo's caches are reset first: every point builds a
+    new model, and the recompilations would otherwise reach Dynamo's limit
+    and silently fall back to eager."""
+    if not args.compile:
+        return model
+    torch._dynamo.reset()
+    kwargs = dict(fullgraph=True, backend=args.compile_backend)
+    if args.compile_backend == 'inductor':
+        kwargs['mode'] = args.compile
+    return torch.compile(model, **kwargs)
+
+
+def compile_label(args) -> str:
+    """The ``compile`` column: '' (eager), the mode, or mode/backend."""
+    if not args.compile:
+        return ''
+    if args.compile_backend == 'inductor':
+        return args.compile
+    return f'{args.compile}/{args.compile_backend}'
+
+
+def warm_compiled(step: Callable[[], Any], args) -> None:
+    """Run a compiled step :data:`COMPILE_CALLS` times (untimed)."""
+    if args.compile:
+        for _ in range(COMPILE_CALLS):
+            step()
+
+
 def run_point(make: Callable[[], Tuple[Callable[[], Any],
                                        int]], device: torch.device,
               warmup: int, repeats: int) -> Dict[str, Any]:
@@ -447,6 +497,7 @@ def _row(mode: str, label: str, measure: str, resolution: int, batch: int,
         device=device_name(device),
         torch=torch.__version__,
         scan_backend=resolved_scan_backend(args.scan_backend, device),
+        compile=compile_label(args),
         message=res['message'])
     if res['status'] == 'ok':
         row['images_per_s'] = round(batch / res['median_s'], 3)
@@ -496,6 +547,7 @@ def bench_resolution(
                                                 args.scan_backend)
                     model = model.to(device).eval()
                     params = sum(p.numel() for p in model.parameters())
+                    model = maybe_compile(model, args)
                     x = torch.randn(
                         batch, 3, resolution, resolution, device=device)
 
@@ -504,6 +556,7 @@ def bench_resolution(
                                 device, precision):
                             return model(x)
 
+                    warm_compiled(step, args)
                     return step, params
 
                 res = run_point(make, device, args.warmup, args.repeats)
@@ -545,25 +598,29 @@ def bench_vmamba(
                         batch, 3, resolution, resolution, device=device)
                     if measure == 'inference':
                         model.eval()
+                        run = maybe_compile(model, args)
 
                         def step():
                             with torch.inference_mode(), _autocast(
                                     device, precision):
-                                return model(x)
+                                return run(x)
 
+                        warm_compiled(step, args)
                         return step, params
                     model.train()
+                    run = maybe_compile(model, args)
                     target = torch.randint(0, 1000, (batch, ), device=device)
                     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
                     def step():
                         optimizer.zero_grad(set_to_none=True)
                         with _autocast(device, precision):
-                            loss = F.cross_entropy(model(x), target)
+                            loss = F.cross_entropy(run(x), target)
                         loss.backward()
                         if measure == 'train_step':
                             optimizer.step()
 
+                    warm_compiled(step, args)
                     return step, params
 
                 res = run_point(make, device, args.warmup, args.repeats)
@@ -712,6 +769,14 @@ def ratio_lines(rows: List[Dict[str, Any]], ours: str,
     return lines
 
 
+def _compile_text(rows: List[Dict[str, Any]]) -> str:
+    modes = sorted({r.get('compile') or '' for r in rows})
+    if modes == ['']:
+        return 'no (eager)'
+    return ', '.join(m or 'eager' for m in modes) + \
+        f' (fullgraph; {COMPILE_CALLS} untimed calls before the warm-up)'
+
+
 def write_summary(rows: List[Dict[str, Any]], path: str, args, device: str,
                   command: str) -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -724,6 +789,7 @@ def write_summary(rows: List[Dict[str, Any]], path: str, args, device: str,
         f"- warm-up {rows[0]['warmup'] if rows else args.warmup}, median of "
         f"{rows[0]['repeats'] if rows else args.repeats} timed batches; "
         'peak memory = torch.cuda.max_memory_allocated (weights included)',
+        f'- torch.compile: {_compile_text(rows)}',
         '',
         '| model | measure | res | batch | precision | img/s | peak GiB | '
         'status |',
@@ -809,6 +875,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=None,
         help='selective-scan backend of the mmmamba models (default: auto)')
     parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='default',
+        default=None,
+        choices=COMPILE_MODES,
+        metavar='MODE',
+        help='torch.compile every model (fullgraph) before timing, with '
+        f'this mode (one of {", ".join(COMPILE_MODES)}; default: default); '
+        f'{COMPILE_CALLS} untimed calls compile it before the warm-up')
+    parser.add_argument(
+        '--compile-backend',
+        default='inductor',
+        help='torch.compile backend (default: inductor; e.g. aot_eager for '
+        'a quick check; --compile MODE applies to inductor only)')
+    parser.add_argument(
         '--out-dir', required=False, default='work_dirs/benchmark_backbone')
     parser.add_argument(
         '--no-plot', action='store_true', help='do not draw the figure')
@@ -872,8 +953,11 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     if not args.no_plot and any(
             r['measure'] == 'inference' and r['mode'] == 'resolution'
             for r in rows):
-        plot_figure(rows, osp.join(args.out_dir, 'fig1.png'),
-                    f'{where}; {batch_text(rows)}')
+        compiled = sorted({r.get('compile') or '' for r in rows} - {''})
+        title = f'{where}; {batch_text(rows)}'
+        if compiled:
+            title += f"; torch.compile {', '.join(compiled)}"
+        plot_figure(rows, osp.join(args.out_dir, 'fig1.png'), title)
     print(f'wrote {args.out_dir}', flush=True)
     return rows
 

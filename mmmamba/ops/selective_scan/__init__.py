@@ -20,6 +20,18 @@ faster at every measured shape (1.0-2.6x), and forward+backward at 5 of 8
 (shape, dtype) rows (mamba-ssm's is 3-10% faster at 224² batch 128 and at
 1248² batch 8 in bf16). The environment variable
 ``MMMAMBA_SCAN_BACKEND`` replaces ``'auto'`` everywhere.
+
+Under ``torch.compile`` each backend runs as ``torch.library`` custom ops
+(``mmmamba::selective_scan_{ref,triton,mamba_ssm}_{fwd,bwd}``) with shape
+functions and a registered backward: ``fullgraph=True`` traces through
+:func:`selective_scan`, forward and backward, and the scan is one opaque node
+of the graph (also under CUDA-graph capture). The dispatcher itself
+(validation, the environment variable, the cached probes) is plain Python to
+Dynamo and is resolved at trace time: Dynamo does not guard on the
+environment, so after changing ``MMMAMBA_SCAN_BACKEND`` in a process that
+has compiled a model, call ``torch._dynamo.reset()``. Eager calls keep the
+backends' autograd Functions (:func:`mmmamba.ops._utils.use_custom_ops` says
+why); both paths run the same forward and backward code.
 """
 import os
 from typing import Callable, Optional, Tuple, Union

@@ -20,12 +20,21 @@ obeys the same recurrence run backwards, ``g_t = a_{t+1} g_{t+1} + C_t gy_t``,
 which reuses the chunked scan; every input gradient is then element-wise. It
 recomputes ``h`` block by block instead of storing it, and is several times
 faster on CPU than autograd through a scan, whose graph has one node per step.
+
+Under ``torch.compile`` the same forward and backward run as the custom ops
+``mmmamba::selective_scan_ref_fwd`` / ``_bwd``: Dynamo could trace the
+Function, but Inductor would then unroll every Python loop of the chunked
+scan into the graph (about a minute of CPU compilation for one 40-step
+scan, against seconds for the op).
 """
 from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .._utils import (custom_op, register_autograd, register_fake,
+                      use_custom_ops)
 
 __all__ = ['selective_scan_ref', 'SelectiveScanRefFn', 'chunked_scan_']
 
@@ -160,6 +169,110 @@ class _Prepared:
         return chunked_scan_(self.decay(sl), self.drive(sl, g))
 
 
+def _ref_forward(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                 D: Optional[Tensor], z: Optional[Tensor],
+                 delta_bias: Optional[Tensor],
+                 delta_softplus: bool) -> Tuple[Tensor, Tensor]:
+    """The forward of :class:`SelectiveScanRefFn` (B and C 4-D).
+
+    Returns:
+        out (batch, dim, L) in ``u.dtype`` (not necessarily contiguous) and
+        the last state (batch, dim, N) in the compute dtype.
+    """
+    p = _Prepared(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    y = torch.empty_like(p.u)  # (L, batch, dim)
+    last = torch.empty(p.batch, p.dim, p.dstate, dtype=p.cdt, device=u.device)
+    for sl, g in p.blocks():
+        h = p.states(sl, g)
+        torch.sum(h * p.C[:, :, g:g + 1], dim=-1, out=y[:, :, sl])
+        last[:, sl] = h[-1]
+    if p.D is not None:
+        y.addcmul_(p.u, p.D)
+    y = y.permute(1, 2, 0)
+    if z is not None:
+        y = y * F.silu(z.to(p.cdt))
+    return y.to(u.dtype), last
+
+
+def _ref_backward(
+    grad_out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+    C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+    delta_bias: Optional[Tensor], delta_softplus: bool
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Optional[Tensor],
+           Optional[Tensor], Optional[Tensor]]:
+    """The backward of :class:`SelectiveScanRefFn` (B and C 4-D).
+
+    Returns:
+        du, ddelta, dA, dB, dC, dD, dz, d(delta_bias), each in the dtype and
+        shape of its input (not necessarily contiguous); None where the
+        input is None.
+    """
+    p = _Prepared(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    cdt = p.cdt
+    gout = grad_out.to(cdt).permute(2, 0, 1)  # (L, batch, dim)
+    if z is not None:
+        zt = z.to(cdt).permute(2, 0, 1)
+        sig = torch.sigmoid(zt)
+        gy = (gout * zt * sig).contiguous()
+        y = torch.empty_like(p.u)
+    else:
+        gy = gout.contiguous()
+    # dt one step ahead, for the adjoint decay a_{t+1}; a_L = 0.
+    dt_next = torch.zeros_like(p.dt)
+    dt_next[:-1] = p.dt[1:]
+
+    grad_dt = torch.empty_like(p.u)
+    grad_u = torch.empty_like(p.u)
+    grad_A = torch.empty_like(p.A)
+    grad_B = torch.zeros_like(p.B)
+    grad_C = torch.zeros_like(p.C)
+    for sl, g in p.blocks():
+        h = p.states(sl, g)
+        if z is not None:
+            torch.sum(h * p.C[:, :, g:g + 1], dim=-1, out=y[:, :, sl])
+        # Adjoint state: g_t = a_{t+1} g_{t+1} + C_t gy_t.
+        a_next = p.decay(sl, dt_next[:, :, sl])
+        a_next[-1] = 0
+        gh = chunked_scan_(a_next,
+                           gy[:, :, sl].unsqueeze(-1) * p.C[:, :, g:g + 1],
+                           reverse=True)
+        del a_next
+        grad_C[:, :, g] += (h * gy[:, :, sl].unsqueeze(-1)).sum(2)
+        # a_t h_{t-1} = h_t - b_t, so dL/d(dt*A) = g_t (h_t - b_t).
+        h.sub_(p.drive(sl, g))
+        h.mul_(gh)  # now dL/d(dt*A)
+        gB_term = (gh * p.B[:, :, g:g + 1]).sum(-1)  # <g_t, B_t>
+        grad_A[sl] = (h * p.dt[:, :, sl].unsqueeze(-1)).sum((0, 1))
+        torch.sum(h * p.A[sl], dim=-1, out=grad_dt[:, :, sl])
+        grad_dt[:, :, sl].addcmul_(gB_term, p.u[:, :, sl])
+        torch.mul(gB_term, p.dt[:, :, sl], out=grad_u[:, :, sl])
+        dtu = p.dt[:, :, sl] * p.u[:, :, sl]
+        grad_B[:, :, g] += (gh * dtu.unsqueeze(-1)).sum(2)
+    grad_z = None
+    if z is not None:
+        if p.D is not None:
+            y.addcmul_(p.u, p.D)
+        grad_z = gout * y * sig * (1 + zt * (1 - sig))
+    grad_D = None
+    if p.D is not None:
+        grad_u.addcmul_(gy, p.D)
+        grad_D = (gy * p.u).sum((0, 1))
+    if delta_softplus:
+        grad_dt.mul_(torch.sigmoid(p.dt_raw))
+    grad_bias = grad_dt.sum((0, 1)) if delta_bias is not None else None
+
+    def back(t: Optional[Tensor], ref: Optional[Tensor],
+             perm: Tuple[int, ...]) -> Optional[Tensor]:
+        if t is None or ref is None:
+            return None
+        return t.permute(*perm).to(ref.dtype) if perm else t.to(ref.dtype)
+
+    return (back(grad_u, u, (1, 2, 0)), back(grad_dt, delta, (1, 2, 0)),
+            back(grad_A, A, ()), back(grad_B, B, (1, 2, 3, 0)),
+            back(grad_C, C, (1, 2, 3, 0)), back(grad_D, D, ()),
+            back(grad_z, z, (1, 2, 0)), back(grad_bias, delta_bias, ()))
+
+
 class SelectiveScanRefFn(torch.autograd.Function):
     """Chunked selective scan with a hand-written reverse-scan backward.
 
@@ -172,22 +285,10 @@ class SelectiveScanRefFn(torch.autograd.Function):
                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
                 delta_bias: Optional[Tensor], delta_softplus: bool,
                 return_last_state: bool):
-        p = _Prepared(u, delta, A, B, C, D, delta_bias, delta_softplus)
-        y = torch.empty_like(p.u)  # (L, batch, dim)
-        last = torch.empty(p.batch, p.dim, p.dstate, dtype=p.cdt,
-                           device=u.device)
-        for sl, g in p.blocks():
-            h = p.states(sl, g)
-            torch.sum(h * p.C[:, :, g:g + 1], dim=-1, out=y[:, :, sl])
-            last[:, sl] = h[-1]
-        if p.D is not None:
-            y.addcmul_(p.u, p.D)
-        y = y.permute(1, 2, 0)
-        if z is not None:
-            y = y * F.silu(z.to(p.cdt))
+        out, last = _ref_forward(u, delta, A, B, C, D, z, delta_bias,
+                                 delta_softplus)
         ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias)
         ctx.delta_softplus = delta_softplus
-        out = y.to(u.dtype)
         if return_last_state:
             ctx.mark_non_differentiable(last)
             return out, last
@@ -196,71 +297,89 @@ class SelectiveScanRefFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: Tensor, *unused):
         u, delta, A, B, C, D, z, delta_bias = ctx.saved_tensors
-        p = _Prepared(u, delta, A, B, C, D, delta_bias, ctx.delta_softplus)
-        cdt = p.cdt
-        gout = grad_out.to(cdt).permute(2, 0, 1)  # (L, batch, dim)
-        if z is not None:
-            zt = z.to(cdt).permute(2, 0, 1)
-            sig = torch.sigmoid(zt)
-            gy = (gout * zt * sig).contiguous()
-            y = torch.empty_like(p.u)
-        else:
-            gy = gout.contiguous()
-        # dt one step ahead, for the adjoint decay a_{t+1}; a_L = 0.
-        dt_next = torch.zeros_like(p.dt)
-        dt_next[:-1] = p.dt[1:]
+        return _ref_backward(grad_out, u, delta, A, B, C, D, z, delta_bias,
+                             ctx.delta_softplus) + (None, None)
 
-        grad_dt = torch.empty_like(p.u)
-        grad_u = torch.empty_like(p.u)
-        grad_A = torch.empty_like(p.A)
-        grad_B = torch.zeros_like(p.B)
-        grad_C = torch.zeros_like(p.C)
-        for sl, g in p.blocks():
-            h = p.states(sl, g)
-            if z is not None:
-                torch.sum(h * p.C[:, :, g:g + 1], dim=-1, out=y[:, :, sl])
-            # Adjoint state: g_t = a_{t+1} g_{t+1} + C_t gy_t.
-            a_next = p.decay(sl, dt_next[:, :, sl])
-            a_next[-1] = 0
-            gh = chunked_scan_(a_next,
-                               gy[:, :, sl].unsqueeze(-1) * p.C[:, :, g:g + 1],
-                               reverse=True)
-            del a_next
-            grad_C[:, :, g] += (h * gy[:, :, sl].unsqueeze(-1)).sum(2)
-            # a_t h_{t-1} = h_t - b_t, so dL/d(dt*A) = g_t (h_t - b_t).
-            h.sub_(p.drive(sl, g))
-            h.mul_(gh)  # now dL/d(dt*A)
-            gB_term = (gh * p.B[:, :, g:g + 1]).sum(-1)  # <g_t, B_t>
-            grad_A[sl] = (h * p.dt[:, :, sl].unsqueeze(-1)).sum((0, 1))
-            torch.sum(h * p.A[sl], dim=-1, out=grad_dt[:, :, sl])
-            grad_dt[:, :, sl].addcmul_(gB_term, p.u[:, :, sl])
-            torch.mul(gB_term, p.dt[:, :, sl], out=grad_u[:, :, sl])
-            dtu = p.dt[:, :, sl] * p.u[:, :, sl]
-            grad_B[:, :, g] += (gh * dtu.unsqueeze(-1)).sum(2)
-        grad_z = None
-        if z is not None:
-            if p.D is not None:
-                y.addcmul_(p.u, p.D)
-            grad_z = gout * y * sig * (1 + zt * (1 - sig))
-        grad_D = None
-        if p.D is not None:
-            grad_u.addcmul_(gy, p.D)
-            grad_D = (gy * p.u).sum((0, 1))
-        if ctx.delta_softplus:
-            grad_dt.mul_(torch.sigmoid(p.dt_raw))
-        grad_bias = grad_dt.sum((0, 1)) if delta_bias is not None else None
 
-        def back(t: Optional[Tensor], ref: Optional[Tensor],
-                 perm: Tuple[int, ...]) -> Optional[Tensor]:
-            if t is None or ref is None:
-                return None
-            return t.permute(*perm).to(ref.dtype) if perm else t.to(ref.dtype)
+# Custom ops: the same forward and backward as single opaque graph nodes for
+# torch.compile (see mmmamba.ops._utils.use_custom_ops). Inductor would
+# otherwise unroll the chunked scan's Python loops into a very long graph.
+# Absent optional gradients come back as empty tensors (a custom op cannot
+# return None), and every output is contiguous, as the shape functions say.
 
-        return (back(grad_u, u, (1, 2, 0)), back(grad_dt, delta, (1, 2, 0)),
-                back(grad_A, A, ()), back(grad_B, B, (1, 2, 3, 0)),
-                back(grad_C, C, (1, 2, 3, 0)), back(grad_D, D, ()),
-                back(grad_z, z, (1, 2, 0)), back(grad_bias, delta_bias, ()),
-                None, None)
+
+def _placeholder(like: Tensor) -> Tensor:
+    return like.new_empty(0)
+
+
+def _dense(t: Tensor) -> Tensor:
+    return torch.empty(t.shape, dtype=t.dtype, device=t.device)
+
+
+@custom_op('mmmamba::selective_scan_ref_fwd')
+def _ref_fwd_op(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                D: Optional[Tensor], z: Optional[Tensor],
+                delta_bias: Optional[Tensor],
+                delta_softplus: bool) -> Tuple[Tensor, Tensor]:
+    """Shapes as :func:`selective_scan_ref` (B and C 4-D); returns out
+    (batch, dim, L) contiguous in ``u.dtype`` and the last state (batch,
+    dim, N) in the compute dtype."""
+    out, last = _ref_forward(u, delta, A, B, C, D, z, delta_bias,
+                             delta_softplus)
+    return out.contiguous(), last
+
+
+@register_fake(_ref_fwd_op)
+def _ref_fwd_fake(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+                  D: Optional[Tensor], z: Optional[Tensor],
+                  delta_bias: Optional[Tensor],
+                  delta_softplus: bool) -> Tuple[Tensor, Tensor]:
+    batch, dim, _ = u.shape
+    last = u.new_empty((batch, dim, A.shape[1]),
+                       dtype=_compute_dtype(u.dtype))
+    return _dense(u), last
+
+
+@custom_op('mmmamba::selective_scan_ref_bwd')
+def _ref_bwd_op(
+    grad_out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+    C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+    delta_bias: Optional[Tensor], delta_softplus: bool
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """du, ddelta, dA, dB, dC, dD, dz, d(delta_bias), contiguous, in their
+    inputs' dtypes; an empty tensor where the input is None."""
+    grads = _ref_backward(grad_out, u, delta, A, B, C, D, z, delta_bias,
+                          delta_softplus)
+    return tuple(
+        _placeholder(u) if g is None else g.contiguous() for g in grads)
+
+
+@register_fake(_ref_bwd_op)
+def _ref_bwd_fake(
+    grad_out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+    C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+    delta_bias: Optional[Tensor], delta_softplus: bool
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    return tuple(
+        _placeholder(u) if t is None else _dense(t)
+        for t in (u, delta, A, B, C, D, z, delta_bias))
+
+
+def _ref_setup_context(ctx, inputs: tuple, output: tuple) -> None:
+    ctx.save_for_backward(*inputs[:8])
+    ctx.delta_softplus = inputs[8]
+    ctx.mark_non_differentiable(output[1])
+
+
+def _ref_op_backward(ctx, grad_out: Tensor, grad_last: Tensor) -> tuple:
+    saved = ctx.saved_tensors
+    grads = _ref_bwd_op(grad_out, *saved, ctx.delta_softplus)
+    return tuple(None if t is None else g
+                 for g, t in zip(grads, saved)) + (None, )
+
+
+register_autograd(_ref_fwd_op, _ref_op_backward,
+                  setup_context=_ref_setup_context)
 
 
 def selective_scan_ref(
@@ -293,5 +412,9 @@ def selective_scan_ref(
         B = B.unsqueeze(1)
     if C.dim() == 3:
         C = C.unsqueeze(1)
+    if use_custom_ops():
+        out, last = _ref_fwd_op(u, delta, A, B, C, D, z, delta_bias,
+                                delta_softplus)
+        return (out, last) if return_last_state else out
     return SelectiveScanRefFn.apply(u, delta, A, B, C, D, z, delta_bias,
                                     delta_softplus, return_last_state)
