@@ -433,7 +433,8 @@ def test_time_major_config_checks_state_spacing():
 
 def test_default_config_splits_long_sequences_at_small_batch():
     """The time-major forward splits a sequence only when few programs
-    would run, and never into segments shorter than the minimum."""
+    would run, and never into segments shorter than the minimum; the
+    backward is time-major only with many programs."""
     pytest.importorskip('triton')
     from mmmamba.ops.selective_scan import triton_kernels as tk
     small = tk.default_config(6085, 16, 384, backward=False,
@@ -448,6 +449,11 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert short.n_seg == 1
     bwd = tk.default_config(6085, 16, 384, backward=True, n_rows=8 * 384)
     assert bwd.block_t == 0 and bwd.block_l == small.block_l
+    # the time-major backward only where many programs run (224² b128)
+    busy = tk.default_config(197, 16, 384, backward=True, n_rows=128 * 384)
+    assert busy.block_t == 8 and busy.block_l == 16
+    assert tk.default_config(197, 16, 384, backward=True,
+                             n_rows=8 * 384).block_t == 0
 
 
 @pytest.mark.parametrize('backend', [

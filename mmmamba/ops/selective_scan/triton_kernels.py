@@ -60,6 +60,8 @@ LOG2E = math.log2(math.e)
 TMAJOR_SPLIT_BELOW = 1024
 TMAJOR_PROGRAMS = 4096
 TMAJOR_MIN_SEGMENT = 128
+# Time-major backward from this many programs (default_config).
+TMAJOR_BWD_PROGRAMS = 4096
 
 
 @triton.jit
@@ -687,9 +689,14 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # programs share the GPU (long sequences at small batch); for
     # inference in 16-bit it did not.
     if backward:
-        # Lane-major: the time-major backward (ScanConfig.block_t > 0)
-        # needs 170-255 registers per thread and lost to this one in the
-        # sweep of benchmarks/scan_sweep_h200 (NOTES, attempt 10).
+        # Time-major (8 channels, 8 steps) only where many programs run:
+        # at Vim-Ti 224² batch 128 it beat the lane-major kernel 1.28x
+        # (fp32) / 1.04x (bf16); with few programs (1248² batch 8, 384 of
+        # them) it lost 0.70x, having no sequence split and 200+ registers
+        # per thread (benchmarks/scan_sweep_h200, NOTES attempt 10).
+        bd = _largest_divisor_block(dim_per_group, 8)
+        if bd == 8 and n_rows // bd >= TMAJOR_BWD_PROGRAMS:
+            return ScanConfig(bd, 16, 1, block_t=8)
         return ScanConfig(_largest_divisor_block(dim_per_group, 2), 16, 1)
     # Forward: time-major tiles, 16 channels x 2 state lanes per warp, 8
     # steps per thread (sweep of 2026-12-02 on an H200,
