@@ -173,14 +173,16 @@ def test_triton_interpreter_matches_oracle(batch, dim, dstate, H, W):
 
 
 @requires_triton_interpreter
-@pytest.mark.parametrize('dstate', [1, 3])
-def test_triton_interpreter_many_chunks(monkeypatch, dstate):
+@pytest.mark.parametrize('dstate,acc_cg', [(1, True), (3, False)])
+def test_triton_interpreter_many_chunks(monkeypatch, dstate, acc_cg):
     """Chunks of 4 steps and one channel per program: the state carried
     across chunks, column directions crossing columns inside a chunk, and
-    a sequence that is not a multiple of the chunk."""
+    a sequence that is not a multiple of the chunk; both accumulator load
+    variants."""
     from mmmamba.ops.ss2d_scan import triton_kernels as tk
+    config = tk.SS2DScanConfig(1, 4, 1, acc_cg=acc_cg)
     monkeypatch.setattr(tk, 'default_config',
-                        lambda *args, **kwargs: tk.SS2DScanConfig(1, 4, 1))
+                        lambda *args, **kwargs: config)
     ins = make_inputs(1, 2, dstate, 5, 3)
     _assert_matches_oracle(ins, 1e-5, 1e-5)
 
@@ -199,6 +201,53 @@ def test_triton_interpreter_bf16():
     input dtypes, within bf16 rounding of the fp32 oracle."""
     ins = make_inputs(1, 4, 1, 3, 5, dtype=torch.bfloat16)
     _assert_matches_oracle(ins, 3e-2, 2e-2)
+
+
+_COMPILE_SM90 = r"""
+import os
+os.environ.pop('TRITON_INTERPRET', None)
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource, compile
+from mmmamba.ops.ss2d_scan import triton_kernels as tk
+
+ints = ('n_batch', 'dim', 'seqlen', 'height', 'width', 'dstate', 'n_chunks')
+fwd = ('u', 'delta', 'A', 'B', 'C', 'D', 'bias', 'acc', 'out', 'states')
+bwd = ('u', 'delta', 'A', 'B', 'C', 'D', 'bias', 'states', 'gout', 'du_acc',
+       'du', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dbias')
+low = {'u', 'delta', 'B', 'C', 'out', 'gout', 'du', 'ddelta'}
+for fn, ptrs, consts, warps in (
+        (tk._ss2d_scan_fwd_kernel, fwd, dict(SAVE_STATES=True, BLOCK_D=2,
+                                             BLOCK_L=128), 2),
+        (tk._ss2d_scan_bwd_kernel, bwd, dict(BLOCK_D=4, BLOCK_L=128), 4)):
+    consts.update(HAS_D=True, HAS_BIAS=True, SOFTPLUS=True, BLOCK_N=1,
+                  ACC_CG=True)
+    sig = {f'{p}_ptr': '*bf16' if p in low else '*fp32' for p in ptrs}
+    sig.update({k: 'i32' for k in ints})
+    sig.update({k: 'constexpr' for k in consts})
+    kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts),
+                     target=GPUTarget('cuda', 90, 32),
+                     options=dict(num_warps=warps))
+    assert 'bar.sync' in kernel.asm['ptx'] or 'barrier' in kernel.asm['ptx']
+    assert len(kernel.asm['cubin']) > 0
+print('compiled')
+"""
+
+
+@requires_triton
+def test_kernels_compile_for_sm90():
+    """The interpreter runs the kernels' Python, not the compiler: compile
+    both for sm_90 offline (PTX and ptxas, no GPU needed) in a process
+    without TRITON_INTERPRET, at VMamba's N=1 launch configurations."""
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip('triton.backends.compiler')
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
+                         capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().endswith('compiled')
 
 
 # ---------------------------------------------------------------- GPU

@@ -43,3 +43,20 @@ def test_quick_cpu_table(tmp_path):
     text = out.read_text()
     assert text.count('| toy stage1 b1 |') == 4
     assert 'unfused/fused' in text
+
+
+@requires_triton_interpreter
+def test_quick_cpu_sweep(monkeypatch):
+    """The --sweep code path (kernels called directly with explicit
+    configurations), one configuration on a toy shape."""
+    bench = load_script(SCRIPT)
+    monkeypatch.setattr(bench, 'SWEEP_GRID', [(2, 128, 2)])
+    rows = bench.main([
+        '--device', 'cpu', '--quick', '--sweep', '--shapes', 'toy stage1 b1',
+        '--dtypes', 'bf16', '--repeats', '1', '--warmup', '0'
+    ])
+    assert [r['config'] for r in rows] == [
+        '(2, 128, 2, acc_cg=True)', '(2, 128, 2, acc_cg=False)'
+    ]
+    assert rows[0]['default'] == 'fwd'  # (2, 128, 2) is the N=1 forward's
+    assert all(r['fwd_ms'] > 0 and r['bwd_ms'] > 0 for r in rows)

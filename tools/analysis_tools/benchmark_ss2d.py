@@ -20,6 +20,14 @@ once; the fused kernel re-reads ``x`` once per direction and
 read-modify-writes an fp32 accumulator), so that time / bytes can be read as
 an effective bandwidth.
 
+``--sweep`` (GPU): instead of the table, time the fused kernels alone
+(``ss2d_scan_fwd`` with saved states, ``ss2d_scan_bwd``) over a grid of
+launch configurations (:data:`SWEEP_GRID`, x ``acc_cg``), printing each
+configuration's forward and backward time and effective bandwidth under the
+kernel's own byte model (:func:`kernel_bytes`); the current default is
+marked. The defaults were taken from the plain scan's sweeps, not from one
+of these.
+
 CPU (``--device cpu``; ``--quick`` for toy shapes, the CI smoke test): the
 same table; Triton paths run in Triton's interpreter (``TRITON_INTERPRET=1``
 is set if unset), so the times say nothing about speed.
@@ -27,6 +35,8 @@ is set if unset), so the times say nothing about speed.
 Examples::
 
     python tools/analysis_tools/benchmark_ss2d.py --out benchmarks/ss2d.md
+    python tools/analysis_tools/benchmark_ss2d.py --sweep \
+        --shapes 'VMamba-T stage1 b128' --dtypes bf16
     python tools/analysis_tools/benchmark_ss2d.py --device cpu --quick
 """
 import argparse
@@ -55,6 +65,24 @@ CPU_SHAPES = {  # --device cpu without --quick: stage 4 at batch 2
 }
 PATHS = ('fused', 'unfused', 'reference')
 K = 4
+# (block_d, block_l, num_warps) tried by --sweep, each with acc_cg on/off
+SWEEP_GRID = [(bd, bl, nw) for bl in (64, 128, 256)
+              for bd, nw in ((1, 1), (2, 1), (2, 2), (4, 2), (4, 4))]
+
+
+def kernel_bytes(batch: int, dim: int, L: int, dstate: int, itemsize: int,
+                 backward: bool) -> int:
+    """Bytes the fused kernels move (atomics and chunk states ignored):
+    forward reads x once per direction and delta, B, C once, plus the fp32
+    accumulator (written, read+written twice, read) and the output; the
+    backward reads x, delta and dy per direction, writes ddelta, reads B,
+    C and accumulates dx the same way."""
+    E = batch * dim * L
+    bc = 2 * batch * K * dstate * L * itemsize
+    acc = (4 + 2 * 8 + 4) * E + itemsize * E
+    if backward:
+        return (12 + 4) * E * itemsize + bc + acc
+    return 8 * E * itemsize + bc + acc
 
 
 def core_bytes(batch: int, dim: int, H: int, W: int, dstate: int,
@@ -188,6 +216,67 @@ def measure(shape: Tuple[int, int, int, int], dtype: torch.dtype,
     return row
 
 
+def sweep(shape: Tuple[int, int, int, int], dtype: torch.dtype, device: str,
+          repeats: int, warmup: int) -> List[Dict]:
+    """Time the fused kernels alone over :data:`SWEEP_GRID` (on CPU in
+    Triton's interpreter: a smoke test of this code, not a timing)."""
+    from mmmamba.ops.ss2d_scan import triton_kernels as tk
+    batch, C, H, W = shape
+    D, L, N = C, H * W, 1
+    g = torch.Generator(device='cpu').manual_seed(0)
+
+    def rnd(*size, scale=1.0, dt=dtype):
+        return (torch.randn(*size, generator=g) * scale).to(device, dt)
+
+    u, delta = rnd(batch, D, L), rnd(batch, K, D, L, scale=0.5)
+    Bm, Cm = rnd(batch, K, N, L), rnd(batch, K, N, L)
+    A = -torch.rand(K * D, N, generator=g).add(0.5).to(device)
+    Dv = torch.ones(K * D, device=device)
+    bias = rnd(K * D, scale=0.1, dt=torch.float32)
+    gout = rnd(batch, D, L)
+    default = (tk.default_config(D, N, backward=False),
+               tk.default_config(D, N, backward=True))
+    itemsize = torch.finfo(dtype).bits // 8
+    rows = []
+    for block_d, block_l, warps in SWEEP_GRID:
+        if D % block_d:
+            continue
+        for acc_cg in (True, False):
+            cfg = tk.SS2DScanConfig(block_d, block_l, warps, acc_cg)
+            states = tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
+                                      True, True, config=cfg)[1]
+            t_f = time_it(
+                lambda: tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H,
+                                         W, True, True, config=cfg),
+                device, repeats, warmup)
+            t_b = time_it(
+                lambda: tk.ss2d_scan_bwd(u, delta, A, Bm, Cm, Dv, bias, H,
+                                         W, True, states, block_l, gout,
+                                         config=cfg), device, repeats,
+                warmup)
+            row = dict(
+                config=f'({block_d}, {block_l}, {warps}, '
+                f'acc_cg={acc_cg})',
+                default=' / '.join(
+                    name for name, d in zip(('fwd', 'bwd'), default)
+                    if d == cfg),
+                fwd_ms=t_f,
+                bwd_ms=t_b,
+                fwd_gbs=kernel_bytes(batch, D, L, N, itemsize, False) /
+                t_f / 1e6,
+                bwd_gbs=kernel_bytes(batch, D, L, N, itemsize, True) /
+                t_b / 1e6)
+            rows.append(row)
+            print(f"| {row['config']} | {row['default']} | "
+                  f"{t_f:.3f} | {t_b:.3f} | {row['fwd_gbs']:.0f} | "
+                  f"{row['bwd_gbs']:.0f} |", flush=True)
+    return rows
+
+
+SWEEP_HEADER = ('| (block_d, block_l, warps, acc_cg) | default for | fwd ms '
+                '| bwd ms | fwd GB/s | bwd GB/s |\n|---|---|---|---|---|---|')
+
+
 HEADER = ('| shape | dtype | path | core fwd ms | core fwd+bwd ms | '
           'SS2D fwd ms | SS2D fwd+bwd ms | model MB core fwd | '
           'model MB core fwd+bwd |\n'
@@ -232,7 +321,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         choices=['fp32', 'bf16'])
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--out', help='also write the table (markdown) here')
+    parser.add_argument('--sweep', action='store_true',
+                        help='time the fused kernels over launch '
+                        'configurations')
+    parser.add_argument('--out', help='also write the table (markdown) here '
+                        '(not with --sweep)')
     return parser.parse_args(argv)
 
 
@@ -256,6 +349,17 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     if args.device == 'cuda':
         torch.backends.cuda.matmul.allow_tf32 = False
     dtypes = {'fp32': torch.float32, 'bf16': torch.bfloat16}
+    if args.sweep:
+        rows = []
+        for name, shape in shapes.items():
+            for dt in args.dtypes:
+                print(f'\n{name} {dt}\n{SWEEP_HEADER}')
+                rows += [
+                    dict(r, shape=name, dtype=dt)
+                    for r in sweep(shape, dtypes[dt], args.device,
+                                   args.repeats, args.warmup)
+                ]
+        return rows
     print(HEADER)
     rows = []
     for name, shape in shapes.items():

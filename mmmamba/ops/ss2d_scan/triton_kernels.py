@@ -30,7 +30,8 @@ load, add and store, the last one adds and writes ``out`` in its dtype (for
 fp32 outputs the accumulator *is* ``out``). Between directions a
 ``tl.debug_barrier()`` (bar.sync, which orders the program's global memory
 accesses) separates one direction's stores from the next one's loads of the
-same positions by other threads; those loads use ``.cg`` (L2, not L1). The
+same positions by other threads; those loads use ``.cg`` (L2, not L1) unless
+``SS2DScanConfig.acc_cg`` is off (the barrier suffices; a knob to time). The
 sum is deterministic (no atomics): ``((y0 + y2) + y1) + y3`` in fp32. The
 backward accumulates ``dx = sum_k du_k`` the same way.
 
@@ -83,6 +84,16 @@ def _direction_pos(steps, seqlen, height, width, K_DIR: tl.constexpr):
 
 
 @triton.jit
+def _load_acc(ptr, mask, ACC_CG: tl.constexpr):
+    """Load the fp32 accumulator: from L2 (``.cg``, the point of
+    coherence) or with the default caching (the bar.sync between
+    directions orders the accesses either way)."""
+    if ACC_CG:
+        return tl.load(ptr, mask=mask, other=0.0, cache_modifier='.cg')
+    return tl.load(ptr, mask=mask, other=0.0)
+
+
+@triton.jit
 def _fwd_direction(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
     acc_ptr, out_ptr, states_ptr,
@@ -91,7 +102,7 @@ def _fwd_direction(
     K_DIR: tl.constexpr, FIRST: tl.constexpr, LAST: tl.constexpr,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     SAVE_STATES: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr,
-    BLOCK_N: tl.constexpr,
+    BLOCK_N: tl.constexpr, ACC_CG: tl.constexpr,
 ):
     """Scan direction ``K_DIR`` over the whole sequence and add its output
     into the accumulator (``FIRST``: store; ``LAST``: write ``out``)."""
@@ -137,8 +148,7 @@ def _fwd_direction(
             y += Dv[:, None] * u
         ptr_out = row_u[:, None] + pos[None, :]
         if not FIRST:
-            y += tl.load(acc_ptr + ptr_out, mask=m_dl, other=0.0,
-                         cache_modifier='.cg')
+            y += _load_acc(acc_ptr + ptr_out, m_dl, ACC_CG)
         if LAST:
             tl.store(out_ptr + ptr_out, y.to(out_ptr.dtype.element_ty),
                      mask=m_dl)
@@ -158,6 +168,7 @@ def _ss2d_scan_fwd_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    ACC_CG: tl.constexpr,
 ):
     pid = tl.program_id(0)
     bidx = pid % n_batch  # batch fastest, as in the selective-scan kernels
@@ -172,22 +183,22 @@ def _ss2d_scan_fwd_kernel(
                    acc_ptr, out_ptr, states_ptr, bidx, offs_d, offs_n,
                    offs_t, mask_n, mask_dn, dim, seqlen, height, width,
                    dstate, n_chunks, 0, True, False, HAS_D, HAS_BIAS,
-                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N)
+                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
     _fwd_direction(u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
                    acc_ptr, out_ptr, states_ptr, bidx, offs_d, offs_n,
                    offs_t, mask_n, mask_dn, dim, seqlen, height, width,
                    dstate, n_chunks, 2, False, False, HAS_D, HAS_BIAS,
-                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N)
+                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
     _fwd_direction(u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
                    acc_ptr, out_ptr, states_ptr, bidx, offs_d, offs_n,
                    offs_t, mask_n, mask_dn, dim, seqlen, height, width,
                    dstate, n_chunks, 1, False, False, HAS_D, HAS_BIAS,
-                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N)
+                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
     _fwd_direction(u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
                    acc_ptr, out_ptr, states_ptr, bidx, offs_d, offs_n,
                    offs_t, mask_n, mask_dn, dim, seqlen, height, width,
                    dstate, n_chunks, 3, False, True, HAS_D, HAS_BIAS,
-                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N)
+                   SOFTPLUS, SAVE_STATES, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
 
 
 @triton.jit
@@ -201,6 +212,7 @@ def _bwd_direction(
     K_DIR: tl.constexpr, FIRST: tl.constexpr, LAST: tl.constexpr,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    ACC_CG: tl.constexpr,
 ):
     """Backward of direction ``K_DIR``; ``du`` is accumulated into ``dx``
     as the forward accumulates ``y``."""
@@ -290,8 +302,7 @@ def _bwd_direction(
         tl.store(ddelta_ptr + ptr_k, ddt.to(ddelta_ptr.dtype.element_ty),
                  mask=m_dl)
         if not FIRST:
-            du += tl.load(du_acc_ptr + ptr_u, mask=m_dl, other=0.0,
-                          cache_modifier='.cg')
+            du += _load_acc(du_acc_ptr + ptr_u, m_dl, ACC_CG)
         if LAST:
             tl.store(du_ptr + ptr_u, du.to(du_ptr.dtype.element_ty),
                      mask=m_dl)
@@ -318,6 +329,7 @@ def _ss2d_scan_bwd_kernel(
     n_batch, dim, seqlen, height, width, dstate, n_chunks,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    ACC_CG: tl.constexpr,
 ):
     pid = tl.program_id(0)
     bidx = pid % n_batch
@@ -334,34 +346,35 @@ def _ss2d_scan_bwd_kernel(
                    dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr, bidx, offs_d,
                    offs_n, offs_t, mask_n, mask_dn, dim, seqlen, height,
                    width, dstate, n_chunks, 0, True, False, HAS_D, HAS_BIAS,
-                   SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N)
+                   SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
     _bwd_direction(u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
                    states_ptr, gout_ptr, du_acc_ptr, du_ptr, ddelta_ptr,
                    dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr, bidx, offs_d,
                    offs_n, offs_t, mask_n, mask_dn, dim, seqlen, height,
                    width, dstate, n_chunks, 2, False, False, HAS_D,
-                   HAS_BIAS, SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N)
+                   HAS_BIAS, SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
     _bwd_direction(u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
                    states_ptr, gout_ptr, du_acc_ptr, du_ptr, ddelta_ptr,
                    dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr, bidx, offs_d,
                    offs_n, offs_t, mask_n, mask_dn, dim, seqlen, height,
                    width, dstate, n_chunks, 1, False, False, HAS_D,
-                   HAS_BIAS, SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N)
+                   HAS_BIAS, SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
     _bwd_direction(u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
                    states_ptr, gout_ptr, du_acc_ptr, du_ptr, ddelta_ptr,
                    dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr, bidx, offs_d,
                    offs_n, offs_t, mask_n, mask_dn, dim, seqlen, height,
                    width, dstate, n_chunks, 3, False, True, HAS_D, HAS_BIAS,
-                   SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N)
+                   SOFTPLUS, BLOCK_D, BLOCK_L, BLOCK_N, ACC_CG)
 
 
 class SS2DScanConfig(NamedTuple):
-    """Launch configuration: channels per program, steps per chunk, warps.
-    Forward and backward must share ``block_l`` (it defines the saved
-    chunk states)."""
+    """Launch configuration: channels per program, steps per chunk, warps;
+    ``acc_cg`` loads the accumulator with ``.cg`` (L2 only). Forward and
+    backward must share ``block_l`` (it defines the saved chunk states)."""
     block_d: int
     block_l: int
     num_warps: int
+    acc_cg: bool = True
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -411,7 +424,7 @@ def ss2d_scan_fwd(
     dstate = B.shape[2]
     if config is None:
         config = default_config(dim, dstate, backward=False)
-    block_d, block_l, num_warps = config
+    block_d, block_l, num_warps, acc_cg = config
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = triton.cdiv(seqlen, block_l)
     out = torch.empty_like(u)
@@ -430,7 +443,7 @@ def ss2d_scan_fwd(
         batch, dim, seqlen, height, width, dstate, n_chunks,
         HAS_D=D is not None, HAS_BIAS=delta_bias is not None,
         SOFTPLUS=delta_softplus, SAVE_STATES=save_states,
-        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
+        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, ACC_CG=acc_cg,
         num_warps=num_warps)
     return out, states, config
 
@@ -459,7 +472,7 @@ def ss2d_scan_bwd(
     dstate = B.shape[2]
     if config is None:
         config = default_config(dim, dstate, backward=True)
-    block_d, _, num_warps = config
+    block_d, _, num_warps, acc_cg = config
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = states.shape[3]
     du = torch.empty_like(u)
@@ -486,6 +499,6 @@ def ss2d_scan_bwd(
         batch, dim, seqlen, height, width, dstate, n_chunks,
         HAS_D=D is not None, HAS_BIAS=delta_bias is not None,
         SOFTPLUS=delta_softplus,
-        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n,
+        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, ACC_CG=acc_cg,
         num_warps=num_warps)
     return du, ddelta, dA, dB, dC, dD, dbias
