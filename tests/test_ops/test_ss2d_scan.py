@@ -173,17 +173,47 @@ def test_triton_interpreter_matches_oracle(batch, dim, dstate, H, W):
 
 
 @requires_triton_interpreter
-@pytest.mark.parametrize('dstate,acc_cg', [(1, True), (3, False)])
-def test_triton_interpreter_many_chunks(monkeypatch, dstate, acc_cg):
+@pytest.mark.parametrize('dstate,acc_cg,col_w,H,W', [
+    pytest.param(1, True, 0, 5, 3, id='N1-steps'),
+    pytest.param(3, False, 0, 5, 3, id='N3-steps-no-cg'),
+    pytest.param(1, True, 2, 5, 3, id='N1-tiles2-Hpad8'),
+    pytest.param(2, False, 4, 3, 6, id='N2-tiles4-Hpad4'),
+    pytest.param(1, True, 1, 4, 5, id='N1-tiles1-Hpad4'),
+])
+def test_triton_interpreter_many_chunks(monkeypatch, dstate, acc_cg, col_w,
+                                        H, W):
     """Chunks of 4 steps and one channel per program: the state carried
     across chunks, column directions crossing columns inside a chunk, and
     a sequence that is not a multiple of the chunk; both accumulator load
-    variants."""
+    variants; column tiles of 1, 2 and 4 columns with padded rows (H not
+    a power of two) and a last tile past the map's edge."""
     from mmmamba.ops.ss2d_scan import triton_kernels as tk
-    config = tk.SS2DScanConfig(1, 4, 1, acc_cg=acc_cg)
+    config = tk.SS2DScanConfig(1, 4, 1, acc_cg=acc_cg, col_w=col_w)
     monkeypatch.setattr(tk, 'default_config',
                         lambda *args, **kwargs: config)
-    ins = make_inputs(1, 2, dstate, 5, 3)
+    ins = make_inputs(1, 2, dstate, H, W)
+    _assert_matches_oracle(ins, 1e-5, 1e-5)
+
+
+@requires_triton_interpreter
+def test_column_tiles_that_do_not_fit(monkeypatch):
+    """A column tile larger than MAX_TILE_ELEMENTS falls back to the
+    step-by-step walk in the forward; a backward whose block_d would make
+    the forward's tiles too large halves block_d until they fit."""
+    from mmmamba.ops.ss2d_scan import triton_kernels as tk
+
+    # H=5 -> 8 padded rows, 2 columns per tile: 16 elements per channel
+    monkeypatch.setattr(tk, 'MAX_TILE_ELEMENTS', 16)
+    geo = tk._geometry(15, 5, 3, 2, 1, tk.SS2DScanConfig(2, 4, 1, col_w=2))
+    assert not geo.col_tile and geo.tile_l == 4
+    geo = tk._geometry(15, 5, 3, 1, 1, tk.SS2DScanConfig(1, 4, 1, col_w=2))
+    assert geo.col_tile and (geo.n_chunks_col, geo.tile_l) == (2, 16)
+
+    def config(dim, dstate, backward):
+        return tk.SS2DScanConfig(2 if backward else 1, 4, 1, col_w=2)
+
+    monkeypatch.setattr(tk, 'default_config', config)
+    ins = make_inputs(1, 2, 1, 5, 3)
     _assert_matches_oracle(ins, 1e-5, 1e-5)
 
 
@@ -210,25 +240,30 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource, compile
 from mmmamba.ops.ss2d_scan import triton_kernels as tk
 
-ints = ('n_batch', 'dim', 'seqlen', 'height', 'width', 'dstate', 'n_chunks')
+ints = ('n_batch', 'dim', 'seqlen', 'height', 'width', 'dstate',
+        'n_chunks_row', 'n_chunks_col', 'n_chunks_max')
 fwd = ('u', 'delta', 'A', 'B', 'C', 'D', 'bias', 'acc', 'out', 'states')
 bwd = ('u', 'delta', 'A', 'B', 'C', 'D', 'bias', 'states', 'gout', 'du_acc',
        'du', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dbias')
 low = {'u', 'delta', 'B', 'C', 'out', 'gout', 'du', 'ddelta'}
-for fn, ptrs, consts, warps in (
-        (tk._ss2d_scan_fwd_kernel, fwd, dict(SAVE_STATES=True, BLOCK_D=2,
-                                             BLOCK_L=128), 2),
-        (tk._ss2d_scan_bwd_kernel, bwd, dict(BLOCK_D=4, BLOCK_L=128), 4)):
-    consts.update(HAS_D=True, HAS_BIAS=True, SOFTPLUS=True, BLOCK_N=1,
-                  ACC_CG=True)
-    sig = {f'{p}_ptr': '*bf16' if p in low else '*fp32' for p in ptrs}
-    sig.update({k: 'i32' for k in ints})
-    sig.update({k: 'constexpr' for k in consts})
-    kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts),
-                     target=GPUTarget('cuda', 90, 32),
-                     options=dict(num_warps=warps))
-    assert 'bar.sync' in kernel.asm['ptx'] or 'barrier' in kernel.asm['ptx']
-    assert len(kernel.asm['cubin']) > 0
+# column directions step by step, and in tiles of 8 columns of 64 rows
+for tile in (dict(COL_TILE=False, COL_W=0, H_PAD=1, TILE_L=128),
+             dict(COL_TILE=True, COL_W=8, H_PAD=64, TILE_L=512)):
+    for fn, ptrs, consts, warps in (
+            (tk._ss2d_scan_fwd_kernel, fwd, dict(SAVE_STATES=True,
+                                                 BLOCK_D=2), 2),
+            (tk._ss2d_scan_bwd_kernel, bwd, dict(BLOCK_D=4), 4)):
+        consts.update(HAS_D=True, HAS_BIAS=True, SOFTPLUS=True, BLOCK_N=1,
+                      BLOCK_L=128, ACC_CG=True, **tile)
+        sig = {f'{p}_ptr': '*bf16' if p in low else '*fp32' for p in ptrs}
+        sig.update({k: 'i32' for k in ints})
+        sig.update({k: 'constexpr' for k in consts})
+        kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts),
+                         target=GPUTarget('cuda', 90, 32),
+                         options=dict(num_warps=warps))
+        ptx = kernel.asm['ptx']
+        assert 'bar.sync' in ptx or 'barrier' in ptx
+        assert len(kernel.asm['cubin']) > 0
 print('compiled')
 """
 
@@ -237,7 +272,8 @@ print('compiled')
 def test_kernels_compile_for_sm90():
     """The interpreter runs the kernels' Python, not the compiler: compile
     both for sm_90 offline (PTX and ptxas, no GPU needed) in a process
-    without TRITON_INTERPRET, at VMamba's N=1 launch configurations."""
+    without TRITON_INTERPRET, at VMamba's N=1 launch configurations, with
+    and without column tiles."""
     import os
     import subprocess
     import sys

@@ -51,12 +51,15 @@ def test_quick_cpu_sweep(monkeypatch):
     configurations), one configuration on a toy shape."""
     bench = load_script(SCRIPT)
     monkeypatch.setattr(bench, 'SWEEP_GRID', [(2, 128, 2)])
+    monkeypatch.setattr(bench, 'SWEEP_TILES', [(1, 1, 2)])
     rows = bench.main([
         '--device', 'cpu', '--quick', '--sweep', '--shapes', 'toy stage1 b1',
         '--dtypes', 'bf16', '--repeats', '1', '--warmup', '0'
     ])
     assert [r['config'] for r in rows] == [
-        '(2, 128, 2, acc_cg=True)', '(2, 128, 2, acc_cg=False)'
+        '(2, 128, 2, acc_cg=True, col_w=0)',
+        '(1, 128, 1, acc_cg=True, col_w=2)',
+        '(1, 128, 1, acc_cg=False, col_w=2)'
     ]
     assert rows[0]['default'] == 'fwd'  # (2, 128, 2) is the N=1 forward's
     assert all(r['fwd_ms'] > 0 and r['bwd_ms'] > 0 for r in rows)

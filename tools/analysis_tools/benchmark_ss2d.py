@@ -21,12 +21,14 @@ read-modify-writes an fp32 accumulator), so that time / bytes can be read as
 an effective bandwidth.
 
 ``--sweep`` (GPU): instead of the table, time the fused kernels alone
-(``ss2d_scan_fwd`` with saved states, ``ss2d_scan_bwd``) over a grid of
-launch configurations (:data:`SWEEP_GRID`, x ``acc_cg``), printing each
-configuration's forward and backward time and effective bandwidth under the
-kernel's own byte model (:func:`kernel_bytes`); the current default is
-marked. The defaults were taken from the plain scan's sweeps, not from one
-of these.
+(``ss2d_scan_fwd`` with saved states, ``ss2d_scan_bwd``) over launch
+configurations: :data:`SWEEP_GRID` (column directions step by step) and
+:data:`SWEEP_TILES` (column tiles, each with and without ``acc_cg``),
+printing each configuration's forward and backward time and effective
+bandwidth under the kernel's own byte model (:func:`kernel_bytes`); the
+current defaults are marked. Forward and backward may take different
+``block_d``/warps but must share ``block_l`` and ``col_w``. The defaults
+were taken from the plain scan's sweeps, not from one of these.
 
 CPU (``--device cpu``; ``--quick`` for toy shapes, the CI smoke test): the
 same table; Triton paths run in Triton's interpreter (``TRITON_INTERPRET=1``
@@ -65,9 +67,14 @@ CPU_SHAPES = {  # --device cpu without --quick: stage 4 at batch 2
 }
 PATHS = ('fused', 'unfused', 'reference')
 K = 4
-# (block_d, block_l, num_warps) tried by --sweep, each with acc_cg on/off
+# --sweep, stage 1: (block_d, block_l, num_warps), column directions step
+# by step, accumulator loads .cg
 SWEEP_GRID = [(bd, bl, nw) for bl in (64, 128, 256)
               for bd, nw in ((1, 1), (2, 1), (2, 2), (4, 2), (4, 4))]
+# stage 2: column tiles of col_w columns: (block_d, num_warps) x col_w x
+# acc_cg (block_l 128 for the row directions)
+SWEEP_TILES = [(bd, nw, cw) for cw in (4, 8, 16)
+               for bd, nw in ((1, 2), (1, 4), (2, 4), (2, 8))]
 
 
 def kernel_bytes(batch: int, dim: int, L: int, dstate: int, itemsize: int,
@@ -238,42 +245,47 @@ def sweep(shape: Tuple[int, int, int, int], dtype: torch.dtype, device: str,
                tk.default_config(D, N, backward=True))
     itemsize = torch.finfo(dtype).bits // 8
     rows = []
-    for block_d, block_l, warps in SWEEP_GRID:
-        if D % block_d:
+    configs = [tk.SS2DScanConfig(bd, bl, nw) for bd, bl, nw in SWEEP_GRID]
+    configs += [
+        tk.SS2DScanConfig(bd, 128, nw, acc_cg, cw)
+        for bd, nw, cw in SWEEP_TILES for acc_cg in (True, False)
+    ]
+    for cfg in configs:
+        if D % cfg.block_d:
             continue
-        for acc_cg in (True, False):
-            cfg = tk.SS2DScanConfig(block_d, block_l, warps, acc_cg)
-            states = tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
-                                      True, True, config=cfg)[1]
-            t_f = time_it(
-                lambda: tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H,
-                                         W, True, True, config=cfg),
-                device, repeats, warmup)
-            t_b = time_it(
-                lambda: tk.ss2d_scan_bwd(u, delta, A, Bm, Cm, Dv, bias, H,
-                                         W, True, states, block_l, gout,
-                                         config=cfg), device, repeats,
-                warmup)
-            row = dict(
-                config=f'({block_d}, {block_l}, {warps}, '
-                f'acc_cg={acc_cg})',
-                default=' / '.join(
-                    name for name, d in zip(('fwd', 'bwd'), default)
-                    if d == cfg),
-                fwd_ms=t_f,
-                bwd_ms=t_b,
-                fwd_gbs=kernel_bytes(batch, D, L, N, itemsize, False) /
-                t_f / 1e6,
-                bwd_gbs=kernel_bytes(batch, D, L, N, itemsize, True) /
-                t_b / 1e6)
-            rows.append(row)
-            print(f"| {row['config']} | {row['default']} | "
-                  f"{t_f:.3f} | {t_b:.3f} | {row['fwd_gbs']:.0f} | "
-                  f"{row['bwd_gbs']:.0f} |", flush=True)
+        fwd_cfg = tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
+                                   True, False, config=cfg)[2]
+        if fwd_cfg.col_w != cfg.col_w:
+            continue  # the tile does not fit: same as another row
+        states = tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W, True,
+                                  True, config=cfg)[1]
+        t_f = time_it(
+            lambda: tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
+                                     True, True, config=cfg), device,
+            repeats, warmup)
+        t_b = time_it(
+            lambda: tk.ss2d_scan_bwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
+                                     True, states, fwd_cfg, gout,
+                                     config=cfg), device, repeats, warmup)
+        row = dict(
+            config=f'({cfg.block_d}, {cfg.block_l}, {cfg.num_warps}, '
+            f'acc_cg={cfg.acc_cg}, col_w={cfg.col_w})',
+            default=' / '.join(
+                name for name, d in zip(('fwd', 'bwd'), default) if d == cfg),
+            fwd_ms=t_f,
+            bwd_ms=t_b,
+            fwd_gbs=kernel_bytes(batch, D, L, N, itemsize, False) / t_f /
+            1e6,
+            bwd_gbs=kernel_bytes(batch, D, L, N, itemsize, True) / t_b / 1e6)
+        rows.append(row)
+        print(f"| {row['config']} | {row['default']} | {t_f:.3f} | "
+              f"{t_b:.3f} | {row['fwd_gbs']:.0f} | {row['bwd_gbs']:.0f} |",
+              flush=True)
     return rows
 
 
-SWEEP_HEADER = ('| (block_d, block_l, warps, acc_cg) | default for | fwd ms '
+SWEEP_HEADER = ('| (block_d, block_l, warps, acc_cg, col_w) | default for '
+                '| fwd ms '
                 '| bwd ms | fwd GB/s | bwd GB/s |\n|---|---|---|---|---|---|')
 
 

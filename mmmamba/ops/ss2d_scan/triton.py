@@ -33,7 +33,7 @@ class SS2DScanTritonFn(torch.autograd.Function):
                                             need_grad)
         if need_grad:
             ctx.save_for_backward(u, delta, A32, B, C, D32, bias32, states)
-            ctx.block_l = config.block_l
+            ctx.config = config
             ctx.grid = (height, width)
             ctx.delta_softplus = delta_softplus
             ctx.dtypes = tuple(None if t is None else t.dtype
@@ -46,7 +46,7 @@ class SS2DScanTritonFn(torch.autograd.Function):
         height, width = ctx.grid
         du, ddelta, dA, dB, dC, dD, dbias = ss2d_scan_bwd(
             u, delta, A, B, C, D, bias, height, width, ctx.delta_softplus,
-            states, ctx.block_l, grad_out.contiguous())
+            states, ctx.config, grad_out.contiguous())
         a_dtype, d_dtype, bias_dtype = ctx.dtypes
         return (du.view(u.shape[0], u.shape[1], height, width), ddelta,
                 dA.to(a_dtype), dB.to(B.dtype), dC.to(C.dtype),
