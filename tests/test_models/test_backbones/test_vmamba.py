@@ -334,6 +334,15 @@ def test_explicit_overrides():
     assert len(m.patch_embed) == 3
 
 
+def test_fuse_cross_scan_reaches_every_ss2d():
+    ops = [m for m in VMamba(arch=TINY, fuse_cross_scan=False).modules()
+           if type(m).__name__ == 'SS2D']
+    assert len(ops) == 5 and not any(op.fuse_cross_scan for op in ops)
+    assert all(op.fuse_cross_scan
+               for op in VMamba(arch=TINY).modules()
+               if type(op).__name__ == 'SS2D')
+
+
 # --------------------------------------------------------------------------
 # training features
 # --------------------------------------------------------------------------
