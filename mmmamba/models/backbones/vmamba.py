@@ -325,6 +325,9 @@ class VMamba(BaseModule):
             Defaults to 'auto'.
         cross_scan_backend (str): :func:`mmmamba.ops.cross_scan` backend.
             Defaults to 'auto'.
+        fuse_cross_scan (bool): SS2D's fused core on the Triton scan
+            backend (see :class:`~mmmamba.models.layers.SS2D`; opt-in until
+            it has run on a GPU). Defaults to False.
         init_cfg (dict | list[dict], optional): mmengine init config; without
             a ``Pretrained`` entry the official init is applied (trunc-normal
             linears, unit LayerNorms, Mamba init of the SSM parameters).
@@ -349,6 +352,7 @@ class VMamba(BaseModule):
                  force_fp32: Optional[bool] = None,
                  scan_backend: str = 'auto',
                  cross_scan_backend: str = 'auto',
+                 fuse_cross_scan: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         arch = self._resolve_arch(arch)
@@ -423,7 +427,8 @@ class VMamba(BaseModule):
             dropout=arch['ssm_drop'],
             ssm_init=arch['ssm_init'],
             scan_backend=scan_backend,
-            cross_scan_backend=cross_scan_backend)
+            cross_scan_backend=cross_scan_backend,
+            fuse_cross_scan=fuse_cross_scan)
         dpr = torch.linspace(
             0, drop_path_rate, self.num_layers, device='cpu').tolist()
         self.layers = nn.ModuleList()

@@ -7,7 +7,7 @@ licence). The parameter names are the official ones, so released checkpoints
 load with renames of the enclosing modules only.
 """
 import math
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -16,7 +16,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmmamba.ops import (check_backend, check_cross_scan_backend, cross_merge,
-                         cross_scan, selective_scan)
+                         cross_scan, resolve_backend, selective_scan,
+                         ss2d_scan)
 from mmmamba.registry import MODELS
 from .vmamba_layers import build_linear, build_norm
 
@@ -47,6 +48,8 @@ class SS2D(BaseModule):
     cross scan (4 directions) -> per-direction x/dt projections ->
     :func:`mmmamba.ops.selective_scan` -> cross merge (sum of the 4
     directions) -> out norm -> [GELU] -> [* z] -> ``out_proj`` -> dropout.
+    With the Triton scan backend the middle part (cross scan to cross
+    merge) runs fused, without four-direction copies (``fuse_cross_scan``).
 
     The released variants map to these options:
 
@@ -85,7 +88,17 @@ class SS2D(BaseModule):
         scan_backend (str): backend of :func:`mmmamba.ops.selective_scan`.
             Defaults to 'auto'.
         cross_scan_backend (str): backend of :func:`mmmamba.ops.cross_scan`
-            / ``cross_merge``. Defaults to 'auto'.
+            / ``cross_merge`` on the unfused path. Defaults to 'auto'.
+        fuse_cross_scan (bool): when the scan backend resolves to
+            ``'triton'``, run the core as :func:`mmmamba.ops.ss2d_scan`'s
+            fused kernels (projections on the row-major map, no
+            four-direction copies; ``cross_scan_backend`` is then unused).
+            Other backends always take the unfused path. A plain attribute:
+            tests and benchmarks flip it on one instance. Defaults to False:
+            the fused kernels are tested in Triton's interpreter and compile
+            for sm_90, but have not yet run on a GPU. The fused path is an
+            autograd Function, not a custom op: under ``torch.compile`` it
+            breaks the graph.
         init_cfg (dict | list[dict], optional): mmengine init config.
             Defaults to None.
 
@@ -111,6 +124,7 @@ class SS2D(BaseModule):
                  channel_first: bool = True,
                  scan_backend: str = 'auto',
                  cross_scan_backend: str = 'auto',
+                 fuse_cross_scan: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if ssm_ratio <= 0:
@@ -136,6 +150,7 @@ class SS2D(BaseModule):
         self.force_fp32 = force_fp32
         self.scan_backend = check_backend(scan_backend)
         self.cross_scan_backend = check_cross_scan_backend(cross_scan_backend)
+        self.fuse_cross_scan = bool(fuse_cross_scan)
 
         C, D, N, R = self.embed_dims, self.d_inner, self.d_state, self.dt_rank
         self.in_proj = build_linear(
@@ -213,8 +228,26 @@ class SS2D(BaseModule):
                 f'{self.channel_first}) expects a {layout} tensor with '
                 f'C={self.embed_dims}, got shape {tuple(x.shape)}')
 
+    def _resolved_scan_backend(self, x: Tensor) -> str:
+        """The selective-scan backend that runs for ``x`` (``'auto'`` and
+        ``MMMAMBA_SCAN_BACKEND`` resolved as the scan op resolves them)."""
+        grad = torch.is_grad_enabled() and (x.requires_grad or any(
+            p.requires_grad for p in (self.x_proj_weight, self.A_logs)))
+        return resolve_backend(self.scan_backend, x.device, self.d_state,
+                               grad)
+
+    def _scan_params(self) -> Tuple[Tensor, Tensor, Tensor]:
+        """A (K*D, N), D (K*D,) and the dt bias (K*D,), all fp32."""
+        return (-torch.exp(self.A_logs.float()), self.Ds.float(),
+                self.dt_projs_bias.reshape(-1).float())
+
     def forward_core(self, x: Tensor) -> Tensor:
         """The four-direction selective scan.
+
+        Fused (:meth:`forward_core_fused`) when ``fuse_cross_scan`` is set
+        and the scan backend resolves to ``'triton'``, else the unfused
+        cross scan -> scan -> cross merge (:meth:`forward_core_unfused`);
+        both compute the same function.
 
         Args:
             x (Tensor): (B, D, H, W), the activated conv output.
@@ -223,6 +256,51 @@ class SS2D(BaseModule):
             Tensor: (B, D, H*W), the sum over the 4 directions, dtype of the
             scan output (that of ``x``, or fp32 with ``force_fp32``).
         """
+        if self.fuse_cross_scan and \
+                self._resolved_scan_backend(x) == 'triton':
+            return self.forward_core_fused(x)
+        return self.forward_core_unfused(x)
+
+    def forward_core_fused(self, x: Tensor) -> Tensor:
+        """:meth:`forward_core` without cross-scan copies: the x and dt
+        projections are position-wise, so they run on the row-major map
+        ``x`` (B, D, L) and give (B, K, *, L) row-major tensors; the fused
+        Triton scan (:func:`mmmamba.ops.ss2d_scan`) walks each direction by
+        index arithmetic and sums the four outputs in place.
+
+        The projections are 1x1 convolutions as on the unfused path (same
+        kernels, so the same TF32 and autocast behaviour)."""
+        B, D, H, W = x.shape
+        L, N, R = H * W, self.d_state, self.dt_rank
+        # x_dbl[b, k] = x_proj_weight[k] @ x[b]: (B, K*(R+2N), L)
+        x_dbl = F.conv1d(
+            x.reshape(B, D, L), self.x_proj_weight.reshape(-1, D, 1))
+        dts, Bs, Cs = torch.split(
+            x_dbl.view(B, _K, R + 2 * N, L), [R, N, N], dim=2)
+        # delta[b, k] = dt_projs_weight[k] @ dts[b, k]: (B, K, D, L)
+        delta = F.conv1d(
+            dts.reshape(B, _K * R, L),
+            self.dt_projs_weight.reshape(_K * D, R, 1),
+            groups=_K).view(B, _K, D, L)
+        Bs, Cs = Bs.contiguous(), Cs.contiguous()  # (B, K, N, L)
+        if self.force_fp32:
+            x, delta, Bs, Cs = x.float(), delta.float(), Bs.float(), Cs.float()
+        A, Ds, bias = self._scan_params()
+        return ss2d_scan(
+            x,
+            delta,
+            A,
+            Bs,
+            Cs,
+            D=Ds,
+            delta_bias=bias,
+            delta_softplus=True,
+            backend='triton')
+
+    def forward_core_unfused(self, x: Tensor) -> Tensor:
+        """:meth:`forward_core` as the official code computes it: cross
+        scan to (B, K, D, L) copies, per-direction projections on them, one
+        selective scan over (B, K*D, L), cross merge."""
         B, D, H, W = x.shape
         L, N, R = H * W, self.d_state, self.dt_rank
         xs = cross_scan(x, backend=self.cross_scan_backend)  # (B, K, D, L)
@@ -238,14 +316,15 @@ class SS2D(BaseModule):
         Bs, Cs = Bs.contiguous(), Cs.contiguous()  # (B, K, N, L)
         if self.force_fp32:
             us, dts, Bs, Cs = us.float(), dts.float(), Bs.float(), Cs.float()
+        A, Ds, bias = self._scan_params()
         ys = selective_scan(
             us,
             dts,
-            -torch.exp(self.A_logs.float()),
+            A,
             Bs,
             Cs,
-            D=self.Ds.float(),
-            delta_bias=self.dt_projs_bias.reshape(-1).float(),
+            D=Ds,
+            delta_bias=bias,
             delta_softplus=True,
             backend=self.scan_backend)
         return cross_merge(
@@ -284,4 +363,5 @@ class SS2D(BaseModule):
         return (f'embed_dims={self.embed_dims}, d_inner={self.d_inner}, '
                 f'd_state={self.d_state}, dt_rank={self.dt_rank}, '
                 f'use_z_gate={self.use_z_gate}, channel_first='
-                f'{self.channel_first}, scan_backend={self.scan_backend!r}')
+                f'{self.channel_first}, scan_backend={self.scan_backend!r}, '
+                f'fuse_cross_scan={self.fuse_cross_scan}')

@@ -334,6 +334,16 @@ def test_explicit_overrides():
     assert len(m.patch_embed) == 3
 
 
+def test_fuse_cross_scan_reaches_every_ss2d():
+    ops = [m for m in VMamba(arch=TINY, fuse_cross_scan=True).modules()
+           if type(m).__name__ == 'SS2D']
+    assert len(ops) == 5 and all(op.fuse_cross_scan for op in ops)
+    # opt-in: off unless asked for
+    assert not any(op.fuse_cross_scan
+                   for op in VMamba(arch=TINY).modules()
+                   if type(op).__name__ == 'SS2D')
+
+
 # --------------------------------------------------------------------------
 # training features
 # --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
 """Tests of SS2D, VMamba's four-direction selective-scan mixer."""
+import contextlib
 import math
 
 import pytest
@@ -8,6 +9,8 @@ import torch.nn.functional as F
 
 from mmmamba.models.layers import SS2D
 from mmmamba.registry import MODELS
+from mmmamba.testing import (requires_cuda, requires_triton,
+                             requires_triton_interpreter)
 
 
 def _randomize(module, seed=0, scale=0.2):
@@ -173,3 +176,118 @@ def test_errors():
         SS2D(8, scan_backend='cuda_fast')
     with pytest.raises(ValueError, match='unknown cross-scan backend'):
         SS2D(8, cross_scan_backend='cuda_fast')
+
+
+# ------------------------------------------- fused core (Triton scan)
+
+FUSED_VARIANTS = [
+    pytest.param(dict(), 'float32', (1, 8, 5, 3), id='v2-N1'),
+    pytest.param(
+        dict(d_state=16, ssm_ratio=2.0, use_z_gate=True, conv_bias=True,
+             force_fp32=True, channel_first=False),
+        'float32', (1, 3, 4, 8), id='v0-N16-channel-last-fp32core'),
+    pytest.param(dict(), 'bfloat16', (1, 8, 4, 1), id='v2-N1-bf16-W1'),
+]
+
+
+def _spy_fused(monkeypatch, m):
+    """Count the calls of ``m.forward_core_fused``."""
+    calls = []
+    fused = m.forward_core_fused
+
+    def spy(x):
+        calls.append(tuple(x.shape))
+        return fused(x)
+
+    monkeypatch.setattr(m, 'forward_core_fused', spy)
+    return calls
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('cfg,dtype,shape', FUSED_VARIANTS)
+def test_fused_core_matches_unfused(monkeypatch, cfg, dtype, shape):
+    """One instance on the Triton scan backend, ``fuse_cross_scan`` flipped:
+    the fused core (no cross-scan copies) and the unfused one give the same
+    output, input gradient and parameter gradients."""
+    dtype = getattr(torch, dtype)
+    torch.manual_seed(0)
+    m = SS2D(8, scan_backend='triton', **cfg)
+    _randomize(m)
+    m = m.to(dtype)
+    calls = _spy_fused(monkeypatch, m)
+    x = torch.randn(*shape).to(dtype)
+    tol = (dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else
+           dict(rtol=3e-2, atol=3e-2))
+    _assert_fused_matches_unfused(m, x, tol)
+    assert len(calls) == 1  # the fused core ran once, for fused=True only
+
+
+def _assert_fused_matches_unfused(m, x, tol, autocast=None):
+    """Run ``m`` fused and unfused on ``x`` (same weights, same output
+    gradient) and compare output, dx and every parameter gradient; atol is
+    relative to each reference tensor's max."""
+    grad = None
+    results = {}
+    for fused in (True, False):
+        m.fuse_cross_scan = fused
+        m.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        ctx = (contextlib.nullcontext() if autocast is None else
+               torch.autocast(x.device.type, dtype=autocast))
+        with ctx:
+            out = m(xi)
+        grad = torch.randn_like(out) if grad is None else grad
+        out.backward(grad)
+        results[fused] = (out, xi.grad,
+                          {k: p.grad.clone()
+                           for k, p in m.named_parameters()})
+    (out_f, gx_f, gp_f), (out_u, gx_u, gp_u) = results[True], results[False]
+
+    def close(a, b, name):
+        scale = max(1.0, b.abs().max().item())
+        torch.testing.assert_close(
+            a.float(), b.float(), rtol=tol['rtol'],
+            atol=tol['atol'] * scale, msg=lambda msg: f'{name}: {msg}')
+
+    close(out_f, out_u, 'out')
+    close(gx_f, gx_u, 'dx')
+    for k in gp_u:
+        close(gp_f[k], gp_u[k], f'd{k}')
+
+
+def test_fused_core_only_for_the_triton_backend(monkeypatch):
+    """On CPU 'auto' resolves to the reference scan: the unfused path runs,
+    whatever ``fuse_cross_scan`` says."""
+    monkeypatch.delenv('MMMAMBA_SCAN_BACKEND', raising=False)
+    assert not SS2D(8).fuse_cross_scan  # opt-in
+    m = SS2D(8, fuse_cross_scan=True)
+    calls = _spy_fused(monkeypatch, m)
+    m(torch.randn(1, 8, 3, 2)).sum().backward()
+    assert calls == []
+    assert 'fuse_cross_scan=True' in repr(m)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('amp', [False, True])
+@pytest.mark.parametrize('C,H,batch', [(96, 56, 8), (768, 7, 16)])
+def test_gpu_fused_core_matches_unfused(monkeypatch, C, H, batch, amp):
+    """VMamba-T stage 1 and stage 4 SS2D on CUDA, fp32 (TF32 off) and bf16
+    autocast: the fused path against the unfused one with the same Triton
+    scan."""
+    monkeypatch.setattr(torch.backends.cuda.matmul, 'allow_tf32', False)
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)
+    torch.manual_seed(0)
+    m = SS2D(C, scan_backend='triton').cuda()
+    m.init_weights()
+    calls = _spy_fused(monkeypatch, m)
+    x = torch.randn(batch, C, H, H, device='cuda')
+    # bf16: the tolerance of the backbone's bf16-vs-fp32 GPU test
+    if amp:
+        tol = dict(rtol=5e-2, atol=5e-2)
+    else:
+        tol = dict(rtol=6e-4, atol=2e-4)
+    _assert_fused_matches_unfused(
+        m, x, tol, autocast=torch.bfloat16 if amp else None)
+    assert len(calls) == 1
