@@ -269,22 +269,9 @@ def build_feature_model(spec: Tuple[str, Any], resolution: int,
     raise ValueError(f'unknown model kind {kind!r}')
 
 
-class TokenClassifier(nn.Module):
-    """Vim classifier: backbone with ``out_type='cls_token'`` -> linear head.
-
-    Args:
-        backbone (nn.Module): returns a tuple whose last item is (B, C).
-        channels (int): C.
-        num_classes (int): classes of the head. Defaults to 1000.
-    """
-
-    def __init__(self,
-                 backbone: nn.Module,
-                 channels: int,
-                 num_classes: int = 1000) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.head = nn.Linear(channels, num_classes)
+class TokenClassifier(Classifier):
+    """Vim classifier: backbone with ``out_type='cls_token'`` (its last
+    output is (B, C)) -> linear head; arguments as :class:`Classifier`."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x)[-1])
