@@ -44,12 +44,15 @@ Examples::
 import argparse
 import datetime
 import os
+import os.path as osp
 import platform
-import statistics
-import time
+import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_scan import time_cpu, time_cuda  # noqa: E402
 
 # name: (batch, embed_dims C, H, W); VMamba-T (s1l8): ssm_ratio 1 -> D = C
 GPU_SHAPES = {
@@ -151,26 +154,11 @@ def build(C: int, path: str, device: str):
 
 
 def time_it(fn: Callable, device: str, repeats: int, warmup: int) -> float:
-    """Median milliseconds of ``fn`` (CUDA events on GPU)."""
-    for _ in range(warmup):
-        fn()
-    times = []
+    """Median milliseconds of ``fn`` (CUDA events on GPU), with
+    benchmark_scan.py's timers."""
     if device == 'cuda':
-        torch.cuda.synchronize()
-        for _ in range(repeats):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end))
-    else:
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        return time_cuda(fn, repeats, warmup)
+    return time_cpu(fn, repeats, warmup)
 
 
 def measure(shape: Tuple[int, int, int, int], dtype: torch.dtype,
