@@ -5,7 +5,9 @@ CPU (CI): every layer and both backbones trace in one graph with no graph
 break (train mode with drop path, and inference); small backbones compiled
 with ``fullgraph=True`` give eager's outputs and every parameter's gradient
 (``aot_eager``; Inductor for a one-layer Vim; the Triton scan in Triton's
-interpreter for Vim, whose backward branch runs the reversed scan).
+interpreter for Vim, whose backward branch runs the reversed scan, and for
+SS2D and VMamba with ``fuse_cross_scan=True``, whose fused four-direction
+scan runs through its custom ops).
 
 GPU (marked ``gpu``, run by the lead): Vim-Ti and VMamba-T compiled
 (``default`` and ``max-autotune-no-cudagraphs``) against eager in fp32,
@@ -199,6 +201,54 @@ def test_vim_triton_scan_compiled_matches_eager():
         model, torch.randn(1, 3, 32, 32), inference=False)
 
 
+def fused_ss2d_calls(fn: Callable, *args) -> int:
+    """Trace ``fn(*args)`` (one graph, no break) and count the fused SS2D
+    scan's forward custom op in it."""
+    explain = torch._dynamo.explain(fn)(*args)
+    assert explain.graph_break_count == 0, [
+        r.reason for r in explain.break_reasons
+    ]
+    assert explain.graph_count == 1
+    return sum(
+        str(n.target).startswith('mmmamba.ss2d_scan_triton_fwd')
+        for n in explain.graphs[0].graph.nodes if n.op == 'call_function')
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('backend', ['aot_eager', 'inductor'])
+def test_ss2d_fused_compiled_matches_eager(backend):
+    """SS2D with ``fuse_cross_scan=True`` on the Triton scan (kernels in
+    the interpreter): one graph calling the fused op, and compiled
+    forward, input and parameter gradients equal to eager's (which
+    ``test_ss2d.py`` checks against the unfused path)."""
+    torch.manual_seed(0)
+    layer = SS2D(8, d_state=1, scan_backend='triton', fuse_cross_scan=True)
+    layer.init_weights()
+    x = torch.randn(1, 8, 3, 5)
+    assert fused_ss2d_calls(layer, x) == 1
+    torch._dynamo.reset()
+    assert_compiled_matches_eager(
+        layer, x, backend=backend, rtol=1e-4, atol=1e-5,
+        inference=backend == 'aot_eager')
+
+
+@requires_triton_interpreter
+def test_vmamba_fused_ss2d_compiled_matches_eager():
+    """VMamba (v2 block, two stages of one block, 4x4 and 2x2 maps) built
+    with ``fuse_cross_scan=True``: traced in one graph with the fused op
+    once per SS2D, and compiled (``fullgraph``, ``aot_eager``) outputs and
+    every gradient equal to eager's, training and inference."""
+    model = build(
+        'vmamba-v2',
+        arch=dict(embed_dims=8, depths=(1, 1), d_state=1, ssm_ratio=1.0),
+        scan_backend='triton',
+        fuse_cross_scan=True)
+    x = torch.randn(1, 3, 16, 16)
+    assert fused_ss2d_calls(model.train(), x) == 2
+    torch._dynamo.reset()
+    assert_compiled_matches_eager(model, x)
+
+
 # ---------------------------------------------------------------- GPU
 
 GPU_BACKENDS = [
@@ -209,8 +259,9 @@ GPU_BACKENDS = [
 
 
 def build_full(name: str, scan_backend: str) -> nn.Module:
-    """Vim-Ti (features of layers 11 and 23) or VMamba-T (four stages) on
-    CUDA, drop path off."""
+    """Vim-Ti (features of layers 11 and 23) or VMamba-T (four stages;
+    ``vmamba-tiny-fused``: with ``fuse_cross_scan=True``) on CUDA, drop
+    path off."""
     torch.manual_seed(0)
     if name == 'vim-tiny':
         model = VisionMamba(
@@ -220,7 +271,10 @@ def build_full(name: str, scan_backend: str) -> nn.Module:
             scan_backend=scan_backend)
     else:
         model = VMamba(
-            arch='tiny', out_indices=(0, 1, 2, 3), scan_backend=scan_backend)
+            arch='tiny',
+            out_indices=(0, 1, 2, 3),
+            scan_backend=scan_backend,
+            fuse_cross_scan=name == 'vmamba-tiny-fused')
     model.init_weights()
     return model.cuda()
 
@@ -246,6 +300,21 @@ def test_gpu_compiled_backbone_matches_eager(name, mode, scan_backend):
     backward against eager. Inductor fuses and reorders the elementwise
     work and the scan backward adds with atomics, so the check is a
     relative L2 error <= 1e-3 per output and per parameter gradient."""
+    check_gpu_compiled_matches_eager(name, mode, scan_backend)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('mode', ['default', 'max-autotune-no-cudagraphs'])
+def test_gpu_compiled_vmamba_fused_matches_eager(mode):
+    """As above for VMamba-T with ``fuse_cross_scan=True`` (the fused SS2D
+    scan through its custom ops, no graph break)."""
+    check_gpu_compiled_matches_eager('vmamba-tiny-fused', mode, 'triton')
+
+
+def check_gpu_compiled_matches_eager(name: str, mode: str,
+                                     scan_backend: str) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     model = build_full(name, scan_backend).train()
@@ -275,6 +344,18 @@ def test_gpu_reduce_overhead_bf16_inference(name, scan_backend):
     inference, batch 8 at 224: no CUDA-graph skip, and each replay (new
     input data in the same buffers) matches eager bf16 (relative L2 error
     <= 1e-2)."""
+    check_gpu_reduce_overhead_bf16(name, scan_backend)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+def test_gpu_reduce_overhead_bf16_inference_fused():
+    """As above for VMamba-T with the fused SS2D scan."""
+    check_gpu_reduce_overhead_bf16('vmamba-tiny-fused', 'triton')
+
+
+def check_gpu_reduce_overhead_bf16(name: str, scan_backend: str) -> None:
     from torch._dynamo.utils import counters
     model = build_full(name, scan_backend).eval()
     torch._dynamo.reset()

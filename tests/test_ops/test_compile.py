@@ -10,7 +10,9 @@ to eager for the reference and (in Triton's interpreter) the Triton backend;
 the mamba_ssm adapter's custom ops against a CPU stand-in of mamba-ssm's
 ``selective_scan_cuda`` extension built on the reference (the real one
 needs CUDA; the GPU tests in ``test_selective_scan.py`` and
-``tests/test_models/test_model_compile.py`` cover it there).
+``tests/test_models/test_model_compile.py`` cover it there); the fused SS2D
+scan's custom ops (``mmmamba::ss2d_scan_triton_*``) likewise, with
+``aot_eager`` and Inductor, step-by-step and column-tile layouts.
 """
 import sys
 import types
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 
 from mmmamba.ops import (available_backends, check_backend, cross_merge,
                          cross_scan, resolve_backend, selective_scan,
-                         selective_scan_ref)
+                         selective_scan_ref, ss2d_scan, ss2d_scan_ref)
 from mmmamba.ops._utils import is_mamba_ssm_cuda_available, is_triton_available
 from mmmamba.ops.selective_scan import reference
 from mmmamba.testing import requires_triton_interpreter
@@ -403,3 +405,164 @@ def test_cross_scan_and_merge_compile_fullgraph():
     gw = torch.autograd.grad(sum(w.sum() for w in want), x)[0]
     gg = torch.autograd.grad(sum(g.sum() for g in got), x)[0]
     assert_same(gg, gw, 'dx')
+
+
+# ---------------------------------------------------------------- ss2d scan
+
+SS2D_NAMES = ('x', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
+
+
+def make_ss2d_inputs(batch: int = 2,
+                     dim: int = 3,
+                     dstate: int = 1,
+                     H: int = 3,
+                     W: int = 5,
+                     *,
+                     has_d: bool = True,
+                     has_bias: bool = True,
+                     seed: int = 0) -> Dict[str, Optional[torch.Tensor]]:
+    """fp32 leaf tensors of a small fused SS2D scan (row-major layouts)."""
+    g = torch.Generator().manual_seed(seed)
+    L = H * W
+
+    def rnd(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).requires_grad_()
+
+    return dict(
+        x=rnd(batch, dim, H, W),
+        delta=rnd(batch, 4, dim, L, scale=0.5),
+        A=(-torch.rand(4 * dim, dstate, generator=g) * 2 -
+           0.1).requires_grad_(),
+        B=rnd(batch, 4, dstate, L),
+        C=rnd(batch, 4, dstate, L),
+        D=rnd(4 * dim) if has_d else None,
+        delta_bias=rnd(4 * dim, scale=0.5) if has_bias else None)
+
+
+def ss2d_grads(out: torch.Tensor, ins: dict, grad: torch.Tensor) -> dict:
+    keys = [k for k in SS2D_NAMES if ins[k] is not None]
+    got = torch.autograd.grad(out, [ins[k] for k in keys], grad)
+    return dict(zip(keys, got))
+
+
+def _ss2d_triton(**kw):
+    return ss2d_scan(**kw, delta_softplus=True, backend='triton')
+
+
+def check_ss2d_compiles(ins: dict, backend: str = 'aot_eager') -> None:
+    """The fused scan traces in one graph through
+    ``mmmamba.ss2d_scan_triton_fwd``; compiled with ``fullgraph=True`` its
+    output and every input gradient equal eager's (same kernels), and those
+    equal the oracle's; a call without gradient works too."""
+    explain = torch._dynamo.explain(_ss2d_triton)(**ins)
+    assert explain.graph_break_count == 0, [
+        r.reason for r in explain.break_reasons
+    ]
+    assert explain.graph_count == 1
+    names = op_names(explain.graphs[0])
+    assert any(n.startswith('mmmamba.ss2d_scan_triton_fwd')
+               for n in names), names
+
+    out = _ss2d_triton(**ins)
+    assert type(out.grad_fn).__name__ == 'SS2DScanTritonFnBackward'
+    torch._dynamo.reset()
+    compiled = torch.compile(_ss2d_triton, fullgraph=True, backend=backend)
+    c_out = compiled(**ins)
+    assert c_out.dtype == out.dtype and c_out.shape == out.shape
+    assert_same(c_out, out, 'out')
+    gy = torch.randn_like(out)
+    want, got = ss2d_grads(out, ins, gy), ss2d_grads(c_out, ins, gy)
+    for k in want:
+        assert got[k].shape == want[k].shape, k
+        assert got[k].dtype == want[k].dtype, k
+        assert_same(got[k], want[k], f'd{k}')
+    with torch.no_grad():
+        assert_same(compiled(**ins), out, 'out (no_grad)')
+    # and the compiled kernels against the oracle
+    ref = ss2d_scan_ref(**ins, delta_softplus=True)
+    torch.testing.assert_close(c_out, ref, rtol=1e-4, atol=1e-4)
+    oracle = ss2d_grads(ref, ins, gy)
+    for k in oracle:
+        scale = max(1.0, oracle[k].abs().max().item())
+        torch.testing.assert_close(
+            got[k], oracle[k], rtol=1e-4, atol=1e-4 * scale,
+            msg=lambda m: f'd{k} vs oracle: {m}')
+
+
+@pytest.fixture
+def small_ss2d_config(request, monkeypatch):
+    """Launch configurations of a few steps per chunk (several chunks, and
+    with ``col_w`` column tiles with padded rows), for both kernels."""
+    from mmmamba.ops.ss2d_scan import triton_kernels as tk
+    col_w = request.param
+    config = tk.SS2DScanConfig(1, 4, 1, acc_cg=False, col_w=col_w)
+    monkeypatch.setattr(tk, 'default_config',
+                        lambda *args, **kwargs: config)
+    return config
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('small_ss2d_config', [2], indirect=True,
+                         ids=['tiles2'])
+def test_ss2d_custom_ops_opcheck(small_ss2d_config):
+    """Schemas, shape functions (the states' chunk count, strides, dtypes)
+    and the registered backward of the fused scan's custom ops, with column
+    tiles (2 column chunks, 4 row chunks: slots left zero)."""
+    from mmmamba.ops.ss2d_scan import triton as ss2d_triton
+    from mmmamba.ops.ss2d_scan import triton_kernels as tk
+    ins = make_ss2d_inputs(batch=1, dim=2, H=5, W=3)
+    u = ins['x'].detach().reshape(1, 2, 15).requires_grad_()
+    args = (u, ) + tuple(ins[k] for k in SS2D_NAMES[1:])
+    config = tk.forward_config(2, 1, 5, 3)
+    assert config == small_ss2d_config
+    # rows: ceil(15 / 4) chunks; columns: ceil(3 / 2) tiles of 8 rows
+    assert tk.num_state_chunks(5, 3, 4, 2) == 4
+    assert tk.num_state_chunks(3, 9, 16, 2) == 5
+    torch.library.opcheck(ss2d_triton._ss2d_fwd_op,
+                          args + (5, 3, True, True) + tuple(config))
+    # inference: no chunk states, no backward
+    plain = tuple(t.detach() for t in args)
+    torch.library.opcheck(ss2d_triton._ss2d_fwd_op,
+                          plain + (5, 3, True, False) + tuple(config))
+    out, states = ss2d_triton._ss2d_fwd_op(*plain, 5, 3, True, True,
+                                           *config)
+    assert states.shape == (1, 4, 2, 4, 1)
+    assert not states[:, 1::2, :, 2:].any()  # no column chunks 2 and 3
+    torch.library.opcheck(
+        ss2d_triton._ss2d_bwd_op,
+        (torch.randn_like(out), ) + plain +
+        (states, 5, 3, True, config.block_l, config.col_w))
+    # without D and the bias: placeholders in and out
+    bare = make_ss2d_inputs(batch=1, dim=2, H=5, W=3, has_d=False,
+                            has_bias=False)
+    args = (u, ) + tuple(bare[k] for k in SS2D_NAMES[1:])
+    torch.library.opcheck(ss2d_triton._ss2d_fwd_op,
+                          args + (5, 3, False, True) + tuple(config))
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize(
+    'small_ss2d_config,kwargs', [
+        (0, dict()),
+        (2, dict(dstate=2, has_d=False, has_bias=False)),
+    ],
+    indirect=['small_ss2d_config'],
+    ids=['N1-steps', 'N2-bare-tiles2'])
+def test_ss2d_triton_compiles_fullgraph(small_ss2d_config, kwargs):
+    check_ss2d_compiles(make_ss2d_inputs(batch=1, dim=2, H=5, W=3, **kwargs))
+
+
+@requires_triton_interpreter
+def test_ss2d_triton_compiles_fullgraph_default_config():
+    """The default launch configuration (one chunk at this size)."""
+    check_ss2d_compiles(make_ss2d_inputs(batch=1, dim=2, H=4, W=6))
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('small_ss2d_config', [2], indirect=True,
+                         ids=['tiles2'])
+def test_ss2d_triton_compiles_with_inductor(small_ss2d_config):
+    """Inductor keeps the fused scan as extern calls around its traced
+    flatten and fp32 casts."""
+    check_ss2d_compiles(make_ss2d_inputs(batch=1, dim=2, H=5, W=3),
+                        backend='inductor')

@@ -94,11 +94,11 @@ class SS2D(BaseModule):
             fused kernels (projections on the row-major map, no
             four-direction copies; ``cross_scan_backend`` is then unused).
             Other backends always take the unfused path. A plain attribute:
-            tests and benchmarks flip it on one instance. Defaults to False:
-            the fused kernels are tested in Triton's interpreter and compile
-            for sm_90, but have not yet run on a GPU. The fused path is an
-            autograd Function, not a custom op: under ``torch.compile`` it
-            breaks the graph.
+            tests and benchmarks flip it on one instance. Under
+            ``torch.compile`` the fused scan runs as custom ops
+            (``mmmamba::ss2d_scan_triton_{fwd,bwd}``), without a graph
+            break. Defaults to False until the timings decide (see
+            ``benchmarks/NOTES.md``, "Fused SS2D scan").
         init_cfg (dict | list[dict], optional): mmengine init config.
             Defaults to None.
 

@@ -78,7 +78,7 @@ from torch import Tensor
 from mmmamba.ops.selective_scan.triton_kernels import _combine, _softplus
 
 __all__ = ['ss2d_scan_fwd', 'ss2d_scan_bwd', 'SS2DScanConfig',
-           'default_config']
+           'default_config', 'forward_config', 'num_state_chunks']
 
 NUM_DIRECTIONS = 4
 
@@ -573,6 +573,19 @@ class _Geometry(NamedTuple):
     tile_l: int
 
 
+def num_state_chunks(height: int, width: int, block_l: int,
+                     col_w: int) -> int:
+    """Chunk-start states saved per (batch, direction, channel), i.e.
+    ``states.shape[3]``: the most chunks of any direction (row chunks of
+    ``block_l`` steps, column chunks of ``col_w`` columns, or of
+    ``block_l`` steps when ``col_w`` is 0). Plain integer arithmetic, so
+    shape functions can call it."""
+    n_row = -(-(height * width) // block_l)
+    if not col_w:
+        return n_row
+    return max(n_row, -(-width // col_w))
+
+
 def _geometry(seqlen: int, height: int, width: int, block_d: int,
               block_n: int, config: SS2DScanConfig) -> _Geometry:
     n_row = triton.cdiv(seqlen, config.block_l)
@@ -580,11 +593,26 @@ def _geometry(seqlen: int, height: int, width: int, block_d: int,
     col_w = config.col_w
     if col_w and block_d * block_n * h_pad * col_w > MAX_TILE_ELEMENTS:
         col_w = 0
+    n_max = num_state_chunks(height, width, config.block_l, col_w)
     if not col_w:  # column directions chunked as the row ones
-        return _Geometry(n_row, n_row, n_row, False, 0, 1, config.block_l)
+        return _Geometry(n_row, n_row, n_max, False, 0, 1, config.block_l)
     n_col = triton.cdiv(width, col_w)
-    return _Geometry(n_row, n_col, max(n_row, n_col), True, col_w, h_pad,
-                     h_pad * col_w)
+    return _Geometry(n_row, n_col, n_max, True, col_w, h_pad, h_pad * col_w)
+
+
+def forward_config(
+        dim: int, dstate: int, height: int, width: int,
+        config: Optional[SS2DScanConfig] = None) -> SS2DScanConfig:
+    """The configuration :func:`ss2d_scan_fwd` runs with: ``config`` or
+    :func:`default_config`, with ``col_w`` 0 where its column tiles do not
+    fit (what the forward returns, and what fixes the shape of the saved
+    states: :func:`num_state_chunks`)."""
+    if config is None:
+        config = default_config(dim, dstate, backward=False)
+    block_n = triton.next_power_of_2(max(dstate, 1))
+    geo = _geometry(height * width, height, width, config.block_d, block_n,
+                    config)
+    return config._replace(col_w=geo.col_w)
 
 
 def ss2d_scan_fwd(
@@ -613,16 +641,19 @@ def ss2d_scan_fwd(
     """
     batch, dim, seqlen = u.shape
     dstate = B.shape[2]
-    if config is None:
-        config = default_config(dim, dstate, backward=False)
+    config = forward_config(dim, dstate, height, width, config)
     block_n = triton.next_power_of_2(max(dstate, 1))
     geo = _geometry(seqlen, height, width, config.block_d, block_n, config)
-    config = config._replace(col_w=geo.col_w)
     out = torch.empty_like(u)
     acc = out if u.dtype == torch.float32 else torch.empty(
         u.shape, device=u.device, dtype=torch.float32)
-    states = (torch.empty(batch, NUM_DIRECTIONS, dim, geo.n_chunks_max,
-                          dstate, device=u.device, dtype=torch.float32)
+    # with column tiles the row and column directions have different chunk
+    # counts: zero the slots the shorter ones leave unwritten, so that the
+    # output is deterministic (the backward never reads them)
+    alloc = (torch.empty if geo.n_chunks_row == geo.n_chunks_col else
+             torch.zeros)
+    states = (alloc(batch, NUM_DIRECTIONS, dim, geo.n_chunks_max, dstate,
+                    device=u.device, dtype=torch.float32)
               if save_states else None)
     dummy = acc  # never read: the matching HAS_* flag is off
     grid = (batch * triton.cdiv(dim, config.block_d), )
