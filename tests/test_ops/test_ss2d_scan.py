@@ -162,6 +162,10 @@ INTERP_CASES = [
     pytest.param(1, 2, 1, 1, 7, id='N1-H1'),
     pytest.param(2, 2, 2, 4, 1, id='N2-W1'),
     pytest.param(1, 2, 1, 1, 1, id='N1-1x1'),
+    # 33-64 rows: the default configuration has column tiles of 4 columns
+    # (H_PAD 64, a last tile past the edge) and a forward of 2 channels
+    # per program against the backward's 1
+    pytest.param(1, 2, 1, 34, 5, id='N1-34x5-default-tiles'),
 ]
 
 
@@ -209,7 +213,7 @@ def test_column_tiles_that_do_not_fit(monkeypatch):
     geo = tk._geometry(15, 5, 3, 1, 1, tk.SS2DScanConfig(1, 4, 1, col_w=2))
     assert geo.col_tile and (geo.n_chunks_col, geo.tile_l) == (2, 16)
 
-    def config(dim, dstate, backward):
+    def config(dim, dstate, backward, height=0):
         return tk.SS2DScanConfig(2 if backward else 1, 4, 1, col_w=2)
 
     monkeypatch.setattr(tk, 'default_config', config)
@@ -233,9 +237,37 @@ def test_triton_interpreter_bf16():
     _assert_matches_oracle(ins, 3e-2, 2e-2)
 
 
+@requires_triton
+def test_default_config_by_map_size():
+    """Column tiles of 4 columns (no .cg) at 33-64 rows with N=1, the
+    swept size (VMamba-T stage 1); the former step-by-step defaults
+    elsewhere; forward and backward always share block_l and col_w."""
+    from mmmamba.ops.ss2d_scan import triton_kernels as tk
+    cfg = tk.default_config
+    fwd, bwd = cfg(96, 1, False, height=56), cfg(96, 1, True, height=56)
+    assert fwd == tk.SS2DScanConfig(2, 128, 4, acc_cg=False, col_w=4)
+    assert bwd == tk.SS2DScanConfig(1, 128, 2, acc_cg=False, col_w=4)
+    assert cfg(95, 1, False, height=33).block_d == 1  # 95 channels
+    assert tk.forward_config(96, 1, 56, 56) == fwd  # the tiles fit
+    for height in (0, 7, 14, 28, 32, 65, 128):
+        assert cfg(192, 1, False, height=height) == \
+            tk.SS2DScanConfig(2, 128, 2)
+        assert cfg(192, 1, True, height=height) == \
+            tk.SS2DScanConfig(4, 128, 4)
+    assert cfg(192, 16, False, height=56) == tk.SS2DScanConfig(2, 16, 1)
+    for height in (7, 28, 56, 100):
+        for dstate in (1, 16):
+            f = cfg(96, dstate, False, height)
+            b = cfg(96, dstate, True, height)
+            assert (f.block_l, f.col_w) == (b.block_l, b.col_w)
+
+
 _COMPILE_SM90 = r"""
 import os
+import subprocess
+import tempfile
 os.environ.pop('TRITON_INTERPRET', None)
+import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource, compile
 from mmmamba.ops.ss2d_scan import triton_kernels as tk
@@ -246,24 +278,59 @@ fwd = ('u', 'delta', 'A', 'B', 'C', 'D', 'bias', 'acc', 'out', 'states')
 bwd = ('u', 'delta', 'A', 'B', 'C', 'D', 'bias', 'states', 'gout', 'du_acc',
        'du', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dbias')
 low = {'u', 'delta', 'B', 'C', 'out', 'gout', 'du', 'ddelta'}
-# column directions step by step, and in tiles of 8 columns of 64 rows
-for tile in (dict(COL_TILE=False, COL_W=0, H_PAD=1, TILE_L=128),
-             dict(COL_TILE=True, COL_W=8, H_PAD=64, TILE_L=512)):
-    for fn, ptrs, consts, warps in (
-            (tk._ss2d_scan_fwd_kernel, fwd, dict(SAVE_STATES=True,
-                                                 BLOCK_D=2), 2),
-            (tk._ss2d_scan_bwd_kernel, bwd, dict(BLOCK_D=4), 4)):
-        consts.update(HAS_D=True, HAS_BIAS=True, SOFTPLUS=True, BLOCK_N=1,
-                      BLOCK_L=128, ACC_CG=True, **tile)
-        sig = {f'{p}_ptr': '*bf16' if p in low else '*fp32' for p in ptrs}
+cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
+                         'nvidia', 'bin', 'cuobjdump')
+
+
+def usage(cubin):
+    # REG and STACK (spills) of the kernel, if the wheel has cuobjdump
+    if not os.path.isfile(cuobjdump):
+        return None
+    with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
+        f.write(cubin)
+        f.flush()
+        out = subprocess.run([cuobjdump, '--dump-resource-usage', f.name],
+                             capture_output=True, text=True).stdout
+    fields = dict(kv.split(':') for kv in out.split() if kv.count(':') == 1)
+    return int(fields['REG']), int(fields['STACK'])
+
+
+# the default configurations at VMamba-T's stage 1 (56x56: column tiles),
+# bf16 and fp32, and at stage 2 (28x28: step by step; stages 3-4 take the
+# same constexprs)
+for dtype, (dim, height) in (('bf16', (96, 56)), ('fp32', (96, 56)),
+                             ('bf16', (192, 28))):
+    width, seqlen = height, height * height
+    for backward in (False, True):
+        cfg = tk.default_config(dim, 1, backward, height=height)
+        if backward:
+            cfg = cfg._replace(
+                block_l=tk.forward_config(dim, 1, height, width).block_l,
+                col_w=tk.forward_config(dim, 1, height, width).col_w)
+        geo = tk._geometry(seqlen, height, width, cfg.block_d, 1, cfg)
+        assert geo.col_w == cfg.col_w and geo.col_tile == (height > 32)
+        fn, ptrs = ((tk._ss2d_scan_bwd_kernel, bwd) if backward else
+                    (tk._ss2d_scan_fwd_kernel, fwd))
+        consts = dict(HAS_D=True, HAS_BIAS=True, SOFTPLUS=True, BLOCK_N=1,
+                      BLOCK_D=cfg.block_d, BLOCK_L=cfg.block_l,
+                      ACC_CG=cfg.acc_cg, COL_TILE=geo.col_tile,
+                      COL_W=geo.col_w, H_PAD=geo.h_pad, TILE_L=geo.tile_l)
+        if not backward:
+            consts['SAVE_STATES'] = True
+        sig = {f'{p}_ptr': f'*{dtype}' if p in low else '*fp32'
+               for p in ptrs}
         sig.update({k: 'i32' for k in ints})
         sig.update({k: 'constexpr' for k in consts})
         kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts),
                          target=GPUTarget('cuda', 90, 32),
-                         options=dict(num_warps=warps))
+                         options=dict(num_warps=cfg.num_warps))
         ptx = kernel.asm['ptx']
         assert 'bar.sync' in ptx or 'barrier' in ptx
         assert len(kernel.asm['cubin']) > 0
+        res = usage(kernel.asm['cubin'])
+        print('bwd' if backward else 'fwd', dtype, height, tuple(cfg),
+              'registers, stack:', res)
+        assert res is None or res[1] == 0, 'spills'
 print('compiled')
 """
 
@@ -272,8 +339,9 @@ print('compiled')
 def test_kernels_compile_for_sm90():
     """The interpreter runs the kernels' Python, not the compiler: compile
     both for sm_90 offline (PTX and ptxas, no GPU needed) in a process
-    without TRITON_INTERPRET, at VMamba's N=1 launch configurations, with
-    and without column tiles."""
+    without TRITON_INTERPRET, at the default N=1 launch configurations
+    with and without column tiles, and check (with the wheel's cuobjdump)
+    that they do not spill."""
     import os
     import subprocess
     import sys

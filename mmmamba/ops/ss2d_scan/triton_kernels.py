@@ -35,16 +35,17 @@ same positions by other threads; those loads use ``.cg`` (L2, not L1) unless
 sum is deterministic (no atomics): ``((y0 + y2) + y1) + y3`` in fp32. The
 backward accumulates ``dx = sum_k du_k`` the same way.
 
-Memory access (a prediction; no GPU was available to measure it). Row
+Memory access (a prediction, except where timings are quoted). Row
 directions read contiguous runs of ``BLOCK_L`` positions, as the plain
 kernel does. Column directions have two layouts (``SS2DScanConfig.col_w``):
 
-* ``col_w=0`` (default): chunks of ``BLOCK_L`` steps, positions ``W``
-  apart: a warp's loads touch one 32-byte sector per step instead of one
-  per 8 (fp32) or 16 (bf16) steps, so L1/L2 transactions grow up to
-  8-16x for those two directions. DRAM traffic should not: a column's
-  sectors are reused by the next column ``H`` steps later (~2 KB per tile
-  row per tensor at H=56), which should stay in L1.
+* ``col_w=0`` (the default except at 33-64 rows): chunks of ``BLOCK_L``
+  steps, positions ``W`` apart: a warp's loads touch one 32-byte sector
+  per step instead of one per 8 (fp32) or 16 (bf16) steps, so L1/L2
+  transactions grow up to 8-16x for those two directions. DRAM traffic
+  should not: a column's sectors are reused by the next column ``H``
+  steps later (~2 KB per tile row per tensor at H=56), which should stay
+  in L1.
 * ``col_w>0``: column tiles. A chunk is ``col_w`` whole columns, loaded as
   (BLOCK_D, H_PAD, col_w) tiles (``H_PAD = next_pow2(H)``) whose fastest
   axis runs along a map row, so loads are coalesced, then permuted and
@@ -55,12 +56,15 @@ kernel does. Column directions have two layouts (``SS2DScanConfig.col_w``):
   lanes at VMamba's H = 56/28/14/7, the conversions, and larger register
   tiles (tiles over :data:`MAX_TILE_ELEMENTS` fall back to ``col_w=0``).
 
-Which one is faster is for ``tools/analysis_tools/benchmark_ss2d.py
---sweep`` to say. Against the unfused path the fused one saves the
-four-copy cross scan, the x projection over four copies, the
-four-direction output tensor and the merge pass, at the price of re-reading
-``x`` once per direction and of the accumulator's read-modify-write
-(``benchmarks/NOTES.md`` gives the byte counts per VMamba-T stage).
+At VMamba-T's stage 1 (56², bf16, H200) tiles of 4 columns made the
+forward 1.14x and the backward 1.05x faster than the best step-by-step
+configuration (:func:`default_config` has the numbers); other sizes are
+for ``tools/analysis_tools/benchmark_ss2d.py --sweep`` to say. Against
+the unfused path the fused one saves the four-copy cross scan, the x
+projection over four copies, the four-direction output tensor and the
+merge pass, at the price of re-reading ``x`` once per direction and of the
+accumulator's read-modify-write (``benchmarks/NOTES.md`` gives the byte
+counts per VMamba-T stage).
 
 The backward walks each direction's chunks from the end, recomputes ``h``
 from the chunk-start states saved by the forward ((B, K, D, n_chunks, N)
@@ -548,12 +552,61 @@ def _largest_divisor_block(n: int, cap: int) -> int:
     return block
 
 
-def default_config(dim: int, dstate: int, backward: bool) -> SS2DScanConfig:
-    """Launch configuration, taken from the plain selective-scan kernels'
-    H100 sweeps (``benchmarks/NOTES.md`` attempts 4-7), not yet swept for
-    the fused kernels: N=1 uses (2, 128) tiles with 2 warps forward and
-    (4, 128) with 4 warps backward; N>1 (2, 16) with one warp; column
-    directions step by step (``col_w=0``)."""
+def default_config(dim: int,
+                   dstate: int,
+                   backward: bool,
+                   height: int = 0) -> SS2DScanConfig:
+    """Launch configuration by problem size (``height``: rows of the map,
+    0 if unknown).
+
+    **N=1, 33 <= H <= 64** (column tiles padded to 64 rows; VMamba-T's
+    stage 1 at 224², the one size swept so far): column tiles of 4
+    columns, accumulator loads without ``.cg``, row chunks of 128 steps;
+    forward (2 channels, 4 warps), backward (1 channel, 2 warps). Kernel
+    times on an H200, ``benchmark_ss2d.py --sweep`` at stage 1 batch 128
+    bf16, (block_d, block_l, warps, acc_cg, col_w): forward / backward ms
+
+    ====================  =====  =====  ================================
+    (2, 128, 2, cg, 0)    3.815  7.394  former forward default
+    (4, 128, 4, cg, 0)    3.694  7.620  former backward default
+    (2, 256, 2, cg, 0)    2.470  6.507  best step by step (both)
+    (2, 128, 4, cg, 4)    2.212  7.354
+    (2, 128, 4, nocg, 4)  2.159  7.282  **forward**
+    (1, 128, 2, cg, 4)    2.912  6.290
+    (1, 128, 2, nocg, 4)  2.713  6.171  **backward**
+    (2, 128, 8, nocg, 4)  2.466  10.259
+    (2, 128, 4, nocg, 8)  2.576  7.080
+    (2, 128, 4, nocg, 16) 3.459  9.670
+    ====================  =====  =====  ================================
+
+    Forward and backward must share ``block_l`` and ``col_w``: the chosen
+    pair costs 2.16 + 6.17 = 8.33 ms, against 3.82 + 7.62 = 11.43 ms for
+    the former defaults (1.37x) and 2.47 + 6.51 = 8.98 ms for the best
+    step-by-step pair. Without ``.cg`` each of the four kernels timed both
+    ways was 1-7% faster; it is safe because the bar.sync between
+    directions orders the program's global memory accesses. Registers on
+    sm_90a (ptxas ``-v``, no spills), forward / backward, bf16 and fp32:
+    Triton 3.8 77 / 128 and 80 / 153; Triton 3.6 89 / 163 and 94 / 163
+    (former defaults: 70 / 168 both dtypes on 3.8; 79 / 189 and 72 / 158
+    on 3.6).
+
+    **Everywhere else** the former defaults, taken from the plain
+    selective-scan kernels' H100 sweeps (``benchmarks/NOTES.md`` attempts
+    4-7): N=1 (2, 128) tiles with 2 warps forward and (4, 128) with 4 warps
+    backward, N>1 (2, 16) with one warp, ``.cg``, column directions step by
+    step. Not swept there, so not changed: at H <= 32 (VMamba-T stages
+    2-4) the fused core already beat the unfused one with them (bf16
+    forward 1.20 / 0.76 / 0.87 ms against 1.64 / 1.38 / 1.18 at stages
+    2 / 3 / 4), and taller maps would need tiles of 128+ padded rows, for
+    which ptxas gives the pair above 148 / 237 registers (Triton 3.8);
+    N>1 tiles are N times larger. ``benchmark_ss2d.py --sweep`` times both
+    layouts at any shape.
+    """
+    if dstate == 1 and 32 < height <= 64:
+        if backward:
+            return SS2DScanConfig(1, 128, 2, acc_cg=False, col_w=4)
+        return SS2DScanConfig(
+            _largest_divisor_block(dim, 2), 128, 4, acc_cg=False, col_w=4)
     if dstate == 1:
         if backward:
             return SS2DScanConfig(_largest_divisor_block(dim, 4), 128, 4)
@@ -608,7 +661,7 @@ def forward_config(
     fit (what the forward returns, and what fixes the shape of the saved
     states: :func:`num_state_chunks`)."""
     if config is None:
-        config = default_config(dim, dstate, backward=False)
+        config = default_config(dim, dstate, backward=False, height=height)
     block_n = triton.next_power_of_2(max(dstate, 1))
     geo = _geometry(height * width, height, width, config.block_d, block_n,
                     config)
@@ -699,7 +752,7 @@ def ss2d_scan_bwd(
     batch, dim, seqlen = u.shape
     dstate = B.shape[2]
     if config is None:
-        config = default_config(dim, dstate, backward=True)
+        config = default_config(dim, dstate, backward=True, height=height)
     config = config._replace(block_l=fwd_config.block_l,
                              col_w=fwd_config.col_w)
     block_n = triton.next_power_of_2(max(dstate, 1))
