@@ -22,13 +22,21 @@ an effective bandwidth.
 
 ``--sweep`` (GPU): instead of the table, time the fused kernels alone
 (``ss2d_scan_fwd`` with saved states, ``ss2d_scan_bwd``) over launch
-configurations: :data:`SWEEP_GRID` (column directions step by step) and
-:data:`SWEEP_TILES` (column tiles, each with and without ``acc_cg``),
-printing each configuration's forward and backward time and effective
-bandwidth under the kernel's own byte model (:func:`kernel_bytes`); the
-current defaults are marked. Forward and backward may take different
-``block_d``/warps but must share ``block_l`` and ``col_w``. The defaults
-were taken from the plain scan's sweeps, not from one of these.
+configurations: the shape's current defaults first (marked), then
+:data:`SWEEP_GRID`, the promising region of the first H200 sweep. Each row
+(printed as soon as it is timed) gives the forward and backward time and
+effective bandwidth under the kernel's own byte model
+(:func:`kernel_bytes`); after each shape and dtype, the best forward, the
+best backward and the best pair that shares ``block_l`` and ``col_w`` (as
+forward and backward must). Before timing, ``--jobs`` processes run every
+configuration once at a small batch so that Triton compiles the kernels
+in parallel into its on-disk cache (compiling, ~2 s a kernel, dominated
+the first sweep); ``--max-configs`` and ``--budget-s`` bound the run.
+
+``--breakdown`` (GPU): time each op of ``forward_core``, fused and
+unfused (projections as 1x1 convolutions, and as matmuls for comparison,
+cross scan, scans, cross merge), forward and forward+backward, to find
+where a slow total goes (e.g. fp32 at stage 1).
 
 CPU (``--device cpu``; ``--quick`` for toy shapes, the CI smoke test): the
 same table; Triton paths run in Triton's interpreter (``TRITON_INTERPRET=1``
@@ -38,7 +46,9 @@ Examples::
 
     python tools/analysis_tools/benchmark_ss2d.py --out benchmarks/ss2d.md
     python tools/analysis_tools/benchmark_ss2d.py --sweep \
-        --shapes 'VMamba-T stage1 b128' --dtypes bf16
+        --shapes 'VMamba-T stage1 b128' --dtypes bf16 fp32 --budget-s 230
+    python tools/analysis_tools/benchmark_ss2d.py --breakdown \
+        --shapes 'VMamba-T stage1 b128' 'VMamba-T stage2 b128'
     python tools/analysis_tools/benchmark_ss2d.py --device cpu --quick
 """
 import argparse
@@ -47,6 +57,7 @@ import os
 import os.path as osp
 import platform
 import sys
+import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -70,14 +81,15 @@ CPU_SHAPES = {  # --device cpu without --quick: stage 4 at batch 2
 }
 PATHS = ('fused', 'unfused', 'reference')
 K = 4
-# --sweep, stage 1: (block_d, block_l, num_warps), column directions step
-# by step, accumulator loads .cg
-SWEEP_GRID = [(bd, bl, nw) for bl in (64, 128, 256)
-              for bd, nw in ((1, 1), (2, 1), (2, 2), (4, 2), (4, 4))]
-# stage 2: column tiles of col_w columns: (block_d, num_warps) x col_w x
-# acc_cg (block_l 128 for the row directions)
-SWEEP_TILES = [(bd, nw, cw) for cw in (4, 8, 16)
-               for bd, nw in ((1, 2), (1, 4), (2, 4), (2, 8))]
+# --sweep: (block_d, block_l, num_warps, acc_cg, col_w), most promising
+# first. The region around the best rows of the first H200 sweep (stage 1
+# bf16, see ss2d_scan.triton_kernels.default_config): column tiles of 4
+# columns or step by step, row chunks of 128 or 256 steps, 2 or 4 warps, 1
+# or 2 channels per program, accumulator loads without .cg (faster in all
+# four kernels timed both ways). 8 and 16 columns, 8 warps, 1 warp and
+# block_d 4 were slower there and are left out.
+SWEEP_GRID = [(bd, bl, nw, False, cw) for cw in (4, 0) for bl in (128, 256)
+              for nw in (4, 2) for bd in (2, 1)]
 
 
 def kernel_bytes(batch: int, dim: int, L: int, dstate: int, itemsize: int,
@@ -211,53 +223,140 @@ def measure(shape: Tuple[int, int, int, int], dtype: torch.dtype,
     return row
 
 
-def sweep(shape: Tuple[int, int, int, int], dtype: torch.dtype, device: str,
-          repeats: int, warmup: int) -> List[Dict]:
-    """Time the fused kernels alone over :data:`SWEEP_GRID` (on CPU in
-    Triton's interpreter: a smoke test of this code, not a timing)."""
+def sweep_configs(shape: Tuple[int, int, int, int], dstate: int = 1):
+    """The configurations ``--sweep`` times at ``shape``: the current
+    defaults (forward, backward), then :data:`SWEEP_GRID`, without
+    duplicates, configurations whose ``block_d`` does not divide the
+    channels and column tiles that do not fit (they would run as another
+    row). Returns (configs, (default forward, default backward))."""
     from mmmamba.ops.ss2d_scan import triton_kernels as tk
-    batch, C, H, W = shape
-    D, L, N = C, H * W, 1
+    _, D, H, W = shape
+    defaults = (tk.default_config(D, dstate, False, height=H),
+                tk.default_config(D, dstate, True, height=H))
+    configs = []
+    for cfg in list(defaults) + [tk.SS2DScanConfig(*c) for c in SWEEP_GRID]:
+        if D % cfg.block_d or cfg in configs:
+            continue
+        if tk.forward_config(D, dstate, H, W, cfg).col_w != cfg.col_w:
+            continue
+        configs.append(cfg)
+    return configs, defaults
+
+
+def sweep_inputs(shape: Tuple[int, int, int, int], dtype: torch.dtype,
+                 device: str) -> Dict[str, torch.Tensor]:
+    """Kernel inputs of the fused scan at ``shape`` (N=1), seeded."""
+    batch, D, H, W = shape
+    L, N = H * W, 1
     g = torch.Generator(device='cpu').manual_seed(0)
 
     def rnd(*size, scale=1.0, dt=dtype):
         return (torch.randn(*size, generator=g) * scale).to(device, dt)
 
-    u, delta = rnd(batch, D, L), rnd(batch, K, D, L, scale=0.5)
-    Bm, Cm = rnd(batch, K, N, L), rnd(batch, K, N, L)
-    A = -torch.rand(K * D, N, generator=g).add(0.5).to(device)
-    Dv = torch.ones(K * D, device=device)
-    bias = rnd(K * D, scale=0.1, dt=torch.float32)
-    gout = rnd(batch, D, L)
-    default = (tk.default_config(D, N, backward=False),
-               tk.default_config(D, N, backward=True))
+    return dict(
+        u=rnd(batch, D, L),
+        delta=rnd(batch, K, D, L, scale=0.5),
+        B=rnd(batch, K, N, L),
+        C=rnd(batch, K, N, L),
+        A=-torch.rand(K * D, N, generator=g).add(0.5).to(device),
+        D=torch.ones(K * D, device=device),
+        bias=rnd(K * D, scale=0.1, dt=torch.float32),
+        gout=rnd(batch, D, L))
+
+
+def _kernel_calls(ins: Dict[str, torch.Tensor], H: int, W: int, cfg):
+    """(forward, backward) closures of the kernels at ``cfg``; the
+    backward uses the states of one forward run."""
+    from mmmamba.ops.ss2d_scan import triton_kernels as tk
+    args = (ins['u'], ins['delta'], ins['A'], ins['B'], ins['C'], ins['D'],
+            ins['bias'], H, W, True)
+    _, states, fwd_cfg = tk.ss2d_scan_fwd(*args, True, config=cfg)
+
+    def fwd():
+        tk.ss2d_scan_fwd(*args, True, config=cfg)
+
+    def bwd():
+        tk.ss2d_scan_bwd(*args, states, fwd_cfg, ins['gout'], config=cfg)
+
+    return fwd, bwd
+
+
+def _compile_task(task) -> str:
+    """``--jobs`` worker: run one configuration's kernels once at a batch
+    of the same Triton specialization (divisible by 16 or not), so that
+    their compiled binaries land in Triton's on-disk cache, where the
+    timing process finds them."""
+    shape, dtype, cfg, device = task
+    batch, D, H, W = shape
+    small = (16 if batch % 16 == 0 else batch, D, H, W)
+    fwd, bwd = _kernel_calls(sweep_inputs(small, dtype, device), H, W, cfg)
+    fwd()
+    bwd()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    return f'{tuple(cfg)}'
+
+
+def precompile(tasks: List[Tuple], jobs: int) -> int:
+    """Compile the kernels of ``tasks`` ((shape, dtype, config, device))
+    in ``jobs`` spawned processes; failures are reported and left to the
+    timing loop (which compiles what is missing itself). Returns the
+    number of tasks that ran."""
+    import concurrent.futures
+    import multiprocessing
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context('spawn')
+    done = 0
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(_compile_task, t) for t in tasks]
+        for fut in concurrent.futures.as_completed(futures):
+            try:
+                fut.result()
+                done += 1
+            except Exception as e:  # noqa: BLE001 - report, time anyway
+                print(f'precompile failed: {type(e).__name__}: {e}',
+                      flush=True)
+    print(f'precompiled {done} of {len(tasks)} configurations in {jobs} '
+          f'processes: {time.perf_counter() - t0:.1f} s', flush=True)
+    return done
+
+
+def sweep(shape: Tuple[int, int, int, int],
+          dtype: torch.dtype,
+          device: str,
+          repeats: int,
+          warmup: int,
+          max_configs: int = 0,
+          deadline: Optional[float] = None) -> List[Dict]:
+    """Time the fused kernels alone over :func:`sweep_configs` (on CPU in
+    Triton's interpreter: a smoke test of this code, not a timing).
+
+    Args:
+        max_configs: time at most this many configurations (0: all).
+        deadline: ``time.perf_counter()`` value after which no further
+            configuration is started.
+    """
+    batch, D, H, W = shape
+    L, N = H * W, 1
+    ins = sweep_inputs(shape, dtype, device)
+    configs, default = sweep_configs(shape)
+    if max_configs:
+        configs = configs[:max_configs]
     itemsize = torch.finfo(dtype).bits // 8
     rows = []
-    configs = [tk.SS2DScanConfig(bd, bl, nw) for bd, bl, nw in SWEEP_GRID]
-    configs += [
-        tk.SS2DScanConfig(bd, 128, nw, acc_cg, cw)
-        for bd, nw, cw in SWEEP_TILES for acc_cg in (True, False)
-    ]
     for cfg in configs:
-        if D % cfg.block_d:
-            continue
-        fwd_cfg = tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
-                                   True, False, config=cfg)[2]
-        if fwd_cfg.col_w != cfg.col_w:
-            continue  # the tile does not fit: same as another row
-        states = tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W, True,
-                                  True, config=cfg)[1]
-        t_f = time_it(
-            lambda: tk.ss2d_scan_fwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
-                                     True, True, config=cfg), device,
-            repeats, warmup)
-        t_b = time_it(
-            lambda: tk.ss2d_scan_bwd(u, delta, A, Bm, Cm, Dv, bias, H, W,
-                                     True, states, fwd_cfg, gout,
-                                     config=cfg), device, repeats, warmup)
+        if deadline is not None and time.perf_counter() > deadline:
+            print(f'(budget spent: {len(configs) - len(rows)} '
+                  'configurations not timed)', flush=True)
+            break
+        fwd, bwd = _kernel_calls(ins, H, W, cfg)
+        t_f = time_it(fwd, device, repeats, warmup)
+        t_b = time_it(bwd, device, repeats, warmup)
         row = dict(
             config=f'({cfg.block_d}, {cfg.block_l}, {cfg.num_warps}, '
             f'acc_cg={cfg.acc_cg}, col_w={cfg.col_w})',
+            cfg=cfg,
             default=' / '.join(
                 name for name, d in zip(('fwd', 'bwd'), default) if d == cfg),
             fwd_ms=t_f,
@@ -269,7 +368,121 @@ def sweep(shape: Tuple[int, int, int, int], dtype: torch.dtype, device: str,
         print(f"| {row['config']} | {row['default']} | {t_f:.3f} | "
               f"{t_b:.3f} | {row['fwd_gbs']:.0f} | {row['bwd_gbs']:.0f} |",
               flush=True)
+    if rows:
+        print('\n'.join(sweep_summary(rows, default)), flush=True)
     return rows
+
+
+def sweep_summary(rows: List[Dict], default: Tuple) -> List[str]:
+    """Best forward, best backward, and the best pair of a forward and a
+    backward configuration sharing ``block_l`` and ``col_w``, against the
+    defaults' pair (when both were timed)."""
+
+    def name(cfg) -> str:
+        return (f'({cfg.block_d}, {cfg.block_l}, {cfg.num_warps}, '
+                f'{"cg" if cfg.acc_cg else "nocg"}, {cfg.col_w})')
+
+    best_f = min(rows, key=lambda r: r['fwd_ms'])
+    best_b = min(rows, key=lambda r: r['bwd_ms'])
+    lines = [f"- best fwd {name(best_f['cfg'])} {best_f['fwd_ms']:.3f} ms; "
+             f"best bwd {name(best_b['cfg'])} {best_b['bwd_ms']:.3f} ms"]
+    pairs = []
+    for key in {(r['cfg'].block_l, r['cfg'].col_w) for r in rows}:
+        group = [r for r in rows
+                 if (r['cfg'].block_l, r['cfg'].col_w) == key]
+        f = min(group, key=lambda r: r['fwd_ms'])
+        b = min(group, key=lambda r: r['bwd_ms'])
+        pairs.append((f['fwd_ms'] + b['bwd_ms'], f, b))
+    total, f, b = min(pairs, key=lambda p: p[0])
+    lines.append(f"- best shared pair: fwd {name(f['cfg'])} "
+                 f"{f['fwd_ms']:.3f} + bwd {name(b['cfg'])} "
+                 f"{b['bwd_ms']:.3f} = {total:.3f} ms")
+    by_cfg = {r['cfg']: r for r in rows}
+    if default[0] in by_cfg and default[1] in by_cfg:
+        d_f, d_b = by_cfg[default[0]]['fwd_ms'], by_cfg[default[1]]['bwd_ms']
+        lines.append(f'- defaults: fwd {d_f:.3f} + bwd {d_b:.3f} = '
+                     f'{d_f + d_b:.3f} ms ({(d_f + d_b) / total:.2f}x the '
+                     'best pair)')
+    return lines
+
+
+def breakdown(shape: Tuple[int, int, int, int], dtype: torch.dtype,
+              device: str, repeats: int, warmup: int) -> List[Dict]:
+    """Forward and forward+backward milliseconds of each op of
+    ``SS2D.forward_core``, fused and unfused, under the same autocast as
+    :func:`measure` (bf16: autocast with fp32 weights; fp32: TF32 as the
+    process has it: off for matmuls, cuDNN's default for convolutions).
+    The matmul rows compute the same projections with ``torch.matmul``, as
+    a candidate replacement of the 1x1 convolutions."""
+    import torch.nn.functional as F
+
+    from mmmamba.ops import cross_merge, cross_scan, selective_scan, ss2d_scan
+    batch, C, H, W = shape
+    torch.manual_seed(0)
+    m = build(C, 'fused', device)
+    D, L, N, R = m.d_inner, H * W, m.d_state, m.dt_rank
+    g = torch.Generator(device='cpu').manual_seed(0)
+
+    def leaf(*size, scale=1.0):
+        t = torch.randn(*size, generator=g) * scale
+        return t.to(device, dtype).requires_grad_()
+
+    x = leaf(batch, D, L)
+    xs = leaf(batch, K * D, L)  # the four copies of the unfused path
+    dts = leaf(batch, K * R, L)
+    delta, Bs, Cs = leaf(batch, K, D, L, scale=0.5), leaf(
+        batch, K, N, L), leaf(batch, K, N, L)
+    ys = leaf(batch, K, D, L)
+    A, Ds, bias = (t.detach() for t in m._scan_params())
+    w_x, w_dt = m.x_proj_weight, m.dt_projs_weight
+    x4 = x.detach().view(batch, D, H, W).requires_grad_()
+
+    def autocast():
+        return torch.autocast(device, dtype=dtype,
+                              enabled=dtype != torch.float32)
+
+    ops = [
+        ('fused x_proj conv1d', lambda: F.conv1d(x, w_x.reshape(-1, D, 1))),
+        ('fused x_proj matmul', lambda: torch.matmul(w_x.reshape(-1, D), x)),
+        ('dt_proj conv1d (groups 4)', lambda: F.conv1d(
+            dts, w_dt.reshape(K * D, R, 1), groups=K)),
+        ('dt_proj matmul', lambda: torch.matmul(
+            w_dt, dts.view(batch, K, R, L))),
+        ('fused ss2d_scan kernel', lambda: ss2d_scan(
+            x4, delta, A, Bs, Cs, Ds, bias, backend='triton')),
+        ('fused forward_core', lambda: m.forward_core_fused(x4)),
+        ('unfused cross_scan', lambda: cross_scan(x4)),
+        ('unfused x_proj conv1d (groups 4)', lambda: F.conv1d(
+            xs, w_x.reshape(-1, D, 1), groups=K)),
+        ('unfused x_proj matmul', lambda: torch.matmul(
+            w_x, xs.view(batch, K, D, L))),
+        ('unfused selective_scan', lambda: selective_scan(
+            xs, delta.view(batch, K * D, L), A, Bs, Cs, Ds,
+            delta_bias=bias, delta_softplus=True, backend='triton')),
+        ('unfused cross_merge', lambda: cross_merge(ys, H, W)),
+        ('unfused forward_core', lambda: m.forward_core_unfused(x4)),
+    ]
+    rows = []
+    for name, op in ops:
+
+        def fwd(op=op):
+            with torch.no_grad(), autocast():
+                op()
+
+        def fwd_bwd(op=op):
+            with autocast():
+                out = op()
+            out.backward(torch.ones_like(out))
+
+        row = dict(op=name, fwd_ms=time_it(fwd, device, repeats, warmup),
+                   fwdbwd_ms=time_it(fwd_bwd, device, repeats, warmup))
+        rows.append(row)
+        print(f"| {name} | {row['fwd_ms']:.3f} | {row['fwdbwd_ms']:.3f} |",
+              flush=True)
+    return rows
+
+
+BREAKDOWN_HEADER = '| op | fwd ms | fwd+bwd ms |\n|---|---|---|'
 
 
 SWEEP_HEADER = ('| (block_d, block_l, warps, acc_cg, col_w) | default for '
@@ -307,6 +520,24 @@ def speedups(rows: List[Dict]) -> List[str]:
     return lines
 
 
+def select_shapes(table: Dict[str, Tuple[int, int, int, int]],
+                  names: Sequence[str]) -> Dict[str, Tuple[int, int, int,
+                                                           int]]:
+    """``names``: keys of ``table`` or ``BxDxHxW`` strings (a shape the
+    table does not have); anything else is an error."""
+    shapes = {}
+    for name in names:
+        if name in table:
+            shapes[name] = table[name]
+            continue
+        parts = name.lower().split('x')
+        if len(parts) != 4 or not all(p.isdigit() for p in parts):
+            raise SystemExit(f'unknown shape {name!r}: one of '
+                             f'{sorted(table)} or BxDxHxW')
+        shapes[name] = tuple(int(p) for p in parts)
+    return shapes
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
@@ -316,7 +547,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--paths', nargs='+', choices=PATHS,
                         help='default: fused unfused (plus reference on '
                         'CPU)')
-    parser.add_argument('--shapes', nargs='*', help='subset of shape names')
+    parser.add_argument('--shapes', nargs='*',
+                        help='shape names of the table, or BxDxHxW')
     parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'],
                         choices=['fp32', 'bf16'])
     parser.add_argument('--repeats', type=int, default=20)
@@ -324,6 +556,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--sweep', action='store_true',
                         help='time the fused kernels over launch '
                         'configurations')
+    parser.add_argument('--jobs', type=int,
+                        default=min(16, os.cpu_count() or 1),
+                        help='--sweep on GPU: processes that compile the '
+                        'kernels before the timing (1: compile while '
+                        'timing)')
+    parser.add_argument('--max-configs', type=int, default=0,
+                        help='--sweep: time at most this many '
+                        'configurations per shape and dtype (defaults '
+                        'first; 0: all)')
+    parser.add_argument('--budget-s', type=float, default=0,
+                        help='--sweep: start no configuration after this '
+                        'many seconds (precompiling included; 0: no limit)')
+    parser.add_argument('--breakdown', action='store_true',
+                        help="time each op of forward_core, fused and "
+                        'unfused')
     parser.add_argument('--out', help='also write the table (markdown) here '
                         '(not with --sweep)')
     return parser.parse_args(argv)
@@ -340,7 +587,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     else:
         shapes = GPU_SHAPES if args.device == 'cuda' else CPU_SHAPES
     if args.shapes:
-        shapes = {k: v for k, v in shapes.items() if k in args.shapes}
+        shapes = select_shapes(shapes, args.shapes)
     from mmmamba.ops import available_backends
     paths = args.paths or (['fused', 'unfused'] + (
         ['reference'] if args.device == 'cpu' else []))
@@ -350,15 +597,39 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
         torch.backends.cuda.matmul.allow_tf32 = False
     dtypes = {'fp32': torch.float32, 'bf16': torch.bfloat16}
     if args.sweep:
+        start = time.perf_counter()
+        deadline = start + args.budget_s if args.budget_s else None
+        if args.device == 'cuda' and args.jobs > 1:
+            tasks = [(shape, dtypes[dt], cfg, args.device)
+                     for shape in shapes.values() for dt in args.dtypes
+                     for cfg in sweep_configs(shape)[0]
+                     [:args.max_configs or None]]
+            precompile(tasks, args.jobs)
         rows = []
         for name, shape in shapes.items():
             for dt in args.dtypes:
-                print(f'\n{name} {dt}\n{SWEEP_HEADER}')
+                print(f'\n{name} {dt} ({time.perf_counter() - start:.0f} s)'
+                      f'\n{SWEEP_HEADER}', flush=True)
                 rows += [
                     dict(r, shape=name, dtype=dt)
                     for r in sweep(shape, dtypes[dt], args.device,
-                                   args.repeats, args.warmup)
+                                   args.repeats, args.warmup,
+                                   args.max_configs, deadline)
                 ]
+        print(f'sweep: {time.perf_counter() - start:.0f} s', flush=True)
+        return rows
+    if args.breakdown:
+        rows = []
+        for name, shape in shapes.items():
+            for dt in args.dtypes:
+                print(f'\n{name} {dt}\n{BREAKDOWN_HEADER}', flush=True)
+                rows += [
+                    dict(r, shape=name, dtype=dt)
+                    for r in breakdown(shape, dtypes[dt], args.device,
+                                       args.repeats, args.warmup)
+                ]
+                if args.device == 'cuda':
+                    torch.cuda.empty_cache()
         return rows
     print(HEADER)
     rows = []
