@@ -694,7 +694,8 @@ GPU_TOL = {
 def test_gpu_triton_matches_float64_oracle(shape, x_dtype):
     """Vim's call: x in bf16 (or fp32) into the fp32 residual stream;
     outputs and gradients against the float64 oracle, and no worse than
-    the reference's distance to it (times 2, plus one ulp of x)."""
+    the reference's distance to it (times 3, plus two ulps of the output
+    dtype at the largest value)."""
     ins = make_inputs(shape, x_dtype, torch.float32, device='cuda')
     got = run(triton_fn(True), ins)
     ref = run(ref_fn(True), ins)
@@ -705,7 +706,7 @@ def test_gpu_triton_matches_float64_oracle(shape, x_dtype):
         err_g = (g.double() - w.double()).abs().max().item()
         err_r = (r.double() - w.double()).abs().max().item()
         ulp = torch.finfo(g.dtype).eps * w.double().abs().max().item()
-        assert err_g <= 2 * err_r + ulp, (name, err_g, err_r)
+        assert err_g <= 3 * err_r + 2 * ulp, (name, err_g, err_r)
     # gradients arriving on y only (the last norm_f of a model)
     got = run(triton_fn(True), ins, on='y')
     want = run(lambda x, r, w: oracle(x, r, w, 1e-5), ins, on='y')

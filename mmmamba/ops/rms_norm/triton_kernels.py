@@ -33,6 +33,7 @@ range of row blocks, and written as one partial row per program; the
 launcher reduces the (programs, C) partials with one ``sum(0)``:
 deterministic, no atomics.
 """
+import functools
 from typing import NamedTuple, Optional, Tuple
 
 import torch
@@ -214,10 +215,17 @@ def add_rms_norm_fwd(x: Tensor,
     return y, res_out
 
 
+@functools.lru_cache(maxsize=None)
+def _sm_count(index: int) -> int:
+    return torch.cuda.get_device_properties(index).multi_processor_count
+
+
 def _num_programs(device: torch.device, n_blocks: int,
                   config: RMSNormConfig) -> int:
     if device.type == 'cuda':
-        sms = torch.cuda.get_device_properties(device).multi_processor_count
+        index = device.index if device.index is not None else \
+            torch.cuda.current_device()
+        sms = _sm_count(index)
         return max(1, min(n_blocks, sms * config.programs_per_sm))
     return max(1, min(n_blocks, 4))  # the CPU interpreter: a few programs
 
