@@ -342,8 +342,14 @@ def check_gpu_compiled_matches_eager(name: str, mode: str,
 def test_gpu_reduce_overhead_bf16_inference(name, scan_backend):
     """``mode='reduce-overhead'`` (Inductor's CUDA graphs), bf16 autocast
     inference, batch 8 at 224: no CUDA-graph skip, and each replay (new
-    input data in the same buffers) matches eager bf16 (relative L2 error
-    <= 1e-2)."""
+    input data in the same buffers) is as close to the fp32 model (TF32
+    off) as eager bf16 is: relative L2 error at most 1.5x eager's + 1e-3.
+
+    Compiled and eager bf16 are not compared with each other: Inductor
+    keeps fused elementwise chains in fp32 where eager rounds to bf16 after
+    every op, so through VMamba-T's 15 blocks the two differed by 1.04%
+    (H200, 2026-12-02), which is bf16 noise, not a wrong result; a stale or
+    misplaced replay would be off by ~100%."""
     check_gpu_reduce_overhead_bf16(name, scan_backend)
 
 
@@ -357,17 +363,22 @@ def test_gpu_reduce_overhead_bf16_inference_fused():
 
 def check_gpu_reduce_overhead_bf16(name: str, scan_backend: str) -> None:
     from torch._dynamo.utils import counters
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     model = build_full(name, scan_backend).eval()
     torch._dynamo.reset()
     counters.clear()
     compiled = torch.compile(model, fullgraph=True, mode='reduce-overhead')
     for step in range(4):  # warm-up, record, then replays
         x = torch.randn(8, 3, 224, 224, device='cuda')
-        with torch.no_grad(), torch.autocast('cuda', dtype=torch.bfloat16):
-            got = [o.clone() for o in compiled(x)]
-            want = model(x)
-        for g, w in zip(got, want):
-            assert rel_err(g, w) <= 1e-2, (step, rel_err(g, w))
+        with torch.no_grad():
+            ref = model(x)
+            with torch.autocast('cuda', dtype=torch.bfloat16):
+                got = [o.clone() for o in compiled(x)]
+                want = model(x)
+        for g, w, r in zip(got, want, ref):
+            e_got, e_want = rel_err(g, r), rel_err(w, r)
+            assert e_got <= 1.5 * e_want + 1e-3, (step, e_got, e_want)
     assert not counters['inductor'].get('cudagraph_skips'), dict(
         counters['inductor'])
 

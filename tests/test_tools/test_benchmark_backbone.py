@@ -202,3 +202,18 @@ def test_oom_is_recorded_not_raised(tool, tmp_path):
     assert tool.ratio_lines([ok, base], 'vim-tiny', ['deit-tiny-sdpa']) == [
         '| 512 | fp32 | deit-tiny-sdpa | 2.00x | 50.0% |'
     ]
+
+
+def test_throughput_mode_measures_subset(tool, tmp_path):
+    """``--measures`` keeps only the named measures, in their order."""
+    out = tmp_path / 'tp'
+    tool.main([
+        '--mode', 'vmamba-throughput', '--device', 'cpu', '--models',
+        f'vmamba-toy={TOY_VMAMBA}', '--resolutions', '32', '--batch-size',
+        '2', '--warmup', '0', '--repeats', '1', '--precisions', 'fp32',
+        '--measures', 'train_step', '--out-dir',
+        str(out)
+    ])
+    _, written = _read_csv(out / 'results.csv')
+    assert [(r['measure'], r['precision'])
+            for r in written] == [('train_step', 'bf16')]

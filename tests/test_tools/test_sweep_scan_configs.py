@@ -42,6 +42,17 @@ def test_config_labels():
         'lanes d2 l16 w1 pf'
     assert sweep.fmt_config(ScanConfig(16, 16, 1, block_t=8, n_seg=32)) == \
         'tmajor d16 t8 w1 s32'
+    # backward with states saved every 8 steps (no chunk recomputed twice)
+    assert sweep.fmt_config(ScanConfig(8, 8, 1, block_t=8)) == \
+        'tmajor d8 t8 w1 l8'
+
+
+def test_backward_tiles_fit_their_state_spacing():
+    """A time-major backward chunk must divide the saved-state spacing."""
+    sweep = load_script(SCRIPT)
+    for bd, bt, nw, mr, state_l in sweep.BWD_TILES:
+        assert state_l in (8, 16) and (bt == 0 or state_l % bt == 0)
+    assert any(t[4] == 8 and t[1] == 8 for t in sweep.BWD_TILES)
 
 
 def test_needs_a_gpu(monkeypatch):

@@ -569,6 +569,7 @@ def bench_vmamba(
         for label, spec in models:
             points = [('inference', p) for p in args.precisions]
             points += [('train_fwd_bwd', 'bf16'), ('train_step', 'bf16')]
+            points = [pt for pt in points if pt[0] in args.measures]
             for measure, precision in points:
 
                 def make(spec=spec,
@@ -851,6 +852,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         nargs='+',
         choices=['fp32', 'bf16'],
         default=['fp32', 'bf16'])
+    parser.add_argument(
+        '--measures',
+        nargs='+',
+        choices=['inference', 'train_fwd_bwd', 'train_step'],
+        default=['inference', 'train_fwd_bwd', 'train_step'],
+        help='vmamba-throughput mode: which measures to take (inference '
+        'in every --precisions; training always AMP bf16). Default: all')
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument(

@@ -39,12 +39,17 @@ TMAJOR_TILES = ((2, 8, 1), (4, 8, 1), (8, 8, 1), (16, 8, 1), (8, 4, 1),
                 (16, 4, 1), (32, 4, 1), (8, 16, 1), (4, 16, 1), (16, 8, 2),
                 (32, 8, 2), (32, 4, 2))
 SEGMENTS = (1, 2, 4, 8, 16, 32)
-# (block_d, block_t, num_warps, maxnreg) of the backward (block_l is 16;
-# block_t 0 is the lane-major kernel; maxnreg 0 leaves registers to ptxas).
-BWD_TILES = ((2, 0, 1, 0), (4, 0, 1, 0), (2, 8, 1, 0), (2, 8, 1, 168),
-             (4, 8, 1, 0), (4, 8, 1, 168), (4, 8, 1, 128), (8, 8, 1, 0),
-             (4, 16, 1, 0), (8, 4, 1, 0), (4, 4, 1, 0), (8, 8, 2, 0),
-             (16, 8, 2, 0))
+# (block_d, block_t, num_warps, maxnreg, state_l) of the backward (block_t
+# 0 is the lane-major kernel; maxnreg 0 leaves registers to ptxas; state_l
+# is the spacing of the states saved by the forward, i.e. the forward's
+# block_l: with state_l == block_t the time-major backward recomputes no
+# chunk twice, at twice the saved-state memory of state_l 16).
+BWD_TILES = ((2, 0, 1, 0, 16), (4, 0, 1, 0, 16), (2, 8, 1, 0, 16),
+             (2, 8, 1, 168, 16), (4, 8, 1, 0, 16), (4, 8, 1, 168, 16),
+             (4, 8, 1, 128, 16), (8, 8, 1, 0, 16), (4, 16, 1, 0, 16),
+             (8, 4, 1, 0, 16), (4, 4, 1, 0, 16), (8, 8, 2, 0, 16),
+             (16, 8, 2, 0, 16), (2, 0, 1, 0, 8), (8, 8, 1, 0, 8),
+             (4, 8, 1, 0, 8), (16, 8, 2, 0, 8))
 
 
 def forward_candidates(shape, save_states: bool) -> List:
@@ -74,6 +79,7 @@ def fmt_config(cfg) -> str:
     if cfg.block_t:
         return (f'tmajor d{cfg.block_d} t{cfg.block_t} w{cfg.num_warps}'
                 + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else '')
+                + (f' l{cfg.block_l}' if cfg.block_l != 16 else '')
                 + (f' r{cfg.maxnreg}' if cfg.maxnreg else ''))
     return (f'lanes d{cfg.block_d} l{cfg.block_l} w{cfg.num_warps}'
             + (' pf' if cfg.prefetch else ''))
@@ -104,14 +110,20 @@ def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
             ref_b = selective_scan_bwd(u, delta, A, B, C, D, z, bias, True,
                                        states, 16, gout,
                                        config=ScanConfig(2, 16, 1))
-            cands = [ScanConfig(bd, 16, nw, block_t=bt, maxnreg=mr)
-                     for bd, bt, nw, mr in BWD_TILES
+            cands = [ScanConfig(bd, sl, nw, block_t=bt, maxnreg=mr)
+                     for bd, bt, nw, mr, sl in BWD_TILES
                      if (dim // groups) % bd == 0]
+            states_at = {16: states}
             for cfg in cands:
+                if cfg.block_l not in states_at:  # states every block_l
+                    states_at[cfg.block_l] = selective_scan_fwd(
+                        u, delta, A, B, C, D, z, bias, True, True,
+                        config=ScanConfig(2, cfg.block_l, 1))[2]
+
                 def fn(cfg=cfg):
                     return selective_scan_bwd(u, delta, A, B, C, D, z, bias,
-                                              True, states, 16, gout,
-                                              config=cfg)
+                                              True, states_at[cfg.block_l],
+                                              cfg.block_l, gout, config=cfg)
                 try:
                     err = max(_rel_err(a, b)
                               for a, b in zip(fn()[:5], ref_b[:5]))

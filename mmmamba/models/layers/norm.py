@@ -10,6 +10,10 @@ plain PyTorch:
   fp32, returned in the input dtype; a weight only, no bias.
 - ``AddRMSNorm``: ``residual = residual + x`` (or ``x`` for the first block),
   kept in fp32, then ``y = RMSNorm(residual)`` in the dtype of ``x``.
+
+The math lives in :mod:`mmmamba.ops.rms_norm`: ``backend='auto'`` (the
+default) runs the plain-PyTorch reference on CPU (these ops, unchanged) and
+one fused Triton kernel forward and one backward on CUDA.
 """
 from typing import Optional, Tuple
 
@@ -17,23 +21,29 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from mmmamba.ops.rms_norm import add_rms_norm, check_norm_backend
+from mmmamba.ops.rms_norm import rms_norm as _rms_norm_op
 from mmmamba.registry import MODELS
 
 
-def rms_norm(x: Tensor, weight: Tensor, eps: float = 1e-5) -> Tensor:
+def rms_norm(x: Tensor,
+             weight: Tensor,
+             eps: float = 1e-5,
+             *,
+             backend: str = 'auto') -> Tensor:
     """Root-mean-square normalisation over the last dimension.
 
     Args:
         x (Tensor): (..., C), any float dtype.
         weight (Tensor): (C,).
         eps (float): Added to the mean square. Defaults to 1e-5.
+        backend (str): ``'auto'``, ``'reference'`` or ``'triton'``
+            (:mod:`mmmamba.ops.rms_norm`). Defaults to ``'auto'``.
 
     Returns:
         Tensor: (..., C), computed in fp32, returned in the dtype of ``x``.
     """
-    x32 = x.float()
-    rstd = torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + eps)
-    return (x32 * rstd * weight.float()).to(x.dtype)
+    return _rms_norm_op(x, weight, eps, backend=backend)
 
 
 @MODELS.register_module()
@@ -43,20 +53,31 @@ class RMSNorm(nn.Module):
     Args:
         num_features (int): Size C of the last dimension.
         eps (float): Added to the mean square. Defaults to 1e-5.
+        backend (str): ``'auto'``, ``'reference'`` or ``'triton'``
+            (:mod:`mmmamba.ops.rms_norm`); not part of the state dict.
+            Defaults to ``'auto'``.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+    def __init__(self,
+                 num_features: int,
+                 eps: float = 1e-5,
+                 backend: str = 'auto') -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
+        self.backend = check_norm_backend(backend)
         self.weight = nn.Parameter(torch.ones(num_features))
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise ``x`` (..., C); returns the same shape and dtype."""
-        return rms_norm(x, self.weight, self.eps)
+        return rms_norm(x, self.weight, self.eps, backend=self.backend)
+
+    def _backend_repr(self) -> str:
+        return '' if self.backend == 'auto' else \
+            f', backend={self.backend!r}'
 
     def extra_repr(self) -> str:
-        return f'{self.num_features}, eps={self.eps}'
+        return f'{self.num_features}, eps={self.eps}' + self._backend_repr()
 
 
 @MODELS.register_module()
@@ -74,13 +95,17 @@ class AddRMSNorm(RMSNorm):
         eps (float): Added to the mean square. Defaults to 1e-5.
         residual_in_fp32 (bool): Keep the residual stream in fp32.
             Defaults to True.
+        backend (str): ``'auto'``, ``'reference'`` or ``'triton'``
+            (:func:`mmmamba.ops.rms_norm.add_rms_norm`); not part of the
+            state dict. Defaults to ``'auto'``.
     """
 
     def __init__(self,
                  num_features: int,
                  eps: float = 1e-5,
-                 residual_in_fp32: bool = True) -> None:
-        super().__init__(num_features, eps)
+                 residual_in_fp32: bool = True,
+                 backend: str = 'auto') -> None:
+        super().__init__(num_features, eps, backend)
         self.residual_in_fp32 = residual_in_fp32
 
     def forward(  # type: ignore[override]
@@ -98,15 +123,15 @@ class AddRMSNorm(RMSNorm):
             of ``x`` and the new residual stream (B, L, C), fp32 if
             ``residual_in_fp32``.
         """
-        if residual is None:
-            new_residual = x.float() if self.residual_in_fp32 else x
-        elif self.residual_in_fp32:
-            new_residual = residual.float() + x.float()
-        else:
-            new_residual = residual + x
-        return rms_norm(new_residual, self.weight,
-                        self.eps).to(x.dtype), new_residual
+        return add_rms_norm(
+            x,
+            residual,
+            self.weight,
+            self.eps,
+            self.residual_in_fp32,
+            backend=self.backend)
 
     def extra_repr(self) -> str:
         return (f'{self.num_features}, eps={self.eps}, '
-                f'residual_in_fp32={self.residual_in_fp32}')
+                f'residual_in_fp32={self.residual_in_fp32}' +
+                self._backend_repr())
