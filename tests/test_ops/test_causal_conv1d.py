@@ -420,11 +420,11 @@ def test_triton_launchers_directly():
     ins = {k: v.detach() for k, v in make_inputs(1, 6, 3, 4).items()}
     gf, gb = output_grads(1, 6, 3, torch.float32)
     args = (ins['x'], ins['weight_f'], ins['bias_f'], ins['weight_b'], None)
-    dx, dwf, dbf, dwb, dbb = tk.bidir_conv1d_bwd(gf, gb, *args,
-                                                  need_dw=False)
+    dx, dwf, dbf, dwb, dbb = tk.bidir_conv1d_bwd(
+        gf, gb, *args, need_dw=False)
     assert dx.shape == (1, 6, 3) and dwf is dbf is dwb is dbb is None
-    dx, dwf, dbf, dwb, dbb = tk.bidir_conv1d_bwd(gf, gb, *args,
-                                                  need_dx=False)
+    dx, dwf, dbf, dwb, dbb = tk.bidir_conv1d_bwd(
+        gf, gb, *args, need_dx=False)
     assert dx is None and dbb is None
     assert dwf.shape == dwb.shape == (3, 4) and dbf.shape == (3, )
     assert dwf.dtype == torch.float32

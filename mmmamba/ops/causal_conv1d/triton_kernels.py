@@ -170,12 +170,14 @@ def _bidir_conv1d_fwd_kernel(
             mask=rmask[:, None] & mask_e[None, :],
             other=0.0).to(tl.float32)
         if shift <= 0:  # causal tap shift + P
-            w = tl.load(wf_ptr + offs_e * stride_wfe + (shift + P) * stride_wfk,
-                        mask=mask_e, other=0.0).to(tl.float32)
+            w = tl.load(
+                wf_ptr + offs_e * stride_wfe + (shift + P) * stride_wfk,
+                mask=mask_e, other=0.0).to(tl.float32)
             acc_f += w[None, :] * xv
         if shift >= 0:  # anti-causal tap P - shift
-            w = tl.load(wb_ptr + offs_e * stride_wbe + (P - shift) * stride_wbk,
-                        mask=mask_e, other=0.0).to(tl.float32)
+            w = tl.load(
+                wb_ptr + offs_e * stride_wbe + (P - shift) * stride_wbk,
+                mask=mask_e, other=0.0).to(tl.float32)
             acc_b += w[None, :] * xv
     if HAS_BIAS_F:
         acc_f += tl.load(bf_ptr + offs_e, mask=mask_e,
