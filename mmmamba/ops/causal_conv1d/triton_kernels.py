@@ -50,8 +50,11 @@ shift slot it feeds through ``tl.where(m == slot, ...)`` with a constant
 slot, and taps are picked from one (K_PAD, 1, BLOCK_E) weight tile by a
 select and a sum over axis 0. With axis 0 in-thread both fold at compile
 time (the sm_90 PTX of the loop has no ``selp``, shuffle or barrier: only
-the FMAs that the arithmetic needs). The ``gu`` tiles are loaded in that 3D
-form directly (any strides). dx and the weight-gradient partials are then
+the FMAs that the arithmetic needs). The ``gu`` rows are loaded one shift
+at a time (any strides) and put in their slot the same way: a single 3D
+load with rows ``s + m`` made Triton 3.6 spread the shift axis over warps
+(its layout order ties the two row axes) and convert layouts through
+shared memory in the loop. dx and the weight-gradient partials are then
 sums over the shift axis, and ``dx`` is written once, in one pass.
 
 The cost of the recomputation: 2K sigmoids per element instead of 2 (8 at
@@ -117,16 +120,17 @@ def default_config(backward: bool, seqlen: int, dim: int) -> Conv1dConfig:
     """Launch configuration of the forward or backward kernel.
 
     Chosen from offline sm_90 compiles (register counts, no spills, no
-    barrier in the backward's loop), not from timings: none exist yet
-    (``tools/analysis_tools/benchmark_conv1d.py --sweep`` times the
-    alternatives on a GPU). Forward (16, 64), 4 warps: 8 elements per
-    thread, 70 (bf16) / 96 (fp32) registers with its 2K-1 = 7 shifted
-    loads in flight. Backward (4, 64), 4 warps, 2 channels per thread: each
-    of its (K_PAD, 4, 64) tiles is 8 registers per thread, about a dozen
-    are live (pre-activations, gradients, weight-gradient accumulators),
-    127 / 123 registers; 16 tiles per program (64 positions) amortise the
-    weight-gradient atomics to one per 6 elements. Narrow E gets a
-    narrower channel block; short L fewer tiles.
+    barrier or layout conversion in the backward's loop), not from
+    timings: none exist yet (``tools/analysis_tools/benchmark_conv1d.py
+    --sweep`` times alternatives on a GPU). Forward (16, 64), 4 warps: 8
+    elements per thread with its 2K-1 = 7 shifted loads in flight; 82 (bf16)
+    / 54 (fp32) registers with Triton 3.6, 70 / 96 with 3.8. Backward
+    (4, 64), 4 warps, 2 channels per thread: each of its (K_PAD, 4, 64)
+    tiles is 8 registers per thread and about a dozen are live
+    (pre-activations, gradients, weight-gradient accumulators); 96 / 128
+    registers with 3.6, 127 / 123 with 3.8. 16 tiles per program (64
+    positions) amortise the weight-gradient atomics to one per 6 elements.
+    Narrow E gets a narrower channel block, short L fewer tiles.
     """
     base = BWD_CONFIG if backward else FWD_CONFIG
     block_e = min(base.block_e, triton.next_power_of_2(max(dim, 1)))
@@ -289,9 +293,12 @@ def _bidir_conv1d_bwd_kernel(
                     a_b = tl.where(m3 == mb, a_b + wk * xj, a_b)
         dx = tl.zeros((1, BLOCK_L, BLOCK_E), dtype=tl.float32)
         # causal direction: g_f(s + m), zero past the end (masked gu)
-        rows = l3 + m3
-        g = tl.load(gf_base + (rows * stride_gfl + e3 * stride_gfe),
-                    mask=(rows < seqlen) & me3, other=0.0).to(tl.float32)
+        g = tl.zeros((K_PAD, BLOCK_L, BLOCK_E), dtype=tl.float32)
+        for m in tl.static_range(K):
+            rows = l3 + m
+            gm = tl.load(gf_base + (rows * stride_gfl + e3 * stride_gfe),
+                         mask=(rows < seqlen) & em3, other=0.0)
+            g = tl.where(m3 == m, gm.to(tl.float32), g)
         g = g * _silu_grad(a_f)
         if NEED_DX:  # dx(s) += w_f[k] g_f(s + P - k), picks as above
             for k in tl.static_range(K):
@@ -306,10 +313,13 @@ def _bidir_conv1d_bwd_kernel(
                 acc_dbf += tl.sum(tl.where(m3 == 0, g, -0.0), axis=0,
                                   keep_dims=True)
         # anti-causal direction: g_b(s - m), zero before the start
-        rows = l3 - m3
-        g = tl.load(gb_base + (rows * stride_gbl + e3 * stride_gbe),
-                    mask=(rows >= 0) & (rows < seqlen) & me3,
-                    other=0.0).to(tl.float32)
+        g = tl.zeros((K_PAD, BLOCK_L, BLOCK_E), dtype=tl.float32)
+        for m in tl.static_range(K):
+            rows = l3 - m
+            gm = tl.load(gb_base + (rows * stride_gbl + e3 * stride_gbe),
+                         mask=(rows >= 0) & (rows < seqlen) & em3,
+                         other=0.0)
+            g = tl.where(m3 == m, gm.to(tl.float32), g)
         g = g * _silu_grad(a_b)
         if NEED_DX:  # dx(s) += w_b[k] g_b(s - P + k)
             for k in tl.static_range(K):
