@@ -223,7 +223,9 @@ def _bidir_conv1d_bwd_kernel(
     ``m3 == constant`` selects fold at compile time. The blocked layout
     puts it there when the 32 * num_warps threads with VEC channels each
     cover a (BLOCK_L, BLOCK_E) slice, hence the contiguity cap VEC on the
-    channel offsets (bf16 would otherwise get 8-wide vectors and spill).
+    channel offsets: bf16 would otherwise get 8-wide vectors, which at
+    these tile sizes leave warps over for axis 0 (cross-warp sums through
+    shared memory; 255 registers and spills in an earlier version).
     """
     pid = tl.program_id(0)
     pid_l = pid % n_lprogs
