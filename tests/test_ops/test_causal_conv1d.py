@@ -376,6 +376,18 @@ def test_triton_interpreter_one_output_used():
 
 
 @requires_triton_interpreter
+def test_triton_has_no_double_backward():
+    """The backward kernels are opaque to autograd: a second derivative
+    raises instead of silently missing terms (the reference has one)."""
+    ins = make_inputs(1, 5, 2, 3)
+    u_f, u_b = bidir_conv1d_silu(**ins, backend='triton')
+    (dx, ) = torch.autograd.grad((u_f * u_b).sum(), ins['x'],
+                                 create_graph=True)
+    with pytest.raises(RuntimeError, match='once_differentiable'):
+        dx.sum().backward()
+
+
+@requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
 def test_triton_interpreter_low_precision(dtype):
     """bf16/fp16 x and output gradients, fp32 weights (AMP): outputs and

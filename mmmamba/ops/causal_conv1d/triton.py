@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .._utils import (custom_op, register_autograd, register_fake,
                       use_custom_ops)
@@ -65,6 +66,7 @@ class BidirConv1dSiluTritonFn(torch.autograd.Function):
         return u_f, u_b
 
     @staticmethod
+    @once_differentiable  # the kernels are opaque: no double backward
     def backward(ctx, grad_f: Tensor, grad_b: Tensor) -> Grads:
         return _grads(ctx, grad_f, grad_b, *ctx.saved_tensors)
 
