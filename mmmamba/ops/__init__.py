@@ -1,6 +1,8 @@
 # Copyright (c) mmmamba contributors. All rights reserved.
 """Operators. Importing this package needs only torch: Triton and mamba-ssm are
 probed lazily when a backend that needs them is asked for."""
+from .causal_conv1d import (bidir_conv1d_silu, bidir_conv1d_silu_ref,
+                            check_conv1d_backend)
 from .cross_scan import (check_cross_scan_backend, cross_merge,
                          cross_merge_ref, cross_scan, cross_scan_ref)
 from .selective_scan import (AUTO_ORDER, auto_order, available_backends,
@@ -12,5 +14,7 @@ __all__ = [
     'selective_scan', 'selective_scan_ref', 'check_backend', 'resolve_backend',
     'available_backends', 'AUTO_ORDER', 'auto_order', 'cross_scan',
     'cross_merge', 'cross_scan_ref', 'cross_merge_ref',
-    'check_cross_scan_backend', 'ss2d_scan', 'ss2d_scan_ref', 'scan_positions'
+    'check_cross_scan_backend', 'ss2d_scan', 'ss2d_scan_ref',
+    'scan_positions', 'bidir_conv1d_silu', 'bidir_conv1d_silu_ref',
+    'check_conv1d_backend'
 ]
