@@ -32,6 +32,12 @@ environment, so after changing ``MMMAMBA_SCAN_BACKEND`` in a process that
 has compiled a model, call ``torch._dynamo.reset()``. Eager calls keep the
 backends' autograd Functions (:func:`mmmamba.ops._utils.use_custom_ops` says
 why); both paths run the same forward and backward code.
+
+Layouts: every backend takes u, delta, z with any strides. The Triton
+kernels read contiguous and channel-last (stride 1 along dim, e.g. a
+transposed (batch, L, dim) tensor) ones without a copy and return ``out``
+(and du, ddelta, dz) in the layout of u (delta, z); the other backends may
+copy and return contiguous tensors.
 """
 import os
 from typing import Callable, Optional, Tuple, Union
@@ -307,4 +313,3 @@ def selective_scan(u: Tensor,
     if return_last_state:
         return res[0].flip(-1), res[1]
     return res.flip(-1)
-

@@ -8,6 +8,15 @@ Two wrappers over the same two launchers: the autograd Function
 traces, the custom ops ``mmmamba::selective_scan_triton_fwd`` / ``_bwd``
 with shape functions and a registered backward (one opaque node each in the
 graph, no graph break; see :func:`mmmamba.ops._utils.use_custom_ops`).
+
+Layouts: u, delta, z and grad_out are passed to the kernels as they are
+when they have stride 1 along L (contiguous) or along dim (channel-last,
+e.g. a transposed (batch, L, dim) tensor or the z half of a (batch, L,
+2 dim) one); only a tensor with neither is copied (:func:`scan_layout`).
+``out`` is allocated in the layout of u, du / ddelta / dz in those of u /
+delta / z (:func:`_like_layout`, which the shape functions use too, so that
+compiled graphs see the strides the kernels produce). B and C are made
+contiguous (small).
 """
 from typing import Optional, Tuple, Union
 
@@ -16,8 +25,8 @@ from torch import Tensor
 
 from .._utils import (custom_op, register_autograd, register_fake,
                       use_custom_ops)
-from .triton_kernels import (default_config, selective_scan_bwd,
-                             selective_scan_fwd)
+from .triton_kernels import (_like_layout, default_config, scan_layout,
+                             selective_scan_bwd, selective_scan_fwd)
 
 __all__ = ['SelectiveScanTritonFn', 'selective_scan_triton']
 
@@ -38,7 +47,8 @@ class SelectiveScanTritonFn(torch.autograd.Function):
                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
                 delta_bias: Optional[Tensor], delta_softplus: bool,
                 return_last_state: bool, reverse: bool = False):
-        u, delta, B, C, z = map(_contig, (u, delta, B, C, z))
+        u, delta, z = map(scan_layout, (u, delta, z))
+        B, C = _contig(B), _contig(C)
         A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
         need_grad = any(ctx.needs_input_grad[:8])
         out, last, states, config = selective_scan_fwd(
@@ -61,7 +71,7 @@ class SelectiveScanTritonFn(torch.autograd.Function):
         u, delta, A, B, C, D, z, bias, states = ctx.saved_tensors
         du, ddelta, dA, dB, dC, dD, dz, dbias = selective_scan_bwd(
             u, delta, A, B, C, D, z, bias, ctx.delta_softplus, states,
-            ctx.block_l, grad_out.contiguous(), reverse=ctx.reverse)
+            ctx.block_l, scan_layout(grad_out), reverse=ctx.reverse)
         a_dtype, d_dtype, bias_dtype = ctx.dtypes
         return (du, ddelta, dA.to(a_dtype), dB.to(B.dtype), dC.to(C.dtype),
                 None if dD is None else dD.to(d_dtype), dz,
@@ -119,13 +129,14 @@ def _triton_fwd_op(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
             (:func:`_forward_block_l`); it fixes the shape of ``states``.
 
     Returns:
-        out (batch, dim, L) in ``u.dtype``; last state (batch, dim, N) fp32;
-        states (batch, dim, ceil(L / block_l), N) fp32 if ``save_states``,
-        else an empty fp32 tensor.
+        out (batch, dim, L) in ``u.dtype``, in the layout of u
+        (:func:`_like_layout`); last state (batch, dim, N) fp32; states
+        (batch, dim, ceil(L / block_l), N) fp32 if ``save_states``, else an
+        empty fp32 tensor.
     """
     out, last, states, config = selective_scan_fwd(
-        u.contiguous(), delta.contiguous(), A.contiguous(), B.contiguous(),
-        C.contiguous(), _contig(D), _contig(z), _contig(delta_bias),
+        scan_layout(u), scan_layout(delta), A.contiguous(), B.contiguous(),
+        C.contiguous(), _contig(D), scan_layout(z), _contig(delta_bias),
         delta_softplus, save_states, reverse=reverse)
     if config.block_l != block_l:
         raise RuntimeError(
@@ -149,7 +160,7 @@ def _triton_fwd_fake(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         states = _dense((batch, dim, n_chunks, dstate), u, torch.float32)
     else:
         states = _placeholder(u)
-    return _dense(u.shape, u), last, states
+    return _like_layout(u), last, states
 
 
 @custom_op('mmmamba::selective_scan_triton_bwd')
@@ -162,14 +173,14 @@ def _triton_bwd_op(
     """The backward kernel (inputs as :func:`selective_scan_bwd`).
 
     Returns:
-        du, ddelta (input dtypes); dA, dB, dC (fp32); dD (fp32), dz (dtype
-        of z), d(delta_bias) (fp32), or an empty fp32 tensor where the input
-        is None.
+        du, ddelta (input dtypes and layouts); dA, dB, dC (fp32); dD
+        (fp32), dz (dtype and layout of z), d(delta_bias) (fp32), or an
+        empty fp32 tensor where the input is None.
     """
     grads = selective_scan_bwd(
-        u.contiguous(), delta.contiguous(), A.contiguous(), B.contiguous(),
-        C.contiguous(), _contig(D), _contig(z), _contig(delta_bias),
-        delta_softplus, states.contiguous(), block_l, grad_out.contiguous(),
+        scan_layout(u), scan_layout(delta), A.contiguous(), B.contiguous(),
+        C.contiguous(), _contig(D), scan_layout(z), _contig(delta_bias),
+        delta_softplus, states.contiguous(), block_l, scan_layout(grad_out),
         reverse=reverse)
     return tuple(_placeholder(u) if g is None else g for g in grads)
 
@@ -186,9 +197,9 @@ def _triton_bwd_fake(
     def opt(t: Optional[Tensor], dtype: Optional[torch.dtype]) -> Tensor:
         return _placeholder(u) if t is None else _dense(t.shape, t, dtype)
 
-    return (_dense(u.shape, u), _dense(delta.shape, delta),
-            _dense(A.shape, A, f32), _dense(B.shape, B, f32),
-            _dense(C.shape, C, f32), opt(D, f32), opt(z, None),
+    return (_like_layout(u), _like_layout(delta), _dense(A.shape, A, f32),
+            _dense(B.shape, B, f32), _dense(C.shape, C, f32), opt(D, f32),
+            _placeholder(u) if z is None else _like_layout(z),
             opt(delta_bias, f32))
 
 
@@ -232,7 +243,8 @@ def _selective_scan_triton_op(
     save_states = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad
         for t in (u, delta, A, B, C, D, z, delta_bias))
-    u, delta, B, C, z = map(_contig, (u, delta, B, C, z))
+    u, delta, z = map(scan_layout, (u, delta, z))
+    B, C = _contig(B), _contig(C)
     A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
     out, last, _ = _triton_fwd_op(u, delta, A32, B, C, D32, z, bias32,
                                   delta_softplus, save_states,
@@ -257,7 +269,8 @@ def selective_scan_triton(
     :func:`mmmamba.ops.selective_scan`.
 
     Args:
-        u, delta, z: (batch, dim, L), fp32/fp16/bf16.
+        u, delta, z: (batch, dim, L), fp32/fp16/bf16; contiguous or
+            channel-last (stride 1 along dim) without a copy.
         A: (dim, N); D, delta_bias: (dim,).
         B, C: (batch, G, N, L) or (batch, N, L).
 
@@ -265,8 +278,9 @@ def selective_scan_triton(
             flipped copies); ``out`` stays in input order.
 
     Returns:
-        out (batch, dim, L) in ``u.dtype``; with ``return_last_state`` also
-        last_state (batch, dim, N) fp32 (no gradient).
+        out (batch, dim, L) in ``u.dtype``, channel-last if u is (module
+        docstring); with ``return_last_state`` also last_state
+        (batch, dim, N) fp32 (no gradient).
     """
     if B.dim() == 3:
         B = B.unsqueeze(1)
