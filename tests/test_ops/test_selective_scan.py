@@ -712,6 +712,116 @@ def test_reverse_is_the_scan_of_the_flipped_sequence(backend, batch, dim,
             msg=lambda m: f'd{k}: {m}')
 
 
+_COMPILE_SM90 = r"""
+import os
+os.environ.pop('TRITON_INTERPRET', None)
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource, compile
+from mmmamba.ops.selective_scan import triton_kernels as tk
+
+E, L = 384, 197
+low_ptrs = {'u_ptr', 'delta_ptr', 'B_ptr', 'C_ptr', 'z_ptr', 'out_ptr',
+            'gout_ptr', 'du_ptr', 'ddelta_ptr', 'dz_ptr'}
+# (batch, dim, L) strides per tensor: contiguous, and Vim's layout (u,
+# delta, out, grad_out, du, ddelta, dz channel-last; z the half of a
+# (B, L, 2E) tensor). A stride of 1 is a constexpr, as Triton specialises
+# it at launch.
+contiguous = (E * L, L, 1)
+channel_last = (E * L, 1, E)
+layouts = {
+    'contiguous': dict(u=contiguous, dt=contiguous, z=contiguous,
+                       o=contiguous, g=contiguous, du=contiguous,
+                       ddt=contiguous, dz=contiguous),
+    'vim': dict(u=channel_last, dt=channel_last, z=(2 * E * L, 1, 2 * E),
+                o=channel_last, g=channel_last, du=channel_last,
+                ddt=channel_last, dz=channel_last),
+}
+
+
+def build(fn, consts, low, strides, warps):
+    sig, cx = {}, dict(consts)
+    for p in fn.params:
+        name = p.name
+        if p.is_constexpr:
+            sig[name] = 'constexpr'
+        elif name.endswith('_ptr'):
+            sig[name] = '*' + (low if name in low_ptrs else 'fp32')
+        elif name.endswith('_scale'):
+            sig[name] = 'fp32'
+        elif name.startswith('s') and name[-2:] in ('_b', '_d', '_l'):
+            value = strides[name[1:-2]]['bdl'.index(name[-1])]
+            sig[name] = 'constexpr' if value == 1 else 'i32'
+            if value == 1:
+                cx[name] = 1
+        else:
+            sig[name] = 'i32'
+    kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=cx),
+                     target=GPUTarget('cuda', 90, 32),
+                     options=dict(num_warps=warps))
+    assert len(kernel.asm['cubin']) > 0, fn.__name__
+
+
+common = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
+              REVERSE=True)
+# contiguous fp32 with the epilogue flags off (the single-direction scan),
+# Vim's layout in bf16 with them on (the bidirectional scan's second pass)
+for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
+    strides = layouts[layout]
+    as_u = {f'{k.upper()}_AS_U': strides[k] == strides['u']
+            for k in ('dt', 'z', 'g', 'du', 'ddt', 'dz')}
+    as_u['OUT_AS_U'] = strides['o'] == strides['u']
+    for fn, consts, warps in (
+            # lane-major forward: N=16 and N=1 (prefetch) defaults
+            (tk._selective_scan_fwd_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=2, BLOCK_L=16, BLOCK_N=16,
+                  PREFETCH=False, ACCUMULATE=acc), 1),
+            (tk._selective_scan_fwd_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=2, BLOCK_L=128, BLOCK_N=1,
+                  PREFETCH=True, ACCUMULATE=acc), 2),
+            # time-major forward (16 channels, 8 steps) and its pre-pass
+            (tk._selective_scan_fwd_seg_kernel,
+             dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16), 1),
+            (tk._selective_scan_fwd_tmajor_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16,
+                  STATE_L=16, ACCUMULATE=acc), 1),
+            # backward: time-major (8 channels, 8 steps), lane-major N=16
+            # and N=1
+            (tk._selective_scan_bwd_tmajor_kernel,
+             dict(BLOCK_D=8, BLOCK_T=8, BLOCK_N=16, STATE_L=16,
+                  ACCUMULATE_DZ=acc), 1),
+            (tk._selective_scan_bwd_kernel,
+             dict(BLOCK_D=2, BLOCK_L=16, BLOCK_N=16, ACCUMULATE_DZ=acc), 1),
+            (tk._selective_scan_bwd_kernel,
+             dict(BLOCK_D=4, BLOCK_L=128, BLOCK_N=1, ACCUMULATE_DZ=acc), 4)):
+        names = {p.name for p in fn.params if p.is_constexpr}
+        consts = {k: v for k, v in dict(common, **as_u, **consts).items()
+                  if k in names}
+        missing = names - set(consts)
+        assert not missing, (fn.__name__, missing)
+        build(fn, consts, low, strides, warps)
+print('compiled')
+"""
+
+
+@requires_triton
+def test_kernels_compile_for_sm90():
+    """The interpreter runs the kernels' Python, not the compiler: compile
+    every selective-scan kernel for sm_90 offline (PTX and ptxas, no GPU)
+    in a process without TRITON_INTERPRET, at the default tile
+    configurations, with contiguous tensors and with Vim's strided layout
+    plus the bidirectional scan's epilogue flags (ACCUMULATE,
+    ACCUMULATE_DZ), unit strides specialised as at launch."""
+    import subprocess
+    import sys
+    pytest.importorskip('triton.backends.compiler')
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
+                         capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().endswith('compiled')
+
+
 # ---------------------------------------------------------------- GPU
 
 GPU_CASES = [

@@ -181,6 +181,8 @@ def _selective_scan_fwd_kernel(
     row_u = _rows(bidx, offs_d, su_b, su_d)  # (BLOCK_D,)
     row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
                              sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
     row_o, so_l = _rows_as(OUT_AS_U, row_u, su_l, bidx, offs_d, so_b, so_d,
                            so_l)
     bc_base = (bidx * n_groups + gidx) * dstate * seqlen
@@ -228,8 +230,6 @@ def _selective_scan_fwd_kernel(
         if HAS_D:
             y += Dv[:, None] * u
         if HAS_Z:
-            row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b,
-                                   sz_d, sz_l)
             zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
                          mask=m_dl, other=0.0).to(tl.float32)
             y = y * zz * tl.sigmoid(zz)
