@@ -40,6 +40,41 @@ reduces its ``BLOCK_D`` channels and adds the result into fp32 buffers with
 the backward's time; addition needs no ordering); dA, dD and d(delta_bias)
 are accumulated over the whole sequence in registers and added once per
 program.
+
+**Layouts.** u, delta, z (and grad_out, du, ddelta, dz, out) are (batch,
+dim, L) views with any element strides, passed as runtime ints
+``s<tensor>_{b,d,l}``; every address is ``bidx * s_b + d * s_d + t * s_l``
+in int32 (the launchers refuse tensors spanning 2**31 elements or more).
+Triton specialises a stride of 1 to a constant at launch, so the two
+layouts that matter compile to unit-stride code: *contiguous* (s_l == 1)
+and *channel-last* (s_d == 1: a transposed (batch, L, dim) tensor, or the
+z half of a (batch, L, 2 dim) one, as Vim produces them). B and C stay
+contiguous (batch, G, N, L). Which layout each kernel reads best:
+
+* time-major kernels (forward, its pre-pass, backward): **channel-last**.
+  Lanes hold channels, so a (T, D) tile's channels are adjacent in memory
+  and load as vectors without a shared-memory transpose (offline sm_90a
+  compile: 19 global loads per chunk, 9 of them vectors, vs 34 / 4 for
+  contiguous tensors, at the same 168 / 128 registers fp32 / bf16).
+  Contiguous tensors work as before.
+* lane-major kernels (forward, backward): **contiguous**. Lanes hold time
+  steps; with channel-last tensors each lane reads its own row, the loads
+  are not coalesced, and the N=16 backward takes 219 registers in bf16
+  instead of 168 (offline sm_90a). Vim's default backward at 224² batch
+  128 is time-major; below :data:`TMAJOR_BWD_PROGRAMS` programs (smaller
+  batches, long sequences) it is this one: a case to measure.
+
+Outputs take the layout of their input (:func:`_like_layout`): out and du
+that of u, ddelta that of delta, dz that of z. A tensor whose strides
+equal u's shares u's offsets (``*_AS_U`` constexprs, set by the
+launchers): with separate offset tiles for u and delta the time-major
+forward took 165 registers in bf16 instead of 128.
+
+**Epilogue flags** (for a bidirectional scan, Vim's two directions summed
+into one tensor): the forward kernels write ``out_scale * y``, or add it
+to ``out`` (ACCUMULATE); the backward kernels read ``gout_scale *
+grad_out`` and add dz to the tensor given (ACCUMULATE_DZ) instead of
+overwriting it.
 """
 import math
 from typing import NamedTuple, Optional, Tuple
