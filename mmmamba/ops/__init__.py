@@ -6,12 +6,14 @@ from .causal_conv1d import (bidir_conv1d_silu, bidir_conv1d_silu_ref,
 from .cross_scan import (check_cross_scan_backend, cross_merge,
                          cross_merge_ref, cross_scan, cross_scan_ref)
 from .selective_scan import (AUTO_ORDER, auto_order, available_backends,
-                             check_backend, resolve_backend, selective_scan,
+                             bidir_selective_scan, check_backend,
+                             resolve_backend, selective_scan,
                              selective_scan_ref)
 from .ss2d_scan import scan_positions, ss2d_scan, ss2d_scan_ref
 
 __all__ = [
-    'selective_scan', 'selective_scan_ref', 'check_backend', 'resolve_backend',
+    'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
+    'check_backend', 'resolve_backend',
     'available_backends', 'AUTO_ORDER', 'auto_order', 'cross_scan',
     'cross_merge', 'cross_scan_ref', 'cross_merge_ref',
     'check_cross_scan_backend', 'ss2d_scan', 'ss2d_scan_ref',

@@ -30,12 +30,17 @@ and mmengine records as one ``prim::PythonOp.<class name>`` node.
 :data:`SCAN_OP_NAMES` lists those names for our three backends;
 :func:`selective_scan_flop_jit` is the handle for them. It reads the shapes
 of ``u`` and ``A`` and, from the node's calling convention, whether ``D``
-and ``z`` were given. While counting, :func:`untraced_scan_internals` pauses
-the tracer inside those Functions, so the backends' Python code need not be
-traceable. :func:`flop_handles` returns the complete handle dict
-(scan ops plus the ops the official counter marks as zero) for
-``FlopCountAnalysis(...).set_op_handle(**flop_handles())``; :func:`count_flops`
-does the whole analysis.
+and ``z`` were given. The Triton backend's fused bidirectional scan
+(:func:`mmmamba.ops.bidir_selective_scan`, one Function for Vim's two
+directions) is counted as the two scans it is (:data:`BIDIR_SCAN_OP_NAMES`,
+:func:`bidir_selective_scan_flop_jit`); on the other backends that op is
+two ``selective_scan`` calls anyway. While counting,
+:func:`untraced_scan_internals` pauses the tracer inside those Functions,
+so the backends' Python code need not be traceable. :func:`flop_handles`
+returns the complete handle dict (scan ops plus the ops the official
+counter marks as zero) for
+``FlopCountAnalysis(...).set_op_handle(**flop_handles())``;
+:func:`count_flops` does the whole analysis.
 
 Only torch is imported at module level; fvcore is imported when counting.
 """
@@ -48,9 +53,10 @@ from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
 import torch.nn as nn
 
 __all__ = [
-    'SCAN_OP_NAMES', 'ZERO_FLOP_OPS', 'selective_scan_flops',
-    'selective_scan_flop_jit', 'flop_handles', 'count_flops', 'count_params',
-    'FlopsResult'
+    'SCAN_OP_NAMES', 'BIDIR_SCAN_OP_NAMES', 'ZERO_FLOP_OPS',
+    'selective_scan_flops', 'selective_scan_flop_jit',
+    'bidir_selective_scan_flop_jit', 'flop_handles', 'count_flops',
+    'count_params', 'FlopsResult'
 ]
 
 #: Traced names of the selective-scan autograd Functions: our reference,
@@ -60,6 +66,9 @@ SCAN_OP_NAMES = (
     'prim::PythonOp.SelectiveScanTritonFn',
     'prim::PythonOp.SelectiveScanFn',
 )
+
+#: Traced names of the fused bidirectional scan's autograd Functions.
+BIDIR_SCAN_OP_NAMES = ('prim::PythonOp.BidirSelectiveScanTritonFn', )
 
 #: Ops the official counter maps to "no FLOPs" explicitly (as fvcore already
 #: ignores relu and permute); registering them silences fvcore's warnings.
@@ -71,11 +80,15 @@ ZERO_FLOP_OPS = ('aten::gelu', 'aten::silu', 'aten::neg', 'aten::exp',
 _SCAN_FUNCTIONS = (
     ('mmmamba.ops.selective_scan.reference', 'SelectiveScanRefFn'),
     ('mmmamba.ops.selective_scan.triton', 'SelectiveScanTritonFn'),
+    ('mmmamba.ops.selective_scan.triton', 'BidirSelectiveScanTritonFn'),
 )
 
 # Argument positions of selective_scan's autograd Functions: (u, delta, A, B,
 # C, D, z, delta_bias, delta_softplus, return_last_state).
 _ARG_D, _ARG_Z = 5, 6
+# Of the bidirectional Function: (u, delta, A, B, C, D, delta_bias) of each
+# direction, then z, delta_softplus, out_scale.
+_BIDIR_DIR_ARGS, _BIDIR_ARG_D, _BIDIR_ARG_Z = 7, 5, 14
 
 
 def selective_scan_flops(batch: int,
@@ -159,6 +172,34 @@ def selective_scan_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return selective_scan_flops(batch, dim, seqlen, d_state, with_d, with_z)
 
 
+def bidir_selective_scan_flop_jit(inputs: List[Any],
+                                  outputs: List[Any]) -> int:
+    """fvcore / mmengine op handle for the traced bidirectional scan: the
+    FLOPs of its two scans (:func:`selective_scan_flops` each, both gated
+    by z when it is given), as two ``selective_scan`` calls would count.
+
+    The node's tensor inputs are the given tensors among (u, delta, A, B,
+    C, D, delta_bias) per direction and z; which were given is read from
+    its calling convention (if unavailable: both D and z given).
+    """
+    given = _given_args(outputs, len(inputs))
+    if given is None:  # assume every optional tensor was given
+        given = [True] * (2 * _BIDIR_DIR_ARGS + 1)
+    index = [sum(given[:i]) for i in range(len(given))]  # arg -> input
+    with_z = len(given) > _BIDIR_ARG_Z and given[_BIDIR_ARG_Z]
+    flops = 0
+    for first in (0, _BIDIR_DIR_ARGS):
+        u_shape = _sizes(inputs[index[first]])
+        a_shape = _sizes(inputs[index[first + 2]])
+        if u_shape is None or len(u_shape) != 3 or a_shape is None:
+            raise ValueError('bidir_selective_scan_flop_jit: expected u '
+                             f'(B, D, L) and A (D, N), got {u_shape} and '
+                             f'{a_shape}')
+        flops += selective_scan_flops(*u_shape, a_shape[1],
+                                      given[first + _BIDIR_ARG_D], with_z)
+    return flops
+
+
 def _zero_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return 0
 
@@ -177,6 +218,8 @@ def flop_handles() -> Dict[str, Optional[Callable]]:
     }
     for name in SCAN_OP_NAMES:
         handles[name] = selective_scan_flop_jit
+    for name in BIDIR_SCAN_OP_NAMES:
+        handles[name] = bidir_selective_scan_flop_jit
     return handles
 
 
@@ -279,10 +322,8 @@ def count_flops(model: nn.Module, inputs: Tuple[Any, ...]) -> FlopsResult:
             'values: keep them out of divmod/range, or convert with int())'
         ) from err
     # fvcore reports 'prim::PythonOp.X' as 'PythonOp.X'
-    scan_keys = set(SCAN_OP_NAMES) | {
-        n.split('::', 1)[1]
-        for n in SCAN_OP_NAMES
-    }
+    scan_names = SCAN_OP_NAMES + BIDIR_SCAN_OP_NAMES
+    scan_keys = set(scan_names) | {n.split('::', 1)[1] for n in scan_names}
     scan = sum(v for k, v in by_operator.items() if k in scan_keys)
     return FlopsResult(
         total=int(analysis.total()),

@@ -226,10 +226,21 @@ def test_reference_compiles_with_inductor():
 # ---------------------------------------------------------------- triton
 
 
+def channel_last(t: torch.Tensor) -> torch.Tensor:
+    """(batch, dim, L) ``t`` as the transpose of a (batch, L, dim) tensor."""
+    return t.transpose(1, 2).contiguous().transpose(1, 2)
+
+
 @requires_triton_interpreter
-def test_triton_custom_ops_opcheck():
+@pytest.mark.parametrize('layout', ['contiguous', 'channel-last'])
+def test_triton_custom_ops_opcheck(layout):
+    """Schemas, shape functions (the strides of out, du, ddelta, dz: those
+    of u, u, delta, z, channel-last or contiguous) and the registered
+    backward of the Triton custom ops."""
     from mmmamba.ops.selective_scan import triton as triton_backend
     ins = make_inputs(batch=1, dim=4, dstate=2, seqlen=20, groups=1)
+    if layout == 'channel-last':
+        ins = dict(ins, u=channel_last(ins['u']), z=channel_last(ins['z']))
     args = tuple(ins[k] for k in NAMES)
     B = ins['B']
     block_l = triton_backend._forward_block_l(ins['u'], B, True)
@@ -240,23 +251,37 @@ def test_triton_custom_ops_opcheck():
     block_l = triton_backend._forward_block_l(ins['u'], B, False)
     torch.library.opcheck(triton_backend._triton_fwd_op,
                           plain + (True, False, block_l, False))
+    # the backward op with a channel-last grad_out
+    block_l = triton_backend._forward_block_l(ins['u'], B, True)
+    out, _, states = triton_backend._triton_fwd_op(*plain, True, True,
+                                                   block_l, True)
+    assert out.stride() == ((80, 1, 4) if layout == 'channel-last' else
+                            (80, 20, 1))
+    grad = channel_last(torch.randn_like(out))
+    torch.library.opcheck(triton_backend._triton_bwd_op,
+                          (grad, ) + plain + (states, True, block_l, True))
 
 
 @requires_triton_interpreter
 @pytest.mark.parametrize(
-    'reverse,kwargs', [
-        (True, dict()),
+    'reverse,kwargs,layout', [
+        (True, dict(), None),
         (False,
-         dict(has_d=False, has_z=False, has_bias=False, dstate=1, groups=4)),
+         dict(has_d=False, has_z=False, has_bias=False, dstate=1, groups=4),
+         None),
+        (True, dict(groups=1), channel_last),
     ],
-    ids=['full-reverse', 'N1-bare'])
-def test_triton_compiles_fullgraph(reverse, kwargs):
+    ids=['full-reverse', 'N1-bare', 'channel-last-reverse'])
+def test_triton_compiles_fullgraph(reverse, kwargs, layout):
     """The Triton backend (kernels in the interpreter) through its custom
-    ops, ``reverse`` by index arithmetic included: equal to eager Triton,
-    which the suite checks against the reference."""
+    ops, ``reverse`` by index arithmetic included, and with channel-last u,
+    delta, z (then the compiled graph carries channel-last outputs): equal
+    to eager Triton, which the suite checks against the reference."""
     ins = make_inputs(**kwargs)
 
     def fn(**kw):
+        if layout is not None:
+            kw = dict(kw, **{k: layout(kw[k]) for k in ('u', 'delta', 'z')})
         return selective_scan(
             **kw,
             delta_softplus=True,

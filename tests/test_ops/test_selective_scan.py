@@ -431,6 +431,220 @@ def test_time_major_config_checks_state_spacing():
                               config=tk.ScanConfig(8, 16, 1, block_t=8))
 
 
+# ------------------------------------------- triton: strided layouts
+
+
+def channel_last(t):
+    """``t`` (batch, dim, L) as the transpose of a (batch, L, dim) tensor."""
+    return t.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+def z_half(t):
+    """``t`` (batch, dim, L) as the z half of a (batch, L, 2 dim) tensor,
+    the other half NaN: reading it (a stride mistake) poisons the result."""
+    dim = t.shape[1]
+    xz = torch.cat([torch.full_like(t, float('nan')), t], 1)
+    return xz.transpose(1, 2).contiguous()[..., dim:].transpose(1, 2)
+
+
+def every_other_channel(t):
+    """``t`` as channels 0, 2, 4, ... of a contiguous (batch, 2 dim, L)
+    tensor (stride 1 along L, not dense), the others NaN."""
+    b, d, n = t.shape
+    big = torch.full((b, d, 2, n), float('nan'), dtype=t.dtype)
+    big = torch.cat([t[:, :, None], big[:, :, 1:]], 2).reshape(b, 2 * d, n)
+    return big[:, ::2]
+
+
+def batch_last(t):
+    """``t`` with neither stride 1 along dim nor along L: memory
+    (L, dim, batch)."""
+    return t.permute(2, 1, 0).contiguous().permute(2, 1, 0)
+
+
+# (u, delta, z, grad_out) layouts; the second: the kernels' outputs out, du,
+# ddelta, dz follow u, u, delta, z: channel-last if the input is, else
+# contiguous
+STRIDED_LAYOUTS = {
+    'vim': (channel_last, channel_last, z_half, channel_last),
+    'mixed': (lambda t: t, channel_last, z_half, every_other_channel),
+}
+# (forward, backward) ScanConfigs forcing each kernel, and reverse
+STRIDED_PATHS = {
+    'lane-major': ((2, 8, 1), {}, (2, 8, 1), {}, False),
+    'lane-major-prefetch-reverse': ((1, 8, 1), dict(prefetch=True),
+                                    (4, 8, 1), {}, True),
+    'time-major-1seg': ((4, 16, 1), dict(block_t=8), (4, 16, 1),
+                        dict(block_t=8), False),
+    'time-major-3seg-reverse': ((2, 16, 1), dict(block_t=4, n_seg=3),
+                                (2, 16, 1), dict(block_t=4), True),
+}
+
+
+def force_configs(monkeypatch, path):
+    """Make the launchers use the ScanConfigs of ``STRIDED_PATHS[path]``."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    fwd, fwd_kw, bwd, bwd_kw, reverse = STRIDED_PATHS[path]
+
+    def config(*args, backward, **kwargs):
+        if backward:
+            return tk.ScanConfig(*bwd, **bwd_kw)
+        return tk.ScanConfig(*fwd, **fwd_kw)
+
+    monkeypatch.setattr(tk, 'default_config', config)
+    return reverse
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    """Record every call of the Triton backend's launchers: (kind, args,
+    result)."""
+    from mmmamba.ops.selective_scan import triton as triton_backend
+    calls = []
+
+    def spy(kind, fn):
+
+        def wrapped(*args, **kwargs):
+            res = fn(*args, **kwargs)
+            calls.append((kind, args, res))
+            return res
+
+        return wrapped
+
+    for kind in ('fwd', 'bwd'):
+        name = f'selective_scan_{kind}'
+        monkeypatch.setattr(triton_backend, name,
+                            spy(kind, getattr(triton_backend, name)))
+    return calls
+
+
+def expected_strides(t):
+    """Strides of a dense tensor of t's shape in t's layout (channel-last
+    if t has stride 1 along dim only, else contiguous)."""
+    _, d, n = t.shape
+    if t.stride(1) == 1 and t.stride(2) != 1:
+        return (d * n, 1, d)
+    return (d * n, n, 1)
+
+
+def same_memory(a, b):
+    return a.data_ptr() == b.data_ptr() and a.stride() == b.stride()
+
+
+def flip_ref(ins, reverse):
+    """The float64 reference on copies of ``ins`` (flipped for reverse):
+    (out, last, leaves)."""
+    ref_ins = {
+        k: None if v is None else v.detach().double().requires_grad_(True)
+        for k, v in ins.items()
+    }
+    seq = ('u', 'delta', 'B', 'C', 'z')
+    flip = (lambda t: t.flip(-1)) if reverse else (lambda t: t)
+    ref, last = selective_scan_ref(
+        **{k: flip(v) if k in seq else v for k, v in ref_ins.items()},
+        delta_softplus=True, return_last_state=True)
+    return flip(ref), last, ref_ins
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('layout', list(STRIDED_LAYOUTS))
+@pytest.mark.parametrize('path', list(STRIDED_PATHS))
+def test_triton_strided_inputs_and_outputs(monkeypatch, launches, path,
+                                           layout):
+    """Every kernel with u, delta, z, grad_out in the layouts Vim produces
+    (channel-last; z the strided half of a (B, L, 2E) tensor) and mixed
+    ones: the launchers get the tensors themselves (no copy), outputs and
+    every gradient match the float64 reference, ``out``/du/ddelta/dz come
+    out in the promised layouts. L=37: ragged chunks; 2 groups."""
+    reverse = force_configs(monkeypatch, path)
+    ins = make_inputs(2, 8, 4, 37, 2, dtype=torch.float32)
+    lay_u, lay_dt, lay_z, lay_g = STRIDED_LAYOUTS[layout]
+    strided = dict(ins, u=lay_u(ins['u']), delta=lay_dt(ins['delta']),
+                   z=lay_z(ins['z']))
+    out, last = selective_scan(**strided, delta_softplus=True,
+                               return_last_state=True, reverse=reverse,
+                               backend='triton')
+    ref, ref_last, ref_ins = flip_ref(ins, reverse)
+    torch.testing.assert_close(out.double(), ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(last.double(), ref_last, rtol=1e-4,
+                               atol=1e-5)
+    assert out.stride() == expected_strides(strided['u'])
+    grad = torch.randn_like(ref).float()
+    grad_s = lay_g(grad)
+    got = grads_of(out, ins, grad_s)
+    want = grads_of(ref, ref_ins, grad.double())
+    for k in got:
+        torch.testing.assert_close(
+            got[k].double(), want[k], rtol=1e-4,
+            atol=1e-5 * max(1.0, want[k].abs().max().item()),
+            msg=lambda m: f'd{k}: {m}')
+    (_, f_args, f_res), (_, b_args, b_res) = launches
+    for i, k in ((0, 'u'), (1, 'delta'), (6, 'z')):
+        assert same_memory(f_args[i], strided[k]), f'{k} was copied'
+        assert same_memory(b_args[i], strided[k]), f'{k} was copied'
+    assert same_memory(b_args[11], grad_s), 'grad_out was copied'
+    du, ddelta, dz = b_res[0], b_res[1], b_res[6]
+    assert du.stride() == expected_strides(strided['u'])
+    assert ddelta.stride() == expected_strides(strided['delta'])
+    assert dz.stride() == expected_strides(strided['z'])
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('path', ['lane-major', 'time-major-3seg-reverse'])
+def test_triton_kernels_read_any_strides(monkeypatch, path):
+    """The launchers with u, delta, z, grad_out with neither stride 1 along
+    dim nor along L (the wrappers would copy these; the kernels must still
+    be right): outputs contiguous, values those of the reference."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    reverse = force_configs(monkeypatch, path)
+    ins = make_inputs(2, 8, 4, 29, 2, dtype=torch.float32)
+    p = {k: None if v is None else v.detach() for k, v in ins.items()}
+    u, delta, z = (batch_last(p[k]) for k in ('u', 'delta', 'z'))
+    assert not any(t.stride(1) == 1 or t.stride(2) == 1
+                   for t in (u, delta, z))
+    out, last, states, config = tk.selective_scan_fwd(
+        u, delta, p['A'], p['B'], p['C'], p['D'], z, p['delta_bias'], True,
+        True, reverse=reverse)
+    ref, ref_last, ref_ins = flip_ref(ins, reverse)
+    assert out.is_contiguous()
+    torch.testing.assert_close(out.double(), ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(last.double(), ref_last, rtol=1e-4,
+                               atol=1e-5)
+    grad = torch.randn_like(ref).float()
+    du, ddelta, dA, dB, dC, dD, dz, dbias = tk.selective_scan_bwd(
+        u, delta, p['A'], p['B'], p['C'], p['D'], z, p['delta_bias'], True,
+        states, config.block_l, batch_last(grad), reverse=reverse)
+    want = grads_of(ref, ref_ins, grad.double())
+    got = dict(u=du, delta=ddelta, A=dA, B=dB, C=dC, D=dD, z=dz,
+               delta_bias=dbias)
+    for k in want:
+        assert got[k].is_contiguous(), k
+        torch.testing.assert_close(
+            got[k].double(), want[k], rtol=1e-4,
+            atol=1e-5 * max(1.0, want[k].abs().max().item()),
+            msg=lambda m: f'd{k}: {m}')
+
+
+def test_scan_layout_copies_only_without_a_unit_stride():
+    """scan_layout keeps contiguous and channel-last tensors (and strided
+    ones with a unit stride), copies others; _like_layout allocates the
+    channel-last layout only for tensors with stride 1 along dim alone."""
+    pytest.importorskip('triton')
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    t = torch.randn(2, 3, 5)
+    for keep in (t, channel_last(t), z_half(t), every_other_channel(t)):
+        assert tk.scan_layout(keep) is keep
+    copied = tk.scan_layout(batch_last(t))
+    assert copied.is_contiguous() and torch.equal(copied, t)
+    assert tk._like_layout(t).stride() == (15, 5, 1)
+    assert tk._like_layout(z_half(t)).stride() == (15, 1, 3)
+    assert tk._like_layout(batch_last(t)).stride() == (15, 5, 1)
+    assert tk._like_layout(t, torch.float16).dtype == torch.float16
+    one = torch.randn(2, 3, 1)  # L = 1: both strides 1, contiguous
+    assert tk._like_layout(one.transpose(1, 2).contiguous().transpose(
+        1, 2)).is_contiguous()
+
+
 def test_default_config_splits_long_sequences_at_small_batch():
     """The time-major forward splits a sequence only when few programs
     would run, and never into segments shorter than the minimum; the
@@ -496,6 +710,116 @@ def test_reverse_is_the_scan_of_the_flipped_sequence(backend, batch, dim,
             got[k].double(), w, rtol=1e-4,
             atol=1e-5 * max(1.0, w.abs().max().item()),
             msg=lambda m: f'd{k}: {m}')
+
+
+_COMPILE_SM90 = r"""
+import os
+os.environ.pop('TRITON_INTERPRET', None)
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource, compile
+from mmmamba.ops.selective_scan import triton_kernels as tk
+
+E, L = 384, 197
+low_ptrs = {'u_ptr', 'delta_ptr', 'B_ptr', 'C_ptr', 'z_ptr', 'out_ptr',
+            'gout_ptr', 'du_ptr', 'ddelta_ptr', 'dz_ptr'}
+# (batch, dim, L) strides per tensor: contiguous, and Vim's layout (u,
+# delta, out, grad_out, du, ddelta, dz channel-last; z the half of a
+# (B, L, 2E) tensor). A stride of 1 is a constexpr, as Triton specialises
+# it at launch.
+contiguous = (E * L, L, 1)
+channel_last = (E * L, 1, E)
+layouts = {
+    'contiguous': dict(u=contiguous, dt=contiguous, z=contiguous,
+                       o=contiguous, g=contiguous, du=contiguous,
+                       ddt=contiguous, dz=contiguous),
+    'vim': dict(u=channel_last, dt=channel_last, z=(2 * E * L, 1, 2 * E),
+                o=channel_last, g=channel_last, du=channel_last,
+                ddt=channel_last, dz=channel_last),
+}
+
+
+def build(fn, consts, low, strides, warps):
+    sig, cx = {}, dict(consts)
+    for p in fn.params:
+        name = p.name
+        if p.is_constexpr:
+            sig[name] = 'constexpr'
+        elif name.endswith('_ptr'):
+            sig[name] = '*' + (low if name in low_ptrs else 'fp32')
+        elif name.endswith('_scale'):
+            sig[name] = 'fp32'
+        elif name.startswith('s') and name[-2:] in ('_b', '_d', '_l'):
+            value = strides[name[1:-2]]['bdl'.index(name[-1])]
+            sig[name] = 'constexpr' if value == 1 else 'i32'
+            if value == 1:
+                cx[name] = 1
+        else:
+            sig[name] = 'i32'
+    kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=cx),
+                     target=GPUTarget('cuda', 90, 32),
+                     options=dict(num_warps=warps))
+    assert len(kernel.asm['cubin']) > 0, fn.__name__
+
+
+common = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
+              REVERSE=True)
+# contiguous fp32 with the epilogue flags off (the single-direction scan),
+# Vim's layout in bf16 with them on (the bidirectional scan's second pass)
+for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
+    strides = layouts[layout]
+    as_u = {f'{k.upper()}_AS_U': strides[k] == strides['u']
+            for k in ('dt', 'z', 'g', 'du', 'ddt', 'dz')}
+    as_u['OUT_AS_U'] = strides['o'] == strides['u']
+    for fn, consts, warps in (
+            # lane-major forward: N=16 and N=1 (prefetch) defaults
+            (tk._selective_scan_fwd_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=2, BLOCK_L=16, BLOCK_N=16,
+                  PREFETCH=False, ACCUMULATE=acc), 1),
+            (tk._selective_scan_fwd_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=2, BLOCK_L=128, BLOCK_N=1,
+                  PREFETCH=True, ACCUMULATE=acc), 2),
+            # time-major forward (16 channels, 8 steps) and its pre-pass
+            (tk._selective_scan_fwd_seg_kernel,
+             dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16), 1),
+            (tk._selective_scan_fwd_tmajor_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16,
+                  STATE_L=16, ACCUMULATE=acc), 1),
+            # backward: time-major (8 channels, 8 steps), lane-major N=16
+            # and N=1
+            (tk._selective_scan_bwd_tmajor_kernel,
+             dict(BLOCK_D=8, BLOCK_T=8, BLOCK_N=16, STATE_L=16,
+                  ACCUMULATE_DZ=acc), 1),
+            (tk._selective_scan_bwd_kernel,
+             dict(BLOCK_D=2, BLOCK_L=16, BLOCK_N=16, ACCUMULATE_DZ=acc), 1),
+            (tk._selective_scan_bwd_kernel,
+             dict(BLOCK_D=4, BLOCK_L=128, BLOCK_N=1, ACCUMULATE_DZ=acc), 4)):
+        names = {p.name for p in fn.params if p.is_constexpr}
+        consts = {k: v for k, v in dict(common, **as_u, **consts).items()
+                  if k in names}
+        missing = names - set(consts)
+        assert not missing, (fn.__name__, missing)
+        build(fn, consts, low, strides, warps)
+print('compiled')
+"""
+
+
+@requires_triton
+def test_kernels_compile_for_sm90():
+    """The interpreter runs the kernels' Python, not the compiler: compile
+    every selective-scan kernel for sm_90 offline (PTX and ptxas, no GPU)
+    in a process without TRITON_INTERPRET, at the default tile
+    configurations, with contiguous tensors and with Vim's strided layout
+    plus the bidirectional scan's epilogue flags (ACCUMULATE,
+    ACCUMULATE_DZ), unit strides specialised as at launch."""
+    import subprocess
+    import sys
+    pytest.importorskip('triton.backends.compiler')
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
+                         capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().endswith('compiled')
 
 
 # ---------------------------------------------------------------- GPU

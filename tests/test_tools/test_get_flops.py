@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmmamba.ops import selective_scan
-from mmmamba.testing import load_script
+from mmmamba.ops import bidir_selective_scan, selective_scan
+from mmmamba.testing import load_script, requires_triton_interpreter
 from mmmamba.utils.flops import (count_flops, selective_scan_flop_jit,
                                  selective_scan_flops)
 
@@ -173,6 +173,39 @@ def test_scan_handle_reads_optional_inputs(with_d, with_z, expected):
     res = count_flops(_Scan(with_d, with_z), (torch.randn(2, 6, 7), ))
     assert res.scan == expected == res.total
     assert selective_scan_flops(2, 6, 7, 3, with_d, with_z) == expected
+
+
+class _BidirScan(nn.Module):
+
+    def __init__(self, with_d: bool, with_z: bool, backend: str):
+        super().__init__()
+        self.with_d, self.with_z, self.backend = with_d, with_z, backend
+
+    def forward(self, u):
+        batch, dim, length = u.shape
+        A = -torch.ones(dim, 3)
+        B = torch.ones(batch, 3, length)
+        D = torch.ones(dim) if self.with_d else None
+        z = u if self.with_z else None
+        return bidir_selective_scan(u, u, A, B, B, D, None, u, u, A, B, B, D,
+                                    None, z, backend=self.backend)
+
+
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter),
+])
+@pytest.mark.parametrize('with_d,with_z', [(True, True), (False, False),
+                                           (True, False)])
+def test_bidir_scan_counts_two_scans(backend, with_d, with_z):
+    """bidir_selective_scan is two scans: two SelectiveScanRefFn nodes on
+    the reference backend, one fused Function on Triton (its own handle)."""
+    res = count_flops(_BidirScan(with_d, with_z, backend),
+                      (torch.randn(2, 6, 7), ))
+    expected = 2 * selective_scan_flops(2, 6, 7, 3, with_d, with_z)
+    assert res.scan == expected == res.total
+    if backend == 'triton':
+        assert 'PythonOp.BidirSelectiveScanTritonFn' in res.by_operator
 
 
 def test_scan_handle_rejects_bad_inputs():

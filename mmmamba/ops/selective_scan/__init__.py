@@ -32,6 +32,16 @@ environment, so after changing ``MMMAMBA_SCAN_BACKEND`` in a process that
 has compiled a model, call ``torch._dynamo.reset()``. Eager calls keep the
 backends' autograd Functions (:func:`mmmamba.ops._utils.use_custom_ops` says
 why); both paths run the same forward and backward code.
+
+:func:`bidir_selective_scan` is Vim's two directions in one call,
+``out_scale * (scan_f + scan_b)`` with the second scanning from the last
+position to the first; the Triton backend fuses the sum into its kernels.
+
+Layouts: every backend takes u, delta, z with any strides. The Triton
+kernels read contiguous and channel-last (stride 1 along dim, e.g. a
+transposed (batch, L, dim) tensor) ones without a copy and return ``out``
+(and du, ddelta, dz) in the layout of u (delta, z); the other backends may
+copy and return contiguous tensors.
 """
 import os
 from typing import Callable, Optional, Tuple, Union
@@ -44,8 +54,9 @@ from .._utils import (is_mamba_ssm_cuda_available, is_triton_available,
 from .reference import selective_scan_ref
 
 __all__ = [
-    'selective_scan', 'selective_scan_ref', 'check_backend', 'resolve_backend',
-    'available_backends', 'auto_order', 'AUTO_ORDER', 'BACKENDS'
+    'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
+    'check_backend', 'resolve_backend', 'available_backends', 'auto_order',
+    'AUTO_ORDER', 'BACKENDS'
 ]
 
 BACKENDS = ('reference', 'triton', 'mamba_ssm')
@@ -308,3 +319,81 @@ def selective_scan(u: Tensor,
         return res[0].flip(-1), res[1]
     return res.flip(-1)
 
+
+def bidir_selective_scan(u_f: Tensor,
+                         delta_f: Tensor,
+                         A_f: Tensor,
+                         B_f: Tensor,
+                         C_f: Tensor,
+                         D_f: Optional[Tensor],
+                         delta_bias_f: Optional[Tensor],
+                         u_b: Tensor,
+                         delta_b: Tensor,
+                         A_b: Tensor,
+                         B_b: Tensor,
+                         C_b: Tensor,
+                         D_b: Optional[Tensor],
+                         delta_bias_b: Optional[Tensor],
+                         z: Optional[Tensor] = None,
+                         delta_softplus: bool = True,
+                         out_scale: float = 0.5,
+                         *,
+                         backend: str = 'auto') -> Tensor:
+    """Two selective scans over one sequence, one in each direction, summed:
+    ``out_scale * (selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, z=z,
+    delta_bias=delta_bias_f) + selective_scan(u_b, ..., z=z, reverse=True))``
+    (Vim's bidirectional mixer, ``out_scale=0.5`` for its "div2").
+
+    Each direction's tensors are shaped as :func:`selective_scan`'s (B and
+    C 3-D or 4-D, each direction its own groups); both directions share
+    ``z`` (optional) and the shape of u. The backward direction reads its
+    inputs in token order and scans from position L-1 down to 0 (as
+    ``reverse=True``); the output is in token order.
+
+    On the Triton backend the sum is fused: one output tensor (in the dtype
+    and layout of ``u_f``), the backward direction's kernel adds its scaled
+    output in its epilogue, and the backward kernels read ``out_scale *
+    grad_out`` and accumulate z's gradient in one tensor. Other backends
+    compose two :func:`selective_scan` calls (mamba_ssm flips the second
+    direction's inputs, as :func:`selective_scan` does with ``reverse``).
+
+    Args:
+        backend: as :func:`selective_scan`; resolved once for both
+            directions (with the larger state size of the two).
+
+    Returns:
+        out: (batch, dim, seqlen), dtype of ``u_f``; differentiable w.r.t.
+        every tensor input.
+    """
+    for label, args in (('forward direction (u_f, delta_f, ...)',
+                         (u_f, delta_f, A_f, B_f, C_f, D_f, z,
+                          delta_bias_f)),
+                        ('backward direction (u_b, delta_b, ...)',
+                         (u_b, delta_b, A_b, B_b, C_b, D_b, z,
+                          delta_bias_b))):
+        try:
+            validate_inputs(*args)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f'bidir_selective_scan, {label}: {err}') from None
+    if u_b.shape != u_f.shape:
+        raise ValueError('bidir_selective_scan: u_b must have the shape of '
+                         f'u_f {tuple(u_f.shape)}, got {tuple(u_b.shape)}')
+    if u_b.device != u_f.device:
+        raise ValueError('bidir_selective_scan: both directions must be on '
+                         f'one device, got {u_f.device} and {u_b.device}')
+    tensors = (u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b,
+               A_b, B_b, C_b, D_b, delta_bias_b, z)
+    grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)
+    name = resolve_backend(backend, u_f.device,
+                           max(A_f.shape[1], A_b.shape[1]), grad)
+    if name == 'triton':
+        from .triton import bidir_selective_scan_triton
+        return bidir_selective_scan_triton(*tensors, delta_softplus,
+                                           out_scale)
+    y_f = selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, z, delta_bias_f,
+                         delta_softplus, backend=name)
+    y_b = selective_scan(u_b, delta_b, A_b, B_b, C_b, D_b, z, delta_bias_b,
+                         delta_softplus, reverse=True, backend=name)
+    out = y_f + y_b
+    return out if out_scale == 1 else out * out_scale

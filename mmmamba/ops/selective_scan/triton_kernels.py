@@ -40,6 +40,41 @@ reduces its ``BLOCK_D`` channels and adds the result into fp32 buffers with
 the backward's time; addition needs no ordering); dA, dD and d(delta_bias)
 are accumulated over the whole sequence in registers and added once per
 program.
+
+**Layouts.** u, delta, z (and grad_out, du, ddelta, dz, out) are (batch,
+dim, L) views with any element strides, passed as runtime ints
+``s<tensor>_{b,d,l}``; every address is ``bidx * s_b + d * s_d + t * s_l``
+in int32 (the launchers refuse tensors spanning 2**31 elements or more).
+Triton specialises a stride of 1 to a constant at launch, so the two
+layouts that matter compile to unit-stride code: *contiguous* (s_l == 1)
+and *channel-last* (s_d == 1: a transposed (batch, L, dim) tensor, or the
+z half of a (batch, L, 2 dim) one, as Vim produces them). B and C stay
+contiguous (batch, G, N, L). Which layout each kernel reads best:
+
+* time-major kernels (forward, its pre-pass, backward): **channel-last**.
+  Lanes hold channels, so a (T, D) tile's channels are adjacent in memory
+  and load as vectors without a shared-memory transpose (offline sm_90a
+  compile: 19 global loads per chunk, 9 of them vectors, vs 34 / 4 for
+  contiguous tensors, at the same 168 / 128 registers fp32 / bf16).
+  Contiguous tensors work as before.
+* lane-major kernels (forward, backward): **contiguous**. Lanes hold time
+  steps; with channel-last tensors each lane reads its own row, the loads
+  are not coalesced, and the N=16 backward takes 219 registers in bf16
+  instead of 168 (offline sm_90a). Vim's default backward at 224² batch
+  128 is time-major; below :data:`TMAJOR_BWD_PROGRAMS` programs (smaller
+  batches, long sequences) it is this one: a case to measure.
+
+Outputs take the layout of their input (:func:`_like_layout`): out and du
+that of u, ddelta that of delta, dz that of z. A tensor whose strides
+equal u's shares u's offsets (``*_AS_U`` constexprs, set by the
+launchers): with separate offset tiles for u and delta the time-major
+forward took 165 registers in bf16 instead of 128.
+
+**Epilogue flags** (for a bidirectional scan, Vim's two directions summed
+into one tensor): the forward kernels write ``out_scale * y``, or add it
+to ``out`` (ACCUMULATE); the backward kernels read ``gout_scale *
+grad_out`` and add dz to the tensor given (ACCUMULATE_DZ) instead of
+overwriting it.
 """
 import math
 from typing import NamedTuple, Optional, Tuple
@@ -50,7 +85,8 @@ import triton.language as tl
 from torch import Tensor
 
 __all__ = [
-    'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config'
+    'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config',
+    'scan_layout', 'is_channel_last'
 ]
 
 LOG2E = math.log2(math.e)
@@ -98,18 +134,40 @@ def _seq_pos(offs_l, seqlen, REVERSE: tl.constexpr):
 
 
 @triton.jit
-def _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_base, offs_d, offs_n,
-                offs_t, mask_n, dim, seqlen, c, BLOCK_L: tl.constexpr,
-                REVERSE: tl.constexpr):
+def _rows(bidx, offs_d, stride_b, stride_d):
+    """Element offsets of step 0 of channels ``offs_d`` of batch element
+    ``bidx`` in a (batch, dim, L) tensor with these strides (int32, as
+    every offset here: the launchers check that the tensors fit)."""
+    return bidx * stride_b + offs_d * stride_d
+
+
+@triton.jit
+def _rows_as(AS_U: tl.constexpr, row_u, su_l, bidx, offs_d, stride_b,
+             stride_d, stride_l):
+    """(rows, time stride) of a tensor: those of u when the launcher found
+    the same strides (AS_U), so that the compiler computes one set of
+    offsets for both (separate ones for u and delta cost the time-major
+    kernels 30+ registers with contiguous tensors)."""
+    if AS_U:
+        return row_u, su_l
+    return _rows(bidx, offs_d, stride_b, stride_d), stride_l
+
+
+@triton.jit
+def _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l,
+                bc_base, offs_d, offs_n, offs_t, mask_n, dim, seqlen, c,
+                BLOCK_L: tl.constexpr, REVERSE: tl.constexpr):
     """u, delta (BLOCK_D, BLOCK_L) and B, C (BLOCK_N, BLOCK_L) of chunk
-    ``c`` (in scan order) as fp32; zeros past the end of the sequence."""
+    ``c`` (in scan order) as fp32; zeros past the end of the sequence.
+    ``row_*`` are the tensors' :func:`_rows`, ``s*_l`` their time strides."""
     offs_l = c * BLOCK_L + offs_t
     mask_l = offs_l < seqlen
     pos = _seq_pos(offs_l, seqlen, REVERSE)
-    ptr_dl = row[:, None] + pos[None, :]
     m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
-    u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
-    dt = tl.load(delta_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+    u = tl.load(u_ptr + (row_u[:, None] + pos[None, :] * su_l), mask=m_dl,
+                other=0.0).to(tl.float32)
+    dt = tl.load(delta_ptr + (row_dt[:, None] + pos[None, :] * sdt_l),
+                 mask=m_dl, other=0.0).to(tl.float32)
     ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
     m_nl = mask_n[:, None] & mask_l[None, :]
     Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
@@ -122,13 +180,19 @@ def _selective_scan_fwd_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
     out_ptr, states_ptr, last_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    so_b, so_d, so_l, out_scale,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr, REVERSE: tl.constexpr,
+    ACCUMULATE: tl.constexpr, DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr,
+    OUT_AS_U: tl.constexpr,
 ):
     # Tiles are (BLOCK_D, BLOCK_N, BLOCK_L): time is the fastest axis, so
-    # loads are coalesced and the scan runs across the lanes of a warp.
+    # the scan runs across the lanes of a warp, and loads are coalesced
+    # when the tensors are contiguous (s*_l == 1, the preferred layout).
+    # Epilogue: out = out_scale * y, or out += out_scale * y (ACCUMULATE).
     pid = tl.program_id(0)
     bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
     gidx = d0 // dim_per_group
@@ -149,34 +213,41 @@ def _selective_scan_fwd_kernel(
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d)
 
-    row = (bidx * dim + offs_d) * seqlen  # (BLOCK_D,)
+    row_u = _rows(bidx, offs_d, su_b, su_d)  # (BLOCK_D,)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_o, so_l = _rows_as(OUT_AS_U, row_u, su_l, bidx, offs_d, so_b, so_d,
+                           so_l)
     bc_base = (bidx * n_groups + gidx) * dstate * seqlen
     st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
         + offs_n[None, :]
     h = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
     if PREFETCH:
-        u_n, dt_n, B_n, C_n = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row,
+        u_n, dt_n, B_n, C_n = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr,
+                                          row_u, su_l, row_dt, sdt_l,
                                           bc_base, offs_d, offs_n, offs_t,
                                           mask_n, dim, seqlen, 0, BLOCK_L,
                                           REVERSE)
     for c in range(n_chunks):
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
-        ptr_dl = row[:, None] + _seq_pos(offs_l, seqlen, REVERSE)[None, :]
+        pos = _seq_pos(offs_l, seqlen, REVERSE)
         m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
         if PREFETCH:
             # Issue the next chunk's loads before this chunk's math: their
             # latency overlaps the scan instead of stalling the next step.
             u, dt, Bt, Ct = u_n, dt_n, B_n, C_n
             u_n, dt_n, B_n, C_n = _load_chunk(
-                u_ptr, delta_ptr, B_ptr, C_ptr, row, bc_base, offs_d,
-                offs_n, offs_t, mask_n, dim, seqlen, c + 1, BLOCK_L,
-                REVERSE)
+                u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l,
+                bc_base, offs_d, offs_n, offs_t, mask_n, dim, seqlen, c + 1,
+                BLOCK_L, REVERSE)
         else:
-            u, dt, Bt, Ct = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row,
-                                        bc_base, offs_d, offs_n, offs_t,
-                                        mask_n, dim, seqlen, c, BLOCK_L,
-                                        REVERSE)
+            u, dt, Bt, Ct = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr,
+                                        row_u, su_l, row_dt, sdt_l, bc_base,
+                                        offs_d, offs_n, offs_t, mask_n, dim,
+                                        seqlen, c, BLOCK_L, REVERSE)
         if HAS_BIAS:
             dt = dt + bias[:, None]
         if SOFTPLUS:
@@ -194,9 +265,14 @@ def _selective_scan_fwd_kernel(
         if HAS_D:
             y += Dv[:, None] * u
         if HAS_Z:
-            zz = tl.load(z_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+            zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
+                         mask=m_dl, other=0.0).to(tl.float32)
             y = y * zz * tl.sigmoid(zz)
-        tl.store(out_ptr + ptr_dl, y.to(out_ptr.dtype.element_ty), mask=m_dl)
+        y = y * out_scale
+        ptr_o = out_ptr + (row_o[:, None] + pos[None, :] * so_l)
+        if ACCUMULATE:
+            y += tl.load(ptr_o, mask=m_dl, other=0.0).to(tl.float32)
+        tl.store(ptr_o, y.to(out_ptr.dtype.element_ty), mask=m_dl)
         is_last = (offs_t == BLOCK_L - 1)[None, None, :]
         h = tl.sum(tl.where(is_last, hh, 0.0), axis=2)
     tl.store(last_ptr + (bidx * dim + offs_d[:, None]) * dstate
@@ -214,9 +290,16 @@ def _second(a, b):
 
 
 @triton.jit
-def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
-                  mask_d, bias, A2, h, dstate, seqlen, c,
-                  HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+def _td(row, pos, stride_l):
+    """(T, D) element offsets of a (batch, dim, L) tensor: channel rows
+    ``row`` (:func:`_rows`) at memory positions ``pos``."""
+    return row[None, :] + pos[:, None] * stride_l
+
+
+@triton.jit
+def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                  bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
+                  seqlen, c, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
                   BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
     """One chunk of the time-major scan: ``BLOCK_T`` steps from state ``h``.
 
@@ -226,20 +309,24 @@ def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
     a sequential FMA chain inside each thread, with no shuffles, and the
     carried state enters by folding it into step 0.
 
+    u and delta are read at :func:`_td` offsets (their own strides).
+
     Returns:
         u, dt (T, D) fp32 (dt after bias/softplus, 0 on padded steps, so
         that a = 1 and b = 0 carry the state through them); hh (T, N, D)
-        the states after every step; the memory offsets ``ptr_td``
-        (T, D) and ``ptr_tn`` (T, N) and masks of the chunk; delta + bias
-        before the softplus (T, D) and B (T, N) for the backward.
+        the states after every step; the memory positions ``pos`` (T,) of
+        the chunk's steps (for :func:`_td`), the (T, D) mask, the offsets
+        ``ptr_tn`` (T, N) of B and C and their mask; delta + bias before
+        the softplus (T, D) and B (T, N) for the backward.
     """
     offs_l = c * BLOCK_T + offs_t
     mask_l = offs_l < seqlen
     pos = _seq_pos(offs_l, seqlen, REVERSE)
-    ptr_td = row[None, :] + pos[:, None]
     m_td = mask_l[:, None] & mask_d[None, :]
-    u = tl.load(u_ptr + ptr_td, mask=m_td, other=0.0).to(tl.float32)
-    dt = tl.load(delta_ptr + ptr_td, mask=m_td, other=0.0).to(tl.float32)
+    u = tl.load(u_ptr + _td(row_u, pos, su_l), mask=m_td,
+                other=0.0).to(tl.float32)
+    dt = tl.load(delta_ptr + _td(row_dt, pos, sdt_l), mask=m_td,
+                 other=0.0).to(tl.float32)
     ptr_tn = bc_base + offs_n[None, :] * seqlen + pos[:, None]
     m_tn = mask_l[:, None] & (offs_n[None, :] < dstate)
     Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
@@ -256,7 +343,7 @@ def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
     b0 = tl.reduce(a, 0, _first) * h + tl.reduce(b, 0, _first)
     b = tl.where(first, b0[None, :, :], b)
     _, hh = tl.associative_scan((a, b), 0, _combine)
-    return u, dt, hh, ptr_td, m_td, ptr_tn, m_tn, dt_in, Bt
+    return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt
 
 
 @triton.jit
@@ -276,19 +363,18 @@ def _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     else:
         bias = tl.zeros((BLOCK_D, ), dtype=tl.float32)
-    row = (bidx * dim + offs_d) * seqlen
     bc_base = (bidx * n_groups + gidx) * dstate * seqlen
-    return bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base
+    return bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base
 
 
 @triton.jit
 def _selective_scan_fwd_seg_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, bias_ptr, hend_ptr, dtsum_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_seg,
-    chunks_per_seg,
+    chunks_per_seg, su_b, su_d, su_l, sdt_b, sdt_d, sdt_l,
     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-    REVERSE: tl.constexpr,
+    REVERSE: tl.constexpr, DT_AS_U: tl.constexpr,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
@@ -296,19 +382,22 @@ def _selective_scan_fwd_seg_kernel(
     incoming state across the segment. Segments 0 .. n_seg-2 only."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
-    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base = \
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
         _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
                       dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
                       BLOCK_N)
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
     offs_t = tl.arange(0, BLOCK_T)
     h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
     c0 = seg * chunks_per_seg
     for c in range(c0, c0 + chunks_per_seg):
         _, dt, hh, _, _, _, _, _, _ = _tmajor_chunk(
-            u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n, mask_d,
-            bias, A2, h, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T,
-            REVERSE)
+            u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+            offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
+            SOFTPLUS, BLOCK_T, REVERSE)
         dsum += dt
         h = tl.reduce(hh, 0, _second)
     seg_row = (bidx * dim + offs_d) * n_seg + seg
@@ -323,21 +412,32 @@ def _selective_scan_fwd_tmajor_kernel(
     out_ptr, states_ptr, last_ptr, hend_ptr, dtsum_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
     n_state_chunks, n_seg, chunks_per_seg,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    so_b, so_d, so_l, out_scale,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-    STATE_L: tl.constexpr, REVERSE: tl.constexpr,
+    STATE_L: tl.constexpr, REVERSE: tl.constexpr, ACCUMULATE: tl.constexpr,
+    DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
     incoming state is folded from pass 1's per-segment results. States for
-    the backward are saved every ``STATE_L`` steps (the backward's chunk)."""
+    the backward are saved every ``STATE_L`` steps (the backward's chunk).
+    Epilogue: out = out_scale * y, or out += out_scale * y (ACCUMULATE)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
-    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base = \
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
         _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
                       dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
                       BLOCK_N)
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_o, so_l = _rows_as(OUT_AS_U, row_u, su_l, bidx, offs_d, so_b, so_d,
+                           so_l)
     offs_t = tl.arange(0, BLOCK_T)
     if HAS_D:
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
@@ -356,18 +456,23 @@ def _selective_scan_fwd_tmajor_kernel(
         if SAVE_STATES:
             tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
                      h, mask=mask_nd & ((c * BLOCK_T) % STATE_L == 0))
-        u, dt, hh, ptr_td, m_td, ptr_tn, m_tn, _, _ = _tmajor_chunk(
-            u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n, mask_d,
-            bias, A2, h, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T,
-            REVERSE)
+        u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _ = _tmajor_chunk(
+            u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+            offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
+            SOFTPLUS, BLOCK_T, REVERSE)
         Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
         y = tl.sum(hh * Ct[:, :, None], axis=1)  # (T, D)
         if HAS_D:
             y += Dv[None, :] * u
         if HAS_Z:
-            zz = tl.load(z_ptr + ptr_td, mask=m_td, other=0.0).to(tl.float32)
+            zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td,
+                         other=0.0).to(tl.float32)
             y = y * zz * tl.sigmoid(zz)
-        tl.store(out_ptr + ptr_td, y.to(out_ptr.dtype.element_ty), mask=m_td)
+        y = y * out_scale
+        ptr_o = out_ptr + _td(row_o, pos, so_l)
+        if ACCUMULATE:
+            y += tl.load(ptr_o, mask=m_td, other=0.0).to(tl.float32)
+        tl.store(ptr_o, y.to(out_ptr.dtype.element_ty), mask=m_td)
         h = tl.reduce(hh, 0, _second)
     if c1 == n_chunks:  # the segment that holds the final step
         tl.store(last_ptr + (bidx * dim + offs_d[None, :]) * dstate
@@ -380,10 +485,16 @@ def _selective_scan_bwd_tmajor_kernel(
     states_ptr, gout_ptr,
     du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_state_chunks,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l, sddt_b, sddt_d, sddt_l,
+    sdz_b, sdz_d, sdz_l, gout_scale,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     STATE_L: tl.constexpr, REVERSE: tl.constexpr,
+    ACCUMULATE_DZ: tl.constexpr, DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr,
+    G_AS_U: tl.constexpr, DU_AS_U: tl.constexpr, DDT_AS_U: tl.constexpr,
+    DZ_AS_U: tl.constexpr,
 ):
     """Backward on time-major tiles (the layout of :func:`_tmajor_chunk`).
 
@@ -397,12 +508,29 @@ def _selective_scan_bwd_tmajor_kernel(
     states (du, ddelta, dz) reduce over a thread's states and a few lanes;
     sums over the channels (dB, dC) over the lanes that hold channels, then
     relaxed atomics, as in the lane-major backward.
+
+    grad_out is read as ``gout_scale * grad_out``; with ACCUMULATE_DZ the
+    kernel adds its dz to the one in ``dz_ptr`` (the other direction's of a
+    bidirectional scan) instead of overwriting it.
     """
     pid = tl.program_id(0)
-    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, row, bc_base = \
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
         _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
                       dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
                       BLOCK_N)
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_g, sg_l = _rows_as(G_AS_U, row_u, su_l, bidx, offs_d, sg_b, sg_d,
+                           sg_l)
+    row_du, sdu_l = _rows_as(DU_AS_U, row_u, su_l, bidx, offs_d, sdu_b,
+                             sdu_d, sdu_l)
+    row_ddt, sddt_l = _rows_as(DDT_AS_U, row_u, su_l, bidx, offs_d, sddt_b,
+                               sddt_d, sddt_l)
+    row_dz, sdz_l = _rows_as(DZ_AS_U, row_u, su_l, bidx, offs_d, sdz_b,
+                             sdz_d, sdz_l)
     Av = A2 * 0.6931471805599453  # A itself, (N, D)
     offs_t = tl.arange(0, BLOCK_T)
     if HAS_D:
@@ -425,29 +553,33 @@ def _selective_scan_bwd_tmajor_kernel(
             h0 = h_blk
             for j in tl.static_range(k):  # state at this chunk's start
                 _, _, hj, _, _, _, _, _, _ = _tmajor_chunk(
-                    u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
-                    mask_d, bias, A2, h0, dstate, seqlen, kb * R + j,
-                    HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE)
+                    u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                    bc_base, offs_t, offs_n, mask_d, bias, A2, h0, dstate,
+                    seqlen, kb * R + j, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE)
                 h0 = tl.reduce(hj, 0, _second)
-            u, dt, hh, ptr_td, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_chunk(
-                u_ptr, delta_ptr, B_ptr, row, bc_base, offs_t, offs_n,
-                mask_d, bias, A2, h0, dstate, seqlen, c, HAS_BIAS, SOFTPLUS,
-                BLOCK_T, REVERSE)
+            u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_chunk(
+                u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+                offs_t, offs_n, mask_d, bias, A2, h0, dstate, seqlen, c,
+                HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE)
             # Ordered to keep few (T, N, D) tiles alive at once (register
             # pressure, not arithmetic, limits this kernel).
             Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
-            gout = tl.load(gout_ptr + ptr_td, mask=m_td,
-                           other=0.0).to(tl.float32)
+            gout = tl.load(
+                gout_ptr + _td(row_g, pos, sg_l),
+                mask=m_td, other=0.0).to(tl.float32) * gout_scale
             if HAS_Z:
-                zz = tl.load(z_ptr + ptr_td, mask=m_td,
-                             other=0.0).to(tl.float32)
+                zz = tl.load(
+                    z_ptr + _td(row_z, pos, sz_l),
+                    mask=m_td, other=0.0).to(tl.float32)
                 sz = tl.sigmoid(zz)
                 y = tl.sum(hh * Ct[:, :, None], axis=1)
                 if HAS_D:
                     y += Dv[None, :] * u
                 dz = gout * y * sz * (1.0 + zz * (1.0 - sz))
-                tl.store(dz_ptr + ptr_td, dz.to(dz_ptr.dtype.element_ty),
-                         mask=m_td)
+                ptr_dz = dz_ptr + _td(row_dz, pos, sdz_l)
+                if ACCUMULATE_DZ:
+                    dz += tl.load(ptr_dz, mask=m_td, other=0.0).to(tl.float32)
+                tl.store(ptr_dz, dz.to(dz_ptr.dtype.element_ty), mask=m_td)
                 gy = gout * zz * sz
             else:
                 gy = gout
@@ -460,8 +592,9 @@ def _selective_scan_bwd_tmajor_kernel(
             # where the adjoint is 0 anyway).
             m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
                       & mask_d[None, :])
-            dt_next = tl.load(delta_ptr + ptr_td + step, mask=m_next,
-                              other=0.0).to(tl.float32)
+            dt_next = tl.load(delta_ptr + (_td(row_dt, pos, sdt_l)
+                                           + step * sdt_l),
+                              mask=m_next, other=0.0).to(tl.float32)
             if HAS_BIAS:
                 dt_next = dt_next + bias[None, :]
             if SOFTPLUS:
@@ -484,15 +617,15 @@ def _selective_scan_bwd_tmajor_kernel(
             if HAS_D:
                 du += gy * Dv[None, :]
                 dD_acc += tl.sum(gy * u, axis=0)
-            tl.store(du_ptr + ptr_td, du.to(du_ptr.dtype.element_ty),
-                     mask=m_td)
+            tl.store(du_ptr + _td(row_du, pos, sdu_l),
+                     du.to(du_ptr.dtype.element_ty), mask=m_td)
             if SOFTPLUS:
                 ddt = ddt * tl.sigmoid(dt_in)
             ddt = tl.where(m_td, ddt, 0.0)
             if HAS_BIAS:
                 dbias_acc += tl.sum(ddt, axis=0)
-            tl.store(ddelta_ptr + ptr_td, ddt.to(ddelta_ptr.dtype.element_ty),
-                     mask=m_td)
+            tl.store(ddelta_ptr + _td(row_ddt, pos, sddt_l),
+                     ddt.to(ddelta_ptr.dtype.element_ty), mask=m_td)
             dB_part = tl.sum(g * dtu[:, None, :], axis=2)  # (T, N)
             tl.atomic_add(dB_ptr + ptr_tn, dB_part, mask=m_tn, sem='relaxed')
 
@@ -511,11 +644,19 @@ def _selective_scan_bwd_kernel(
     states_ptr, gout_ptr,
     du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l, sddt_b, sddt_d, sddt_l,
+    sdz_b, sdz_d, sdz_l, gout_scale,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
-    REVERSE: tl.constexpr,
+    REVERSE: tl.constexpr, ACCUMULATE_DZ: tl.constexpr,
+    DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, G_AS_U: tl.constexpr,
+    DU_AS_U: tl.constexpr, DDT_AS_U: tl.constexpr, DZ_AS_U: tl.constexpr,
 ):
+    """Backward on (BLOCK_D, BLOCK_N, BLOCK_L) tiles, time fastest (loads
+    coalesced for contiguous tensors, s*_l == 1). grad_out is read as
+    ``gout_scale * grad_out``; ACCUMULATE_DZ adds dz to ``dz_ptr``'s."""
     pid = tl.program_id(0)
     bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
     gidx = d0 // dim_per_group
@@ -534,7 +675,19 @@ def _selective_scan_bwd_kernel(
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d)
 
-    row = (bidx * dim + offs_d) * seqlen
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_g, sg_l = _rows_as(G_AS_U, row_u, su_l, bidx, offs_d, sg_b, sg_d,
+                           sg_l)
+    row_du, sdu_l = _rows_as(DU_AS_U, row_u, su_l, bidx, offs_d, sdu_b,
+                             sdu_d, sdu_l)
+    row_ddt, sddt_l = _rows_as(DDT_AS_U, row_u, su_l, bidx, offs_d, sddt_b,
+                               sddt_d, sddt_l)
+    row_dz, sdz_l = _rows_as(DZ_AS_U, row_u, su_l, bidx, offs_d, sdz_b,
+                             sdz_d, sdz_l)
     bc_base = (bidx * n_groups + gidx) * dstate * seqlen
     st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
         + offs_n[None, :]
@@ -547,16 +700,17 @@ def _selective_scan_bwd_kernel(
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
         pos = _seq_pos(offs_l, seqlen, REVERSE)
-        ptr_dl = row[:, None] + pos[None, :]
         m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
-        u = tl.load(u_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
-        dt_raw = tl.load(delta_ptr + ptr_dl, mask=m_dl,
+        u = tl.load(u_ptr + (row_u[:, None] + pos[None, :] * su_l), mask=m_dl,
+                    other=0.0).to(tl.float32)
+        ptr_dt = row_dt[:, None] + pos[None, :] * sdt_l
+        dt_raw = tl.load(delta_ptr + ptr_dt, mask=m_dl,
                          other=0.0).to(tl.float32)
         # delta one step ahead, for a_{t+1} of the adjoint recurrence.
         mask_next = offs_l + 1 < seqlen
         m_next = (offs_d[:, None] < dim) & mask_next[None, :]
         step = -1 if REVERSE else 1  # memory offset of scan step t+1
-        dt_next = tl.load(delta_ptr + ptr_dl + step, mask=m_next,
+        dt_next = tl.load(delta_ptr + (ptr_dt + step * sdt_l), mask=m_next,
                           other=0.0).to(tl.float32)
         if HAS_BIAS:
             dt_raw = dt_raw + bias[:, None]
@@ -570,7 +724,8 @@ def _selective_scan_bwd_kernel(
         m_nl = mask_n[:, None] & mask_l[None, :]
         Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
         Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
-        gout = tl.load(gout_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+        gout = tl.load(gout_ptr + (row_g[:, None] + pos[None, :] * sg_l),
+                       mask=m_dl, other=0.0).to(tl.float32) * gout_scale
 
         # Recompute h inside the chunk from the saved chunk-start state.
         h0 = tl.load(states_ptr + st_base + c * dstate, mask=mask_dn,
@@ -582,14 +737,17 @@ def _selective_scan_bwd_kernel(
         h = hloc + acum * h0[:, :, None]
 
         if HAS_Z:
-            zz = tl.load(z_ptr + ptr_dl, mask=m_dl, other=0.0).to(tl.float32)
+            zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
+                         mask=m_dl, other=0.0).to(tl.float32)
             sz = tl.sigmoid(zz)
             y = tl.sum(h * Ct[None, :, :], axis=1)
             if HAS_D:
                 y += Dv[:, None] * u
             dz = gout * y * sz * (1.0 + zz * (1.0 - sz))
-            tl.store(dz_ptr + ptr_dl, dz.to(dz_ptr.dtype.element_ty),
-                     mask=m_dl)
+            ptr_dz = dz_ptr + (row_dz[:, None] + pos[None, :] * sdz_l)
+            if ACCUMULATE_DZ:
+                dz += tl.load(ptr_dz, mask=m_dl, other=0.0).to(tl.float32)
+            tl.store(ptr_dz, dz.to(dz_ptr.dtype.element_ty), mask=m_dl)
             gy = gout * zz * sz
         else:
             gy = gout
@@ -621,9 +779,10 @@ def _selective_scan_bwd_kernel(
         ddt = tl.where(m_dl, ddt, 0.0)
         if HAS_BIAS:
             dbias_acc += tl.sum(ddt, axis=1)
-        tl.store(du_ptr + ptr_dl, du.to(du_ptr.dtype.element_ty), mask=m_dl)
-        tl.store(ddelta_ptr + ptr_dl, ddt.to(ddelta_ptr.dtype.element_ty),
-                 mask=m_dl)
+        tl.store(du_ptr + (row_du[:, None] + pos[None, :] * sdu_l),
+                 du.to(du_ptr.dtype.element_ty), mask=m_dl)
+        tl.store(ddelta_ptr + (row_ddt[:, None] + pos[None, :] * sddt_l),
+                 ddt.to(ddelta_ptr.dtype.element_ty), mask=m_dl)
         is_first = (offs_t == 0)[None, None, :]
         g_carry = tl.sum(tl.where(is_first, g, 0.0), axis=2)
 
@@ -721,29 +880,84 @@ def _check_block_d(config: ScanConfig, dim_per_group: int) -> None:
                          f'the channels per group ({dim_per_group})')
 
 
+def is_channel_last(t: Tensor) -> bool:
+    """Whether a (batch, dim, L) tensor is channel-last: stride 1 along dim
+    (e.g. a (batch, L, dim) tensor transposed, or a channel slice of one)
+    and not along L (a tensor with stride 1 on both is contiguous)."""
+    return t.stride(1) == 1 and t.stride(2) != 1
+
+
+def scan_layout(t: Optional[Tensor]) -> Optional[Tensor]:
+    """``t`` itself if the kernels read it well (stride 1 along L or along
+    dim), else a contiguous copy: the kernels are correct for any strides,
+    but with neither stride 1 no load is vectorised or coalesced."""
+    if t is None or t.stride(2) == 1 or t.stride(1) == 1:
+        return t
+    return t.contiguous()
+
+
+def _like_layout(t: Tensor, dtype: Optional[torch.dtype] = None) -> Tensor:
+    """An empty (batch, dim, L) tensor in the layout of ``t`` (default: its
+    dtype): channel-last (memory (batch, L, dim), returned as a transposed
+    view) if ``t`` is (:func:`is_channel_last`), else contiguous. The
+    outputs of the scan are allocated so (out like u; du, ddelta, dz like
+    u, delta, z), and the custom ops' shape functions use it too."""
+    batch, dim, seqlen = t.shape
+    dtype = t.dtype if dtype is None else dtype
+    if is_channel_last(t):
+        return torch.empty(batch, seqlen, dim, dtype=dtype,
+                           device=t.device).transpose(1, 2)
+    return torch.empty(batch, dim, seqlen, dtype=dtype, device=t.device)
+
+
+def _strides(t: Tensor) -> Tuple[int, int, int]:
+    """(stride_b, stride_d, stride_l) of a (batch, dim, L) tensor, checked to
+    keep every element offset in int32 (the kernels' offset arithmetic)."""
+    if sum((n - 1) * st for n, st in zip(t.shape, t.stride())) >= 2**31:
+        raise ValueError(
+            'selective_scan (triton): a (batch, dim, L) tensor of shape '
+            f'{tuple(t.shape)} and strides {t.stride()} spans more than '
+            '2**31 elements (int32 offsets); split the batch')
+    return tuple(t.stride())
+
+
 def selective_scan_fwd(
         u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
         delta_softplus: bool,
         save_states: bool,
         config: Optional[ScanConfig] = None,
-        reverse: bool = False
+        reverse: bool = False,
+        out: Optional[Tensor] = None,
+        out_scale: float = 1.0,
 ) -> Tuple[Tensor, Tensor, Optional[Tensor], ScanConfig]:
     """Run the forward kernel.
 
     Args:
-        u, delta, z: (batch, dim, L), contiguous, any float dtype.
+        u, delta, z: (batch, dim, L), any strides, any float dtype. The
+            lane-major kernel reads contiguous tensors (stride 1 along L)
+            best, the time-major one channel-last tensors (stride 1 along
+            dim, e.g. a transposed (batch, L, dim) tensor or the z half of
+            a (batch, L, 2 dim) one), though contiguous ones are close
+            (:func:`scan_layout` says which layouts are worth no copy).
         A: (dim, N) fp32 contiguous; D, delta_bias: (dim,) fp32 or None.
         B, C: (batch, G, N, L), contiguous.
         save_states: keep the state at every chunk start for the backward.
         config: launch configuration; :func:`default_config` if None.
         reverse: scan from the last position to the first (the result is
             that of the flipped inputs, flipped back), by index arithmetic.
+        out: None to allocate the output in the layout of ``u``
+            (:func:`_like_layout`) and write ``out_scale * y``; or a
+            (batch, dim, L) tensor, any strides, to which ``out_scale * y``
+            is *added* in the kernel's epilogue (ACCUMULATE: the second
+            direction of a bidirectional scan).
+        out_scale: factor applied to y before it is written or added.
 
     Returns:
-        out (batch, dim, L) in ``u.dtype``; last_state (batch, dim, N) fp32;
-        states (batch, dim, n_chunks, N) fp32 or None; the configuration
-        used (the backward needs its ``block_l``).
+        out (batch, dim, L) in ``u.dtype`` (or the given ``out``);
+        last_state (batch, dim, N) fp32; states (batch, dim, n_chunks, N)
+        fp32 or None; the configuration used (the backward needs its
+        ``block_l``).
     """
     batch, dim, seqlen = u.shape
     n_groups, dstate = B.shape[1], B.shape[2]
@@ -755,7 +969,9 @@ def selective_scan_fwd(
     _check_block_d(config, dpg)
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_state_chunks = triton.cdiv(seqlen, config.block_l)
-    out = torch.empty_like(u)
+    accumulate = out is not None
+    if out is None:
+        out = _like_layout(u)
     last = torch.empty(batch, dim, dstate, device=u.device,
                        dtype=torch.float32)
     states = (torch.empty(batch, dim, n_state_chunks, dstate, device=u.device,
@@ -765,11 +981,18 @@ def selective_scan_fwd(
                  BLOCK_D=config.block_d, BLOCK_N=block_n, REVERSE=reverse,
                  num_warps=config.num_warps)
     bias_arg = delta_bias if delta_bias is not None else dummy
+    su, sdt = _strides(u), _strides(delta)
+    sz = su if z is None else _strides(z)
+    so = _strides(out)
+    # (u, delta, z, out) strides, then the epilogue's scale
+    epi = (*su, *sdt, *sz, *so, float(out_scale))
+    flags['DT_AS_U'] = sdt == su
     if config.block_t:
         if config.maxnreg:
             flags['maxnreg'] = config.maxnreg
         _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
-                           last, config, save_states, n_state_chunks, flags)
+                           last, config, save_states, n_state_chunks, flags,
+                           epi, accumulate, sz == su, so == su)
         return out, last, states, config
     grid = (batch * (dim // config.block_d), )
     _selective_scan_fwd_kernel[grid](
@@ -778,10 +1001,11 @@ def selective_scan_fwd(
         z if z is not None else dummy,
         bias_arg,
         out, states if states is not None else dummy, last,
-        batch, dim, seqlen, dstate, dpg, n_groups, n_state_chunks,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_state_chunks, *epi,
         HAS_D=D is not None, HAS_Z=z is not None,
         SAVE_STATES=save_states, BLOCK_L=config.block_l,
-        PREFETCH=config.prefetch, **flags)
+        PREFETCH=config.prefetch, ACCUMULATE=accumulate, Z_AS_U=sz == su,
+        OUT_AS_U=so == su, **flags)
     return out, last, states, config
 
 
@@ -790,9 +1014,13 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                        bias_arg: Tensor, out: Tensor,
                        states: Optional[Tensor], last: Tensor,
                        config: ScanConfig, save_states: bool,
-                       n_state_chunks: int, flags: dict) -> None:
+                       n_state_chunks: int, flags: dict, epi: tuple,
+                       accumulate: bool, z_as_u: bool,
+                       out_as_u: bool) -> None:
     """The time-major forward: pass 1 over segments 0 .. n_seg-2 (when the
-    sequence is split), then the main kernel over all segments."""
+    sequence is split), then the main kernel over all segments. ``epi``:
+    the strides of u, delta, z, out and the output scale; ``*_as_u``: z and
+    out have the strides of u."""
     batch, dim, seqlen = u.shape
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
@@ -814,7 +1042,7 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
             batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
-            BLOCK_T=block_t, **flags)
+            *epi[:6], BLOCK_T=block_t, **flags)
     _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
         u, delta, A, B, C,
         D if D is not None else dummy,
@@ -822,9 +1050,10 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         bias_arg, out, states if states is not None else dummy, last,
         hend, dtsum,
         batch, dim, seqlen, dstate, dpg, n_groups, n_chunks, n_state_chunks,
-        n_seg, chunks_per_seg,
+        n_seg, chunks_per_seg, *epi,
         HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
-        BLOCK_T=block_t, STATE_L=config.block_l, **flags)
+        BLOCK_T=block_t, STATE_L=config.block_l, ACCUMULATE=accumulate,
+        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
 
 
 def _segments(n_chunks: int, n_seg: int, align: int) -> Tuple[int, int]:
@@ -842,16 +1071,23 @@ def selective_scan_bwd(
         u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
         delta_softplus: bool, states: Tensor, block_l: int, grad_out: Tensor,
-        config: Optional[ScanConfig] = None, reverse: bool = False
+        config: Optional[ScanConfig] = None, reverse: bool = False,
+        grad_scale: float = 1.0, dz: Optional[Tensor] = None
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Optional[Tensor],
            Optional[Tensor], Optional[Tensor]]:
-    """Run the backward kernel (inputs as in :func:`selective_scan_fwd`).
+    """Run the backward kernel (inputs as in :func:`selective_scan_fwd`;
+    ``grad_out`` (batch, dim, L), any strides).
 
     ``block_l`` must be the forward's (it defines the saved ``states``);
     ``config`` may choose other channels-per-program and warps.
+    ``grad_scale`` multiplies ``grad_out`` as the kernel reads it. ``dz``:
+    None to allocate z's gradient in the layout of z, or a tensor (any
+    strides) holding a gradient of z to which this one is *added*
+    (ACCUMULATE_DZ: the second direction of a bidirectional scan).
 
     Returns:
-        du, ddelta (input dtypes), dA (fp32), dB, dC (fp32, (batch, G, N, L)),
+        du, ddelta (input dtypes, in the layouts of u and delta,
+        :func:`_like_layout`), dA (fp32), dB, dC (fp32, (batch, G, N, L)),
         dD, dz, d(delta_bias) (None where the input was None).
     """
     batch, dim, seqlen = u.shape
@@ -864,9 +1100,11 @@ def selective_scan_bwd(
     block_d, num_warps = config.block_d, config.num_warps
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_chunks = states.shape[2]
-    du = torch.empty_like(u)
-    ddelta = torch.empty_like(delta)
-    dz = torch.empty_like(z) if z is not None else None
+    du = _like_layout(u)
+    ddelta = _like_layout(delta)
+    accumulate_dz = dz is not None
+    if z is not None and dz is None:
+        dz = _like_layout(z)
     dA = torch.zeros_like(A, dtype=torch.float32)
     dB = torch.zeros(B.shape, device=u.device, dtype=torch.float32)
     dC = torch.zeros(C.shape, device=u.device, dtype=torch.float32)
@@ -886,6 +1124,10 @@ def selective_scan_bwd(
               if config.block_t else dict(BLOCK_L=block_l))
     if config.block_t and config.maxnreg:
         blocks['maxnreg'] = config.maxnreg
+    su, sdt, sg = _strides(u), _strides(delta), _strides(grad_out)
+    sz = su if z is None else _strides(z)
+    sdz = su if dz is None else _strides(dz)
+    sdu, sddt = _strides(du), _strides(ddelta)
     kernel[grid](
         u, delta, A, B, C,
         D if D is not None else dummy,
@@ -897,8 +1139,11 @@ def selective_scan_bwd(
         dz if dz is not None else dummy,
         dbias if dbias is not None else dummy,
         batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
+        *su, *sdt, *sz, *sg, *sdu, *sddt, *sdz, float(grad_scale),
         HAS_D=D is not None, HAS_Z=z is not None,
         HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
         BLOCK_D=block_d, BLOCK_N=block_n, REVERSE=reverse,
-        num_warps=num_warps, **blocks)
+        ACCUMULATE_DZ=accumulate_dz, DT_AS_U=sdt == su, Z_AS_U=sz == su,
+        G_AS_U=sg == su, DU_AS_U=sdu == su, DDT_AS_U=sddt == su,
+        DZ_AS_U=sdz == su, num_warps=num_warps, **blocks)
     return du, ddelta, dA, dB, dC, dD, dz, dbias
