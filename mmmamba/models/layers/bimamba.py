@@ -26,6 +26,16 @@ flip(conv(flip(x))), and the scan's ``reverse=True`` (index arithmetic), so
 its output comes out in token order. Unlike the official non-fast path
 (which silently drops the backward branch, A.4), this module always runs
 both directions, on every device.
+
+With ``fuse_mixer=True`` (the default) and the Triton backend, the core
+(:meth:`BiMamba.forward_core`) runs fused (:meth:`_forward_core_fused`):
+one Triton kernel computes both directions' conv + SiLU from the x half of
+``in_proj``'s (B, L, 2E) output in place, writing (B, L, E) tensors that
+x_proj reads as they are; both scans read u, delta and z in these
+channel-last layouts (no ``.contiguous()`` copies), and the reverse scan
+adds its half into the forward scan's output (no separate add and halve),
+which comes out (B, L, E) for out_proj. Same function as the unfused path;
+measured in ``benchmarks/NOTES.md``.
 """
 import math
 from typing import Optional, Union
@@ -36,7 +46,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmmamba.ops import check_backend, resolve_backend, selective_scan
+from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
+                         check_backend, resolve_backend, selective_scan)
 from mmmamba.registry import MODELS
 
 OptConfig = Optional[Union[dict, list]]
@@ -67,6 +78,10 @@ class BiMamba(BaseModule):
             ``if_divide_out``, "div2"). Defaults to True.
         scan_backend (str): Backend of :func:`mmmamba.ops.selective_scan`.
             Defaults to 'auto'.
+        fuse_mixer (bool): When the scan backend resolves to 'triton', run
+            the fused core (both convs in one kernel, channel-last scans,
+            the two directions summed in the scan's epilogue). Same
+            function and parameters either way. Defaults to True.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
     """
@@ -86,6 +101,7 @@ class BiMamba(BaseModule):
                  bias: bool = False,
                  divide_output: bool = True,
                  scan_backend: str = 'auto',
+                 fuse_mixer: bool = True,
                  init_cfg: OptConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if dt_rank == 'auto':
@@ -109,6 +125,7 @@ class BiMamba(BaseModule):
         self.dt_rank = dt_rank
         self.divide_output = divide_output
         self.scan_backend = check_backend(scan_backend)
+        self.fuse_mixer = bool(fuse_mixer)
 
         e, n, r = self.d_inner, d_state, dt_rank
         # Parameter order mirrors the official state dict (Appendix 1).
@@ -220,14 +237,37 @@ class BiMamba(BaseModule):
         if x.dim() != 3 or x.shape[-1] != self.embed_dims:
             raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
                              f'{tuple(x.shape)}')
-        xz = self.in_proj(x).transpose(1, 2)  # (B, 2E, L)
+        return self.out_proj(self.forward_core(self.in_proj(x)))
+
+    def _resolved_backend(self, xz: Tensor) -> str:
+        grad = torch.is_grad_enabled() and (
+            xz.requires_grad
+            or any(p.requires_grad for p in self.parameters()))
+        return resolve_backend(self.scan_backend, xz.device, self.d_state,
+                               grad)
+
+    def forward_core(self, xz: Tensor) -> Tensor:
+        """Both directions from ``in_proj``'s output to ``out_proj``'s input.
+
+        Args:
+            xz (Tensor): (B, L, 2E), x and z stacked on the last axis.
+
+        Returns:
+            Tensor: (B, L, E), the (halved, if ``divide_output``) sum of the
+            two directions' gated scan outputs.
+        """
+        backend = self._resolved_backend(xz)
+        if self.fuse_mixer and backend == 'triton':
+            return self._forward_core_fused(xz)
+        return self._forward_core_unfused(xz, backend)
+
+    def _forward_core_unfused(self, xz: Tensor, backend: str) -> Tensor:
+        """Per direction: conv, projections and scan on (B, E, L) tensors,
+        then the sum (flips on backends without a reverse scan)."""
+        xz = xz.transpose(1, 2)  # (B, 2E, L)
         y = self._branch(xz, self.conv1d, self.x_proj, self.dt_proj,
                          self.A_log, self.D)
-        grad = torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        if resolve_backend(self.scan_backend, x.device, self.d_state,
-                           grad) == 'triton':
-            # reversed by index arithmetic: no flipped copies of x, z, y
+        if backend == 'triton':
             y_b = self._branch(
                 xz, self.conv1d_b, self.x_proj_b, self.dt_proj_b,
                 self.A_b_log, self.D_b, reverse=True)
@@ -238,10 +278,47 @@ class BiMamba(BaseModule):
         y = (y + y_b).transpose(1, 2)  # (B, L, E)
         if self.divide_output:
             y = y / 2
-        return self.out_proj(y)
+        return y
+
+    def _projections(self, u: Tensor, x_proj: nn.Linear,
+                     dt_proj: nn.Linear) -> tuple:
+        """delta (B, E, L) channel-last view, B and C (B, N, L)."""
+        x_dbl = F.linear(u, x_proj.weight)  # (B, L, R + 2N)
+        dt, B, C = torch.split(
+            x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
+        delta = F.linear(dt, dt_proj.weight)  # (B, L, E), contiguous
+        return (delta.transpose(1, 2), B.transpose(1, 2).contiguous(),
+                C.transpose(1, 2).contiguous())
+
+    def _forward_core_fused(self, xz: Tensor) -> Tensor:
+        """The Triton core: no (B, E, L) copies, one output tensor."""
+        e = self.d_inner
+        x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
+        conv = [self.conv1d.weight, self.conv1d.bias, self.conv1d_b.weight,
+                self.conv1d_b.bias]
+        if x.dtype != conv[0].dtype and torch.is_autocast_enabled(
+                x.device.type):
+            # autocast runs nn.Conv1d in x's dtype: so does the kernel
+            conv = [None if t is None else t.to(x.dtype) for t in conv]
+        w_f, b_f, w_b, b_b = conv
+        u_f, u_b = bidir_conv1d_silu(x, w_f, b_f, w_b, b_b, backend='triton')
+        delta_f, B_f, C_f = self._projections(u_f, self.x_proj, self.dt_proj)
+        delta_b, B_b, C_b = self._projections(u_b, self.x_proj_b,
+                                              self.dt_proj_b)
+        y = bidir_selective_scan(
+            u_f.transpose(1, 2), delta_f, -torch.exp(self.A_log.float()),
+            B_f, C_f, self.D.float(), self.dt_proj.bias.float(),
+            u_b.transpose(1, 2), delta_b, -torch.exp(self.A_b_log.float()),
+            B_b, C_b, self.D_b.float(), self.dt_proj_b.bias.float(),
+            z.transpose(1, 2),
+            delta_softplus=True,
+            out_scale=0.5 if self.divide_output else 1.0,
+            backend='triton')  # (B, E, L) view of a (B, L, E) tensor
+        return y.transpose(1, 2)
 
     def extra_repr(self) -> str:
         return (f'embed_dims={self.embed_dims}, d_inner={self.d_inner}, '
                 f'd_state={self.d_state}, d_conv={self.d_conv}, '
                 f'dt_rank={self.dt_rank}, divide_output={self.divide_output}, '
-                f'scan_backend={self.scan_backend!r}')
+                f'scan_backend={self.scan_backend!r}, '
+                f'fuse_mixer={self.fuse_mixer}')
