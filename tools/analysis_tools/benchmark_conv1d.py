@@ -68,10 +68,15 @@ DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
 # --sweep: (block_l, block_e, num_warps) forward; (block_l, block_e,
 # num_warps, tiles, vec) backward
 SWEEP_FWD = [(8, 64, 2), (16, 64, 4), (32, 64, 4), (8, 128, 4), (16, 128, 4),
-             (32, 128, 8)]
+             (32, 128, 8), (8, 64, 1), (16, 32, 2), (4, 128, 2), (32, 64, 8),
+             (64, 64, 8)]
+# backward: BLOCK_L * BLOCK_E / VEC >= 32 * num_warps keeps the shift axis
+# inside each thread (see the kernel's docstring)
 SWEEP_BWD = [(4, 64, 4, 16, 2), (4, 64, 4, 8, 2), (4, 64, 4, 32, 2),
              (8, 64, 4, 8, 4), (8, 32, 4, 16, 2), (2, 64, 2, 32, 2),
-             (4, 128, 4, 16, 4)]
+             (4, 128, 4, 16, 4), (8, 64, 8, 8, 2), (4, 64, 2, 16, 4),
+             (2, 64, 1, 32, 4), (4, 32, 1, 16, 4), (4, 64, 4, 4, 2),
+             (2, 64, 2, 8, 2), (8, 64, 4, 16, 4)]
 
 
 def floor_bytes(batch: int, seqlen: int, dim: int, itemsize: int,

@@ -62,12 +62,28 @@ def category(name: str) -> str:
     return 'elementwise/other'
 
 
-def profile_model(label: str, spec, device: str, batch: int, res: int,
-                  warmup: int, steps: int, profile_steps: int, top: int,
-                  dtype: torch.dtype) -> Dict:
-    """Time and profile AMP training steps of one model; print its table."""
+def profile_model(label: str,
+                  spec,
+                  device: str,
+                  batch: int,
+                  res: int,
+                  warmup: int,
+                  steps: int,
+                  profile_steps: int,
+                  top: int,
+                  dtype: torch.dtype,
+                  compile_mode: Optional[str] = None) -> Dict:
+    """Time and profile AMP training steps of one model; print its table.
+
+    With ``compile_mode`` the model (not the optimizer) runs as
+    ``torch.compile(model, fullgraph=True, mode=compile_mode)``; the
+    compilation happens in the untimed warm-up steps."""
     model = bb.build_classifier(spec, None, res).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    if compile_mode:
+        torch._dynamo.reset()
+        model = torch.compile(model, fullgraph=True, mode=compile_mode)
+        label = f'{label} (compiled, {compile_mode})'
     x = torch.randn(batch, 3, res, res, device=device)
     y = torch.randint(0, 1000, (batch, ), device=device)
 
@@ -143,6 +159,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--profile-steps', type=int, default=3)
     p.add_argument('--top', type=int, default=25)
+    p.add_argument('--compile', nargs='?', const='default', default=None,
+                   metavar='MODE',
+                   help='torch.compile each model (fullgraph) with this '
+                   'mode (default: default); compiled in the warm-up')
     return p.parse_args(argv)
 
 
@@ -160,7 +180,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
         results.append(
             profile_model(label, spec, args.device, args.batch_size,
                           args.resolution, args.warmup, args.steps,
-                          args.profile_steps, args.top, dtype))
+                          args.profile_steps, args.top, dtype, args.compile))
     return results
 
 

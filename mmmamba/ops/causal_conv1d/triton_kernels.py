@@ -112,8 +112,8 @@ class Conv1dConfig(NamedTuple):
 
 
 #: Defaults (:func:`default_config`), for a (B, L, E) problem with E >= 64.
-FWD_CONFIG = Conv1dConfig(16, 64, 4)
-BWD_CONFIG = Conv1dConfig(4, 64, 4, tiles=16, vec=2)
+FWD_CONFIG = Conv1dConfig(8, 64, 2, 1, 4)  # H200 sweep 2026-12-03
+BWD_CONFIG = Conv1dConfig(2, 64, 2, 8, 2)  # H200 sweep 2026-12-03
 
 
 def default_config(backward: bool, seqlen: int, dim: int) -> Conv1dConfig:
