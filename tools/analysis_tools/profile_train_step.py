@@ -81,8 +81,10 @@ def profile_model(label: str,
     model = bb.build_classifier(spec, None, res).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     if compile_mode:
-        torch._dynamo.reset()
-        model = torch.compile(model, fullgraph=True, mode=compile_mode)
+        model = bb.maybe_compile(
+            model,
+            argparse.Namespace(compile=compile_mode,
+                               compile_backend='inductor'))
         label = f'{label} (compiled, {compile_mode})'
     x = torch.randn(batch, 3, res, res, device=device)
     y = torch.randint(0, 1000, (batch, ), device=device)

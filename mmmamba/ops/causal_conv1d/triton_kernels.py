@@ -119,17 +119,13 @@ BWD_CONFIG = Conv1dConfig(2, 64, 2, 8, 2)  # H200 sweep 2026-12-03
 def default_config(backward: bool, seqlen: int, dim: int) -> Conv1dConfig:
     """Launch configuration of the forward or backward kernel.
 
-    Chosen from offline sm_90 compiles (register counts, no spills, no
-    barrier or layout conversion in the backward's loop), not from
-    timings: none exist yet (``tools/analysis_tools/benchmark_conv1d.py
-    --sweep`` times alternatives on a GPU). Forward (16, 64), 4 warps: 8
-    elements per thread with its 2K-1 = 7 shifted loads in flight; 82 (bf16)
-    / 54 (fp32) registers with Triton 3.6, 70 / 96 with 3.8. Backward
-    (4, 64), 4 warps, 2 channels per thread: each of its (K_PAD, 4, 64)
-    tiles is 8 registers per thread and about a dozen are live
-    (pre-activations, gradients, weight-gradient accumulators); 96 / 128
-    registers with 3.6, 127 / 123 with 3.8. 16 tiles per program (64
-    positions) amortise the weight-gradient atomics to one per 6 elements.
+    Timed on the H200 (``benchmark_conv1d.py --sweep --dtypes bf16``,
+    2026-12-03, ``benchmarks/session_1203_h200/call4/sweep.log``): the
+    lowest mean time relative to the former defaults over Vim-Ti 224² b128
+    and 1248² b8. Forward (8, 64), 2 warps: 0.107 / 0.126 ms against
+    0.164 / 0.248 for (16, 64), 4 warps. Backward (2, 64), 2 warps, 2
+    channels per thread, 8 tiles per program: 0.234 / 0.398 ms against
+    0.241 / 0.421 for (4, 64), 4 warps, 16 tiles.
     Narrow E gets a narrower channel block, short L fewer tiles.
     """
     base = BWD_CONFIG if backward else FWD_CONFIG
