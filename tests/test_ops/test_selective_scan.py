@@ -370,6 +370,10 @@ def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
     pytest.param(4, 4, 3, False, (4, 8), id='d4-t4-3-segments-tbwd8'),
     pytest.param(2, 16, 2, True, (2, 16), id='d2-t16-2-segs-reverse-tbwd16'),
     pytest.param(4, 8, 8, True, (4, 4), id='d4-t8-8-segments-reverse-tbwd4'),
+    pytest.param(2, 8, 2, False, (4, 16, True),
+                 id='d2-t8-2-segs-tbwd16-prefetch'),
+    pytest.param(4, 8, 3, True, (2, 0, True),
+                 id='d4-t8-3-segs-reverse-lanes-bwd-prefetch'),
 ])
 def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
                                                n_seg, reverse, bwd):
@@ -377,15 +381,17 @@ def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
     (threads own consecutive steps; the sequence split into segments joined
     by a state-passing pre-pass) for outputs and last state; every gradient
     through the lane-major backward or the time-major one (``bwd`` =
-    (block_d, block_t), 0 = lane-major; block_t < 16 recomputes a chunk's
-    incoming state inside a saved-state block), both from the states the
+    (block_d, block_t[, prefetch]), 0 = lane-major; block_t < 16
+    recomputes a chunk's incoming state inside a saved-state block;
+    prefetch loads chunk c-1 during chunk c), both from the states the
     forward saved every 16 steps inside each segment. L=75 leaves a ragged
     last chunk and a short last segment; 2 groups of 4 channels."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
 
     def config(*args, backward, **kwargs):
         if backward:
-            return tk.ScanConfig(bwd[0], 16, 1, block_t=bwd[1])
+            return tk.ScanConfig(bwd[0], 16, 1, block_t=bwd[1],
+                                 prefetch=bwd[2] if len(bwd) > 2 else False)
         return tk.ScanConfig(block_d, 16, 1, block_t=block_t, n_seg=n_seg)
 
     monkeypatch.setattr(tk, 'default_config', config)
@@ -418,7 +424,8 @@ def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
 @requires_triton_interpreter
 def test_time_major_config_checks_state_spacing():
     """A chunk that does not divide the saved-state spacing, or a program
-    whose channels straddle two B/C groups, is refused."""
+    whose channels straddle two B/C groups, is refused; so is a prefetching
+    time-major backward whose chunk is not the saved-state spacing."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     ins = make_inputs(1, 4, 4, 20, 1, dtype=torch.float32)
     args = [ins[k].detach() for k in ('u', 'delta', 'A')]
@@ -429,6 +436,13 @@ def test_time_major_config_checks_state_spacing():
     with pytest.raises(ValueError, match='block_d=8 must divide the channels'):
         tk.selective_scan_fwd(*args, B, C, None, None, None, True, True,
                               config=tk.ScanConfig(8, 16, 1, block_t=8))
+    out, _, states, _ = tk.selective_scan_fwd(
+        *args, B, C, None, None, None, True, True,
+        config=tk.ScanConfig(2, 16, 1))
+    with pytest.raises(ValueError, match='block_t=8 must equal block_l=16'):
+        tk.selective_scan_bwd(*args, B, C, None, None, None, True, states, 16,
+                              out, config=tk.ScanConfig(2, 16, 1, block_t=8,
+                                                        prefetch=True))
 
 
 # ------------------------------------------- triton: strided layouts
@@ -478,6 +492,11 @@ STRIDED_PATHS = {
                         dict(block_t=8), False),
     'time-major-3seg-reverse': ((2, 16, 1), dict(block_t=4, n_seg=3),
                                 (2, 16, 1), dict(block_t=4), True),
+    'bwd-prefetch-time-major-reverse': ((2, 8, 1), dict(block_t=8),
+                                        (4, 8, 1),
+                                        dict(block_t=8, prefetch=True), True),
+    'bwd-prefetch-lane-major': ((2, 8, 1), {}, (2, 8, 1),
+                                dict(prefetch=True), False),
 }
 
 
@@ -648,7 +667,7 @@ def test_scan_layout_copies_only_without_a_unit_stride():
 def test_default_config_splits_long_sequences_at_small_batch():
     """The time-major forward splits a sequence only when few programs
     would run, and never into segments shorter than the minimum; the
-    backward is time-major only with many programs."""
+    backward's chunk is the forward's state spacing."""
     pytest.importorskip('triton')
     from mmmamba.ops.selective_scan import triton_kernels as tk
     small = tk.default_config(6085, 16, 384, backward=False,
@@ -661,13 +680,17 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert 6085 // small.n_seg >= tk.TMAJOR_MIN_SEGMENT
     assert large.n_seg < small.n_seg
     assert short.n_seg == 1
+    # the backward: time-major chunks of the forward's state spacing with
+    # prefetch; fewer channels per program where few programs run
     bwd = tk.default_config(6085, 16, 384, backward=True, n_rows=8 * 384)
-    assert bwd.block_t == 0 and bwd.block_l == small.block_l
-    # the time-major backward only where many programs run (224² b128)
+    assert bwd.block_t == bwd.block_l == small.block_l and bwd.prefetch
     busy = tk.default_config(197, 16, 384, backward=True, n_rows=128 * 384)
-    assert busy.block_t == 8 and busy.block_l == 16
-    assert tk.default_config(197, 16, 384, backward=True,
-                             n_rows=8 * 384).block_t == 0
+    assert busy.block_t == busy.block_l == small.block_l
+    assert busy.block_d > bwd.block_d
+    # states saved at another spacing: the lane-major kernel, that spacing
+    other = tk.default_config(197, 16, 384, backward=True, n_rows=128 * 384,
+                              block_l=16)
+    assert other.block_t == 0 and other.block_l == 16
 
 
 @pytest.mark.parametrize('backend', [
@@ -759,6 +782,7 @@ def build(fn, consts, low, strides, warps):
                      target=GPUTarget('cuda', 90, 32),
                      options=dict(num_warps=warps))
     assert len(kernel.asm['cubin']) > 0, fn.__name__
+    return kernel
 
 
 common = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
@@ -783,24 +807,86 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
              dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16), 1),
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=True, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16,
-                  STATE_L=16, ACCUMULATE=acc), 1),
-            # backward: time-major (8 channels, 8 steps), lane-major N=16
-            # and N=1
+                  STATE_L=8, ACCUMULATE=acc), 1),
+            # backward: time-major defaults (8 and 4 channels, 8 steps, one
+            # chunk per saved state, prefetch), time-major recomputing a
+            # chunk (states every 16 steps), lane-major N=16 (with and
+            # without prefetch) and N=1
+            (tk._selective_scan_bwd_tmajor_kernel,
+             dict(BLOCK_D=8, BLOCK_T=8, BLOCK_N=16, STATE_L=8,
+                  ACCUMULATE_DZ=acc, PREFETCH=True), 1),
+            (tk._selective_scan_bwd_tmajor_kernel,
+             dict(BLOCK_D=4, BLOCK_T=8, BLOCK_N=16, STATE_L=8,
+                  ACCUMULATE_DZ=acc, PREFETCH=True), 1),
             (tk._selective_scan_bwd_tmajor_kernel,
              dict(BLOCK_D=8, BLOCK_T=8, BLOCK_N=16, STATE_L=16,
-                  ACCUMULATE_DZ=acc), 1),
+                  ACCUMULATE_DZ=acc, PREFETCH=False), 1),
             (tk._selective_scan_bwd_kernel,
-             dict(BLOCK_D=2, BLOCK_L=16, BLOCK_N=16, ACCUMULATE_DZ=acc), 1),
+             dict(BLOCK_D=2, BLOCK_L=16, BLOCK_N=16, ACCUMULATE_DZ=acc,
+                  PREFETCH=False), 1),
             (tk._selective_scan_bwd_kernel,
-             dict(BLOCK_D=4, BLOCK_L=128, BLOCK_N=1, ACCUMULATE_DZ=acc), 4)):
+             dict(BLOCK_D=2, BLOCK_L=8, BLOCK_N=16, ACCUMULATE_DZ=acc,
+                  PREFETCH=True), 1),
+            (tk._selective_scan_bwd_kernel,
+             dict(BLOCK_D=4, BLOCK_L=128, BLOCK_N=1, ACCUMULATE_DZ=acc,
+                  PREFETCH=False), 4)):
         names = {p.name for p in fn.params if p.is_constexpr}
-        consts = {k: v for k, v in dict(common, **as_u, **consts).items()
-                  if k in names}
+        consts = dict(common, **as_u, **consts)
+        consts['T_IN_THREAD'] = tk.t_in_thread(consts['BLOCK_D'],
+                                               consts['BLOCK_N'], warps)
+        consts = {k: v for k, v in consts.items() if k in names}
         missing = names - set(consts)
         assert not missing, (fn.__name__, missing)
         build(fn, consts, low, strides, warps)
 print('compiled')
 """
+
+# The rule t_in_thread states for Triton's default layouts of time-major
+# tiles, against the layouts the compiler picks: threads and warps along
+# T (dim 0 of the (T, N, D) tiles) exactly when the rule says no.
+_LAYOUT_RULE = _COMPILE_SM90.split('\ncommon = dict(')[0] + r"""
+import re
+strides = layouts['vim']
+as_u = {f'{k.upper()}_AS_U': strides[k] == strides['u']
+        for k in ('dt', 'z', 'g', 'du', 'ddt', 'dz', 'o')}
+fn = tk._selective_scan_fwd_tmajor_kernel
+names = {p.name for p in fn.params if p.is_constexpr}
+for bd, n, w in ((4, 4, 1), (8, 4, 1), (2, 16, 2), (16, 16, 2), (16, 4, 2)):
+    rule = tk.t_in_thread(bd, n, w)
+    consts = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
+                  REVERSE=False, SAVE_STATES=True, ACCUMULATE=False,
+                  BLOCK_D=bd, BLOCK_T=8, BLOCK_N=n, STATE_L=8,
+                  T_IN_THREAD=rule, **as_u)
+    kernel = build(fn, {k: v for k, v in consts.items() if k in names},
+                   'bf16', strides, w)
+    t_split = []
+    for lay in re.findall(r'#ttg.blocked<\{([^}]*)\}>', kernel.asm['ttgir']):
+        lanes = re.search(r'threadsPerWarp = \[([^]]*)\]', lay).group(1)
+        warps = re.search(r'warpsPerCTA = \[([^]]*)\]', lay).group(1)
+        lanes, warps = lanes.split(','), warps.split(',')
+        if len(lanes) == 3:
+            t_split.append(int(lanes[0]) * int(warps[0]) > 1)
+    assert t_split, (bd, n, w, 'no rank-3 layout')
+    assert any(t_split) != rule, (bd, n, w, rule, t_split)
+print('rule holds')
+"""
+
+
+@requires_triton
+def test_time_major_layout_rule_matches_compiler():
+    """``t_in_thread`` (which step reductions the time-major kernels use)
+    predicts where Triton's compiler puts lanes and warps: compiled offline
+    for sm_90 at tiles on both sides of the rule, the (T, N, D) layouts
+    spread T over lanes or warps exactly when it says they do."""
+    import subprocess
+    import sys
+    pytest.importorskip('triton.backends.compiler')
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    res = subprocess.run([sys.executable, '-c', _LAYOUT_RULE],
+                         capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().endswith('rule holds')
 
 
 @requires_triton

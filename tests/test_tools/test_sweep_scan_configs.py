@@ -45,14 +45,19 @@ def test_config_labels():
     # backward with states saved every 8 steps (no chunk recomputed twice)
     assert sweep.fmt_config(ScanConfig(8, 8, 1, block_t=8)) == \
         'tmajor d8 t8 w1 l8'
+    assert sweep.fmt_config(ScanConfig(4, 16, 1, block_t=16,
+                                       prefetch=True)) == 'tmajor d4 t16 w1 pf'
 
 
 def test_backward_tiles_fit_their_state_spacing():
-    """A time-major backward chunk must divide the saved-state spacing."""
+    """A time-major backward chunk must divide the saved-state spacing, and
+    equal it when it prefetches (the launcher refuses other tiles)."""
     sweep = load_script(SCRIPT)
-    for bd, bt, nw, mr, state_l in sweep.BWD_TILES:
-        assert state_l in (8, 16) and (bt == 0 or state_l % bt == 0)
+    for bd, bt, nw, mr, state_l, prefetch in sweep.BWD_TILES:
+        assert state_l in (8, 16, 32) and (bt == 0 or state_l % bt == 0)
+        assert not (prefetch and bt) or bt == state_l
     assert any(t[4] == 8 and t[1] == 8 for t in sweep.BWD_TILES)
+    assert any(t[5] and t[1] for t in sweep.BWD_TILES)
 
 
 def test_needs_a_gpu(monkeypatch):

@@ -6,7 +6,10 @@ that matter (Vim-Ti 224² and 1248², VMamba-T stage 1), fp32 and bf16, forward
 and forward+backward, each time also as a percentage of two floors measured in
 the same run: the memory floor (each input read once, each output written
 once, at the measured device-to-device copy bandwidth) and the exp floor
-(batch·dim·L·N exponentials at the measured exp2 throughput).
+(batch·dim·L·N exponentials at the measured exp2 throughput). Times are
+GPU times of calls queued back to back (``--timing queued``, the default,
+as ``triton.testing.do_bench``); ``--timing sync`` synchronises before each
+call, which adds each backend's host launch overhead.
 
 CPU (``--device cpu``): the reference backend against a per-time-step loop
 (forward) and against autograd through that loop (forward+backward), at
@@ -21,6 +24,7 @@ import argparse
 import datetime
 import platform
 import statistics
+import sys
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -98,11 +102,32 @@ def scan_loop(u, delta, A, B, C, D=None, z=None, delta_bias=None,
     return y
 
 
-def time_cuda(fn: Callable, repeats: int, warmup: int = 3) -> float:
-    """Median milliseconds of ``fn`` over ``repeats`` CUDA-event timings."""
+def time_cuda(fn: Callable, repeats: int, warmup: int = 3,
+              queued: bool = False) -> float:
+    """Median milliseconds of ``fn`` over ``repeats`` CUDA-event timings.
+
+    ``queued=False`` synchronises before every call: the GPU idles until
+    the host has launched the call's kernels, so each time includes the
+    host's launch overhead (Python, autograd, the launchers) as well as the
+    kernels. ``queued=True`` records an event between consecutive calls
+    and synchronises once at the end, as ``triton.testing.do_bench`` does:
+    while the host stays ahead of the GPU the queue never drains and each
+    interval is the GPU's time for one call; where the host is slower than
+    the kernels the intervals still include it.
+    """
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
+    if queued:
+        events = [torch.cuda.Event(enable_timing=True)
+                  for _ in range(repeats + 1)]
+        events[0].record()
+        for i in range(repeats):
+            fn()
+            events[i + 1].record()
+        torch.cuda.synchronize()
+        return statistics.median(
+            a.elapsed_time(b) for a, b in zip(events, events[1:]))
     times = []
     for _ in range(repeats):
         start = torch.cuda.Event(enable_timing=True)
@@ -207,8 +232,10 @@ def run_gpu(args) -> List[Dict]:
                 # the oracle takes up to seconds per call: fewer repeats
                 reps = 3 if backend == 'reference' else args.repeats
                 try:
-                    t_f = time_cuda(fwd, reps)
-                    t_fb = time_cuda(fwd_bwd, max(3, reps // 2))
+                    queued = args.timing == 'queued'
+                    t_f = time_cuda(fwd, reps, queued=queued)
+                    t_fb = time_cuda(fwd_bwd, max(3, reps // 2),
+                                     queued=queued)
                 except torch.cuda.OutOfMemoryError:
                     torch.cuda.empty_cache()
                     continue
@@ -291,6 +318,11 @@ def main():
                         default=['reference', 'triton', 'mamba_ssm'])
     parser.add_argument('--shapes', nargs='*', help='subset of shape names')
     parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument(
+        '--timing', choices=('queued', 'sync'), default='queued',
+        help='queued: calls back to back, an event between each (GPU time '
+        'while the host keeps ahead, as triton.testing.do_bench); sync: '
+        'synchronise before each call (adds the host launch overhead)')
     parser.add_argument('--out', help='also write the table (markdown) here')
     args = parser.parse_args()
     if args.device == 'cuda':
@@ -307,7 +339,10 @@ def main():
     if args.out:
         with open(args.out, 'w') as f:
             f.write(f'date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n'
-                    f'device: {device}; torch {torch.__version__}\n\n')
+                    f'device: {device}; torch {torch.__version__}\n'
+                    f'command: {" ".join(sys.argv)}\n'
+                    + (f'timing: {args.timing}\n' if args.device == 'cuda'
+                       else '') + '\n')
             f.write(header + '\n')
             f.write('\n'.join(fmt_row(r) for r in rows) + '\n')
 

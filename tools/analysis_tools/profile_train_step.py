@@ -6,10 +6,10 @@ Builds the classifiers of ``benchmark_backbone.py --mode vmamba-throughput``
 runs AMP training steps (forward, cross-entropy, backward, AdamW step,
 ``zero_grad``), times ``--steps`` of them on the wall clock after
 ``--warmup`` untimed ones, then profiles ``--profile-steps`` more with
-``torch.profiler`` and prints, per model, the step time, the device-kernel
-time summed by category (scan, GEMM, conv, norm, copies, optimizer,
-reductions, other elementwise) and the top kernels by total time (ms per
-step and calls per step). On a CPU (``--device cpu``, a smoke test) the
+``torch.profiler`` and prints, per model, the step time, the peak memory
+allocated during the timed steps, the device-kernel time summed by category
+(scan, GEMM, conv, norm, copies, optimizer, reductions, other elementwise)
+and the top kernels by total time (ms per step and calls per step). On a CPU (``--device cpu``, a smoke test) the
 profiled events are the CPU ops.
 
 Categories are decided from kernel names (:func:`category`), so they are a
@@ -103,11 +103,15 @@ def profile_model(label: str,
     for _ in range(warmup):
         step()
     sync()
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
     sync()
     ms = (time.perf_counter() - t0) / steps * 1e3
+    peak_gib = (torch.cuda.max_memory_allocated() / 2**30
+                if device == 'cuda' else float('nan'))
 
     from torch.profiler import ProfilerActivity, profile
     act = ProfilerActivity.CUDA if device == 'cuda' else ProfilerActivity.CPU
@@ -131,7 +135,8 @@ def profile_model(label: str,
         per_cat[category(n)] += t
     kernel_ms = sum(totals.values()) / 1e3 / profile_steps
     print(f'\n## {label}: {ms:.1f} ms per step wall ({batch / ms * 1e3:.0f} '
-          f'img/s), kernel time {kernel_ms:.1f} ms per step')
+          f'img/s), kernel time {kernel_ms:.1f} ms per step, peak memory '
+          f'{peak_gib:.2f} GiB (timed steps)')
     print('| category | ms per step |\n|---|---|')
     for c, t in per_cat.most_common():
         print(f'| {c} | {t / 1e3 / profile_steps:.2f} |')
@@ -143,6 +148,7 @@ def profile_model(label: str,
     if device == 'cuda':
         torch.cuda.empty_cache()
     return dict(label=label, step_ms=ms, kernel_ms=kernel_ms,
+                peak_gib=peak_gib,
                 categories={c: t / 1e3 / profile_steps
                             for c, t in per_cat.items()})
 

@@ -5,7 +5,8 @@ Calls the launchers of :mod:`mmmamba.ops.selective_scan.triton_kernels`
 directly with explicit :class:`ScanConfig` values (kernel time only: no
 autograd wrapper), checks every configuration's output against the
 configuration that :func:`default_config` picks, and prints one row per
-(shape, dtype, mode, configuration) with the median of CUDA-event timings.
+(shape, dtype, mode, configuration) with the median of CUDA-event timings
+of calls queued back to back (GPU time, ``time_cuda(queued=True)``).
 This is how the defaults of ``default_config`` are chosen; the numbers
 behind them go to ``benchmarks/NOTES.md``.
 
@@ -39,17 +40,22 @@ TMAJOR_TILES = ((2, 8, 1), (4, 8, 1), (8, 8, 1), (16, 8, 1), (8, 4, 1),
                 (16, 4, 1), (32, 4, 1), (8, 16, 1), (4, 16, 1), (16, 8, 2),
                 (32, 8, 2), (32, 4, 2))
 SEGMENTS = (1, 2, 4, 8, 16, 32)
-# (block_d, block_t, num_warps, maxnreg, state_l) of the backward (block_t
-# 0 is the lane-major kernel; maxnreg 0 leaves registers to ptxas; state_l
-# is the spacing of the states saved by the forward, i.e. the forward's
-# block_l: with state_l == block_t the time-major backward recomputes no
-# chunk twice, at twice the saved-state memory of state_l 16).
-BWD_TILES = ((2, 0, 1, 0, 16), (4, 0, 1, 0, 16), (2, 8, 1, 0, 16),
-             (2, 8, 1, 168, 16), (4, 8, 1, 0, 16), (4, 8, 1, 168, 16),
-             (4, 8, 1, 128, 16), (8, 8, 1, 0, 16), (4, 16, 1, 0, 16),
-             (8, 4, 1, 0, 16), (4, 4, 1, 0, 16), (8, 8, 2, 0, 16),
-             (16, 8, 2, 0, 16), (2, 0, 1, 0, 8), (8, 8, 1, 0, 8),
-             (4, 8, 1, 0, 8), (16, 8, 2, 0, 8))
+# (block_d, block_t, num_warps, maxnreg, state_l, prefetch) of the backward
+# (block_t 0 is the lane-major kernel; maxnreg 0 leaves registers to ptxas;
+# state_l is the spacing of the states saved by the forward, i.e. the
+# forward's block_l: with state_l == block_t the time-major backward
+# recomputes no chunk twice, at twice the saved-state memory of state_l 16;
+# prefetch issues chunk c-1's loads before chunk c's math, in the time-major
+# kernel only with state_l == block_t).
+BWD_TILES = ((2, 0, 1, 0, 16, False), (2, 0, 1, 0, 16, True),
+             (4, 0, 1, 0, 16, True), (2, 0, 2, 0, 32, True),
+             (8, 8, 1, 0, 16, False), (4, 8, 1, 168, 16, False),
+             (4, 16, 1, 0, 16, False), (4, 16, 1, 0, 16, True),
+             (2, 16, 1, 0, 16, True), (8, 16, 1, 0, 16, True),
+             (4, 16, 1, 168, 16, True), (4, 16, 1, 128, 16, True),
+             (4, 8, 1, 0, 8, True), (8, 8, 1, 0, 8, True),
+             (8, 8, 1, 0, 8, False), (16, 8, 2, 0, 8, True),
+             (2, 8, 1, 0, 8, True), (2, 0, 1, 0, 8, True))
 
 
 def forward_candidates(shape, save_states: bool) -> List:
@@ -79,6 +85,7 @@ def fmt_config(cfg) -> str:
     if cfg.block_t:
         return (f'tmajor d{cfg.block_d} t{cfg.block_t} w{cfg.num_warps}'
                 + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else '')
+                + (' pf' if cfg.prefetch else '')
                 + (f' l{cfg.block_l}' if cfg.block_l != 16 else '')
                 + (f' r{cfg.maxnreg}' if cfg.maxnreg else ''))
     return (f'lanes d{cfg.block_d} l{cfg.block_l} w{cfg.num_warps}'
@@ -110,8 +117,9 @@ def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
             ref_b = selective_scan_bwd(u, delta, A, B, C, D, z, bias, True,
                                        states, 16, gout,
                                        config=ScanConfig(2, 16, 1))
-            cands = [ScanConfig(bd, sl, nw, block_t=bt, maxnreg=mr)
-                     for bd, bt, nw, mr, sl in BWD_TILES
+            cands = [ScanConfig(bd, sl, nw, block_t=bt, maxnreg=mr,
+                                prefetch=pf)
+                     for bd, bt, nw, mr, sl, pf in BWD_TILES
                      if (dim // groups) % bd == 0]
             states_at = {16: states}
             for cfg in cands:
@@ -127,7 +135,8 @@ def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
                 try:
                     err = max(_rel_err(a, b)
                               for a, b in zip(fn()[:5], ref_b[:5]))
-                    results.append((cfg, time_cuda(fn, repeats), err))
+                    results.append((cfg, time_cuda(fn, repeats, queued=True),
+                                    err))
                 except Exception as exc:  # noqa: BLE001 - report, go on
                     print(f'{name} {dname} {mode} {fmt_config(cfg)}: '
                           f'{type(exc).__name__}: {exc}', flush=True)
@@ -138,7 +147,8 @@ def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
                                               True, save, config=cfg)
                 try:
                     err = _rel_err(fn()[0], ref)
-                    results.append((cfg, time_cuda(fn, repeats), err))
+                    results.append((cfg, time_cuda(fn, repeats, queued=True),
+                                    err))
                 except Exception as exc:  # noqa: BLE001 - report, go on
                     print(f'{name} {dname} {mode} {fmt_config(cfg)}: '
                           f'{type(exc).__name__}: {exc}', flush=True)

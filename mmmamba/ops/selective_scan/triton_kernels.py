@@ -6,7 +6,7 @@ the ``'triton'`` backend is asked for.
 
 Two tile layouts, chosen per call by :func:`default_config`:
 
-* **Time-major** (forward for N > 1, the Vim case; optional backward):
+* **Time-major** (forward and backward for N > 1, the Vim case):
   tiles are ``(BLOCK_T, BLOCK_N, BLOCK_D)`` with time the *slowest* axis, so
   Triton's default layout gives each thread ``BLOCK_T`` consecutive steps of
   its (state, channel) pairs in registers, lanes over channels then states.
@@ -19,22 +19,24 @@ Two tile layouts, chosen per call by :func:`default_config`:
   total decay, and each segment folds those of the segments before it into
   its incoming state (``n_seg``). Compared with the lane-major forward this
   cut the forward 1.4-2.5x on an H200 (``benchmarks/NOTES.md``, attempt 9).
-* **Lane-major** (forward for N = 1, the VMamba case, and the default
-  backward): one program owns ``BLOCK_D`` channels of one batch element and
-  walks the sequence in chunks of ``BLOCK_L`` steps; inside a chunk
-  ``h_t = a_t h_{t-1} + b_t`` is a ``tl.associative_scan`` over
-  ``(BLOCK_D, BLOCK_N, BLOCK_L)`` tiles (time fastest: coalesced loads, scan
-  across a warp's lanes); with ``prefetch`` the loads of chunk c+1 are
-  issued before the math of chunk c.
+* **Lane-major** (forward and backward for N = 1, the VMamba case; the
+  N > 1 backward of states saved at another spacing): one program owns
+  ``BLOCK_D`` channels of one batch element and walks the sequence in
+  chunks of ``BLOCK_L`` steps; inside a chunk ``h_t = a_t h_{t-1} + b_t``
+  is a ``tl.associative_scan`` over ``(BLOCK_D, BLOCK_N, BLOCK_L)`` tiles
+  (time fastest: coalesced loads, scan across a warp's lanes); with
+  ``prefetch`` the loads of the next chunk are issued before the math of
+  the current one.
 
 In both, the batch index varies fastest over program ids, every input is
 read once and ``y`` written once in the forward.
 
 The backward walks the chunks from the end. It recomputes ``h`` from the state
 saved every ``BLOCK_L`` steps (``states``, (batch, dim, n_chunks, N) fp32,
-written by either forward), runs the adjoint recurrence ``g_t = a_{t+1}
-g_{t+1} + C_t gy_t`` as a reverse associative scan, and forms every gradient
-in registers. dB and dC are sums over the channels of a group: each program
+written by either forward; for N > 1 every 8 steps, one time-major chunk,
+whose loads are issued during the previous chunk's math), runs the adjoint
+recurrence ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` as a reverse associative
+scan, and forms every gradient in registers. dB and dC are sums over the channels of a group: each program
 reduces its ``BLOCK_D`` channels and adds the result into fp32 buffers with
 *relaxed* atomics (Triton's default acq_rel ordering made these adds half of
 the backward's time; addition needs no ordering); dA, dD and d(delta_bias)
@@ -60,9 +62,7 @@ contiguous (batch, G, N, L). Which layout each kernel reads best:
 * lane-major kernels (forward, backward): **contiguous**. Lanes hold time
   steps; with channel-last tensors each lane reads its own row, the loads
   are not coalesced, and the N=16 backward takes 219 registers in bf16
-  instead of 168 (offline sm_90a). Vim's default backward at 224² batch
-  128 is time-major; below :data:`TMAJOR_BWD_PROGRAMS` programs (smaller
-  batches, long sequences) it is this one: a case to measure.
+  instead of 168 (offline sm_90a). Vim's default backward is time-major.
 
 Outputs take the layout of their input (:func:`_like_layout`): out and du
 that of u, ddelta that of delta, dz that of z. A tensor whose strides
@@ -96,8 +96,14 @@ LOG2E = math.log2(math.e)
 TMAJOR_SPLIT_BELOW = 1024
 TMAJOR_PROGRAMS = 4096
 TMAJOR_MIN_SEGMENT = 128
-# Time-major backward from this many programs (default_config).
+# Time-major backward: 8 channels per program from this many programs, else
+# 4 (default_config).
 TMAJOR_BWD_PROGRAMS = 4096
+# Spacing of the states the N > 1 forward saves for the backward, and the
+# backward's chunk (one chunk per saved state: nothing recomputed twice).
+# Saved states cost 4·N/8 bytes per input element (8 for N = 16), twice
+# those of a spacing of 16, for a 1.3x faster backward (NOTES.md).
+TMAJOR_STATE_L = 8
 
 
 @triton.jit
@@ -290,6 +296,26 @@ def _second(a, b):
 
 
 @triton.jit
+def _step_first(x, offs_t, T_IN_THREAD: tl.constexpr):
+    """``x[0]`` of a (T, N, D) tile. With every thread holding all T steps
+    of its elements (``T_IN_THREAD``) a reduce that keeps its first
+    operand; otherwise (small tiles: Triton spreads T over lanes, and its
+    cross-lane reduce does not keep operand order) a masked sum."""
+    if T_IN_THREAD:
+        return tl.reduce(x, 0, _first)
+    return tl.sum(tl.where((offs_t == 0)[:, None, None], x, 0.0), axis=0)
+
+
+@triton.jit
+def _step_last(x, offs_t, BLOCK_T: tl.constexpr, T_IN_THREAD: tl.constexpr):
+    """``x[BLOCK_T - 1]`` of a (T, N, D) tile (see :func:`_step_first`)."""
+    if T_IN_THREAD:
+        return tl.reduce(x, 0, _second)
+    return tl.sum(tl.where((offs_t == BLOCK_T - 1)[:, None, None], x, 0.0),
+                  axis=0)
+
+
+@triton.jit
 def _td(row, pos, stride_l):
     """(T, D) element offsets of a (batch, dim, L) tensor: channel rows
     ``row`` (:func:`_rows`) at memory positions ``pos``."""
@@ -300,7 +326,8 @@ def _td(row, pos, stride_l):
 def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                   bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
                   seqlen, c, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
+                  T_IN_THREAD: tl.constexpr):
     """One chunk of the time-major scan: ``BLOCK_T`` steps from state ``h``.
 
     Tiles are (BLOCK_T, BLOCK_N, BLOCK_D) with time the *slowest* axis, so
@@ -319,17 +346,57 @@ def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
         ``ptr_tn`` (T, N) of B and C and their mask; delta + bias before
         the softplus (T, D) and B (T, N) for the backward.
     """
+    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                              seqlen, c, BLOCK_T, REVERSE)
+    return _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2,
+                        h, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T,
+                        REVERSE, T_IN_THREAD)
+
+
+@triton.jit
+def _tmajor_index(bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """Chunk ``c`` of the time-major kernels: memory positions ``pos``
+    (T,), the (T, D) mask, offsets ``ptr_tn`` (T, N) of B and C and their
+    mask, and the (T,) mask of steps inside the sequence."""
     offs_l = c * BLOCK_T + offs_t
     mask_l = offs_l < seqlen
     pos = _seq_pos(offs_l, seqlen, REVERSE)
     m_td = mask_l[:, None] & mask_d[None, :]
-    u = tl.load(u_ptr + _td(row_u, pos, su_l), mask=m_td,
-                other=0.0).to(tl.float32)
-    dt = tl.load(delta_ptr + _td(row_dt, pos, sdt_l), mask=m_td,
-                 other=0.0).to(tl.float32)
     ptr_tn = bc_base + offs_n[None, :] * seqlen + pos[:, None]
     m_tn = mask_l[:, None] & (offs_n[None, :] < dstate)
-    Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
+    return pos, m_td, ptr_tn, m_tn
+
+
+@triton.jit
+def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                  bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """u, delta (T, D) and B (T, N) of chunk ``c``, in their own dtypes
+    (zeros past the end)."""
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    u = tl.load(u_ptr + _td(row_u, pos, su_l), mask=m_td, other=0.0)
+    dt = tl.load(delta_ptr + _td(row_dt, pos, sdt_l), mask=m_td, other=0.0)
+    Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0)
+    return u, dt, Bt
+
+
+@triton.jit
+def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
+                 dstate, seqlen, c, HAS_BIAS: tl.constexpr,
+                 SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr,
+                 REVERSE: tl.constexpr, T_IN_THREAD: tl.constexpr):
+    """The scan of :func:`_tmajor_chunk` over loaded u, delta, B (any
+    float dtype); same returns."""
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    u = u.to(tl.float32)
+    dt = dt.to(tl.float32)
+    Bt = Bt.to(tl.float32)
     if HAS_BIAS:
         dt = dt + bias[None, :]
     dt_in = dt
@@ -340,7 +407,8 @@ def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
     b = (dt * u)[:, None, :] * Bt[:, :, None]
     # Fold the carried state into step 0: b_0 <- a_0 h + b_0.
     first = (offs_t == 0)[:, None, None]
-    b0 = tl.reduce(a, 0, _first) * h + tl.reduce(b, 0, _first)
+    b0 = (_step_first(a, offs_t, T_IN_THREAD) * h
+          + _step_first(b, offs_t, T_IN_THREAD))
     b = tl.where(first, b0[None, :, :], b)
     _, hh = tl.associative_scan((a, b), 0, _combine)
     return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt
@@ -374,7 +442,7 @@ def _selective_scan_fwd_seg_kernel(
     chunks_per_seg, su_b, su_d, su_l, sdt_b, sdt_d, sdt_l,
     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-    REVERSE: tl.constexpr, DT_AS_U: tl.constexpr,
+    REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
@@ -397,9 +465,9 @@ def _selective_scan_fwd_seg_kernel(
         _, dt, hh, _, _, _, _, _, _ = _tmajor_chunk(
             u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
             offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
-            SOFTPLUS, BLOCK_T, REVERSE)
+            SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         dsum += dt
-        h = tl.reduce(hh, 0, _second)
+        h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     seg_row = (bidx * dim + offs_d) * n_seg + seg
     tl.store(hend_ptr + seg_row[None, :] * dstate + offs_n[:, None], h,
              mask=mask_nd)
@@ -419,6 +487,7 @@ def _selective_scan_fwd_tmajor_kernel(
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     STATE_L: tl.constexpr, REVERSE: tl.constexpr, ACCUMULATE: tl.constexpr,
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
+    T_IN_THREAD: tl.constexpr,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -459,7 +528,7 @@ def _selective_scan_fwd_tmajor_kernel(
         u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _ = _tmajor_chunk(
             u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
             offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
-            SOFTPLUS, BLOCK_T, REVERSE)
+            SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
         y = tl.sum(hh * Ct[:, :, None], axis=1)  # (T, D)
         if HAS_D:
@@ -473,10 +542,39 @@ def _selective_scan_fwd_tmajor_kernel(
         if ACCUMULATE:
             y += tl.load(ptr_o, mask=m_td, other=0.0).to(tl.float32)
         tl.store(ptr_o, y.to(out_ptr.dtype.element_ty), mask=m_td)
-        h = tl.reduce(hh, 0, _second)
+        h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     if c1 == n_chunks:  # the segment that holds the final step
         tl.store(last_ptr + (bidx * dim + offs_d[None, :]) * dstate
                  + offs_n[:, None], h, mask=mask_nd)
+
+
+@triton.jit
+def _tmajor_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
+                      su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+                      offs_t, offs_n, mask_d, dstate, seqlen, c, step,
+                      HAS_Z: tl.constexpr, BLOCK_T: tl.constexpr,
+                      REVERSE: tl.constexpr):
+    """Every load of chunk ``c`` of the time-major backward, in the
+    tensors' own dtypes (zeros past the end): u, delta (T, D), B, C (T, N),
+    grad_out, z (u when HAS_Z is off, never used) and delta one step ahead
+    (T, D)."""
+    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                              seqlen, c, BLOCK_T, REVERSE)
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    gout = tl.load(gout_ptr + _td(row_g, pos, sg_l), mask=m_td, other=0.0)
+    if HAS_Z:
+        zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
+    else:
+        zz = u
+    m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
+              & mask_d[None, :])
+    dt_next = tl.load(delta_ptr + (_td(row_dt, pos, sdt_l) + step * sdt_l),
+                      mask=m_next, other=0.0)
+    return u, dt, Bt, Ct, gout, zz, dt_next
 
 
 @triton.jit
@@ -494,7 +592,7 @@ def _selective_scan_bwd_tmajor_kernel(
     STATE_L: tl.constexpr, REVERSE: tl.constexpr,
     ACCUMULATE_DZ: tl.constexpr, DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr,
     G_AS_U: tl.constexpr, DU_AS_U: tl.constexpr, DDT_AS_U: tl.constexpr,
-    DZ_AS_U: tl.constexpr,
+    DZ_AS_U: tl.constexpr, PREFETCH: tl.constexpr, T_IN_THREAD: tl.constexpr,
 ):
     """Backward on time-major tiles (the layout of :func:`_tmajor_chunk`).
 
@@ -544,10 +642,33 @@ def _selective_scan_bwd_tmajor_kernel(
     dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
     dbias_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
     R: tl.constexpr = STATE_L // BLOCK_T
+    if PREFETCH:  # R == 1 (the launcher checks): chunk == state block
+        u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n = _tmajor_bwd_loads(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u, su_l,
+            row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base, offs_t, offs_n,
+            mask_d, dstate, seqlen, n_state_chunks - 1, step, HAS_Z, BLOCK_T,
+            REVERSE)
+        h_n = tl.load(states_ptr + st_base + (n_state_chunks - 1) * dstate,
+                      mask=mask_nd, other=0.0)
     for kb_i in range(n_state_chunks):
         kb = n_state_chunks - 1 - kb_i
-        h_blk = tl.load(states_ptr + st_base + kb * dstate, mask=mask_nd,
-                        other=0.0)
+        if PREFETCH:
+            # Chunk kb-1's loads are issued before chunk kb's math, in raw
+            # dtypes (a conversion would wait for them); the last
+            # iteration reloads chunk 0, unused.
+            u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r, h_blk = (
+                u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n, h_n)
+            kp = tl.maximum(kb - 1, 0)
+            u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n = _tmajor_bwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u, su_l,
+                row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base, offs_t,
+                offs_n, mask_d, dstate, seqlen, kp, step, HAS_Z, BLOCK_T,
+                REVERSE)
+            h_n = tl.load(states_ptr + st_base + kp * dstate, mask=mask_nd,
+                          other=0.0)
+        else:
+            h_blk = tl.load(states_ptr + st_base + kb * dstate,
+                            mask=mask_nd, other=0.0)
         for k in tl.static_range(R - 1, -1, -1):
             c = kb * R + k
             h0 = h_blk
@@ -555,22 +676,27 @@ def _selective_scan_bwd_tmajor_kernel(
                 _, _, hj, _, _, _, _, _, _ = _tmajor_chunk(
                     u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                     bc_base, offs_t, offs_n, mask_d, bias, A2, h0, dstate,
-                    seqlen, kb * R + j, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE)
-                h0 = tl.reduce(hj, 0, _second)
-            u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_chunk(
-                u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
-                offs_t, offs_n, mask_d, bias, A2, h0, dstate, seqlen, c,
-                HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE)
+                    seqlen, kb * R + j, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
+                    T_IN_THREAD)
+                h0 = _step_last(hj, offs_t, BLOCK_T, T_IN_THREAD)
+            if PREFETCH:
+                pass
+            else:
+                u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r = _tmajor_bwd_loads(
+                    u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
+                    su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+                    offs_t, offs_n, mask_d, dstate, seqlen, c, step, HAS_Z,
+                    BLOCK_T, REVERSE)
+            u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_math(
+                u_r, dt_r, B_r, bc_base, offs_t, offs_n, mask_d, bias, A2,
+                h0, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
+                T_IN_THREAD)
             # Ordered to keep few (T, N, D) tiles alive at once (register
             # pressure, not arithmetic, limits this kernel).
-            Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
-            gout = tl.load(
-                gout_ptr + _td(row_g, pos, sg_l),
-                mask=m_td, other=0.0).to(tl.float32) * gout_scale
+            Ct = C_r.to(tl.float32)
+            gout = g_r.to(tl.float32) * gout_scale
             if HAS_Z:
-                zz = tl.load(
-                    z_ptr + _td(row_z, pos, sz_l),
-                    mask=m_td, other=0.0).to(tl.float32)
+                zz = z_r.to(tl.float32)
                 sz = tl.sigmoid(zz)
                 y = tl.sum(hh * Ct[:, :, None], axis=1)
                 if HAS_D:
@@ -592,9 +718,7 @@ def _selective_scan_bwd_tmajor_kernel(
             # where the adjoint is 0 anyway).
             m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
                       & mask_d[None, :])
-            dt_next = tl.load(delta_ptr + (_td(row_dt, pos, sdt_l)
-                                           + step * sdt_l),
-                              mask=m_next, other=0.0).to(tl.float32)
+            dt_next = dtx_r.to(tl.float32)
             if HAS_BIAS:
                 dt_next = dt_next + bias[None, :]
             if SOFTPLUS:
@@ -603,12 +727,13 @@ def _selective_scan_bwd_tmajor_kernel(
             a_next = tl.exp2(dt_next[:, None, :] * A2[None, :, :])
             cterm = gy[:, None, :] * Ct[:, :, None]
             # Fold the later chunk's adjoint into the last step.
-            c_last = tl.reduce(a_next, 0, _second) * g_carry \
-                + tl.reduce(cterm, 0, _second)
+            c_last = (_step_last(a_next, offs_t, BLOCK_T, T_IN_THREAD)
+                      * g_carry
+                      + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD))
             cterm = tl.where(is_last, c_last[None, :, :], cterm)
             _, g = tl.associative_scan((a_next, cterm), 0, _combine,
                                        reverse=True)
-            g_carry = tl.reduce(g, 0, _first)
+            g_carry = _step_first(g, offs_t, T_IN_THREAD)
             gB = tl.sum(g * Bt[:, :, None], axis=1)  # <g_t, B_t>, (T, D)
             g_dA = g * hb
             dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
@@ -639,6 +764,43 @@ def _selective_scan_bwd_tmajor_kernel(
 
 
 @triton.jit
+def _lane_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr,
+                    gout_ptr, row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g,
+                    sg_l, bc_base, st_base, offs_d, offs_n, offs_t, mask_n,
+                    mask_dn, dim, seqlen, dstate, c, step,
+                    HAS_Z: tl.constexpr, BLOCK_L: tl.constexpr,
+                    REVERSE: tl.constexpr):
+    """Every load of chunk ``c`` of the lane-major backward, in the
+    tensors' own dtypes (zeros past the end): u, delta, delta one step
+    ahead (D, L); B, C (N, L); grad_out (D, L); z (D, L; u when HAS_Z is
+    off, never used); the saved chunk-start state (D, N) fp32."""
+    offs_l = c * BLOCK_L + offs_t
+    mask_l = offs_l < seqlen
+    pos = _seq_pos(offs_l, seqlen, REVERSE)
+    m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
+    u = tl.load(u_ptr + (row_u[:, None] + pos[None, :] * su_l), mask=m_dl,
+                other=0.0)
+    ptr_dt = row_dt[:, None] + pos[None, :] * sdt_l
+    dt = tl.load(delta_ptr + ptr_dt, mask=m_dl, other=0.0)
+    m_next = (offs_d[:, None] < dim) & (offs_l + 1 < seqlen)[None, :]
+    dt_next = tl.load(delta_ptr + (ptr_dt + step * sdt_l), mask=m_next,
+                      other=0.0)
+    ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
+    m_nl = mask_n[:, None] & mask_l[None, :]
+    Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0)
+    Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0)
+    gout = tl.load(gout_ptr + (row_g[:, None] + pos[None, :] * sg_l),
+                   mask=m_dl, other=0.0)
+    if HAS_Z:
+        zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
+                     mask=m_dl, other=0.0)
+    else:
+        zz = u
+    h0 = tl.load(states_ptr + st_base + c * dstate, mask=mask_dn, other=0.0)
+    return u, dt, dt_next, Bt, Ct, gout, zz, h0
+
+
+@triton.jit
 def _selective_scan_bwd_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
     states_ptr, gout_ptr,
@@ -653,6 +815,7 @@ def _selective_scan_bwd_kernel(
     REVERSE: tl.constexpr, ACCUMULATE_DZ: tl.constexpr,
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, G_AS_U: tl.constexpr,
     DU_AS_U: tl.constexpr, DDT_AS_U: tl.constexpr, DZ_AS_U: tl.constexpr,
+    PREFETCH: tl.constexpr,
 ):
     """Backward on (BLOCK_D, BLOCK_N, BLOCK_L) tiles, time fastest (loads
     coalesced for contiguous tensors, s*_l == 1). grad_out is read as
@@ -695,23 +858,44 @@ def _selective_scan_bwd_kernel(
     dA_acc = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
     dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
     dbias_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    step = -1 if REVERSE else 1  # memory offset of scan step t+1
+    if PREFETCH:
+        (u_n, dt_n, dtx_n, B_n, C_n, g_n, z_n, h0_n) = _lane_bwd_loads(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr, gout_ptr,
+            row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+            st_base, offs_d, offs_n, offs_t, mask_n, mask_dn, dim, seqlen,
+            dstate, n_chunks - 1, step, HAS_Z, BLOCK_L, REVERSE)
     for ci in range(n_chunks):
         c = n_chunks - 1 - ci
         offs_l = c * BLOCK_L + offs_t
         mask_l = offs_l < seqlen
         pos = _seq_pos(offs_l, seqlen, REVERSE)
         m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
-        u = tl.load(u_ptr + (row_u[:, None] + pos[None, :] * su_l), mask=m_dl,
-                    other=0.0).to(tl.float32)
-        ptr_dt = row_dt[:, None] + pos[None, :] * sdt_l
-        dt_raw = tl.load(delta_ptr + ptr_dt, mask=m_dl,
-                         other=0.0).to(tl.float32)
-        # delta one step ahead, for a_{t+1} of the adjoint recurrence.
         mask_next = offs_l + 1 < seqlen
-        m_next = (offs_d[:, None] < dim) & mask_next[None, :]
-        step = -1 if REVERSE else 1  # memory offset of scan step t+1
-        dt_next = tl.load(delta_ptr + (ptr_dt + step * sdt_l), mask=m_next,
-                          other=0.0).to(tl.float32)
+        if PREFETCH:
+            # Issue chunk c-1's loads (raw dtypes, converted when used)
+            # before chunk c's math: their latency overlaps it. The last
+            # iteration reloads chunk 0, unused.
+            u, dt_raw, dt_next, Bt, Ct, gout, zz, h0 = (
+                u_n, dt_n, dtx_n, B_n, C_n, g_n, z_n, h0_n)
+            (u_n, dt_n, dtx_n, B_n, C_n, g_n, z_n, h0_n) = _lane_bwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr, gout_ptr,
+                row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l,
+                bc_base, st_base, offs_d, offs_n, offs_t, mask_n, mask_dn,
+                dim, seqlen, dstate, tl.maximum(c - 1, 0), step, HAS_Z,
+                BLOCK_L, REVERSE)
+        else:
+            u, dt_raw, dt_next, Bt, Ct, gout, zz, h0 = _lane_bwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr, gout_ptr,
+                row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l,
+                bc_base, st_base, offs_d, offs_n, offs_t, mask_n, mask_dn,
+                dim, seqlen, dstate, c, step, HAS_Z, BLOCK_L, REVERSE)
+        u = u.to(tl.float32)
+        dt_raw = dt_raw.to(tl.float32)
+        dt_next = dt_next.to(tl.float32)
+        Bt = Bt.to(tl.float32)
+        Ct = Ct.to(tl.float32)
+        gout = gout.to(tl.float32) * gout_scale
         if HAS_BIAS:
             dt_raw = dt_raw + bias[:, None]
             dt_next = dt_next + bias[:, None]
@@ -722,14 +906,8 @@ def _selective_scan_bwd_kernel(
             dt = dt_raw
         ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
         m_nl = mask_n[:, None] & mask_l[None, :]
-        Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
-        Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
-        gout = tl.load(gout_ptr + (row_g[:, None] + pos[None, :] * sg_l),
-                       mask=m_dl, other=0.0).to(tl.float32) * gout_scale
 
         # Recompute h inside the chunk from the saved chunk-start state.
-        h0 = tl.load(states_ptr + st_base + c * dstate, mask=mask_dn,
-                     other=0.0)
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
         a = tl.where(mask_l[None, None, :], a, 1.0)
         b = (dt * u)[:, None, :] * Bt[None, :, :]
@@ -737,8 +915,7 @@ def _selective_scan_bwd_kernel(
         h = hloc + acum * h0[:, :, None]
 
         if HAS_Z:
-            zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
-                         mask=m_dl, other=0.0).to(tl.float32)
+            zz = zz.to(tl.float32)
             sz = tl.sigmoid(zz)
             y = tl.sum(h * Ct[None, :, :], axis=1)
             if HAS_D:
@@ -799,8 +976,9 @@ class ScanConfig(NamedTuple):
 
     ``block_d`` channels per program, ``block_l`` steps per chunk of the
     backward (and the spacing of the states the forward saves for it),
-    ``num_warps``; ``prefetch`` (lane-major forward) loads chunk c+1 during
-    chunk c. ``block_t > 0`` runs the forward on the time-major kernel
+    ``num_warps``; ``prefetch`` issues the loads of the next chunk before
+    the math of the current one (lane-major forward and backward;
+    time-major backward when ``block_t`` equals the saved-state spacing). ``block_t > 0`` runs the forward on the time-major kernel
     with chunks of ``block_t`` steps, split into ``n_seg`` sequence segments
     that run in parallel (a state-passing pre-pass joins them); in a
     backward config it selects the time-major backward. ``maxnreg > 0``
@@ -825,52 +1003,81 @@ def _largest_divisor_block(n: int, cap: int) -> int:
 
 def default_config(seqlen: int, dstate: int, dim_per_group: int,
                    backward: bool, save_states: bool = True,
-                   n_rows: int = 1 << 30, itemsize: int = 4) -> ScanConfig:
-    """Launch configuration for a problem size, from sweeps on an H100
-    (``benchmarks/NOTES.md``, attempts 4-6).
+                   n_rows: int = 1 << 30, itemsize: int = 4,
+                   block_l: int = 0) -> ScanConfig:
+    """Launch configuration for a problem size, from sweeps on an H100 and
+    an H200 (``benchmarks/NOTES.md``).
 
     Args:
         backward: the backward kernel's configuration (else the forward's).
         save_states: the forward keeps chunk states for a backward.
         n_rows: batch * dim, the number of independent sequences.
         itemsize: bytes per element of ``u``.
+        block_l: (backward) the spacing of the saved states, i.e. the
+            forward's ``block_l``; 0 for the one the forward picks.
 
-    Forward and backward share BLOCK_L (it defines the saved chunk states,
-    which cost 4·N/BLOCK_L bytes per input element).
+    The forward's ``block_l`` is the spacing of the states it saves (they
+    cost 4·N/block_l bytes per input element); a backward must use it.
     """
     if dstate == 1:  # VMamba: (BLOCK_D, 1, 128) tiles
         if backward:
             return ScanConfig(_largest_divisor_block(dim_per_group, 4), 128, 4)
         return ScanConfig(
             _largest_divisor_block(dim_per_group, 2), 128, 2, prefetch=True)
-    # N = 16 (Vim): one warp, two channels per program, 16-step chunks, in
-    # both directions. Prefetching the next chunk pays off only when few
-    # programs share the GPU (long sequences at small batch); for
-    # inference in 16-bit it did not.
     if backward:
-        # Time-major (8 channels, 8 steps) only where many programs run:
-        # at Vim-Ti 224² batch 128 it beat the lane-major kernel 1.28x
-        # (fp32) / 1.04x (bf16); with few programs (1248² batch 8, 384 of
-        # them) it lost 0.70x, having no sequence split and 200+ registers
-        # per thread (benchmarks/scan_sweep_h200, NOTES attempt 10).
-        bd = _largest_divisor_block(dim_per_group, 8)
-        if bd == 8 and n_rows // bd >= TMAJOR_BWD_PROGRAMS:
-            return ScanConfig(bd, 16, 1, block_t=8)
-        return ScanConfig(_largest_divisor_block(dim_per_group, 2), 16, 1)
+        state_l = block_l or TMAJOR_STATE_L
+        if state_l == TMAJOR_STATE_L:
+            # Time-major, 8 steps per chunk = the state spacing (no chunk
+            # recomputed twice), the next chunk's loads issued before this
+            # one's math; 8 channels per program where many programs run,
+            # else 4 (H200 sweep of 2026-12-03, benchmarks/
+            # session_1203b_h200/callH: 224² b128 d8 0.712 / 0.754 ms fp32 /
+            # bf16 against 0.909 / 0.979 for the previous default; 1248² b8
+            # d4 1.696 / 2.219 against 2.136 / 2.194).
+            # At least 32 // N channels: a warp's lanes on D x N, none on T
+            # (t_in_thread).
+            block_n = triton.next_power_of_2(dstate)
+            bd = _largest_divisor_block(dim_per_group, 8)
+            if n_rows // bd < TMAJOR_BWD_PROGRAMS:
+                bd = _largest_divisor_block(dim_per_group,
+                                            max(4, 32 // block_n))
+            if t_in_thread(bd, block_n, 1):
+                return ScanConfig(bd, state_l, 1, block_t=state_l,
+                                  prefetch=True)
+            return ScanConfig(_largest_divisor_block(dim_per_group, 2),
+                              state_l, 1, prefetch=True)
+        # States from a forward with another spacing: the lane-major kernel
+        # (any spacing), as the defaults before prefetching.
+        return ScanConfig(_largest_divisor_block(dim_per_group, 2), state_l, 1)
     # Forward: time-major tiles, 16 channels x 2 state lanes per warp, 8
     # steps per thread (sweep of 2026-12-02 on an H200,
-    # benchmarks/scan_sweep_h200). A sequence is split into segments only
+    # benchmarks/scan_sweep_h200), states saved every TMAJOR_STATE_L steps
+    # for the backward. A sequence is split into segments only
     # when fewer than TMAJOR_SPLIT_BELOW programs would run (a split costs a
     # pre-pass over all but the last segment), then until about
     # TMAJOR_PROGRAMS programs run, with segments of at least
     # TMAJOR_MIN_SEGMENT steps.
     block_d = _largest_divisor_block(dim_per_group, 16)
+    if not t_in_thread(block_d, triton.next_power_of_2(dstate), 1):
+        # too few channels per group for a time-major tile
+        return ScanConfig(_largest_divisor_block(dim_per_group, 2),
+                          TMAJOR_STATE_L, 1)
     n_prog = max(n_rows // block_d, 1)
     n_seg = 1
     while (n_prog < TMAJOR_SPLIT_BELOW and n_prog * n_seg < TMAJOR_PROGRAMS
            and seqlen // (2 * n_seg) >= TMAJOR_MIN_SEGMENT):
         n_seg *= 2
-    return ScanConfig(block_d, 16, 1, block_t=8, n_seg=n_seg)
+    return ScanConfig(block_d, TMAJOR_STATE_L, 1, block_t=8, n_seg=n_seg)
+
+
+def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
+    """Whether Triton's default layout of a time-major (BLOCK_T, BLOCK_N,
+    BLOCK_D) tile keeps all T steps of an element in one thread: lanes,
+    then warps, fill D and N before T, so exactly when the tile's D x N
+    face holds a warp's lanes times the warps (checked against compiled
+    layouts in the tests). Otherwise the kernels take the slower,
+    layout-independent step reductions (:func:`_step_first`)."""
+    return block_d * block_n >= 32 * num_warps
 
 
 def _check_block_d(config: ScanConfig, dim_per_group: int) -> None:
@@ -1032,6 +1239,8 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
                                       config.block_l // block_t)
     n_prog = batch * (dim // config.block_d)
+    flags = dict(flags, T_IN_THREAD=t_in_thread(
+        config.block_d, flags['BLOCK_N'], config.num_warps))
     dummy = out
     hend = dtsum = dummy  # read only by segments after the first
     if n_seg > 1:
@@ -1095,7 +1304,8 @@ def selective_scan_bwd(
     dpg = dim // n_groups
     if config is None:
         config = default_config(seqlen, dstate, dpg, backward=True,
-                                n_rows=batch * dim, itemsize=u.element_size())
+                                n_rows=batch * dim, itemsize=u.element_size(),
+                                block_l=block_l)
     _check_block_d(config, dpg)
     block_d, num_warps = config.block_d, config.num_warps
     block_n = triton.next_power_of_2(max(dstate, 1))
@@ -1120,7 +1330,12 @@ def selective_scan_bwd(
         raise ValueError(f'time-major backward: block_t={config.block_t} '
                          f'must divide block_l={block_l} (the saved-state '
                          'spacing)')
-    blocks = (dict(BLOCK_T=config.block_t, STATE_L=block_l)
+    if config.block_t and config.prefetch and block_l != config.block_t:
+        raise ValueError(f'time-major backward with prefetch: block_t='
+                         f'{config.block_t} must equal block_l={block_l} '
+                         '(one chunk per saved state)')
+    blocks = (dict(BLOCK_T=config.block_t, STATE_L=block_l,
+                   T_IN_THREAD=t_in_thread(block_d, block_n, num_warps))
               if config.block_t else dict(BLOCK_L=block_l))
     if config.block_t and config.maxnreg:
         blocks['maxnreg'] = config.maxnreg
@@ -1145,5 +1360,6 @@ def selective_scan_bwd(
         BLOCK_D=block_d, BLOCK_N=block_n, REVERSE=reverse,
         ACCUMULATE_DZ=accumulate_dz, DT_AS_U=sdt == su, Z_AS_U=sz == su,
         G_AS_U=sg == su, DU_AS_U=sdu == su, DDT_AS_U=sddt == su,
-        DZ_AS_U=sdz == su, num_warps=num_warps, **blocks)
+        DZ_AS_U=sdz == su, PREFETCH=config.prefetch, num_warps=num_warps,
+        **blocks)
     return du, ddelta, dA, dB, dC, dD, dz, dbias
