@@ -21,8 +21,25 @@ requires_mamba_ssm = pytest.mark.skipif(
 __all__ = [
     'requires_cuda', 'requires_triton', 'requires_triton_interpreter',
     'requires_mamba_ssm', 'parity_fixture_path', 'load_parity_fixture',
-    'load_script'
+    'load_script', 'run_compiler_script'
 ]
+
+
+def run_compiler_script(code: str, timeout: int = 600) -> str:
+    """Run ``code`` in a fresh Python process without ``TRITON_INTERPRET``
+    (Triton's compiler, not its interpreter: offline compiles for a GPU
+    target need no GPU) and return its stdout; a non-zero exit fails the
+    test with the end of its stderr. Skips when triton has no compiler
+    backends."""
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip('triton.backends.compiler')
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, env=env, timeout=timeout)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res.stdout
 
 
 def load_script(path: str):

@@ -23,7 +23,7 @@ from mmmamba.ops import (bidir_conv1d_silu, bidir_conv1d_silu_ref,
 from mmmamba.ops import causal_conv1d
 from mmmamba.ops.causal_conv1d import resolve_conv1d_backend
 from mmmamba.testing import (requires_cuda, requires_triton,
-                             requires_triton_interpreter)
+                             requires_triton_interpreter, run_compiler_script)
 
 NAMES = ('x', 'weight_f', 'bias_f', 'weight_b', 'bias_b')
 
@@ -577,16 +577,8 @@ def test_kernels_compile_for_sm90():
     process without TRITON_INTERPRET, with their default launch
     configurations, bf16 and fp32; the backward's loop must have no layout
     conversion (its design keeps the shift axis inside each thread)."""
-    import os
-    import subprocess
-    import sys
-    pytest.importorskip('triton.backends.compiler')
-    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
-                         capture_output=True, text=True, env=env,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip().endswith('compiled 4')
+    out = run_compiler_script(_COMPILE_SM90, timeout=300)
+    assert out.strip().endswith('compiled 4')
 
 
 # ---------------------------------------------------------------- GPU

@@ -27,7 +27,7 @@ from mmmamba.ops.rms_norm import (add_rms_norm, add_rms_norm_ref,
                                   check_norm_backend, resolve_norm_backend,
                                   rms_norm)
 from mmmamba.testing import (requires_cuda, requires_triton,
-                             requires_triton_interpreter)
+                             requires_triton_interpreter, run_compiler_script)
 
 # ------------------------------------------------------------------ helpers
 
@@ -663,15 +663,8 @@ def test_kernels_compile_for_sm90():
     """The interpreter runs the kernels' Python, not the compiler: compile
     both for sm_90 offline (PTX and ptxas, no GPU needed) in a process
     without TRITON_INTERPRET, at Vim's launch configurations."""
-    import subprocess
-    import sys
-    pytest.importorskip('triton.backends.compiler')
-    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
-                         capture_output=True, text=True, env=env,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip().endswith('compiled')
+    out = run_compiler_script(_COMPILE_SM90, timeout=300)
+    assert out.strip().endswith('compiled')
 
 
 # -------------------------------------------------------------------- GPU

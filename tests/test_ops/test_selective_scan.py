@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from mmmamba.ops import (available_backends, check_backend, resolve_backend,
                          selective_scan, selective_scan_ref)
 from mmmamba.testing import (requires_cuda, requires_mamba_ssm,
-                            requires_triton, requires_triton_interpreter)
+                            requires_triton, requires_triton_interpreter,
+                            run_compiler_script)
 
 NAMES = ('u', 'delta', 'A', 'B', 'C', 'D', 'z', 'delta_bias')
 
@@ -878,15 +879,8 @@ def test_time_major_layout_rule_matches_compiler():
     predicts where Triton's compiler puts lanes and warps: compiled offline
     for sm_90 at tiles on both sides of the rule, the (T, N, D) layouts
     spread T over lanes or warps exactly when it says they do."""
-    import subprocess
-    import sys
-    pytest.importorskip('triton.backends.compiler')
-    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    res = subprocess.run([sys.executable, '-c', _LAYOUT_RULE],
-                         capture_output=True, text=True, env=env,
-                         timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip().endswith('rule holds')
+    out = run_compiler_script(_LAYOUT_RULE, timeout=600)
+    assert out.strip().endswith('rule holds')
 
 
 @requires_triton
@@ -897,15 +891,8 @@ def test_kernels_compile_for_sm90():
     configurations, with contiguous tensors and with Vim's strided layout
     plus the bidirectional scan's epilogue flags (ACCUMULATE,
     ACCUMULATE_DZ), unit strides specialised as at launch."""
-    import subprocess
-    import sys
-    pytest.importorskip('triton.backends.compiler')
-    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
-                         capture_output=True, text=True, env=env,
-                         timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip().endswith('compiled')
+    out = run_compiler_script(_COMPILE_SM90, timeout=600)
+    assert out.strip().endswith('compiled')
 
 
 # ---------------------------------------------------------------- GPU

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmmamba.ops import (cross_scan_ref, scan_positions, ss2d_scan,
                          ss2d_scan_ref)
 from mmmamba.testing import (requires_cuda, requires_triton,
-                             requires_triton_interpreter)
+                             requires_triton_interpreter, run_compiler_script)
 
 NAMES = ('x', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
 
@@ -342,16 +342,8 @@ def test_kernels_compile_for_sm90():
     without TRITON_INTERPRET, at the default N=1 launch configurations
     with and without column tiles, and check (with the wheel's cuobjdump)
     that they do not spill."""
-    import os
-    import subprocess
-    import sys
-    pytest.importorskip('triton.backends.compiler')
-    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    res = subprocess.run([sys.executable, '-c', _COMPILE_SM90],
-                         capture_output=True, text=True, env=env,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip().endswith('compiled')
+    out = run_compiler_script(_COMPILE_SM90, timeout=300)
+    assert out.strip().endswith('compiled')
 
 
 # ---------------------------------------------------------------- GPU
