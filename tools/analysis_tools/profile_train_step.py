@@ -9,8 +9,8 @@ runs AMP training steps (forward, cross-entropy, backward, AdamW step,
 ``torch.profiler`` and prints, per model, the step time, the peak memory
 allocated during the timed steps, the device-kernel time summed by category
 (scan, GEMM, conv, norm, copies, optimizer, reductions, other elementwise)
-and the top kernels by total time (ms per step and calls per step). On a CPU (``--device cpu``, a smoke test) the
-profiled events are the CPU ops.
+and the top kernels by total time (ms per step and calls per step). On a
+CPU (``--device cpu``, a smoke test) the profiled events are the CPU ops.
 
 Categories are decided from kernel names (:func:`category`), so they are a
 reading aid: ``copy`` holds PyTorch's ``direct_copy``/``bfloat16_copy``/

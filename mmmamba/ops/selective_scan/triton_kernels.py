@@ -36,12 +36,12 @@ saved every ``BLOCK_L`` steps (``states``, (batch, dim, n_chunks, N) fp32,
 written by either forward; for N > 1 every 8 steps, one time-major chunk,
 whose loads are issued during the previous chunk's math), runs the adjoint
 recurrence ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` as a reverse associative
-scan, and forms every gradient in registers. dB and dC are sums over the channels of a group: each program
-reduces its ``BLOCK_D`` channels and adds the result into fp32 buffers with
-*relaxed* atomics (Triton's default acq_rel ordering made these adds half of
-the backward's time; addition needs no ordering); dA, dD and d(delta_bias)
-are accumulated over the whole sequence in registers and added once per
-program.
+scan, and forms every gradient in registers. dB and dC are sums over the
+channels of a group: each program reduces its ``BLOCK_D`` channels and adds
+the result into fp32 buffers with *relaxed* atomics (Triton's default
+acq_rel ordering made these adds half of the backward's time; addition
+needs no ordering); dA, dD and d(delta_bias) are accumulated over the whole
+sequence in registers and added once per program.
 
 **Layouts.** u, delta, z (and grad_out, du, ddelta, dz, out) are (batch,
 dim, L) views with any element strides, passed as runtime ints
@@ -978,11 +978,12 @@ class ScanConfig(NamedTuple):
     backward (and the spacing of the states the forward saves for it),
     ``num_warps``; ``prefetch`` issues the loads of the next chunk before
     the math of the current one (lane-major forward and backward;
-    time-major backward when ``block_t`` equals the saved-state spacing). ``block_t > 0`` runs the forward on the time-major kernel
-    with chunks of ``block_t`` steps, split into ``n_seg`` sequence segments
-    that run in parallel (a state-passing pre-pass joins them); in a
-    backward config it selects the time-major backward. ``maxnreg > 0``
-    caps the registers of the time-major kernels (ptxas ``.maxnreg``).
+    time-major backward when ``block_t`` equals the saved-state spacing).
+    ``block_t > 0`` runs the forward on the time-major kernel with chunks
+    of ``block_t`` steps, split into ``n_seg`` sequence segments that run
+    in parallel (a state-passing pre-pass joins them); in a backward config
+    it selects the time-major backward. ``maxnreg > 0`` caps the registers
+    of the time-major kernels (ptxas ``.maxnreg``).
     """
     block_d: int
     block_l: int
