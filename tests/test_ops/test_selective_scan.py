@@ -423,6 +423,58 @@ def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
 
 
 @requires_triton_interpreter
+@pytest.mark.parametrize('block_d,block_t,n_seg,reverse,accumulate,dstate', [
+    pytest.param(32, 8, 1, False, False, 16, id='d32-t8'),
+    pytest.param(32, 4, 3, True, True, 16, id='d32-t4-3segs-reverse-acc'),
+    pytest.param(16, 16, 2, False, True, 5, id='d16-t16-2segs-N5-acc'),
+])
+def test_triton_interpreter_step_loop_forward(block_d, block_t, n_seg,
+                                              reverse, accumulate, dstate):
+    """The opt-in step-loop forward (``ScanConfig(steps=True)``) against the
+    float64 reference on channel-last u, delta, z: output (written, or
+    added to a given ``out`` with a scale), last state, the states it saves
+    for the backward (equal to the time-major forward's), and every
+    gradient of the backward run from those states. L=19 leaves a ragged
+    last chunk and short last segment (reads past the end are clamped);
+    N=5 exercises the state mask."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    batch, dim, seqlen = 2, 32, 19
+    ins = make_inputs(batch, dim, dstate, seqlen, 1, dtype=torch.float32)
+    u, delta, z = (channel_last(ins[k].detach())
+                   for k in ('u', 'delta', 'z'))
+    A, B, C = (ins[k].detach() for k in ('A', 'B', 'C'))
+    D, bias = ins['D'].detach(), ins['delta_bias'].detach()
+    base = channel_last(torch.randn(batch, dim, seqlen))
+    cfg = tk.ScanConfig(block_d, 8, 1, block_t=block_t, n_seg=n_seg,
+                        steps=True)
+    out, last, states, _ = tk.selective_scan_fwd(
+        u, delta, A, B, C, D, z, bias, True, True, config=cfg,
+        reverse=reverse, out=base.clone() if accumulate else None,
+        out_scale=0.5)
+    ref, ref_last, ref_ins = flip_ref(ins, reverse)
+    want = 0.5 * ref + (base.double() if accumulate else 0)
+    torch.testing.assert_close(out.double(), want, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(last.double(), ref_last, rtol=1e-4,
+                               atol=1e-5)
+    assert out.stride() == u.stride()
+    tmajor = tk.ScanConfig(4, 8, 1, block_t=8)
+    states_t = tk.selective_scan_fwd(u, delta, A, B, C, D, z, bias, True,
+                                     True, config=tmajor, reverse=reverse)[2]
+    torch.testing.assert_close(states, states_t, rtol=1e-5, atol=1e-6)
+    grad = torch.randn(batch, dim, seqlen, dtype=torch.float64)
+    du, ddelta, dA, dB, dC, dD, dz, dbias = tk.selective_scan_bwd(
+        u, delta, A, B, C, D, z, bias, True, states, 8,
+        channel_last(grad.float()), reverse=reverse)
+    wants = grads_of(ref, ref_ins, grad)
+    for k, got in dict(u=du, delta=ddelta, A=dA, B=dB, C=dC, D=dD, z=dz,
+                       delta_bias=dbias).items():
+        w = wants[k]
+        torch.testing.assert_close(
+            got.double(), w, rtol=1e-4, atol=1e-5 * max(1.0, w.abs().max()),
+            msg=lambda m: f'd{k}: {m}')
+
+
+@requires_triton_interpreter
 def test_time_major_config_checks_state_spacing():
     """A chunk that does not divide the saved-state spacing, or a program
     whose channels straddle two B/C groups, is refused; so is a prefetching
@@ -873,6 +925,45 @@ print('rule holds')
 """
 
 
+_STEPS_LAYOUT = _COMPILE_SM90.split('\ncommon = dict(')[0] + r"""
+import re
+from mmmamba.ops.selective_scan import triton_steps as ts
+strides = dict(layouts['vim'], bc=(32 * L, 0, 32))
+for fn, extra in ((ts._selective_scan_fwd_steps_kernel,
+                   dict(SAVE_STATES=True, ACCUMULATE=True, STATE_L=8,
+                        Z_AS_U=False, OUT_AS_U=True)),
+                  (ts._selective_scan_fwd_steps_seg_kernel, {})):
+    for bd in (32, ):
+        consts = dict(HAS_BIAS=True, SOFTPLUS=True, BLOCK_D=bd, BLOCK_T=8,
+                      BLOCK_N=16, REVERSE=True, DT_AS_U=True, EVEN_N=True,
+                      FAST_MATH=True, **extra)
+        if 'HAS_D' in {p.name for p in fn.params}:
+            consts.update(HAS_D=True, HAS_Z=True)
+        kernel = build(fn, consts, 'bf16', strides, 1)
+        lanes = [re.search(r'threadsPerWarp = \[([^]]*)\]', lay).group(1)
+                 for lay in re.findall(r'#ttg.blocked<\{([^}]*)\}>',
+                                       kernel.asm['ttgir'])]
+        two_d = [x.replace(' ', '') for x in lanes if ',' in x]
+        assert two_d == ['1,32'], (fn.__name__, bd, two_d)
+        assert kernel.metadata.shared == 0, (fn.__name__, bd,
+                                             kernel.metadata.shared)
+print('states in-thread')
+"""
+
+
+@requires_triton
+def test_step_loop_kernels_keep_a_channels_states_in_one_thread():
+    """The step-loop kernels' (N, D) state tiles compile (offline, sm_90)
+    to the layout their design needs at 32 channels per warp: lanes on
+    channels only (a channel's 16 states in one thread), one 2-D layout
+    and no shared memory, i.e. no per-step layout conversion.
+    A 2-D load of A or of saved states made Triton 3.6 put lanes on N
+    (threadsPerWarp [16, 2]) and convert every step's values through
+    shared memory; this fails if that comes back."""
+    out = run_compiler_script(_STEPS_LAYOUT, timeout=600)
+    assert out.strip().endswith('states in-thread')
+
+
 @requires_triton
 def test_time_major_layout_rule_matches_compiler():
     """``t_in_thread`` (which step reductions the time-major kernels use)
@@ -925,3 +1016,53 @@ def test_gpu_backend_matches_fp32_reference(backend, dtype, batch, dim,
                       device='cuda')
     rtol, atol = GPU_TOL[dtype]
     _assert_backend_matches_reference(backend, ins, True, rtol, atol)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('batch,dim,dstate,seqlen,n_seg,block_d,reverse', [
+    pytest.param(2, 384, 16, 6085, 8, 32, False, id='vim-ti-1248-8segs'),
+    pytest.param(8, 384, 16, 197, 1, 32, True, id='vim-ti-224-reverse'),
+    pytest.param(3, 64, 5, 1000, 3, 16, True, id='odd-N5-d16'),
+])
+def test_gpu_step_loop_forward_matches_time_major(dtype, batch, dim, dstate,
+                                                  seqlen, n_seg, block_d,
+                                                  reverse):
+    """The compiled step-loop forward (MUFU log in its softplus, loads two
+    steps ahead) on the GPU against the time-major forward on the same
+    channel-last tensors: the output (added onto a given ``out``), the last
+    state and the saved states, which the backward then turns into the
+    same gradients."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = make_inputs(batch, dim, dstate, seqlen, 1, dtype=dtype,
+                      device='cuda')
+    u, delta, z = (channel_last(ins[k].detach())
+                   for k in ('u', 'delta', 'z'))
+    A, B, C, D, bias = (ins[k].detach()
+                        for k in ('A', 'B', 'C', 'D', 'delta_bias'))
+    base = channel_last(torch.randn(batch, dim, seqlen, device='cuda',
+                                    dtype=dtype))
+    results = []
+    for cfg in (tk.ScanConfig(block_d, 8, 1, block_t=8, n_seg=n_seg,
+                              steps=True),
+                tk.ScanConfig(4, 8, 1, block_t=8, n_seg=n_seg)):
+        results.append(tk.selective_scan_fwd(
+            u, delta, A, B, C, D, z, bias, True, True, config=cfg,
+            reverse=reverse, out=base.clone(), out_scale=0.5))
+    (out, last, states, _), (out_t, last_t, states_t, _) = results
+    rtol, atol = GPU_TOL[dtype]
+    scale = out_t.float().abs().max().item()
+    torch.testing.assert_close(out.float(), out_t.float(), rtol=rtol,
+                               atol=atol * scale)
+    torch.testing.assert_close(last, last_t, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(states, states_t, rtol=1e-4, atol=1e-5)
+    grad = channel_last(torch.randn_like(out))
+    g, g_t = (tk.selective_scan_bwd(u, delta, A, B, C, D, z, bias, True, s,
+                                    8, grad, reverse=reverse)[:6]
+              for s in (states, states_t))
+    g_rtol, g_atol = (1e-4, 1e-5) if dtype == torch.float32 else (1e-2, 1e-3)
+    for a, b in zip(g, g_t):  # bf16 du, ddelta: one rounding apart
+        torch.testing.assert_close(a.float(), b.float(), rtol=g_rtol,
+                                   atol=g_atol * b.float().abs().max().item())

@@ -36,3 +36,16 @@ def test_cpu_table(tmp_path, monkeypatch):
     for row in rows:
         fwd, fwd_bwd = (float(c) for c in row.strip(' |').split(' | ')[3:5])
         assert 0 < fwd and 0 < fwd_bwd
+
+
+def test_channel_last_inputs_keep_values_and_grad():
+    """--layout channel-last hands the mmmamba backends the same values with
+    stride 1 along dim, as leaves that still require grad (the fwd+bwd rows
+    time gradients into them)."""
+    bench = load_script(SCRIPT)
+    t = torch.randn(2, 6, 5, requires_grad=True)
+    cl = bench._channel_last(t)
+    assert cl.stride(1) == 1 and cl.stride(2) == 6
+    assert cl.requires_grad and cl.is_leaf
+    torch.testing.assert_close(cl, t.detach())
+    assert not bench._channel_last(t.detach()).requires_grad

@@ -34,6 +34,27 @@ def test_forward_candidates_are_valid_launches():
     assert all(c.n_seg <= 4 for c in grouped if c.block_t)
 
 
+def test_step_loop_candidates_only_for_channel_last_tensors():
+    """The step-loop forward reads a step's channels as one row, so the
+    sweep offers it only with --layout channel-last: tiles whose channels
+    divide a group's, segments of >= 128 steps, no register caps (those
+    apply to the time-major kernel)."""
+    pytest.importorskip('triton')
+    sweep = load_script(SCRIPT)
+    shape = (8, 384, 16, 6085, 1)
+    assert not any(c.steps for c in sweep.forward_candidates(shape, True))
+    steps = [c for c in sweep.forward_candidates(shape, True, True)
+             if c.steps]
+    assert {c.block_d for c in steps} >= {16, 32}
+    assert any(c.n_seg > 1 for c in steps)
+    for c in steps:
+        assert 384 % c.block_d == 0 and c.maxnreg == 0
+        assert c.n_seg == 1 or 6085 // c.n_seg >= 128
+        assert c.block_l % c.block_t == 0 or c.block_t % c.block_l == 0
+    grouped = sweep.forward_candidates((8, 384, 16, 640, 8), True, True)
+    assert all(48 % c.block_d == 0 for c in grouped if c.steps)
+
+
 def test_config_labels():
     pytest.importorskip('triton')
     sweep = load_script(SCRIPT)
@@ -47,6 +68,8 @@ def test_config_labels():
         'tmajor d8 t8 w1 l8'
     assert sweep.fmt_config(ScanConfig(4, 16, 1, block_t=16,
                                        prefetch=True)) == 'tmajor d4 t16 w1 pf'
+    assert sweep.fmt_config(ScanConfig(32, 8, 1, block_t=4, n_seg=8,
+                                       steps=True)) == 'steps d32 t4 w1 s8'
 
 
 def test_backward_tiles_fit_their_state_spacing():

@@ -9,7 +9,11 @@ once, at the measured device-to-device copy bandwidth) and the exp floor
 (batch·dim·L·N exponentials at the measured exp2 throughput). Times are
 GPU times of calls queued back to back (``--timing queued``, the default,
 as ``triton.testing.do_bench``); ``--timing sync`` synchronises before each
-call, which adds each backend's host launch overhead.
+call, which adds each backend's host launch overhead. ``--layout
+channel-last`` gives the mmmamba backends u, delta and z (and the output
+gradient) as transposed views of (batch, L, dim) tensors, as Vim's fused
+mixer passes them (mamba-ssm needs contiguous ones, and gets those); B and
+C stay contiguous (the step-loop kernel's layout copy is timed).
 
 CPU (``--device cpu``): the reference backend against a per-time-step loop
 (forward) and against autograd through that loop (forward+backward), at
@@ -199,6 +203,13 @@ def floor_bytes(shape, dtype: torch.dtype, backward: bool) -> int:
     return fwd + (4 * big + 2 * bc) + (3 * big + 2 * bc)
 
 
+def _channel_last(t: torch.Tensor) -> torch.Tensor:
+    """The same (batch, dim, L) values with stride 1 along dim (a leaf
+    that requires grad if ``t`` does)."""
+    out = t.detach().transpose(1, 2).contiguous().transpose(1, 2)
+    return out.requires_grad_(t.requires_grad)
+
+
 def run_gpu(args) -> List[Dict]:
     torch.backends.cuda.matmul.allow_tf32 = False
     bw = measure_copy_bandwidth()
@@ -214,20 +225,27 @@ def run_gpu(args) -> List[Dict]:
         for dtype in (torch.float32, torch.bfloat16):
             ins = make_inputs(shape, dtype, 'cuda', requires_grad=True)
             grad = torch.randn_like(ins['u'])
+            cl_ins, cl_grad = ins, grad
+            if args.layout == 'channel-last':
+                cl_ins = {k: _channel_last(v) if k in ('u', 'delta', 'z')
+                          else v for k, v in ins.items()}
+                cl_grad = _channel_last(grad)
             for backend in backends:
+                b_ins, b_grad = ((ins, grad) if backend == 'mamba_ssm' else
+                                 (cl_ins, cl_grad))
                 if backend == 'reference' and batch * dim * seqlen * dstate \
                         > 2**31 // 4:
                     continue  # the oracle's (b, d, L, N) tensors do not fit
 
                 def fwd():
                     with torch.no_grad():
-                        selective_scan(**ins, delta_softplus=True,
+                        selective_scan(**b_ins, delta_softplus=True,
                                        backend=backend)
 
                 def fwd_bwd():
-                    out = selective_scan(**ins, delta_softplus=True,
+                    out = selective_scan(**b_ins, delta_softplus=True,
                                          backend=backend)
-                    out.backward(grad)
+                    out.backward(b_grad)
 
                 # the oracle takes up to seconds per call: fewer repeats
                 reps = 3 if backend == 'reference' else args.repeats
@@ -323,6 +341,11 @@ def main():
         help='queued: calls back to back, an event between each (GPU time '
         'while the host keeps ahead, as triton.testing.do_bench); sync: '
         'synchronise before each call (adds the host launch overhead)')
+    parser.add_argument(
+        '--layout', choices=('contiguous', 'channel-last'),
+        default='contiguous',
+        help='layout of u, delta, z for the mmmamba backends (module '
+        'docstring)')
     parser.add_argument('--out', help='also write the table (markdown) here')
     args = parser.parse_args()
     if args.device == 'cuda':
@@ -341,7 +364,8 @@ def main():
             f.write(f'date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n'
                     f'device: {device}; torch {torch.__version__}\n'
                     f'command: {" ".join(sys.argv)}\n'
-                    + (f'timing: {args.timing}\n' if args.device == 'cuda'
+                    + (f'timing: {args.timing}; layout of the mmmamba '
+                       f'backends: {args.layout}\n' if args.device == 'cuda'
                        else '') + '\n')
             f.write(header + '\n')
             f.write('\n'.join(fmt_row(r) for r in rows) + '\n')

@@ -13,6 +13,12 @@ behind them go to ``benchmarks/NOTES.md``.
 Modes: ``infer`` (forward without saved states), ``train`` (forward that
 saves states for the backward) and ``bwd`` (backward only).
 
+Layouts (``--layout``): ``contiguous`` (batch, dim, L) tensors, or
+``channel-last`` ones (u, delta, z transposed views of (batch, L, dim)
+tensors, as Vim's fused mixer passes them), where the step-loop forward
+(``steps`` rows) runs too; its B and C are given in the layout it reads
+(``bc_steps_layout``), so the rows time the kernels alone.
+
 Example::
 
     python tools/analysis_tools/sweep_scan_configs.py --out sweep.csv
@@ -40,6 +46,8 @@ TMAJOR_TILES = ((2, 8, 1), (4, 8, 1), (8, 8, 1), (16, 8, 1), (8, 4, 1),
                 (16, 4, 1), (32, 4, 1), (8, 16, 1), (4, 16, 1), (16, 8, 2),
                 (32, 8, 2), (32, 4, 2))
 SEGMENTS = (1, 2, 4, 8, 16, 32)
+# (block_d, block_t) of the step-loop forward (one warp), n_seg on top.
+STEPS_TILES = ((32, 8), (32, 4), (16, 8), (64, 8))
 # (block_d, block_t, num_warps, maxnreg, state_l, prefetch) of the backward
 # (block_t 0 is the lane-major kernel; maxnreg 0 leaves registers to ptxas;
 # state_l is the spacing of the states saved by the forward, i.e. the
@@ -58,15 +66,25 @@ BWD_TILES = ((2, 0, 1, 0, 16, False), (2, 0, 1, 0, 16, True),
              (2, 8, 1, 0, 8, True), (2, 0, 1, 0, 8, True))
 
 
-def forward_candidates(shape, save_states: bool) -> List:
+def forward_candidates(shape, save_states: bool,
+                       channel_last: bool = False) -> List:
     """Lane-major configurations (the previous defaults) and time-major
     ones with every segment count that leaves segments of >= 128 steps and
-    at most 32768 programs."""
+    at most 32768 programs; with ``channel_last``, step-loop ones with
+    segments of >= 128 steps and at most 8192 programs."""
     from mmmamba.ops.selective_scan.triton_kernels import ScanConfig
     batch, dim, dstate, seqlen, groups = shape
     dpg = dim // groups
     cands = [ScanConfig(2, 16, 1), ScanConfig(2, 16, 1, prefetch=True),
              ScanConfig(2, 32, 2)]
+    if channel_last:
+        for (bd, bt), n_seg in itertools.product(STEPS_TILES, SEGMENTS):
+            n_prog = batch * dim // bd
+            if dpg % bd or (n_seg > 1 and (seqlen // n_seg < 128
+                                           or n_prog * n_seg > 8192)):
+                continue
+            cands.append(ScanConfig(bd, 8, 1, block_t=bt, n_seg=n_seg,
+                                    steps=True))
     for (bd, bt, nw), n_seg in itertools.product(TMAJOR_TILES, SEGMENTS):
         if dpg % bd or 16 % bt:
             continue
@@ -76,12 +94,15 @@ def forward_candidates(shape, save_states: bool) -> List:
         cands.append(ScanConfig(bd, 16, nw, block_t=bt, n_seg=n_seg))
     # the default tile with its registers capped (more resident warps)
     default = [c for c in cands if c.block_t == 8 and c.block_d == 16
-               and c.num_warps == 1]
+               and c.num_warps == 1 and not c.steps]
     cands += [c._replace(maxnreg=mr) for c in default for mr in (128, 168)]
     return cands
 
 
 def fmt_config(cfg) -> str:
+    if cfg.steps:
+        return (f'steps d{cfg.block_d} t{cfg.block_t} w{cfg.num_warps}'
+                + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else ''))
     if cfg.block_t:
         return (f'tmajor d{cfg.block_d} t{cfg.block_t} w{cfg.num_warps}'
                 + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else '')
@@ -92,17 +113,33 @@ def fmt_config(cfg) -> str:
             + (' pf' if cfg.prefetch else ''))
 
 
+def _channel_last(t: torch.Tensor) -> torch.Tensor:
+    """The same (batch, dim, L) values with stride 1 along dim."""
+    return t.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+def _family(cfg) -> str:
+    return 'steps' if cfg.steps else 'tmajor' if cfg.block_t else 'lanes'
+
+
 def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
-          repeats: int, top: int) -> List[Dict]:
+          repeats: int, top: int, layout: str = 'contiguous',
+          kernels: Sequence[str] = ('lanes', 'tmajor', 'steps')
+          ) -> List[Dict]:
     from mmmamba.ops.selective_scan.triton_kernels import (
-        ScanConfig, default_config, selective_scan_bwd, selective_scan_fwd)
+        ScanConfig, bc_steps_layout, default_config, selective_scan_bwd,
+        selective_scan_fwd)
     rows = []
+    cl = layout == 'channel-last'
     for name, dname, mode in itertools.product(shapes, dtypes, modes):
         shape = GPU_SHAPES[name]
         batch, dim, dstate, seqlen, groups = shape
         ins = make_inputs(shape, DTYPES[dname], 'cuda', requires_grad=False)
         u, delta, A, B, C = (ins[k] for k in ('u', 'delta', 'A', 'B', 'C'))
         D, z, bias = ins['D'], ins['z'], ins['delta_bias']
+        if cl:
+            u, delta, z = map(_channel_last, (u, delta, z))
+        Bs, Cs = bc_steps_layout(B, C)
         save = mode != 'infer'
         default = default_config(seqlen, dstate, dim // groups,
                                  backward=mode == 'bwd', save_states=save,
@@ -141,9 +178,14 @@ def sweep(shapes: Sequence[str], dtypes: Sequence[str], modes: Sequence[str],
                     print(f'{name} {dname} {mode} {fmt_config(cfg)}: '
                           f'{type(exc).__name__}: {exc}', flush=True)
         else:
-            for cfg in forward_candidates(shape, save):
+            cands = [c for c in forward_candidates(shape, save, cl)
+                     if _family(c) in kernels]
+            if default not in cands:  # always timed
+                cands.append(default)
+            for cfg in cands:
                 def fn(cfg=cfg):
-                    return selective_scan_fwd(u, delta, A, B, C, D, z, bias,
+                    b, c = (Bs, Cs) if cfg.steps else (B, C)
+                    return selective_scan_fwd(u, delta, A, b, c, D, z, bias,
                                               True, save, config=cfg)
                 try:
                     err = _rel_err(fn()[0], ref)
@@ -181,6 +223,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         choices=list(DTYPES))
     parser.add_argument('--modes', nargs='+', default=['infer', 'train'],
                         choices=['infer', 'train', 'bwd'])
+    parser.add_argument('--layout', default='contiguous',
+                        choices=['contiguous', 'channel-last'],
+                        help='layout of u, delta and z (module docstring)')
+    parser.add_argument('--kernels', nargs='+',
+                        default=['lanes', 'tmajor', 'steps'],
+                        choices=['lanes', 'tmajor', 'steps'],
+                        help='forward kernel families to sweep (the default '
+                        'configuration is always timed)')
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--top', type=int, default=6,
                         help='rows printed per (shape, dtype, mode)')
@@ -195,7 +245,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
                          'a GPU')
     print('shape | dtype | mode | config | ms | x vs lanes d2 l16 w1 | '
           'max rel err vs it | default')
-    rows = sweep(args.shapes, args.dtypes, args.modes, args.repeats, args.top)
+    rows = sweep(args.shapes, args.dtypes, args.modes, args.repeats, args.top,
+                 args.layout, args.kernels)
     if args.out:
         with open(args.out, 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -84,6 +84,8 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .._utils import triton_interpret
+
 __all__ = [
     'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config',
     'scan_layout', 'is_channel_last'
@@ -992,6 +994,7 @@ class ScanConfig(NamedTuple):
     block_t: int = 0
     n_seg: int = 1
     maxnreg: int = 0  # >0: cap registers per thread (more resident warps)
+    steps: bool = False  # forward: the step-loop kernel (triton_steps)
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1118,12 +1121,13 @@ def _like_layout(t: Tensor, dtype: Optional[torch.dtype] = None) -> Tensor:
     return torch.empty(batch, dim, seqlen, dtype=dtype, device=t.device)
 
 
-def _strides(t: Tensor) -> Tuple[int, int, int]:
-    """(stride_b, stride_d, stride_l) of a (batch, dim, L) tensor, checked to
-    keep every element offset in int32 (the kernels' offset arithmetic)."""
+def _strides(t: Tensor) -> Tuple[int, ...]:
+    """The strides of a tensor ((stride_b, stride_d, stride_l) of a (batch,
+    dim, L) one), checked to keep every element offset in int32 (the
+    kernels' offset arithmetic)."""
     if sum((n - 1) * st for n, st in zip(t.shape, t.stride())) >= 2**31:
         raise ValueError(
-            'selective_scan (triton): a (batch, dim, L) tensor of shape '
+            'selective_scan (triton): a tensor of shape '
             f'{tuple(t.shape)} and strides {t.stride()} spans more than '
             '2**31 elements (int32 offsets); split the batch')
     return tuple(t.stride())
@@ -1149,7 +1153,9 @@ def selective_scan_fwd(
             a (batch, L, 2 dim) one), though contiguous ones are close
             (:func:`scan_layout` says which layouts are worth no copy).
         A: (dim, N) fp32 contiguous; D, delta_bias: (dim,) fp32 or None.
-        B, C: (batch, G, N, L), contiguous.
+        B, C: (batch, G, N, L), any strides (the step-loop kernel reads
+            fp32 with stride 1 along N best, :func:`bc_steps_layout`; the
+            others contiguous ones; each launcher copies what it needs).
         save_states: keep the state at every chunk start for the backward.
         config: launch configuration; :func:`default_config` if None.
         reverse: scan from the last position to the first (the result is
@@ -1195,6 +1201,12 @@ def selective_scan_fwd(
     # (u, delta, z, out) strides, then the epilogue's scale
     epi = (*su, *sdt, *sz, *so, float(out_scale))
     flags['DT_AS_U'] = sdt == su
+    if config.steps:  # opt-in (module triton_steps says why)
+        _launch_steps_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
+                          last, config, save_states, n_state_chunks, flags,
+                          epi, accumulate, sz == su, so == su)
+        return out, last, states, config
+    B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
     if config.block_t:
         if config.maxnreg:
             flags['maxnreg'] = config.maxnreg
@@ -1266,6 +1278,81 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
 
 
+def bc_steps_layout(B: Tensor, C: Tensor) -> Tuple[Tensor, Tensor]:
+    """B and C (batch, G, N, L) as the step-loop forward reads them best:
+    fp32, stride 1 along N (memory (batch, G, L, N)), the same strides for
+    both. Every thread reads a step's whole N-vector, so in bf16 it would
+    convert 2N values per step itself (2 instructions per state update, a
+    sixth of the kernel's, offline sm_90a); the copy costs 12 bytes per
+    element of B and C, about 5% of the scan's bytes for Vim (N = 16,
+    dim = 384). Returned as they are when they already are so (e.g. slices
+    of one fp32 (batch, L, 2N) tensor), else as copies."""
+    if (B.dtype == C.dtype == torch.float32 and B.stride(2) == 1
+            and C.stride() == B.stride()):
+        return B, C
+
+    def n_last(t: Tensor) -> Tensor:
+        return t.transpose(2, 3).to(
+            torch.float32, memory_format=torch.contiguous_format).transpose(
+                2, 3)
+
+    return n_last(B), n_last(C)
+
+
+def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                      C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                      bias_arg: Tensor, out: Tensor,
+                      states: Optional[Tensor], last: Tensor,
+                      config: ScanConfig, save_states: bool,
+                      n_state_chunks: int, flags: dict, epi: tuple,
+                      accumulate: bool, z_as_u: bool,
+                      out_as_u: bool) -> None:
+    """The step-loop forward (:mod:`.triton_steps`): pass 1 over segments
+    0 .. n_seg-2 when the sequence is split, then the main kernel; arguments
+    as :func:`_launch_tmajor_fwd`."""
+    from .triton_steps import (_selective_scan_fwd_steps_kernel,
+                               _selective_scan_fwd_steps_seg_kernel)
+    batch, dim, seqlen = u.shape
+    dstate = B.shape[2]
+    dpg = dim // B.shape[1]
+    block_t, state_l = config.block_t, config.block_l
+    if block_t < 1 or (block_t % state_l and state_l % block_t):
+        raise ValueError(f'step-loop forward: block_t={block_t} must be a '
+                         f'multiple or a divisor of block_l={state_l} (the '
+                         'saved-state spacing)')
+    B, C = bc_steps_layout(B, C)
+    sbc = _strides(B)  # (batch, group, N, L) strides, shared with C
+    n_chunks = triton.cdiv(seqlen, block_t)
+    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
+                                      max(state_l // block_t, 1))
+    n_prog = batch * (dim // config.block_d)
+    flags = {k: v for k, v in flags.items() if k != 'maxnreg'}
+    flags.update(EVEN_N=flags['BLOCK_N'] == dstate,
+                 FAST_MATH=not triton_interpret())
+    dummy = out
+    hend = dtsum = dummy  # read only by segments after the first
+    if n_seg > 1:
+        hend = torch.empty(batch, dim, n_seg, dstate, device=u.device,
+                           dtype=torch.float32)
+        dtsum = torch.empty(batch, dim, n_seg, device=u.device,
+                            dtype=torch.float32)
+        _selective_scan_fwd_steps_seg_kernel[(n_prog, n_seg - 1)](
+            u, delta, A, B, bias_arg, hend, dtsum,
+            batch, dim, seqlen, dstate, dpg, n_seg, chunks_per_seg,
+            *epi[:6], *sbc, BLOCK_T=block_t, **flags)
+    _selective_scan_fwd_steps_kernel[(n_prog, n_seg)](
+        u, delta, A, B, C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        bias_arg, out, states if states is not None else dummy, last,
+        hend, dtsum,
+        batch, dim, seqlen, dstate, dpg, n_chunks, n_state_chunks,
+        n_seg, chunks_per_seg, *epi[:12], *sbc, epi[12],
+        HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
+        BLOCK_T=block_t, STATE_L=state_l, ACCUMULATE=accumulate,
+        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
+
+
 def _segments(n_chunks: int, n_seg: int, align: int) -> Tuple[int, int]:
     """(segments, chunks per segment) for splitting ``n_chunks`` chunks into
     at most ``n_seg`` segments whose length is a multiple of ``align``
@@ -1303,6 +1390,7 @@ def selective_scan_bwd(
     batch, dim, seqlen = u.shape
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
+    B, C = B.contiguous(), C.contiguous()  # (batch, G, N, L)
     if config is None:
         config = default_config(seqlen, dstate, dpg, backward=True,
                                 n_rows=batch * dim, itemsize=u.element_size(),
