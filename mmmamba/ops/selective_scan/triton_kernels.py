@@ -1255,12 +1255,8 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     flags = dict(flags, T_IN_THREAD=t_in_thread(
         config.block_d, flags['BLOCK_N'], config.num_warps))
     dummy = out
-    hend = dtsum = dummy  # read only by segments after the first
+    hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
     if n_seg > 1:
-        hend = torch.empty(batch, dim, n_seg, dstate, device=u.device,
-                           dtype=torch.float32)
-        dtsum = torch.empty(batch, dim, n_seg, device=u.device,
-                            dtype=torch.float32)
         _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
             batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
@@ -1330,12 +1326,8 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     flags.update(EVEN_N=flags['BLOCK_N'] == dstate,
                  FAST_MATH=not triton_interpret())
     dummy = out
-    hend = dtsum = dummy  # read only by segments after the first
+    hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
     if n_seg > 1:
-        hend = torch.empty(batch, dim, n_seg, dstate, device=u.device,
-                           dtype=torch.float32)
-        dtsum = torch.empty(batch, dim, n_seg, device=u.device,
-                            dtype=torch.float32)
         _selective_scan_fwd_steps_seg_kernel[(n_prog, n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
             batch, dim, seqlen, dstate, dpg, n_seg, chunks_per_seg,
@@ -1351,6 +1343,21 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
         BLOCK_T=block_t, STATE_L=state_l, ACCUMULATE=accumulate,
         Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
+
+
+def _segment_buffers(u: Tensor, n_seg: int, dstate: int,
+                     dummy: Tensor) -> Tuple[Tensor, Tensor]:
+    """(hend (batch, dim, n_seg, N), dtsum (batch, dim, n_seg)) fp32, the
+    pre-pass results of a split sequence, read only by segments after the
+    first: ``dummy`` for both when the sequence is not split."""
+    if n_seg <= 1:
+        return dummy, dummy
+    batch, dim, _ = u.shape
+    hend = torch.empty(batch, dim, n_seg, dstate, device=u.device,
+                       dtype=torch.float32)
+    dtsum = torch.empty(batch, dim, n_seg, device=u.device,
+                        dtype=torch.float32)
+    return hend, dtsum
 
 
 def _segments(n_chunks: int, n_seg: int, align: int) -> Tuple[int, int]:
