@@ -681,9 +681,7 @@ def _selective_scan_bwd_tmajor_kernel(
                     seqlen, kb * R + j, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
                     T_IN_THREAD)
                 h0 = _step_last(hj, offs_t, BLOCK_T, T_IN_THREAD)
-            if PREFETCH:
-                pass
-            else:
+            if not PREFETCH:  # else issued during the previous chunk
                 u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r = _tmajor_bwd_loads(
                     u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
                     su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
