@@ -131,11 +131,12 @@ def _steps_pos(step, seqlen, REVERSE: tl.constexpr):
 
 
 @triton.jit
-def _steps_dt(delta_ptr, row_dt, sdt_l, pos, ok, bias, HAS_BIAS: tl.constexpr,
-              SOFTPLUS: tl.constexpr, FAST_MATH: tl.constexpr):
-    """delta of one step (D,) fp32 after bias and softplus; 0 on a padded
-    step, so that it carries the state unchanged (a = 1, b = 0)."""
-    dt = tl.load(delta_ptr + row_dt + pos * sdt_l).to(tl.float32)
+def _steps_dt(dt, ok, bias, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+              FAST_MATH: tl.constexpr):
+    """delta of one step (D,), as loaded, to fp32 after bias and softplus;
+    0 on a padded step, so that it carries the state unchanged (a = 1,
+    b = 0)."""
+    dt = dt.to(tl.float32)
     if HAS_BIAS:
         dt = dt + bias
     if SOFTPLUS:
@@ -206,8 +207,8 @@ def _selective_scan_fwd_steps_seg_kernel(
         for t in tl.static_range(BLOCK_T):
             pos, ok = _steps_pos(c * BLOCK_T + t, seqlen, REVERSE)
             u = tl.load(u_ptr + row_u + pos * su_l).to(tl.float32)
-            dt = _steps_dt(delta_ptr, row_dt, sdt_l, pos, ok, bias, HAS_BIAS,
-                           SOFTPLUS, FAST_MATH)
+            dt = _steps_dt(tl.load(delta_ptr + row_dt + pos * sdt_l), ok,
+                           bias, HAS_BIAS, SOFTPLUS, FAST_MATH)
             Bt = _steps_bc(B_ptr, bc_row, offs_n, mask_n, sbc_n, sbc_l, pos,
                            EVEN_N)
             h = (tl.exp2(dt[None, :] * A2) * h
@@ -294,12 +295,7 @@ def _selective_scan_fwd_steps_kernel(
                 mask_n, sbc_n, sbc_l, step + 2, seqlen, HAS_Z, ACCUMULATE,
                 REVERSE, EVEN_N)
             u = u.to(tl.float32)
-            dt = dt.to(tl.float32)
-            if HAS_BIAS:
-                dt = dt + bias
-            if SOFTPLUS:
-                dt = _softplus_fast(dt, FAST_MATH)
-            dt = tl.where(ok, dt, 0.0)
+            dt = _steps_dt(dt, ok, bias, HAS_BIAS, SOFTPLUS, FAST_MATH)
             h = (tl.exp2(dt[None, :] * A2) * h
                  + (dt * u)[None, :] * Bt[:, None])
             y = tl.sum(h * Ct[:, None], axis=0)  # (D,)
