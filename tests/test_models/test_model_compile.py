@@ -201,6 +201,40 @@ def test_vim_triton_scan_compiled_matches_eager():
         model, torch.randn(1, 3, 32, 32), inference=False)
 
 
+@requires_triton_interpreter
+@pytest.mark.parametrize('backend', ['aot_eager', 'inductor'])
+def test_vim_fused_inference_compiled_matches_eager(backend):
+    """Vim's fused mixer without gradients (the low-memory inference path:
+    one direction at a time) traced in one graph that calls the
+    single-direction conv and the scan-into op twice per layer (and not
+    the two-direction ops), compiled output equal to eager's."""
+    torch.manual_seed(0)
+    model = VisionMamba(
+        arch=dict(embed_dims=16, num_layers=2, d_state=4),
+        img_size=32,
+        out_type='featmap',
+        scan_backend='triton').eval()
+    model.init_weights()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        explain = torch._dynamo.explain(model)(x)
+        assert explain.graph_break_count == 0, [
+            r.reason for r in explain.break_reasons
+        ]
+        targets = [
+            str(n.target) for n in explain.graphs[0].graph.nodes
+            if n.op == 'call_function'
+        ]
+        for op, want in (('mmmamba.conv1d_silu_triton_fwd', 4),
+                         ('mmmamba.selective_scan_triton_fwd_into', 4),
+                         ('mmmamba.bidir', 0)):
+            assert sum(t.startswith(op) for t in targets) == want, op
+        torch._dynamo.reset()
+        compiled = torch.compile(model, fullgraph=True, backend=backend)
+        for g, w in zip(compiled(x), model(x)):
+            torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-6)
+
+
 def fused_ss2d_calls(fn: Callable, *args) -> int:
     """Trace ``fn(*args)`` (one graph, no break) and count the fused SS2D
     scan's forward custom op in it."""

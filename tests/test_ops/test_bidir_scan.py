@@ -17,7 +17,8 @@ from typing import Dict, Optional
 import pytest
 import torch
 
-from mmmamba.ops import bidir_selective_scan, selective_scan_ref
+from mmmamba.ops import (bidir_selective_scan, selective_scan_into,
+                         selective_scan_ref)
 from mmmamba.testing import (requires_cuda, requires_triton,
                              requires_triton_interpreter)
 
@@ -408,3 +409,93 @@ def test_gpu_triton_matches_fp32_reference(batch, seqlen, layout, dtype):
             got[k].float(), want[k], rtol=rtol,
             atol=atol * max(1.0, want[k].abs().max().item()),
             msg=lambda m: f'd{k}: {m}')
+
+
+# ---------------------------------------------------------------- into
+
+
+def _into_both(ins, backend, out_scale):
+    """The two directions one after the other through selective_scan_into
+    (Vim's low-memory inference), into the (B, E, L) view of a (B, L, E)
+    tensor as Vim passes it."""
+    u = ins['u_f']
+    y = torch.full((u.shape[0], u.shape[2], u.shape[1]), float('nan'),
+                   dtype=u.dtype).transpose(1, 2)
+    for s, reverse in (('f', False), ('b', True)):
+        args = [ins[f'{k}_{s}'] for k in DIR_NAMES]
+        u_, delta, A, B, C, D, bias = args
+        got = selective_scan_into(
+            y, u_, delta, A, B, C, D, ins['z'], bias, True, reverse=reverse,
+            out_scale=out_scale, accumulate=reverse, backend=backend)
+        assert got is y
+    return y
+
+
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter)])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_into_both_directions_equals_bidir(backend, dtype):
+    """selective_scan_into forward then reverse (accumulate) equals
+    bidir_selective_scan's output: bit for bit on Triton (the same kernels
+    and epilogue), to rounding on the reference; and the definition."""
+    ins = vim_layout(make_inputs(2, 8, 4, 19, 2, dtype=dtype))
+    with torch.no_grad():
+        got = _into_both(ins, backend, 0.5)
+        want = call(bidir_selective_scan, ins, 0.5, backend=backend)
+    if backend == 'triton':
+        assert torch.equal(got, want)
+    else:
+        tol = 1e-2 if dtype == torch.bfloat16 else 1e-6
+        torch.testing.assert_close(got, want, rtol=tol, atol=tol)
+    ref, _ = oracle(ins, 0.5)
+    tol = 3e-2 if dtype == torch.bfloat16 else 1e-4
+    torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol)
+
+
+@requires_triton_interpreter
+def test_into_overwrites_without_accumulate():
+    """accumulate=False overwrites whatever ``out`` held (here NaN and
+    then a first result), with the scale applied."""
+    ins = make_inputs(1, 4, 2, 9)
+    args = [ins[f'{k}_f'] for k in DIR_NAMES]
+    u, delta, A, B, C, D, bias = args
+    with torch.no_grad():
+        want = selective_scan_ref(u, delta, A, B, C, D, ins['z'], bias, True)
+        out = torch.full_like(u, float('nan'))
+        for _ in range(2):
+            selective_scan_into(out, u, delta, A, B, C, D, ins['z'], bias,
+                                True, out_scale=0.25, backend='triton')
+            torch.testing.assert_close(out, 0.25 * want, rtol=1e-5,
+                                       atol=1e-6)
+
+
+def test_into_refuses_gradients_and_bad_out():
+    """Forward only: raises when a gradient would be needed, and names the
+    ops to train with; ``out`` must match u."""
+    ins = make_inputs(1, 4, 2, 9)
+    args = [ins[f'{k}_f'] for k in DIR_NAMES]
+    u, delta, A, B, C, D, bias = args
+    out = torch.empty(u.shape, dtype=u.dtype)
+    with pytest.raises(RuntimeError, match='bidir_selective_scan'):
+        selective_scan_into(out, u, delta, A, B, C, D, backend='reference')
+    with torch.no_grad(), pytest.raises(ValueError, match='out must have'):
+        selective_scan_into(out[:, :, 1:], u, delta, A, B, C,
+                            backend='reference')
+
+
+@requires_triton_interpreter
+def test_into_custom_op_opcheck():
+    """Schema (``out`` mutated) and fake of
+    ``mmmamba::selective_scan_triton_fwd_into``."""
+    from mmmamba.ops.selective_scan import triton as tb
+    ins = vim_layout(make_inputs(1, 4, 2, 12, 1))
+    args = [None if ins[f'{k}_b'] is None else ins[f'{k}_b'].detach()
+            for k in DIR_NAMES]
+    u, delta, A, B, C, D, bias = args
+    out = torch.randn(1, 12, 4).transpose(1, 2)
+    for accumulate in (False, True):
+        torch.library.opcheck(
+            tb._into_op, (out.clone(), u, delta, A, B, C, D,
+                          ins['z'].detach(), bias, True, True, 0.5,
+                          accumulate))

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from mmmamba.ops import (bidir_conv1d_silu, bidir_conv1d_silu_ref,
-                         check_conv1d_backend)
+                         check_conv1d_backend, conv1d_silu)
 from mmmamba.ops import causal_conv1d
 from mmmamba.ops.causal_conv1d import resolve_conv1d_backend
 from mmmamba.testing import (requires_cuda, requires_triton,
@@ -534,9 +534,15 @@ ones = {'stride_wfk', 'stride_wbk', 'stride_gfe', 'stride_gbe'}
 div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_gfb', 'stride_gfl',
          'stride_gbb', 'stride_gbl'}
 n = 0
+loads = {}
 for dtype in ('bf16', 'fp32'):
     for fn, ptrs, cfg, consts in (
-            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG, {}),
+            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG,
+             dict(WRITE_F=True, WRITE_B=True)),
+            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG,
+             dict(WRITE_F=True, WRITE_B=False)),
+            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG,
+             dict(WRITE_F=False, WRITE_B=True)),
             (tk._bidir_conv1d_bwd_kernel, bwd_ptrs, tk.BWD_CONFIG,
              dict(K_PAD=4, NEED_DX=True, NEED_DW=True,
                   DETERMINISTIC=False, VEC=tk.BWD_CONFIG.vec))):
@@ -559,6 +565,10 @@ for dtype in ('bf16', 'fp32'):
                          target=GPUTarget('cuda', 90, 32),
                          options=dict(num_warps=cfg.num_warps))
         assert len(kernel.asm['cubin']) > 0
+        if fn is tk._bidir_conv1d_fwd_kernel:
+            ptx = kernel.asm['ptx']
+            loads[(dtype, consts['WRITE_F'], consts['WRITE_B'])] = (
+                ptx.count('ld.global'), ptx.count('st.global'))
         if fn is tk._bidir_conv1d_bwd_kernel:
             # the shift axis stays in-thread: no layout conversion (shared
             # memory and barriers) inside the loop over tiles
@@ -566,7 +576,15 @@ for dtype in ('bf16', 'fp32'):
             loop = ttgir[ttgir.index('scf.for'):ttgir.index('scf.yield')]
             assert 'convert_layout' not in loop, dtype
         n += 1
-print(f'compiled {n}')
+for dtype in ('bf16', 'fp32'):
+    (both_ld, both_st), (f_ld, f_st), (b_ld, b_st) = (
+        loads[(dtype, wf, wb)]
+        for wf, wb in ((True, True), (True, False), (False, True)))
+    # one direction: half the stores, and the x shifts and taps only the
+    # other direction reads are not loaded (K = 4: 4 of 7 shifts)
+    assert f_st * 2 == both_st and b_st * 2 == both_st, loads
+    assert f_ld == b_ld and f_ld < both_ld * 2 // 3, loads
+print(f'compiled {n}', loads)
 """
 
 
@@ -576,9 +594,11 @@ def test_kernels_compile_for_sm90():
     both kernels for sm_90 offline (PTX and ptxas, no GPU needed) in a
     process without TRITON_INTERPRET, with their default launch
     configurations, bf16 and fp32; the backward's loop must have no layout
-    conversion (its design keeps the shift axis inside each thread)."""
+    conversion (its design keeps the shift axis inside each thread); the
+    forward with one direction compiled out stores half as much and loads
+    neither the x shifts nor the taps of the other direction."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
-    assert out.strip().endswith('compiled 4')
+    assert out.strip().split('\n')[-1].startswith('compiled 8'), out
 
 
 # ---------------------------------------------------------------- GPU
@@ -630,3 +650,71 @@ def test_gpu_auto_is_triton_and_deterministic_mode():
     for k in atomic:
         assert torch.equal(runs[0][k], runs[1][k]), k
         assert_close(runs[0][k].float(), atomic[k].float(), 1e-5, 1e-5, k)
+
+
+# ---------------------------------------------------------------- one direction
+
+
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter)])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_one_direction_equals_that_output_of_both(backend, dtype):
+    """conv1d_silu(x, w, b) is bidir_conv1d_silu's u_f, and with
+    reverse=True its u_b, bit for bit (same kernel, the other direction
+    compiled out), from Vim's strided x; with and without bias."""
+    for bias in ((True, False), (False, True)):
+        ins = make_inputs(2, 13, 24, 4, dtype=dtype, bias=bias)
+        with torch.no_grad():
+            u_f, u_b = bidir_conv1d_silu(*(ins[k] for k in NAMES),
+                                         backend=backend)
+            one_f = conv1d_silu(ins['x'], ins['weight_f'], ins['bias_f'],
+                                backend=backend)
+            one_b = conv1d_silu(ins['x'], ins['weight_b'], ins['bias_b'],
+                                reverse=True, backend=backend)
+        for got, want in ((one_f, u_f), (one_b, u_b)):
+            assert got.dtype == dtype and got.is_contiguous()
+            assert torch.equal(got, want)
+        want_f, want_b = oracle(*(ins[k] for k in NAMES))
+        assert_close(one_b, want_b, 2e-2 if dtype == torch.bfloat16 else
+                     1e-5, 1e-2 if dtype == torch.bfloat16 else 1e-6, 'u_b')
+
+
+@requires_triton_interpreter
+def test_one_direction_triton_is_forward_only():
+    """The Triton single-direction conv has no backward: asked for one it
+    raises, naming the op that has; under no_grad it runs."""
+    ins = make_inputs(1, 5, 8, 4)
+    with pytest.raises(RuntimeError, match='bidir_conv1d_silu'):
+        conv1d_silu(ins['x'], ins['weight_f'], ins['bias_f'],
+                    backend='triton')
+    with torch.no_grad():
+        conv1d_silu(ins['x'], ins['weight_f'], ins['bias_f'],
+                    backend='triton')
+
+
+def test_one_direction_reference_is_differentiable():
+    """The reference backend keeps autograd: gradients of u_b's loss match
+    the two-direction op's (whose u_f does not reach the loss)."""
+    ins = make_inputs(1, 9, 8, 3)
+    u_b = conv1d_silu(ins['x'], ins['weight_b'], ins['bias_b'], reverse=True,
+                      backend='reference')
+    g = torch.randn_like(u_b)
+    got = torch.autograd.grad(u_b, [ins['x'], ins['weight_b']], g)
+    _, want_b = bidir_conv1d_silu(*(ins[k] for k in NAMES),
+                                  backend='reference')
+    want = torch.autograd.grad(want_b, [ins['x'], ins['weight_b']], g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+
+
+@requires_triton_interpreter
+def test_one_direction_custom_op_opcheck():
+    """Schema and shape function of ``mmmamba::conv1d_silu_triton_fwd``."""
+    from mmmamba.ops.causal_conv1d import triton as tb
+    ins = make_inputs(1, 6, 8, 4)
+    x = ins['x'].detach()
+    for reverse in (False, True):
+        torch.library.opcheck(
+            tb._one_direction_op,
+            (x, ins['weight_f'].detach(), ins['bias_f'].detach(), reverse))

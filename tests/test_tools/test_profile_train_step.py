@@ -45,3 +45,21 @@ def test_cpu_smoke_profiles_both_backbones():
         assert set(r['categories']) <= set(prof.CATEGORIES)
         assert r['categories'].get('scan', 0) > 0
         assert sum(r['categories'].values()) == pytest.approx(r['kernel_ms'])
+
+
+def test_cpu_smoke_profiles_inference():
+    """``--inference``: the feature model's forward only (no backward, no
+    optimizer), labelled as such, the scan among its ops and nothing of
+    the training step's (no optimizer time)."""
+    prof = load_script(SCRIPT)
+    res = prof.main([
+        '--device', 'cpu', '--batch-size', '2', '--resolution', '32',
+        '--warmup', '1', '--steps', '1', '--profile-steps', '1', '--top',
+        '3', '--inference', 'vim={"type": "mmmamba.VisionMamba", "arch": '
+        '{"embed_dims": 32, "num_layers": 2}}'
+    ])
+    assert [r['label'] for r in res] == ['vim (inference)']
+    cats = res[0]['categories']
+    assert cats.get('scan', 0) > 0
+    assert 'optimizer' not in cats
+    assert sum(cats.values()) == pytest.approx(res[0]['kernel_ms'])

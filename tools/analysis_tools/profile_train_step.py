@@ -4,7 +4,10 @@
 Builds the classifiers of ``benchmark_backbone.py --mode vmamba-throughput``
 (VMamba with average pooling, Vim with its class token, a linear head),
 runs AMP training steps (forward, cross-entropy, backward, AdamW step,
-``zero_grad``), times ``--steps`` of them on the wall clock after
+``zero_grad``), or with ``--inference`` the feature extraction that
+``benchmark_backbone.py --mode resolution`` times (the feature models, in
+``torch.inference_mode`` under autocast), times ``--steps`` of them on the
+wall clock after
 ``--warmup`` untimed ones, then profiles ``--profile-steps`` more with
 ``torch.profiler`` and prints, per model, the step time, the peak memory
 allocated during the timed steps, the device-kernel time summed by category
@@ -72,14 +75,20 @@ def profile_model(label: str,
                   profile_steps: int,
                   top: int,
                   dtype: torch.dtype,
-                  compile_mode: Optional[str] = None) -> Dict:
+                  compile_mode: Optional[str] = None,
+                  inference: bool = False) -> Dict:
     """Time and profile AMP training steps of one model; print its table.
 
     With ``compile_mode`` the model (not the optimizer) runs as
     ``torch.compile(model, fullgraph=True, mode=compile_mode)``; the
-    compilation happens in the untimed warm-up steps."""
-    model = bb.build_classifier(spec, None, res).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    compilation happens in the untimed warm-up steps. With ``inference``
+    a step is one forward of the feature model (no loss, no optimizer)."""
+    if inference:
+        model = bb.build_feature_model(spec, res, None).to(device).eval()
+        label = f'{label} (inference)'
+    else:
+        model = bb.build_classifier(spec, None, res).to(device).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     if compile_mode:
         model = bb.maybe_compile(
             model,
@@ -90,6 +99,9 @@ def profile_model(label: str,
     y = torch.randint(0, 1000, (batch, ), device=device)
 
     def step():
+        if inference:
+            with torch.inference_mode(), torch.autocast(device, dtype=dtype):
+                return model(x)
         with torch.autocast(device, dtype=dtype):
             loss = F.cross_entropy(model(x), y)
         loss.backward()
@@ -144,7 +156,7 @@ def profile_model(label: str,
     for n, t in totals.most_common(top):
         print(f'  {t / 1e3 / profile_steps:8.3f} {calls[n] // profile_steps:5d}'
               f'  {n[:120]}')
-    del model, opt
+    del model
     if device == 'cuda':
         torch.cuda.empty_cache()
     return dict(label=label, step_ms=ms, kernel_ms=kernel_ms,
@@ -167,6 +179,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--profile-steps', type=int, default=3)
     p.add_argument('--top', type=int, default=25)
+    p.add_argument('--inference', action='store_true',
+                   help='profile feature extraction (inference_mode, '
+                   'autocast) instead of a training step')
     p.add_argument('--compile', nargs='?', const='default', default=None,
                    metavar='MODE',
                    help='torch.compile each model (fullgraph) with this '
@@ -181,14 +196,16 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
           + (f' ({torch.cuda.get_device_name()})'
              if args.device == 'cuda' else '')
           + f', torch {torch.__version__}, batch {args.batch_size}, '
-          f'{args.resolution}², AMP {args.precision}, AdamW')
+          f'{args.resolution}², AMP {args.precision}, '
+          + ('inference' if args.inference else 'AdamW'))
     results = []
     for text in args.models:
         label, spec = bb.parse_model(text)
         results.append(
             profile_model(label, spec, args.device, args.batch_size,
                           args.resolution, args.warmup, args.steps,
-                          args.profile_steps, args.top, dtype, args.compile))
+                          args.profile_steps, args.top, dtype, args.compile,
+                          args.inference))
     return results
 
 

@@ -31,10 +31,11 @@ from torch import Tensor
 
 from .._utils import is_triton_available, triton_interpret
 from ..selective_scan import _FLOAT_DTYPES, _INSTALL_HINTS
-from .reference import bidir_conv1d_silu_ref
+from .reference import bidir_conv1d_silu_ref, conv1d_silu_ref
 
 __all__ = [
-    'bidir_conv1d_silu', 'bidir_conv1d_silu_ref', 'check_conv1d_backend',
+    'bidir_conv1d_silu', 'bidir_conv1d_silu_ref', 'conv1d_silu',
+    'conv1d_silu_ref', 'check_conv1d_backend',
     'resolve_conv1d_backend', 'CONV1D_BACKENDS'
 ]
 
@@ -215,3 +216,42 @@ def bidir_conv1d_silu(x: Tensor,
         return bidir_conv1d_silu_triton(x, weight_f, bias_f, weight_b,
                                         bias_b)
     return bidir_conv1d_silu_ref(x, weight_f, bias_f, weight_b, bias_b)
+
+
+def conv1d_silu(x: Tensor,
+                weight: Tensor,
+                bias: Optional[Tensor],
+                *,
+                reverse: bool = False,
+                backend: str = 'auto') -> Tensor:
+    """One direction of :func:`bidir_conv1d_silu`: ``u_f`` with
+    ``(weight, bias)`` as ``(weight_f, bias_f)``, or with ``reverse`` the
+    anti-causal ``u_b`` with them as ``(weight_b, bias_b)``; the same
+    arithmetic, so the result equals that output of the two-direction call.
+
+    Reads ``x`` once for one direction: Vim's low-memory inference runs the
+    two directions one after the other, so only one (B, L, E) conv output
+    is alive at a time.
+
+    Args:
+        x, weight, bias: as ``x``, ``weight_f``, ``bias_f`` of
+            :func:`bidir_conv1d_silu`.
+        reverse: the anti-causal direction.
+        backend: ``'auto'``, ``'reference'`` or ``'triton'``.
+
+    Returns:
+        u: (B, L, E) contiguous, dtype of ``x``.
+
+    Raises:
+        TypeError, ValueError, RuntimeError: as :func:`bidir_conv1d_silu`;
+            RuntimeError also for the ``'triton'`` backend with an input
+            that requires grad in grad mode (forward only: train with
+            :func:`bidir_conv1d_silu`). The reference backend is
+            differentiable.
+    """
+    weight, _ = _validate(x, weight, bias, weight, None)
+    name = resolve_conv1d_backend(backend, x.device, x.dtype)
+    if name == 'triton':
+        from .triton import conv1d_silu_triton
+        return conv1d_silu_triton(x, weight, bias, reverse)
+    return conv1d_silu_ref(x, weight, bias, reverse)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['bidir_conv1d_silu_ref']
+__all__ = ['bidir_conv1d_silu_ref', 'conv1d_silu_ref']
 
 
 def bidir_conv1d_silu_ref(x: Tensor, weight_f: Tensor,
@@ -56,3 +56,13 @@ def bidir_conv1d_silu_ref(x: Tensor, weight_f: Tensor,
         u_f = F.silu(a_f).transpose(1, 2).to(x.dtype).contiguous()
         u_b = F.silu(a_b).transpose(1, 2).to(x.dtype).contiguous()
     return u_f, u_b
+
+
+def conv1d_silu_ref(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                    reverse: bool) -> Tensor:
+    """One direction of :func:`bidir_conv1d_silu_ref`: ``u_f`` (causal) or,
+    with ``reverse``, ``u_b`` (anti-causal), from ``weight`` (E, K) and
+    ``bias`` (E,) or None; (B, L, E) contiguous in ``x.dtype``."""
+    if reverse:
+        return bidir_conv1d_silu_ref(x, weight, None, weight, bias)[1]
+    return bidir_conv1d_silu_ref(x, weight, bias, weight, None)[0]

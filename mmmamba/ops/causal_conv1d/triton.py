@@ -21,7 +21,10 @@ from .._utils import (custom_op, register_autograd, register_fake,
                       use_custom_ops)
 from .triton_kernels import bidir_conv1d_bwd, bidir_conv1d_fwd
 
-__all__ = ['BidirConv1dSiluTritonFn', 'bidir_conv1d_silu_triton']
+__all__ = [
+    'BidirConv1dSiluTritonFn', 'bidir_conv1d_silu_triton',
+    'conv1d_silu_triton'
+]
 
 Grads = Tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor],
               Optional[Tensor], Optional[Tensor]]
@@ -180,3 +183,49 @@ def bidir_conv1d_silu_triton(x: Tensor, weight_f: Tensor,
         return _triton_fwd_op(x, weight_f, bias_f, weight_b, bias_b)
     return BidirConv1dSiluTritonFn.apply(x, weight_f, bias_f, weight_b,
                                          bias_b)
+
+
+# ---------------------------------------------------------------------------
+# One direction, forward only (inference)
+# ---------------------------------------------------------------------------
+
+
+@custom_op('mmmamba::conv1d_silu_triton_fwd')
+def _one_direction_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                      reverse: bool) -> Tensor:
+    """The forward kernel with one direction compiled in.
+
+    Returns:
+        u: (B, L, E) contiguous in ``x.dtype``.
+    """
+    x = _unit_channel_stride(x)
+    if reverse:
+        return bidir_conv1d_fwd(x, weight, None, weight, bias,
+                                directions='backward')[1]
+    return bidir_conv1d_fwd(x, weight, bias, weight, None,
+                            directions='forward')[0]
+
+
+@register_fake(_one_direction_op)
+def _one_direction_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                        reverse: bool) -> Tensor:
+    return x.new_empty(x.shape)
+
+
+def conv1d_silu_triton(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                       reverse: bool) -> Tensor:
+    """One direction of :func:`bidir_conv1d_silu_triton` (weights (E, K)),
+    forward only: the same kernel and arithmetic, the other direction
+    compiled out. Registered as the custom op
+    ``mmmamba::conv1d_silu_triton_fwd`` (no autograd formula).
+
+    Raises:
+        RuntimeError: an input requires grad while grad mode is on.
+    """
+    if torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x, weight, bias)):
+        raise RuntimeError(
+            'conv1d_silu (triton) is forward-only: it has no backward. Call '
+            'it under torch.no_grad()/inference_mode(), or use '
+            'bidir_conv1d_silu (which has one) for training')
+    return _one_direction_op(x, weight, bias, reverse)

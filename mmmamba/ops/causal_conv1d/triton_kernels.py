@@ -148,8 +148,11 @@ def _bidir_conv1d_fwd_kernel(
         stride_xb, stride_xl,
         stride_wfe, stride_wfk, stride_wbe, stride_wbk,
         K: tl.constexpr, HAS_BIAS_F: tl.constexpr, HAS_BIAS_B: tl.constexpr,
-        BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr):
-    """Both directions of one (BLOCK_L, BLOCK_E) tile (module docstring)."""
+        BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+        WRITE_F: tl.constexpr = True, WRITE_B: tl.constexpr = True):
+    """Both directions of one (BLOCK_L, BLOCK_E) tile (module docstring);
+    ``WRITE_F`` / ``WRITE_B`` off compile one direction out (its taps,
+    loads of the shifts only it reads, and its store)."""
     pid = tl.program_id(0)
     pid_l = pid % n_lblocks
     pid_e = (pid // n_lblocks) % n_eblocks
@@ -165,20 +168,24 @@ def _bidir_conv1d_fwd_kernel(
         shift = i - P  # a constexpr (static_range)
         rows = offs_l + shift
         rmask = (rows >= 0) & (rows < seqlen)
+        # (a shift that only a compiled-out direction reads: its load has
+        # no use and the compiler drops it)
         xv = tl.load(
             x_base + (rows[:, None] * stride_xl + offs_e[None, :]),
             mask=rmask[:, None] & mask_e[None, :],
             other=0.0).to(tl.float32)
         if shift <= 0:  # causal tap shift + P
-            w = tl.load(
-                wf_ptr + offs_e * stride_wfe + (shift + P) * stride_wfk,
-                mask=mask_e, other=0.0).to(tl.float32)
-            acc_f += w[None, :] * xv
+            if WRITE_F:
+                w = tl.load(
+                    wf_ptr + offs_e * stride_wfe + (shift + P) * stride_wfk,
+                    mask=mask_e, other=0.0).to(tl.float32)
+                acc_f += w[None, :] * xv
         if shift >= 0:  # anti-causal tap P - shift
-            w = tl.load(
-                wb_ptr + offs_e * stride_wbe + (P - shift) * stride_wbk,
-                mask=mask_e, other=0.0).to(tl.float32)
-            acc_b += w[None, :] * xv
+            if WRITE_B:
+                w = tl.load(
+                    wb_ptr + offs_e * stride_wbe + (P - shift) * stride_wbk,
+                    mask=mask_e, other=0.0).to(tl.float32)
+                acc_b += w[None, :] * xv
     if HAS_BIAS_F:
         acc_f += tl.load(bf_ptr + offs_e, mask=mask_e,
                          other=0.0).to(tl.float32)[None, :]
@@ -190,10 +197,12 @@ def _bidir_conv1d_fwd_kernel(
     out_off = pid_b.to(tl.int64) * seqlen * dim
     ptrs = offs_l[:, None] * dim + offs_e[None, :]
     omask = (offs_l < seqlen)[:, None] & mask_e[None, :]
-    tl.store(uf_ptr + out_off + ptrs, u_f.to(uf_ptr.dtype.element_ty),
-             mask=omask)
-    tl.store(ub_ptr + out_off + ptrs, u_b.to(ub_ptr.dtype.element_ty),
-             mask=omask)
+    if WRITE_F:
+        tl.store(uf_ptr + out_off + ptrs, u_f.to(uf_ptr.dtype.element_ty),
+                 mask=omask)
+    if WRITE_B:
+        tl.store(ub_ptr + out_off + ptrs, u_b.to(ub_ptr.dtype.element_ty),
+                 mask=omask)
 
 
 @triton.jit
@@ -371,8 +380,9 @@ def bidir_conv1d_fwd(x: Tensor,
                      bias_f: Optional[Tensor],
                      weight_b: Tensor,
                      bias_b: Optional[Tensor],
-                     config: Optional[Conv1dConfig] = None
-                     ) -> Tuple[Tensor, Tensor]:
+                     config: Optional[Conv1dConfig] = None,
+                     directions: str = 'both'
+                     ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Run the forward kernel.
 
     Args:
@@ -381,30 +391,47 @@ def bidir_conv1d_fwd(x: Tensor,
         weight_f, weight_b: (E, K), any strides and float dtype.
         bias_f, bias_b: (E,) contiguous, or None.
         config: launch configuration; :func:`default_config` if None.
+        directions: ``'both'``, ``'forward'`` or ``'backward'``: which
+            outputs to compute (the other's weight and bias are not read).
 
     Returns:
-        u_f, u_b: (B, L, E) contiguous, dtype of ``x``.
+        u_f, u_b: (B, L, E) contiguous, dtype of ``x``; None for a
+        direction not asked for.
     """
+    if directions not in ('both', 'forward', 'backward'):
+        raise ValueError(f"directions must be 'both', 'forward' or "
+                         f"'backward', got {directions!r}")
+    write_f = directions in ('both', 'forward')
+    write_b = directions in ('both', 'backward')
     batch, seqlen, dim = x.shape
-    K = weight_f.shape[1]
-    u_f = torch.empty(batch, seqlen, dim, device=x.device, dtype=x.dtype)
-    u_b = torch.empty_like(u_f)
-    if u_f.numel() == 0:
+    K = (weight_f if write_f else weight_b).shape[1]
+
+    def alloc(wanted: bool) -> Optional[Tensor]:
+        return (torch.empty(batch, seqlen, dim, device=x.device,
+                            dtype=x.dtype) if wanted else None)
+
+    u_f, u_b = alloc(write_f), alloc(write_b)
+    if x.numel() == 0:
         return u_f, u_b
+    some = u_f if write_f else u_b  # passed for the pointer never used
     if config is None:
         config = default_config(False, seqlen, dim)
     n_l = triton.cdiv(seqlen, config.block_l)
     n_e = triton.cdiv(dim, config.block_e)
     grid = (n_l * n_e * batch, )
+    w_f = weight_f if write_f else x.new_empty(0, K)
+    w_b = weight_b if write_b else x.new_empty(0, K)
     _bidir_conv1d_fwd_kernel[grid](
-        x, weight_f, bias_f if bias_f is not None else x,
-        weight_b, bias_b if bias_b is not None else x,
-        u_f, u_b,
+        x, w_f, bias_f if bias_f is not None and write_f else x,
+        w_b, bias_b if bias_b is not None and write_b else x,
+        u_f if write_f else some, u_b if write_b else some,
         seqlen, dim, n_l, n_e,
         x.stride(0), x.stride(1),
-        *_weight_strides(weight_f), *_weight_strides(weight_b),
-        K=K, HAS_BIAS_F=bias_f is not None, HAS_BIAS_B=bias_b is not None,
+        *_weight_strides(w_f), *_weight_strides(w_b),
+        K=K, HAS_BIAS_F=bias_f is not None and write_f,
+        HAS_BIAS_B=bias_b is not None and write_b,
         BLOCK_L=config.block_l, BLOCK_E=config.block_e,
+        WRITE_F=write_f, WRITE_B=write_b,
         num_warps=config.num_warps)
     return u_f, u_b
 

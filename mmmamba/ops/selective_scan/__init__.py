@@ -55,7 +55,7 @@ from .reference import selective_scan_ref
 
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
-    'check_backend', 'resolve_backend', 'available_backends', 'auto_order',
+    'selective_scan_into', 'check_backend', 'resolve_backend', 'available_backends', 'auto_order',
     'AUTO_ORDER', 'BACKENDS'
 ]
 
@@ -397,3 +397,75 @@ def bidir_selective_scan(u_f: Tensor,
                          delta_softplus, reverse=True, backend=name)
     out = y_f + y_b
     return out if out_scale == 1 else out * out_scale
+
+
+def selective_scan_into(out: Tensor,
+                        u: Tensor,
+                        delta: Tensor,
+                        A: Tensor,
+                        B: Tensor,
+                        C: Tensor,
+                        D: Optional[Tensor] = None,
+                        z: Optional[Tensor] = None,
+                        delta_bias: Optional[Tensor] = None,
+                        delta_softplus: bool = False,
+                        *,
+                        reverse: bool = False,
+                        out_scale: float = 1.0,
+                        accumulate: bool = False,
+                        backend: str = 'auto') -> Tensor:
+    """``out = out_scale * selective_scan(u, ...)`` in place, or ``out +=``
+    it with ``accumulate``; forward only (inference).
+
+    What :func:`bidir_selective_scan` does inside, exposed so that a caller
+    can run the two directions one after the other and free the first
+    direction's inputs before making the second's (Vim's low-memory
+    inference): the Triton kernel writes or adds into ``out`` in its
+    epilogue, with the same arithmetic as the bidirectional forward, so
+    ``into(out, f..., accumulate=False)`` then ``into(out, b...,
+    reverse=True, accumulate=True)`` equals ``bidir_selective_scan``'s
+    output. Other backends compute :func:`selective_scan` and copy or add
+    (in ``out``'s dtype).
+
+    Args:
+        out: (batch, dim, seqlen), floating point, any strides (Vim passes
+            the (B, E, L) view of a (B, L, E) tensor).
+        u, ..., delta_softplus, reverse, backend: as :func:`selective_scan`.
+        out_scale: factor applied to the scan's output.
+        accumulate: add into ``out`` instead of overwriting it.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        TypeError, ValueError: as :func:`selective_scan`, or ``out`` of
+            the wrong type, shape or device.
+        RuntimeError: an input (or ``out``) requires grad in grad mode
+            (use :func:`selective_scan` / :func:`bidir_selective_scan` to
+            train); the backend cannot run here.
+    """
+    validate_inputs(u, delta, A, B, C, D, z, delta_bias)
+    _check_tensor('out', out, (3, ), False)
+    if out.shape != u.shape or out.device != u.device:
+        raise ValueError(
+            f'selective_scan_into: out must have the shape and device of u '
+            f'{tuple(u.shape)} on {u.device}, got {tuple(out.shape)} on '
+            f'{out.device}')
+    if torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad
+            for t in (out, u, delta, A, B, C, D, z, delta_bias)):
+        raise RuntimeError(
+            'selective_scan_into is forward-only: call it under '
+            'torch.no_grad()/inference_mode(), or use selective_scan / '
+            'bidir_selective_scan (which have a backward) for training')
+    name = resolve_backend(backend, u.device, A.shape[1], False)
+    if name == 'triton':
+        from .triton import selective_scan_into_triton
+        return selective_scan_into_triton(out, u, delta, A, B, C, D, z,
+                                          delta_bias, delta_softplus,
+                                          reverse, out_scale, accumulate)
+    y = selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                       reverse=reverse, backend=name)
+    if accumulate:
+        return out.add_(y.to(out.dtype), alpha=out_scale)
+    return out.copy_(y.mul_(out_scale) if out_scale != 1 else y)

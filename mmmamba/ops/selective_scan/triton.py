@@ -33,7 +33,8 @@ from .triton_kernels import (_like_layout, default_config, scan_layout,
 
 __all__ = [
     'SelectiveScanTritonFn', 'selective_scan_triton',
-    'BidirSelectiveScanTritonFn', 'bidir_selective_scan_triton'
+    'BidirSelectiveScanTritonFn', 'bidir_selective_scan_triton',
+    'SelectiveScanIntoTritonFn', 'selective_scan_into_triton'
 ]
 
 
@@ -569,3 +570,77 @@ def bidir_selective_scan_triton(
             _forward_block_l(u_b, args[_DIR_ARGS + 3], save_states))
         return out
     return BidirSelectiveScanTritonFn.apply(*args, delta_softplus, out_scale)
+
+
+# ---------------------------------------------------------------------------
+# Forward only, into a given output (inference)
+# ---------------------------------------------------------------------------
+# out (=|+=) out_scale * scan(...): the forward kernel writes or adds into the
+# caller's tensor (ACCUMULATE), as the bidirectional forward does for its
+# second direction, so a caller can run the two directions one after the
+# other and free each direction's inputs in between. No states are saved
+# and there is no backward.
+
+
+def _into(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+          C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+          delta_bias: Optional[Tensor], delta_softplus: bool, reverse: bool,
+          out_scale: float, accumulate: bool) -> None:
+    B = B.unsqueeze(1) if B.dim() == 3 else B
+    C = C.unsqueeze(1) if C.dim() == 3 else C
+    selective_scan_fwd(
+        scan_layout(u), scan_layout(delta), _fp32(A), _contig(B),
+        _contig(C), _fp32(D), scan_layout(z), _fp32(delta_bias),
+        delta_softplus, False, reverse=reverse, out=out,
+        out_scale=out_scale, accumulate=accumulate)
+
+
+class SelectiveScanIntoTritonFn(torch.autograd.Function):
+    """The forward kernel into a given ``out`` (forward only). Arguments
+    ``(u, delta, A, B, C, D, z, delta_bias, out, delta_softplus, reverse,
+    out_scale, accumulate)``: the first eight at the positions of
+    :class:`SelectiveScanTritonFn`'s, which FLOP counting reads."""
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, out,
+                delta_softplus, reverse, out_scale, accumulate):
+        _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+              reverse, out_scale, accumulate)
+        ctx.mark_dirty(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError('selective_scan_into has no backward')
+
+
+@custom_op('mmmamba::selective_scan_triton_fwd_into', mutates_args=('out', ))
+def _into_op(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+             C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+             delta_bias: Optional[Tensor], delta_softplus: bool,
+             reverse: bool, out_scale: float, accumulate: bool) -> None:
+    """:func:`_into` as an op that mutates ``out``."""
+    _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse,
+          out_scale, accumulate)
+
+
+def selective_scan_into_triton(out: Tensor, u: Tensor, delta: Tensor,
+                               A: Tensor, B: Tensor, C: Tensor,
+                               D: Optional[Tensor], z: Optional[Tensor],
+                               delta_bias: Optional[Tensor],
+                               delta_softplus: bool, reverse: bool,
+                               out_scale: float,
+                               accumulate: bool) -> Tensor:
+    """``out = out_scale * scan(...)`` (or ``+=`` with ``accumulate``) on
+    the Triton forward kernel; same inputs as :func:`selective_scan_triton`
+    (u, delta, z without a copy when contiguous or channel-last), ``out``
+    (batch, dim, L) any strides and float dtype. Forward only (the caller
+    checks that no gradient is needed). Returns ``out``."""
+    out_scale = float(out_scale)
+    if use_custom_ops():
+        _into_op(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                 reverse, out_scale, accumulate)
+        return out
+    return SelectiveScanIntoTritonFn.apply(u, delta, A, B, C, D, z,
+                                           delta_bias, out, delta_softplus,
+                                           reverse, out_scale, accumulate)

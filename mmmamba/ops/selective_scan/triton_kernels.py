@@ -1140,6 +1140,7 @@ def selective_scan_fwd(
         reverse: bool = False,
         out: Optional[Tensor] = None,
         out_scale: float = 1.0,
+        accumulate: Optional[bool] = None,
 ) -> Tuple[Tensor, Tensor, Optional[Tensor], ScanConfig]:
     """Run the forward kernel.
 
@@ -1164,6 +1165,8 @@ def selective_scan_fwd(
             is *added* in the kernel's epilogue (ACCUMULATE: the second
             direction of a bidirectional scan).
         out_scale: factor applied to y before it is written or added.
+        accumulate: whether ``out_scale * y`` is added to ``out`` (True) or
+            overwrites it (False); None: add exactly when ``out`` is given.
 
     Returns:
         out (batch, dim, L) in ``u.dtype`` (or the given ``out``);
@@ -1181,7 +1184,10 @@ def selective_scan_fwd(
     _check_block_d(config, dpg)
     block_n = triton.next_power_of_2(max(dstate, 1))
     n_state_chunks = triton.cdiv(seqlen, config.block_l)
-    accumulate = out is not None
+    if accumulate is None:
+        accumulate = out is not None
+    elif accumulate and out is None:
+        raise ValueError('selective_scan_fwd: accumulate=True needs out')
     if out is None:
         out = _like_layout(u)
     last = torch.empty(batch, dim, dstate, device=u.device,

@@ -345,3 +345,57 @@ def test_fused_mixer_runs_the_fused_ops(monkeypatch):
     calls.clear()
     m.forward_core(xz)
     assert calls == []
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('divide_output', [True, False])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_fused_inference_path_equals_training_path(monkeypatch,
+                                                   divide_output, dtype):
+    """Without a gradient to compute, the fused core runs the directions
+    one after the other (single-direction conv, scan into one output) and
+    gives the training path's output bit for bit, in fp32 and under bf16
+    autocast; with a gradient it keeps the two-direction ops."""
+    import mmmamba.models.layers.bimamba as bm
+    calls = []
+    for name in ('bidir_conv1d_silu', 'bidir_selective_scan', 'conv1d_silu',
+                 'selective_scan_into'):
+        fn = getattr(bm, name)
+        monkeypatch.setattr(
+            bm, name, lambda *a, _f=fn, _n=name, **k: calls.append(_n) or
+            _f(*a, **k))
+    m = _perturbed_mixer(seed=4, divide_output=divide_output,
+                         scan_backend='triton', fuse_mixer=True)
+    x = torch.randn(2, 9, 8)
+    with torch.autocast('cpu', dtype=torch.bfloat16,
+                        enabled=dtype == torch.bfloat16):
+        train = m(x)
+        assert calls == ['bidir_conv1d_silu', 'bidir_selective_scan']
+        calls.clear()
+        with torch.inference_mode():
+            infer = m(x)
+        assert calls == ['conv1d_silu', 'selective_scan_into'] * 2
+        with torch.no_grad():
+            assert torch.equal(m(x), infer)
+    assert infer.dtype == train.dtype == dtype
+    assert torch.equal(infer, train.detach())
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_gpu_fused_inference_path_equals_training_path(dtype):
+    """On the GPU at Vim-Ti's width (sequence split into several scan
+    segments at batch 1): the one-direction-at-a-time inference core gives
+    the two-direction core's output bit for bit."""
+    pytest.importorskip('triton')
+    mixer = _perturbed_mixer(seed=8, embed_dims=192, d_state=16, d_conv=4,
+                             scan_backend='triton').cuda()
+    x = torch.randn(1, 3137, 192, device='cuda')
+    with torch.autocast('cuda', dtype=torch.bfloat16,
+                        enabled=dtype == torch.bfloat16):
+        train = mixer(x)
+        with torch.inference_mode():
+            infer = mixer(x)
+    assert infer.dtype == train.dtype == dtype
+    assert torch.equal(infer, train.detach())
