@@ -50,10 +50,14 @@ body = model.body
 print(f'weights {sum(p.numel() * p.element_size() for p in model.parameters()) / G:.3f} GiB')
 for name, mod in [('patch_embed', body.patch_embed), ('layer0.norm', body.layers[0].norm),
                   ('layer0.in_proj', body.layers[0].mixer.in_proj),
-                  ('layer0.out_proj', body.layers[0].mixer.out_proj),
-                  ('layer0', body.layers[0]), ('layer1', body.layers[1])]:
+                  ('layer0.out_proj', body.layers[0].mixer.out_proj)]:
     mod.register_forward_hook(lambda m, i, o, name=name: mark(f'after {name}'))
-body.layers[1].register_forward_hook(lambda m, i, o: active.__setitem__(0, False))
+for k, layer in enumerate(body.layers):  # the loop calls norm and mixer
+    layer.mixer.register_forward_hook(
+        lambda m, i, o, k=k: (active.__setitem__(0, True), mark(f'after layer{k}'),
+                              active.__setitem__(0, k == 0)))
+body.norm_f.register_forward_hook(
+    lambda m, i, o: (active.__setitem__(0, True), mark('after norm_f')))
 x = torch.randn(batch, 3, res, res, device='cuda')
 torch.cuda.synchronize()
 print(f'{res}² b{batch}: image {x.numel() * 4 / G:.3f} GiB, alloc before '

@@ -190,9 +190,8 @@ def bidir_conv1d_silu_triton(x: Tensor, weight_f: Tensor,
 # ---------------------------------------------------------------------------
 
 
-@custom_op('mmmamba::conv1d_silu_triton_fwd')
-def _one_direction_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                      reverse: bool) -> Tensor:
+def _one_direction(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                   reverse: bool) -> Tensor:
     """The forward kernel with one direction compiled in.
 
     Returns:
@@ -204,6 +203,13 @@ def _one_direction_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                                 directions='backward')[1]
     return bidir_conv1d_fwd(x, weight, bias, weight, None,
                             directions='forward')[0]
+
+
+@custom_op('mmmamba::conv1d_silu_triton_fwd')
+def _one_direction_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                      reverse: bool) -> Tensor:
+    """:func:`_one_direction` as an op for ``torch.compile``."""
+    return _one_direction(x, weight, bias, reverse)
 
 
 @register_fake(_one_direction_op)
@@ -228,4 +234,9 @@ def conv1d_silu_triton(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             'conv1d_silu (triton) is forward-only: it has no backward. Call '
             'it under torch.no_grad()/inference_mode(), or use '
             'bidir_conv1d_silu (which has one) for training')
-    return _one_direction_op(x, weight, bias, reverse)
+    if use_custom_ops():
+        return _one_direction_op(x, weight, bias, reverse)
+    # eager: the launcher itself, as the autograd Functions of the other
+    # ops run it (a custom op's dispatch adds host time, and inference at
+    # small batches is host-bound: NOTES.md)
+    return _one_direction(x, weight, bias, reverse)

@@ -83,6 +83,7 @@ import torch
 import triton
 import triton.language as tl
 from torch import Tensor
+from triton.language.extra import libdevice
 
 from .._utils import triton_interpret
 
@@ -115,11 +116,37 @@ def _combine(a1, b1, a2, b2):
     return a1 * a2, b1 * a2 + b2
 
 
+# Compiled kernels take log2 from the special-function unit (lg2.approx,
+# one MUFU op); Triton's interpreter has no libdevice and uses tl.log2.
+_MUFU_LOG = tl.constexpr(not triton_interpret())
+
+
+@triton.jit
+def _log2_1p(e):
+    """log2(1 + e) for e in (0, 1]."""
+    if _MUFU_LOG:
+        return libdevice.fast_log2f(1.0 + e)
+    return tl.log2(1.0 + e)
+
+
 @triton.jit
 def _softplus(x):
-    # Same threshold as torch.nn.functional.softplus (beta=1, threshold=20).
-    return tl.where(x > 20.0, x,
-                    tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x))))
+    """softplus(x) with torch's beta 1 and threshold 20, in ~15
+    instructions instead of ``tl.log``'s ~45 (a software log):
+    ``max(x, 0) + log1p(e)`` with ``e = exp(-|x|)``, where ``log1p(e)`` is
+    the series ``e - e^2/2 + e^3/3 - e^4/4 + e^5/5`` for ``e < 1/16``
+    (relative error below ``e^5 / 6``, 2e-7) and ``ln 2 * log2(1 + e)``
+    above, whose MUFU log2 (absolute error about 2^-22) is at least
+    ``log2(17/16) = 0.087`` there: relative error below 3e-6 everywhere,
+    also for the small deltas (x << 0) where ``log2(1 + e)`` alone would
+    lose most of its digits. Offline Triton 3.6 / sm_90 SASS of the
+    time-major forward at Vim's tile: 15.8 instead of 18.8 instructions per
+    state update (NOTES.md)."""
+    e = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+    series = e * (1.0 + e * (-0.5 + e * (0.3333333333333333 + e * (
+        -0.25 + e * 0.2))))
+    log1p = tl.where(e < 0.0625, series, _log2_1p(e) * 0.6931471805599453)
+    return tl.where(x > 20.0, x, tl.maximum(x, 0.0) + log1p)
 
 
 @triton.jit

@@ -79,12 +79,24 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from mmmamba.ops.selective_scan.triton_kernels import _combine, _softplus
+from mmmamba.ops.selective_scan.triton_kernels import _combine
 
 __all__ = ['ss2d_scan_fwd', 'ss2d_scan_bwd', 'SS2DScanConfig',
            'default_config', 'forward_config', 'num_state_chunks']
 
 NUM_DIRECTIONS = 4
+
+
+@triton.jit
+def _softplus(x):
+    """softplus(x), torch's beta 1 and threshold 20, with ``tl.log`` (a
+    software log). The selective scan's kernels moved to a series / MUFU
+    form (``selective_scan.triton_kernels._softplus``, 6-20% faster there);
+    here it spills (VMamba-T stage-1 backward, bf16: 128 registers and 8
+    bytes of stack, ``test_kernels_compile_for_sm90``) and it has not been
+    timed on the GPU, so these kernels keep this form."""
+    return tl.where(x > 20.0, x,
+                    tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x))))
 
 
 @triton.jit

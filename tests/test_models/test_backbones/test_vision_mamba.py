@@ -534,3 +534,41 @@ def test_gpu_fp32_matches_cpu_reference():
         cpu = model(x)[0]
         gpu = model.cuda()(x.cuda())[0].cpu()
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=1e-4)
+
+
+
+def test_layer_loop_frees_the_previous_stream_before_the_mixer():
+    """Without autograd, a layer's inputs (the previous mixer output and
+    residual stream) are freed once its add + RMSNorm has run, before its
+    mixer allocates anything: the loop calls the block's two halves, so no
+    frame holds them. The output equals chaining the blocks' forward."""
+    import weakref
+    model = _tiny(arch=dict(TINY, num_layers=3), out_indices=(2, ),
+                  out_type='raw', final_norm=False).eval()
+    inputs, dead, handles = [], [], []
+    for layer in model.layers:
+        handles.append(layer.norm.register_forward_pre_hook(
+            lambda m, a: inputs.append([weakref.ref(t) for t in a
+                                        if isinstance(t, torch.Tensor)])))
+        handles.append(layer.mixer.register_forward_pre_hook(
+            lambda m, a: dead.append([r() is None for r in inputs[-1]])))
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        out = model(x)[-1]
+        for h in handles:
+            h.remove()
+        # the same blocks, called whole
+        hidden, grid = model.patch_embed(x)
+        cls = model.cls_token.expand(2, -1, -1)
+        mid = grid[0] * grid[1] // 2
+        hidden = torch.cat([hidden[:, :mid], cls, hidden[:, mid:]], dim=1)
+        hidden, residual = hidden + model._pos_embed_for(grid), None
+        for layer in model.layers:
+            hidden, residual = layer(hidden, residual)
+        want = residual + hidden.float()
+    # layer 0's input is the embedded tokens, which (fp32) the norm returns
+    # as the residual stream itself; from layer 1 on, the previous mixer
+    # output and residual stream are both gone
+    assert len(dead) == len(model.layers)
+    assert [flags for flags in dead[1:]] == [[True, True]] * 2
+    torch.testing.assert_close(out, want)
