@@ -52,12 +52,17 @@ for name, mod in [('patch_embed', body.patch_embed), ('layer0.norm', body.layers
                   ('layer0.in_proj', body.layers[0].mixer.in_proj),
                   ('layer0.out_proj', body.layers[0].mixer.out_proj)]:
     mod.register_forward_hook(lambda m, i, o, name=name: mark(f'after {name}'))
+def after(name, keep_active):
+    def hook(module, inputs, output):  # returns None: output unchanged
+        active[0] = True
+        mark(f'after {name}')
+        active[0] = keep_active
+    return hook
+
+
 for k, layer in enumerate(body.layers):  # the loop calls norm and mixer
-    layer.mixer.register_forward_hook(
-        lambda m, i, o, k=k: (active.__setitem__(0, True), mark(f'after layer{k}'),
-                              active.__setitem__(0, k == 0)))
-body.norm_f.register_forward_hook(
-    lambda m, i, o: (active.__setitem__(0, True), mark('after norm_f')))
+    layer.mixer.register_forward_hook(after(f'layer{k}', k == 0))
+body.norm_f.register_forward_hook(after('norm_f', True))
 x = torch.randn(batch, 3, res, res, device='cuda')
 torch.cuda.synchronize()
 print(f'{res}² b{batch}: image {x.numel() * 4 / G:.3f} GiB, alloc before '
