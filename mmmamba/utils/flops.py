@@ -65,6 +65,9 @@ SCAN_OP_NAMES = (
     'prim::PythonOp.SelectiveScanRefFn',
     'prim::PythonOp.SelectiveScanTritonFn',
     'prim::PythonOp.SelectiveScanFn',
+    # selective_scan_into (Vim's inference, one direction per call): the
+    # same argument positions as SelectiveScanTritonFn
+    'prim::PythonOp.SelectiveScanIntoTritonFn',
 )
 
 #: Traced names of the fused bidirectional scan's autograd Functions.
@@ -81,6 +84,7 @@ _SCAN_FUNCTIONS = (
     ('mmmamba.ops.selective_scan.reference', 'SelectiveScanRefFn'),
     ('mmmamba.ops.selective_scan.triton', 'SelectiveScanTritonFn'),
     ('mmmamba.ops.selective_scan.triton', 'BidirSelectiveScanTritonFn'),
+    ('mmmamba.ops.selective_scan.triton', 'SelectiveScanIntoTritonFn'),
 )
 
 # Argument positions of selective_scan's autograd Functions: (u, delta, A, B,

@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmmamba.ops import bidir_selective_scan, selective_scan
+from mmmamba.ops import (bidir_selective_scan, selective_scan,
+                         selective_scan_into)
 from mmmamba.testing import load_script, requires_triton_interpreter
 from mmmamba.utils.flops import (count_flops, selective_scan_flop_jit,
                                  selective_scan_flops)
@@ -206,6 +207,34 @@ def test_bidir_scan_counts_two_scans(backend, with_d, with_z):
     assert res.scan == expected == res.total
     if backend == 'triton':
         assert 'PythonOp.BidirSelectiveScanTritonFn' in res.by_operator
+
+
+class _ScanInto(torch.nn.Module):
+    """Both directions through selective_scan_into, as Vim's mixer runs
+    them without gradients."""
+
+    def forward(self, u):
+        batch, dim, length = u.shape
+        A = -torch.ones(dim, 3)
+        B = torch.ones(batch, 3, length)
+        D = torch.ones(dim)
+        out = torch.empty_like(u)
+        for reverse in (False, True):
+            out = selective_scan_into(out, u, u, A, B, B, D, u, None, True,
+                                      reverse=reverse, out_scale=0.5,
+                                      accumulate=reverse, backend='triton')
+        return out
+
+
+@requires_triton_interpreter
+def test_scan_into_counts_one_scan_per_call():
+    """selective_scan_into's Function is a scan node of its own: two calls
+    count as two scans (with D and z), nothing else."""
+    with torch.no_grad():
+        res = count_flops(_ScanInto(), (torch.randn(2, 6, 7), ))
+    expected = 2 * selective_scan_flops(2, 6, 7, 3, True, True)
+    assert res.scan == expected == res.total
+    assert 'PythonOp.SelectiveScanIntoTritonFn' in res.by_operator
 
 
 def test_scan_handle_rejects_bad_inputs():
