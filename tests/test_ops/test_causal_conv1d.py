@@ -652,7 +652,7 @@ def test_gpu_auto_is_triton_and_deterministic_mode():
         assert_close(runs[0][k].float(), atomic[k].float(), 1e-5, 1e-5, k)
 
 
-# ---------------------------------------------------------------- one direction
+# ------------------------------------------------------------ one direction
 
 
 @pytest.mark.parametrize('backend', [

@@ -55,8 +55,8 @@ from .reference import selective_scan_ref
 
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
-    'selective_scan_into', 'check_backend', 'resolve_backend', 'available_backends', 'auto_order',
-    'AUTO_ORDER', 'BACKENDS'
+    'selective_scan_into', 'check_backend', 'resolve_backend',
+    'available_backends', 'auto_order', 'AUTO_ORDER', 'BACKENDS'
 ]
 
 BACKENDS = ('reference', 'triton', 'mamba_ssm')
