@@ -366,18 +366,22 @@ def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
 
 
 @requires_triton_interpreter
-@pytest.mark.parametrize('block_d,block_t,n_seg,reverse,bwd', [
-    pytest.param(2, 8, 1, False, (2, 0), id='d2-t8-one-segment'),
-    pytest.param(4, 4, 3, False, (4, 8), id='d4-t4-3-segments-tbwd8'),
-    pytest.param(2, 16, 2, True, (2, 16), id='d2-t16-2-segs-reverse-tbwd16'),
-    pytest.param(4, 8, 8, True, (4, 4), id='d4-t8-8-segments-reverse-tbwd4'),
-    pytest.param(2, 8, 2, False, (4, 16, True),
+@pytest.mark.parametrize('block_d,block_t,n_seg,fwd_prefetch,reverse,bwd', [
+    pytest.param(2, 8, 1, False, False, (2, 0), id='d2-t8-one-segment'),
+    pytest.param(4, 4, 3, True, False, (4, 8),
+                 id='d4-t4-3-segments-prefetch-tbwd8'),
+    pytest.param(2, 16, 2, False, True, (2, 16),
+                 id='d2-t16-2-segs-reverse-tbwd16'),
+    pytest.param(4, 8, 8, True, True, (4, 4),
+                 id='d4-t8-8-segments-prefetch-reverse-tbwd4'),
+    pytest.param(2, 8, 2, False, False, (4, 16, True),
                  id='d2-t8-2-segs-tbwd16-prefetch'),
-    pytest.param(4, 8, 3, True, (2, 0, True),
+    pytest.param(4, 8, 3, False, True, (2, 0, True),
                  id='d4-t8-3-segs-reverse-lanes-bwd-prefetch'),
 ])
 def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
-                                               n_seg, reverse, bwd):
+                                               n_seg, fwd_prefetch, reverse,
+                                               bwd):
     """The time-major kernels against the float64 reference: the forward
     (threads own consecutive steps; the sequence split into segments joined
     by a state-passing pre-pass) for outputs and last state; every gradient
@@ -385,15 +389,19 @@ def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
     (block_d, block_t[, prefetch]), 0 = lane-major; block_t < 16
     recomputes a chunk's incoming state inside a saved-state block;
     prefetch loads chunk c-1 during chunk c), both from the states the
-    forward saved every 16 steps inside each segment. L=75 leaves a ragged
-    last chunk and a short last segment; 2 groups of 4 channels."""
+    forward saved every 16 steps inside each segment. ``fwd_prefetch``:
+    the forward loads chunk c+1 during chunk c (the last chunk's
+    prefetch reads past the segment, or masked past the sequence). L=75
+    leaves a ragged last chunk and a short last segment; 2 groups of 4
+    channels."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
 
     def config(*args, backward, **kwargs):
         if backward:
             return tk.ScanConfig(bwd[0], 16, 1, block_t=bwd[1],
                                  prefetch=bwd[2] if len(bwd) > 2 else False)
-        return tk.ScanConfig(block_d, 16, 1, block_t=block_t, n_seg=n_seg)
+        return tk.ScanConfig(block_d, 16, 1, block_t=block_t, n_seg=n_seg,
+                             prefetch=fwd_prefetch)
 
     monkeypatch.setattr(tk, 'default_config', config)
     ins = make_inputs(2, 8, 8, 75, 2, dtype=torch.float32)
@@ -545,6 +553,9 @@ STRIDED_PATHS = {
                         dict(block_t=8), False),
     'time-major-3seg-reverse': ((2, 16, 1), dict(block_t=4, n_seg=3),
                                 (2, 16, 1), dict(block_t=4), True),
+    'time-major-prefetch-2seg': ((4, 8, 1), dict(block_t=4, n_seg=2,
+                                                 prefetch=True),
+                                 (4, 8, 1), dict(block_t=8), False),
     'bwd-prefetch-time-major-reverse': ((2, 8, 1), dict(block_t=8),
                                         (4, 8, 1),
                                         dict(block_t=8, prefetch=True), True),
@@ -733,6 +744,21 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert 6085 // small.n_seg >= tk.TMAJOR_MIN_SEGMENT
     assert large.n_seg < small.n_seg
     assert short.n_seg == 1
+    # without saved states at small batch (inference): 32 channels per
+    # warp, a channel's 16 states in one thread; saving states, or at
+    # large batch, 16 channels x 2 state lanes; prefetch everywhere
+    infer = tk.default_config(6085, 16, 384, backward=False,
+                              save_states=False, n_rows=8 * 384)
+    infer_large = tk.default_config(6085, 16, 384, backward=False,
+                                    save_states=False, n_rows=64 * 384)
+    assert (small.block_d, small.block_t) == (16, 8)
+    assert (infer.block_d, infer.block_t) == (32, 4) and infer.n_seg > 1
+    assert infer_large.block_d == 16 and infer_large.n_seg == 1
+    assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
+    assert all(c.prefetch for c in (small, large, short, infer, infer_large))
+    # fewer states: no 32-channel tile (measured for N = 16 only)
+    assert tk.default_config(6085, 4, 384, backward=False, save_states=False,
+                             n_rows=8 * 384).block_d == 16
     # the backward: time-major chunks of the forward's state spacing with
     # prefetch; fewer channels per program where few programs run
     bwd = tk.default_config(6085, 16, 384, backward=True, n_rows=8 * 384)
@@ -860,7 +886,16 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
              dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16), 1),
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=True, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16,
-                  STATE_L=8, ACCUMULATE=acc), 1),
+                  STATE_L=8, ACCUMULATE=acc, PREFETCH=True), 1),
+            (tk._selective_scan_fwd_tmajor_kernel,
+             dict(SAVE_STATES=True, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16,
+                  STATE_L=8, ACCUMULATE=acc, PREFETCH=False), 1),
+            # inference at small batch: 32 channels, 4 steps
+            (tk._selective_scan_fwd_seg_kernel,
+             dict(BLOCK_D=32, BLOCK_T=4, BLOCK_N=16), 1),
+            (tk._selective_scan_fwd_tmajor_kernel,
+             dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=4, BLOCK_N=16,
+                  STATE_L=8, ACCUMULATE=acc, PREFETCH=True), 1),
             # backward: time-major defaults (8 and 4 channels, 8 steps, one
             # chunk per saved state, prefetch), time-major recomputing a
             # chunk (states every 16 steps), lane-major N=16 (with and
@@ -909,7 +944,7 @@ for bd, n, w in ((4, 4, 1), (8, 4, 1), (2, 16, 2), (16, 16, 2), (16, 4, 2)):
     consts = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   REVERSE=False, SAVE_STATES=True, ACCUMULATE=False,
                   BLOCK_D=bd, BLOCK_T=8, BLOCK_N=n, STATE_L=8,
-                  T_IN_THREAD=rule, **as_u)
+                  T_IN_THREAD=rule, PREFETCH=False, **as_u)
     kernel = build(fn, {k: v for k, v in consts.items() if k in names},
                    'bf16', strides, w)
     t_split = []
@@ -949,6 +984,40 @@ for fn, extra in ((ts._selective_scan_fwd_steps_kernel,
                                              kernel.metadata.shared)
 print('states in-thread')
 """
+
+
+_TMAJOR_STATE_LAYOUT = _COMPILE_SM90.split('\ncommon = dict(')[0] + r"""
+import re
+strides = layouts['vim']
+fn = tk._selective_scan_fwd_tmajor_kernel
+names = {p.name for p in fn.params if p.is_constexpr}
+for bd, bt, pf in ((16, 8, True), (32, 4, True), (16, 8, False)):
+    consts = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
+                  REVERSE=False, SAVE_STATES=False, ACCUMULATE=True,
+                  BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
+                  T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
+                  Z_AS_U=False, OUT_AS_U=True)
+    assert set(consts) == names, names ^ set(consts)
+    ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
+    nd = f'tensor<16x{bd}x!tt.ptr'
+    access = [line for line in ttgir.splitlines()
+              if ('tt.load' in line or 'tt.store' in line) and nd in line]
+    assert not access, (bd, bt, access[:2])
+print('no 2-D state access')
+"""
+
+
+@requires_triton
+def test_time_major_forward_loads_state_tiles_as_rows():
+    """The time-major forward (inference: no saved states) compiles
+    (offline, sm_90) with no 2-D load or store of an (N, D) tile. A 2-D
+    load of A or of the segment states (N-contiguous in memory) made
+    Triton lay the loop-carried state out with lanes on N and convert it
+    through shared memory twice per chunk (Triton 3.6: 16.7 instructions
+    per state update against 15.6 without, benchmarks/NOTES.md, session
+    of 2026-12-03, fifth part); this fails if such an access comes back."""
+    out = run_compiler_script(_TMAJOR_STATE_LAYOUT, timeout=600)
+    assert out.strip().endswith('no 2-D state access')
 
 
 @requires_triton

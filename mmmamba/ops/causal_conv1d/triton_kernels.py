@@ -114,10 +114,17 @@ class Conv1dConfig(NamedTuple):
 #: Defaults (:func:`default_config`), for a (B, L, E) problem with E >= 64.
 FWD_CONFIG = Conv1dConfig(8, 64, 2, 1, 4)  # H200 sweep 2026-12-03
 BWD_CONFIG = Conv1dConfig(2, 64, 2, 8, 2)  # H200 sweep 2026-12-03
+# One direction (Vim inference), H200 sweep 2026-12-03
+# (benchmarks/session_1203e_h200/callA/sweep_conv1.log), bf16 ms against
+# FWD_CONFIG: 0.245 / 0.307 at 1248² b64, 0.098 / 0.106 at 2048² b8, equal
+# within 1% at 1248² b8.
+FWD_ONE_CONFIG = Conv1dConfig(16, 128, 2, 1, 4)
 
 
-def default_config(backward: bool, seqlen: int, dim: int) -> Conv1dConfig:
-    """Launch configuration of the forward or backward kernel.
+def default_config(backward: bool, seqlen: int, dim: int,
+                   one_direction: bool = False) -> Conv1dConfig:
+    """Launch configuration of the forward or backward kernel
+    (``one_direction``: a forward that writes one of the two outputs).
 
     Timed on the H200 (``benchmark_conv1d.py --sweep --dtypes bf16``,
     2026-12-03, ``benchmarks/session_1203_h200/call4/sweep.log``): the
@@ -128,7 +135,10 @@ def default_config(backward: bool, seqlen: int, dim: int) -> Conv1dConfig:
     0.241 / 0.421 for (4, 64), 4 warps, 16 tiles.
     Narrow E gets a narrower channel block, short L fewer tiles.
     """
-    base = BWD_CONFIG if backward else FWD_CONFIG
+    if backward:
+        base = BWD_CONFIG
+    else:
+        base = FWD_ONE_CONFIG if one_direction else FWD_CONFIG
     block_e = min(base.block_e, triton.next_power_of_2(max(dim, 1)))
     tiles = max(1, min(base.tiles, triton.cdiv(seqlen, base.block_l)))
     return base._replace(block_e=block_e, tiles=tiles if backward else 1)
@@ -415,7 +425,8 @@ def bidir_conv1d_fwd(x: Tensor,
         return u_f, u_b
     some = u_f if write_f else u_b  # passed for the pointer never used
     if config is None:
-        config = default_config(False, seqlen, dim)
+        config = default_config(False, seqlen, dim,
+                                one_direction=directions != 'both')
     n_l = triton.cdiv(seqlen, config.block_l)
     n_e = triton.cdiv(dim, config.block_e)
     grid = (n_l * n_e * batch, )

@@ -13,11 +13,16 @@ Two tile layouts, chosen per call by :func:`default_config`:
   The recurrence is an in-thread sequential FMA chain (an associative scan
   along an axis that lives in one thread) with the carried state folded into
   step 0; the only shuffles are the sum over a few state lanes for
-  ``<C_t, h_t>``. Loads go through one shared-memory layout conversion per
-  chunk. At small batch a long sequence is split into segments that run in
-  parallel: a pre-pass computes each segment's end state from zero and its
-  total decay, and each segment folds those of the segments before it into
-  its incoming state (``n_seg``). Compared with the lane-major forward this
+  ``<C_t, h_t>``. Loads of u, delta, B, C go through shared-memory layout
+  conversions per chunk; tiles that are N-contiguous in memory (A, the
+  segment states) are loaded as N rows of (D,), so that the loop-carried
+  state keeps the math's layout (a 2D load gave it lanes on N and two
+  shared-memory round trips per chunk). The forward can issue chunk c+1's
+  loads before chunk c's math (``prefetch``). At small batch a long
+  sequence is split into segments that run in parallel: a pre-pass
+  computes each segment's end state from zero and its total decay, and
+  each segment folds those of the segments before it into its incoming
+  state (``n_seg``). Compared with the lane-major forward this
   cut the forward 1.4-2.5x on an H200 (``benchmarks/NOTES.md``, attempt 9).
 * **Lane-major** (forward and backward for N = 1, the VMamba case; the
   N > 1 backward of states saved at another spacing): one program owns
@@ -94,10 +99,10 @@ __all__ = [
 
 LOG2E = math.log2(math.e)
 # Time-major forward: sequences are split (default_config) only below this
-# many programs, then until about TMAJOR_PROGRAMS run, into segments of at
-# least TMAJOR_MIN_SEGMENT steps.
+# many programs, then until at least TMAJOR_PROGRAMS run, into segments of
+# at least TMAJOR_MIN_SEGMENT steps.
 TMAJOR_SPLIT_BELOW = 1024
-TMAJOR_PROGRAMS = 4096
+TMAJOR_PROGRAMS = 1536
 TMAJOR_MIN_SEGMENT = 128
 # Time-major backward: 8 channels per program from this many programs, else
 # 4 (default_config).
@@ -414,6 +419,31 @@ def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
 
 
 @triton.jit
+def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
+                      su_l, row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base,
+                      offs_t, offs_n, mask_d, dstate, seqlen, c,
+                      HAS_Z: tl.constexpr, ACCUMULATE: tl.constexpr,
+                      BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """Every load of chunk ``c`` of the time-major forward, in the tensors'
+    own dtypes (zeros past the end): u, delta (T, D), B, C (T, N), z and
+    the output to accumulate onto (T, D) (u when absent, never used)."""
+    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                              seqlen, c, BLOCK_T, REVERSE)
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    zz = u
+    if HAS_Z:
+        zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
+    prev = u
+    if ACCUMULATE:
+        prev = tl.load(out_ptr + _td(row_o, pos, so_l), mask=m_td, other=0.0)
+    return u, dt, Bt, Ct, zz, prev
+
+
+@triton.jit
 def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                  dstate, seqlen, c, HAS_BIAS: tl.constexpr,
                  SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr,
@@ -444,6 +474,34 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
 
 
 @triton.jit
+def _rows_tile(ptr, row, mask_d, dstate, BLOCK_N: tl.constexpr,
+               BLOCK_D: tl.constexpr):
+    """An (N, D) fp32 tile whose element (n, d) is at ``ptr + row[d] + n``
+    (0 for n >= dstate or a masked d), from N loads of (D,) rows. A 2D
+    load of this N-contiguous tile makes Triton lay it out for its own
+    coalescing (lanes on N) and then convert every tile that meets it,
+    the scan state among them, through shared memory in every chunk; rows
+    leave the layout to the math."""
+    offs_n = tl.arange(0, BLOCK_N)
+    x = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    for n in tl.static_range(BLOCK_N):
+        v = tl.load(ptr + row + n, mask=mask_d & (n < dstate), other=0.0)
+        x = tl.where(offs_n[:, None] == n, v[None, :], x)
+    return x
+
+
+@triton.jit
+def _rows_tile_store(ptr, row, x, mask_d, dstate, BLOCK_N: tl.constexpr):
+    """Store an (N, D) tile at ``ptr + row[d] + n`` as N rows of (D,)
+    (:func:`_rows_tile` says why). A row is picked with a sum whose other
+    terms are -0.0 (x + -0.0 == x), which the compiler folds away."""
+    offs_n = tl.arange(0, BLOCK_N)
+    for n in tl.static_range(BLOCK_N):
+        v = tl.sum(tl.where(offs_n[:, None] == n, x, -0.0), axis=0)
+        tl.store(ptr + row + n, v, mask=mask_d & (n < dstate))
+
+
+@triton.jit
 def _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
                   dim_per_group, n_groups, seqlen, HAS_BIAS: tl.constexpr,
                   BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
@@ -454,8 +512,8 @@ def _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
     offs_n = tl.arange(0, BLOCK_N)
     mask_d = offs_d < dim
     mask_nd = (offs_n[:, None] < dstate) & mask_d[None, :]
-    A2 = tl.load(A_ptr + offs_d[None, :] * dstate + offs_n[:, None],
-                 mask=mask_nd, other=0.0) * 1.4426950408889634
+    A2 = _rows_tile(A_ptr, offs_d * dstate, mask_d, dstate, BLOCK_N,
+                    BLOCK_D) * 1.4426950408889634
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     else:
@@ -516,7 +574,7 @@ def _selective_scan_fwd_tmajor_kernel(
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     STATE_L: tl.constexpr, REVERSE: tl.constexpr, ACCUMULATE: tl.constexpr,
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
-    T_IN_THREAD: tl.constexpr,
+    T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -543,38 +601,53 @@ def _selective_scan_fwd_tmajor_kernel(
     seg_row = (bidx * dim + offs_d) * n_seg
     for s in range(0, seg):  # incoming state: fold segments 0 .. seg-1
         dts = tl.load(dtsum_ptr + seg_row + s, mask=mask_d, other=0.0)
-        he = tl.load(hend_ptr + (seg_row[None, :] + s) * dstate
-                     + offs_n[:, None], mask=mask_nd, other=0.0)
+        he = _rows_tile(hend_ptr, (seg_row + s) * dstate, mask_d, dstate,
+                        BLOCK_N, BLOCK_D)
         h = tl.exp2(A2 * dts[None, :]) * h + he
     st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
         + offs_n[:, None]
     c0 = seg * chunks_per_seg
     c1 = tl.minimum(c0 + chunks_per_seg, n_chunks)
+    if PREFETCH:
+        nxt = _tmajor_fwd_loads(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
+            row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t, offs_n,
+            mask_d, dstate, seqlen, c0, HAS_Z, ACCUMULATE, BLOCK_T, REVERSE)
     for c in range(c0, c1):
         if SAVE_STATES:
             tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
                      h, mask=mask_nd & ((c * BLOCK_T) % STATE_L == 0))
-        u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _ = _tmajor_chunk(
-            u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
-            offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
-            SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
-        Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
-        y = tl.sum(hh * Ct[:, :, None], axis=1)  # (T, D)
+        if PREFETCH:  # chunk c + 1's loads in flight during c's math
+            u, dt, Bt, Ct, zz, prev = nxt
+            nxt = _tmajor_fwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
+                row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
+                offs_n, mask_d, dstate, seqlen, c + 1, HAS_Z, ACCUMULATE,
+                BLOCK_T, REVERSE)
+        else:
+            u, dt, Bt, Ct, zz, prev = _tmajor_fwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
+                row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
+                offs_n, mask_d, dstate, seqlen, c, HAS_Z, ACCUMULATE,
+                BLOCK_T, REVERSE)
+        u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _ = _tmajor_math(
+            u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
+            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
+        y = tl.sum(hh * Ct.to(tl.float32)[:, :, None], axis=1)  # (T, D)
         if HAS_D:
             y += Dv[None, :] * u
         if HAS_Z:
-            zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td,
-                         other=0.0).to(tl.float32)
+            zz = zz.to(tl.float32)
             y = y * zz * tl.sigmoid(zz)
         y = y * out_scale
-        ptr_o = out_ptr + _td(row_o, pos, so_l)
         if ACCUMULATE:
-            y += tl.load(ptr_o, mask=m_td, other=0.0).to(tl.float32)
-        tl.store(ptr_o, y.to(out_ptr.dtype.element_ty), mask=m_td)
+            y += prev.to(tl.float32)
+        tl.store(out_ptr + _td(row_o, pos, so_l),
+                 y.to(out_ptr.dtype.element_ty), mask=m_td)
         h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     if c1 == n_chunks:  # the segment that holds the final step
-        tl.store(last_ptr + (bidx * dim + offs_d[None, :]) * dstate
-                 + offs_n[:, None], h, mask=mask_nd)
+        _rows_tile_store(last_ptr, (bidx * dim + offs_d) * dstate, h, mask_d,
+                         dstate, BLOCK_N)
 
 
 @triton.jit
@@ -1004,8 +1077,8 @@ class ScanConfig(NamedTuple):
     ``block_d`` channels per program, ``block_l`` steps per chunk of the
     backward (and the spacing of the states the forward saves for it),
     ``num_warps``; ``prefetch`` issues the loads of the next chunk before
-    the math of the current one (lane-major forward and backward;
-    time-major backward when ``block_t`` equals the saved-state spacing).
+    the math of the current one (forward kernels; the time-major backward
+    when ``block_t`` equals the saved-state spacing).
     ``block_t > 0`` runs the forward on the time-major kernel with chunks
     of ``block_t`` steps, split into ``n_seg`` sequence segments that run
     in parallel (a state-passing pre-pass joins them); in a backward config
@@ -1079,24 +1152,40 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
         # (any spacing), as the defaults before prefetching.
         return ScanConfig(_largest_divisor_block(dim_per_group, 2), state_l, 1)
     # Forward: time-major tiles, 16 channels x 2 state lanes per warp, 8
-    # steps per thread (sweep of 2026-12-02 on an H200,
-    # benchmarks/scan_sweep_h200), states saved every TMAJOR_STATE_L steps
-    # for the backward. A sequence is split into segments only
-    # when fewer than TMAJOR_SPLIT_BELOW programs would run (a split costs a
-    # pre-pass over all but the last segment), then until about
-    # TMAJOR_PROGRAMS programs run, with segments of at least
-    # TMAJOR_MIN_SEGMENT steps.
+    # steps per thread, chunk c+1's loads issued during chunk c's math;
+    # states saved every TMAJOR_STATE_L steps for the backward. A sequence
+    # is split into segments only when fewer than TMAJOR_SPLIT_BELOW
+    # programs would run (a split costs a pre-pass over all but the last
+    # segment), then until TMAJOR_PROGRAMS programs run, with segments of
+    # at least TMAJOR_MIN_SEGMENT steps. Split and without saved states
+    # (inference at small batch), N = 16 takes 32 channels per warp with a
+    # channel's 16 states in one thread and 4 steps per chunk: half the
+    # per-channel work (softplus, gate, loads) per state update, where the
+    # many segments hide its latency (at 768 one-warp programs, 1248² b64,
+    # it is slower).
+    # H200 sweep of 2026-12-03 (benchmarks/session_1203e_h200/callA), bf16
+    # kernel ms, previous default -> this: inference 224² b128 0.146 ->
+    # 0.117, 1248² b8 0.402 -> 0.341, 1248² b64 2.003 -> 1.691, 2048² b8
+    # 1.014 -> 0.847; saving states 0.173 -> 0.154, 0.432 -> 0.376,
+    # 2.357 -> 1.673, 1.083 -> 0.988.
+    block_n = triton.next_power_of_2(dstate)
     block_d = _largest_divisor_block(dim_per_group, 16)
-    if not t_in_thread(block_d, triton.next_power_of_2(dstate), 1):
+    if not t_in_thread(block_d, block_n, 1):
         # too few channels per group for a time-major tile
         return ScanConfig(_largest_divisor_block(dim_per_group, 2),
                           TMAJOR_STATE_L, 1)
+    block_t = 8
     n_prog = max(n_rows // block_d, 1)
+    if (n_prog < TMAJOR_SPLIT_BELOW and not save_states and block_n == 16
+            and dim_per_group % 32 == 0):
+        block_d, block_t = 32, 4
+        n_prog = max(n_rows // block_d, 1)
     n_seg = 1
     while (n_prog < TMAJOR_SPLIT_BELOW and n_prog * n_seg < TMAJOR_PROGRAMS
            and seqlen // (2 * n_seg) >= TMAJOR_MIN_SEGMENT):
         n_seg *= 2
-    return ScanConfig(block_d, TMAJOR_STATE_L, 1, block_t=8, n_seg=n_seg)
+    return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
+                      block_t=block_t, n_seg=n_seg)
 
 
 def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
@@ -1302,7 +1391,7 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         n_seg, chunks_per_seg, *epi,
         HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
         BLOCK_T=block_t, STATE_L=config.block_l, ACCUMULATE=accumulate,
-        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
+        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, PREFETCH=config.prefetch, **flags)
 
 
 def bc_steps_layout(B: Tensor, C: Tensor) -> Tuple[Tensor, Tensor]:

@@ -384,18 +384,35 @@ def test_fused_inference_path_equals_training_path(monkeypatch,
 @pytest.mark.gpu
 @requires_cuda
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
-def test_gpu_fused_inference_path_equals_training_path(dtype):
+def test_gpu_fused_inference_path_equals_training_path(monkeypatch, dtype):
     """On the GPU at Vim-Ti's width (sequence split into several scan
     segments at batch 1): the one-direction-at-a-time inference core gives
-    the two-direction core's output bit for bit."""
+    the two-direction core's output bit for bit when both run the scan
+    with the same launch configuration; with the defaults (inference
+    takes 32-channel tiles and more segments at this size, training
+    16-channel tiles) equal to rounding."""
     pytest.importorskip('triton')
+    from mmmamba.ops.selective_scan import triton_kernels as tk
     mixer = _perturbed_mixer(seed=8, embed_dims=192, d_state=16, d_conv=4,
                              scan_backend='triton').cuda()
     x = torch.randn(1, 3137, 192, device='cuda')
-    with torch.autocast('cuda', dtype=torch.bfloat16,
-                        enabled=dtype == torch.bfloat16):
-        train = mixer(x)
-        with torch.inference_mode():
-            infer = mixer(x)
-    assert infer.dtype == train.dtype == dtype
-    assert torch.equal(infer, train.detach())
+
+    def both_paths():
+        with torch.autocast('cuda', dtype=torch.bfloat16,
+                            enabled=dtype == torch.bfloat16):
+            train = mixer(x)
+            with torch.inference_mode():
+                infer = mixer(x)
+        assert infer.dtype == train.dtype == dtype
+        return infer, train.detach()
+
+    infer, train = both_paths()
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
+    torch.testing.assert_close(infer, train, rtol=tol,
+                               atol=tol * train.abs().max().item())
+    default_config = tk.default_config
+    monkeypatch.setattr(
+        tk, 'default_config', lambda *a, save_states=True, **k:
+        default_config(*a, save_states=True, **k))
+    infer, train = both_paths()
+    assert torch.equal(infer, train)
