@@ -1,0 +1,1492 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Triton kernels of the selective scan and their launchers (no autograd).
+
+Importing this module imports triton: only :mod:`.triton` does, lazily, when
+the ``'triton'`` backend is asked for.
+
+Two tile layouts, chosen per call by :func:`default_config`:
+
+* **Time-major** (forward and backward for N > 1, the Vim case):
+  tiles are ``(BLOCK_T, BLOCK_N, BLOCK_D)`` with time the *slowest* axis, so
+  Triton's default layout gives each thread ``BLOCK_T`` consecutive steps of
+  its (state, channel) pairs in registers, lanes over channels then states.
+  The recurrence is an in-thread sequential FMA chain (an associative scan
+  along an axis that lives in one thread) with the carried state folded into
+  step 0; the only shuffles are the sum over a few state lanes for
+  ``<C_t, h_t>``. Loads go through one shared-memory layout conversion per
+  chunk. At small batch a long sequence is split into segments that run in
+  parallel: a pre-pass computes each segment's end state from zero and its
+  total decay, and each segment folds those of the segments before it into
+  its incoming state (``n_seg``). Compared with the lane-major forward this
+  cut the forward 1.4-2.5x on an H200 (``benchmarks/NOTES.md``, attempt 9).
+* **Lane-major** (forward and backward for N = 1, the VMamba case; the
+  N > 1 backward of states saved at another spacing): one program owns
+  ``BLOCK_D`` channels of one batch element and walks the sequence in
+  chunks of ``BLOCK_L`` steps; inside a chunk ``h_t = a_t h_{t-1} + b_t``
+  is a ``tl.associative_scan`` over ``(BLOCK_D, BLOCK_N, BLOCK_L)`` tiles
+  (time fastest: coalesced loads, scan across a warp's lanes); with
+  ``prefetch`` the loads of the next chunk are issued before the math of
+  the current one.
+
+In both, the batch index varies fastest over program ids, every input is
+read once and ``y`` written once in the forward.
+
+The backward walks the chunks from the end. It recomputes ``h`` from the state
+saved every ``BLOCK_L`` steps (``states``, (batch, dim, n_chunks, N) fp32,
+written by either forward; for N > 1 every 8 steps, one time-major chunk,
+whose loads are issued during the previous chunk's math), runs the adjoint
+recurrence ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` as a reverse associative
+scan, and forms every gradient in registers. dB and dC are sums over the
+channels of a group: each program reduces its ``BLOCK_D`` channels and adds
+the result into fp32 buffers with *relaxed* atomics (Triton's default
+acq_rel ordering made these adds half of the backward's time; addition
+needs no ordering); dA, dD and d(delta_bias) are accumulated over the whole
+sequence in registers and added once per program.
+
+**Layouts.** u, delta, z (and grad_out, du, ddelta, dz, out) are (batch,
+dim, L) views with any element strides, passed as runtime ints
+``s<tensor>_{b,d,l}``; every address is ``bidx * s_b + d * s_d + t * s_l``
+in int32 (the launchers refuse tensors spanning 2**31 elements or more).
+Triton specialises a stride of 1 to a constant at launch, so the two
+layouts that matter compile to unit-stride code: *contiguous* (s_l == 1)
+and *channel-last* (s_d == 1: a transposed (batch, L, dim) tensor, or the
+z half of a (batch, L, 2 dim) one, as Vim produces them). B and C stay
+contiguous (batch, G, N, L). Which layout each kernel reads best:
+
+* time-major kernels (forward, its pre-pass, backward): **channel-last**.
+  Lanes hold channels, so a (T, D) tile's channels are adjacent in memory
+  and load as vectors without a shared-memory transpose (offline sm_90a
+  compile: 19 global loads per chunk, 9 of them vectors, vs 34 / 4 for
+  contiguous tensors, at the same 168 / 128 registers fp32 / bf16).
+  Contiguous tensors work as before.
+* lane-major kernels (forward, backward): **contiguous**. Lanes hold time
+  steps; with channel-last tensors each lane reads its own row, the loads
+  are not coalesced, and the N=16 backward takes 219 registers in bf16
+  instead of 168 (offline sm_90a). Vim's default backward is time-major.
+
+Outputs take the layout of their input (:func:`_like_layout`): out and du
+that of u, ddelta that of delta, dz that of z. A tensor whose strides
+equal u's shares u's offsets (``*_AS_U`` constexprs, set by the
+launchers): with separate offset tiles for u and delta the time-major
+forward took 165 registers in bf16 instead of 128.
+
+**Epilogue flags** (for a bidirectional scan, Vim's two directions summed
+into one tensor): the forward kernels write ``out_scale * y``, or add it
+to ``out`` (ACCUMULATE); the backward kernels read ``gout_scale *
+grad_out`` and add dz to the tensor given (ACCUMULATE_DZ) instead of
+overwriting it.
+"""
+import math
+from typing import NamedTuple, Optional, Tuple
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+from triton.language.extra import libdevice
+
+from mmmamba.ops._utils import triton_interpret
+
+__all__ = [
+    'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config',
+    'scan_layout', 'is_channel_last'
+]
+
+LOG2E = math.log2(math.e)
+# Time-major forward: sequences are split (default_config) only below this
+# many programs, then until about TMAJOR_PROGRAMS run, into segments of at
+# least TMAJOR_MIN_SEGMENT steps.
+TMAJOR_SPLIT_BELOW = 1024
+TMAJOR_PROGRAMS = 4096
+TMAJOR_MIN_SEGMENT = 128
+# Time-major backward: 8 channels per program from this many programs, else
+# 4 (default_config).
+TMAJOR_BWD_PROGRAMS = 4096
+# Spacing of the states the N > 1 forward saves for the backward, and the
+# backward's chunk (one chunk per saved state: nothing recomputed twice).
+# Saved states cost 4·N/8 bytes per input element (8 for N = 16), twice
+# those of a spacing of 16, for a 1.3x faster backward (NOTES.md).
+TMAJOR_STATE_L = 8
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    # (a1, b1) is the earlier segment, (a2, b2) the later one:
+    # h = a2 * (a1 * h0 + b1) + b2.
+    return a1 * a2, b1 * a2 + b2
+
+
+# Compiled kernels take log2 from the special-function unit (lg2.approx,
+# one MUFU op); Triton's interpreter has no libdevice and uses tl.log2.
+_MUFU_LOG = tl.constexpr(not triton_interpret())
+
+
+@triton.jit
+def _log2_1p(e):
+    """log2(1 + e) for e in (0, 1]."""
+    if _MUFU_LOG:
+        return libdevice.fast_log2f(1.0 + e)
+    return tl.log2(1.0 + e)
+
+
+@triton.jit
+def _softplus(x):
+    """softplus(x) with torch's beta 1 and threshold 20, in ~15
+    instructions instead of ``tl.log``'s ~45 (a software log):
+    ``max(x, 0) + log1p(e)`` with ``e = exp(-|x|)``, where ``log1p(e)`` is
+    the series ``e - e^2/2 + e^3/3 - e^4/4 + e^5/5`` for ``e < 1/16``
+    (relative error below ``e^5 / 6``, 2e-7) and ``ln 2 * log2(1 + e)``
+    above, whose MUFU log2 (absolute error about 2^-22) is at least
+    ``log2(17/16) = 0.087`` there: relative error below 3e-6 everywhere,
+    also for the small deltas (x << 0) where ``log2(1 + e)`` alone would
+    lose most of its digits. Offline Triton 3.6 / sm_90 SASS of the
+    time-major forward at Vim's tile: 15.8 instead of 18.8 instructions per
+    state update (NOTES.md)."""
+    e = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+    series = e * (1.0 + e * (-0.5 + e * (0.3333333333333333 + e * (
+        -0.25 + e * 0.2))))
+    log1p = tl.where(e < 0.0625, series, _log2_1p(e) * 0.6931471805599453)
+    return tl.where(x > 20.0, x, tl.maximum(x, 0.0) + log1p)
+
+
+@triton.jit
+def _program_rows(pid, dim, n_batch, BLOCK_D: tl.constexpr):
+    """(batch index, first channel) of a program. The batch index varies
+    fastest, so programs running at the same time touch different batch
+    elements (and different dB/dC addresses in the backward)."""
+    bidx = pid % n_batch
+    d0 = (pid // n_batch) * BLOCK_D
+    return bidx, d0
+
+
+@triton.jit
+def _seq_pos(offs_l, seqlen, REVERSE: tl.constexpr):
+    """Memory position of scan step ``offs_l``: the scan over the reversed
+    sequence reads (and writes) index L-1-t instead of a flipped copy."""
+    if REVERSE:
+        return seqlen - 1 - offs_l
+    return offs_l
+
+
+@triton.jit
+def _rows(bidx, offs_d, stride_b, stride_d):
+    """Element offsets of step 0 of channels ``offs_d`` of batch element
+    ``bidx`` in a (batch, dim, L) tensor with these strides (int32, as
+    every offset here: the launchers check that the tensors fit)."""
+    return bidx * stride_b + offs_d * stride_d
+
+
+@triton.jit
+def _rows_as(AS_U: tl.constexpr, row_u, su_l, bidx, offs_d, stride_b,
+             stride_d, stride_l):
+    """(rows, time stride) of a tensor: those of u when the launcher found
+    the same strides (AS_U), so that the compiler computes one set of
+    offsets for both (separate ones for u and delta cost the time-major
+    kernels 30+ registers with contiguous tensors)."""
+    if AS_U:
+        return row_u, su_l
+    return _rows(bidx, offs_d, stride_b, stride_d), stride_l
+
+
+@triton.jit
+def _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l,
+                bc_base, offs_d, offs_n, offs_t, mask_n, dim, seqlen, c,
+                BLOCK_L: tl.constexpr, REVERSE: tl.constexpr):
+    """u, delta (BLOCK_D, BLOCK_L) and B, C (BLOCK_N, BLOCK_L) of chunk
+    ``c`` (in scan order) as fp32; zeros past the end of the sequence.
+    ``row_*`` are the tensors' :func:`_rows`, ``s*_l`` their time strides."""
+    offs_l = c * BLOCK_L + offs_t
+    mask_l = offs_l < seqlen
+    pos = _seq_pos(offs_l, seqlen, REVERSE)
+    m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
+    u = tl.load(u_ptr + (row_u[:, None] + pos[None, :] * su_l), mask=m_dl,
+                other=0.0).to(tl.float32)
+    dt = tl.load(delta_ptr + (row_dt[:, None] + pos[None, :] * sdt_l),
+                 mask=m_dl, other=0.0).to(tl.float32)
+    ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
+    m_nl = mask_n[:, None] & mask_l[None, :]
+    Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
+    Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0).to(tl.float32)
+    return u, dt, Bt, Ct
+
+
+@triton.jit
+def _selective_scan_fwd_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
+    out_ptr, states_ptr, last_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    so_b, so_d, so_l, out_scale,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    PREFETCH: tl.constexpr, REVERSE: tl.constexpr,
+    ACCUMULATE: tl.constexpr, DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr,
+    OUT_AS_U: tl.constexpr,
+):
+    # Tiles are (BLOCK_D, BLOCK_N, BLOCK_L): time is the fastest axis, so
+    # the scan runs across the lanes of a warp, and loads are coalesced
+    # when the tensors are contiguous (s*_l == 1, the preferred layout).
+    # Epilogue: out = out_scale * y, or out += out_scale * y (ACCUMULATE).
+    pid = tl.program_id(0)
+    bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
+    gidx = d0 // dim_per_group
+
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < dstate
+    # Full-shape masks: a broadcast (1, N) mask drops rows of atomics and
+    # stores when N == 1 (seen in the interpreter).
+    mask_dn = (offs_d[:, None] < dim) & mask_n[None, :]
+
+    # A pre-multiplied by log2(e): exp(dt * A) == exp2(dt * A2).
+    A2 = tl.load(A_ptr + offs_d[:, None] * dstate + offs_n[None, :],
+                 mask=mask_dn, other=0.0) * 1.4426950408889634
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d)
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d)
+
+    row_u = _rows(bidx, offs_d, su_b, su_d)  # (BLOCK_D,)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_o, so_l = _rows_as(OUT_AS_U, row_u, su_l, bidx, offs_d, so_b, so_d,
+                           so_l)
+    bc_base = (bidx * n_groups + gidx) * dstate * seqlen
+    st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
+        + offs_n[None, :]
+    h = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
+    if PREFETCH:
+        u_n, dt_n, B_n, C_n = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr,
+                                          row_u, su_l, row_dt, sdt_l,
+                                          bc_base, offs_d, offs_n, offs_t,
+                                          mask_n, dim, seqlen, 0, BLOCK_L,
+                                          REVERSE)
+    for c in range(n_chunks):
+        offs_l = c * BLOCK_L + offs_t
+        mask_l = offs_l < seqlen
+        pos = _seq_pos(offs_l, seqlen, REVERSE)
+        m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
+        if PREFETCH:
+            # Issue the next chunk's loads before this chunk's math: their
+            # latency overlaps the scan instead of stalling the next step.
+            u, dt, Bt, Ct = u_n, dt_n, B_n, C_n
+            u_n, dt_n, B_n, C_n = _load_chunk(
+                u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l,
+                bc_base, offs_d, offs_n, offs_t, mask_n, dim, seqlen, c + 1,
+                BLOCK_L, REVERSE)
+        else:
+            u, dt, Bt, Ct = _load_chunk(u_ptr, delta_ptr, B_ptr, C_ptr,
+                                        row_u, su_l, row_dt, sdt_l, bc_base,
+                                        offs_d, offs_n, offs_t, mask_n, dim,
+                                        seqlen, c, BLOCK_L, REVERSE)
+        if HAS_BIAS:
+            dt = dt + bias[:, None]
+        if SOFTPLUS:
+            dt = _softplus(dt)
+
+        a = tl.exp2(dt[:, None, :] * A2[:, :, None])
+        b = (dt * u)[:, None, :] * Bt[None, :, :]
+        # Padded steps carry the state through unchanged.
+        a = tl.where(mask_l[None, None, :], a, 1.0)
+        if SAVE_STATES:
+            tl.store(states_ptr + st_base + c * dstate, h, mask=mask_dn)
+        acum, hloc = tl.associative_scan((a, b), 2, _combine)
+        hh = hloc + acum * h[:, :, None]
+        y = tl.sum(hh * Ct[None, :, :], axis=1)
+        if HAS_D:
+            y += Dv[:, None] * u
+        if HAS_Z:
+            zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
+                         mask=m_dl, other=0.0).to(tl.float32)
+            y = y * zz * tl.sigmoid(zz)
+        y = y * out_scale
+        ptr_o = out_ptr + (row_o[:, None] + pos[None, :] * so_l)
+        if ACCUMULATE:
+            y += tl.load(ptr_o, mask=m_dl, other=0.0).to(tl.float32)
+        tl.store(ptr_o, y.to(out_ptr.dtype.element_ty), mask=m_dl)
+        is_last = (offs_t == BLOCK_L - 1)[None, None, :]
+        h = tl.sum(tl.where(is_last, hh, 0.0), axis=2)
+    tl.store(last_ptr + (bidx * dim + offs_d[:, None]) * dstate
+             + offs_n[None, :], h, mask=mask_dn)
+
+
+@triton.jit
+def _first(a, b):
+    return a
+
+
+@triton.jit
+def _second(a, b):
+    return b
+
+
+@triton.jit
+def _step_first(x, offs_t, T_IN_THREAD: tl.constexpr):
+    """``x[0]`` of a (T, N, D) tile. With every thread holding all T steps
+    of its elements (``T_IN_THREAD``) a reduce that keeps its first
+    operand; otherwise (small tiles: Triton spreads T over lanes, and its
+    cross-lane reduce does not keep operand order) a masked sum."""
+    if T_IN_THREAD:
+        return tl.reduce(x, 0, _first)
+    return tl.sum(tl.where((offs_t == 0)[:, None, None], x, 0.0), axis=0)
+
+
+@triton.jit
+def _step_last(x, offs_t, BLOCK_T: tl.constexpr, T_IN_THREAD: tl.constexpr):
+    """``x[BLOCK_T - 1]`` of a (T, N, D) tile (see :func:`_step_first`)."""
+    if T_IN_THREAD:
+        return tl.reduce(x, 0, _second)
+    return tl.sum(tl.where((offs_t == BLOCK_T - 1)[:, None, None], x, 0.0),
+                  axis=0)
+
+
+@triton.jit
+def _td(row, pos, stride_l):
+    """(T, D) element offsets of a (batch, dim, L) tensor: channel rows
+    ``row`` (:func:`_rows`) at memory positions ``pos``."""
+    return row[None, :] + pos[:, None] * stride_l
+
+
+@triton.jit
+def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                  bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
+                  seqlen, c, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
+                  T_IN_THREAD: tl.constexpr):
+    """One chunk of the time-major scan: ``BLOCK_T`` steps from state ``h``.
+
+    Tiles are (BLOCK_T, BLOCK_N, BLOCK_D) with time the *slowest* axis, so
+    Triton's default layout keeps a thread's time steps in its registers
+    (lanes over channels, then states): the associative scan over axis 0 is
+    a sequential FMA chain inside each thread, with no shuffles, and the
+    carried state enters by folding it into step 0.
+
+    u and delta are read at :func:`_td` offsets (their own strides).
+
+    Returns:
+        u, dt (T, D) fp32 (dt after bias/softplus, 0 on padded steps, so
+        that a = 1 and b = 0 carry the state through them); hh (T, N, D)
+        the states after every step; the memory positions ``pos`` (T,) of
+        the chunk's steps (for :func:`_td`), the (T, D) mask, the offsets
+        ``ptr_tn`` (T, N) of B and C and their mask; delta + bias before
+        the softplus (T, D) and B (T, N) for the backward.
+    """
+    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                              seqlen, c, BLOCK_T, REVERSE)
+    return _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2,
+                        h, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T,
+                        REVERSE, T_IN_THREAD)
+
+
+@triton.jit
+def _tmajor_index(bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """Chunk ``c`` of the time-major kernels: memory positions ``pos``
+    (T,), the (T, D) mask, offsets ``ptr_tn`` (T, N) of B and C and their
+    mask, and the (T,) mask of steps inside the sequence."""
+    offs_l = c * BLOCK_T + offs_t
+    mask_l = offs_l < seqlen
+    pos = _seq_pos(offs_l, seqlen, REVERSE)
+    m_td = mask_l[:, None] & mask_d[None, :]
+    ptr_tn = bc_base + offs_n[None, :] * seqlen + pos[:, None]
+    m_tn = mask_l[:, None] & (offs_n[None, :] < dstate)
+    return pos, m_td, ptr_tn, m_tn
+
+
+@triton.jit
+def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                  bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """u, delta (T, D) and B (T, N) of chunk ``c``, in their own dtypes
+    (zeros past the end)."""
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    u = tl.load(u_ptr + _td(row_u, pos, su_l), mask=m_td, other=0.0)
+    dt = tl.load(delta_ptr + _td(row_dt, pos, sdt_l), mask=m_td, other=0.0)
+    Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0)
+    return u, dt, Bt
+
+
+@triton.jit
+def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
+                 dstate, seqlen, c, HAS_BIAS: tl.constexpr,
+                 SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr,
+                 REVERSE: tl.constexpr, T_IN_THREAD: tl.constexpr):
+    """The scan of :func:`_tmajor_chunk` over loaded u, delta, B (any
+    float dtype); same returns."""
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    u = u.to(tl.float32)
+    dt = dt.to(tl.float32)
+    Bt = Bt.to(tl.float32)
+    if HAS_BIAS:
+        dt = dt + bias[None, :]
+    dt_in = dt
+    if SOFTPLUS:
+        dt = _softplus(dt)
+    dt = tl.where(m_td, dt, 0.0)
+    a = tl.exp2(dt[:, None, :] * A2[None, :, :])  # (T, N, D)
+    b = (dt * u)[:, None, :] * Bt[:, :, None]
+    # Fold the carried state into step 0: b_0 <- a_0 h + b_0.
+    first = (offs_t == 0)[:, None, None]
+    b0 = (_step_first(a, offs_t, T_IN_THREAD) * h
+          + _step_first(b, offs_t, T_IN_THREAD))
+    b = tl.where(first, b0[None, :, :], b)
+    _, hh = tl.associative_scan((a, b), 0, _combine)
+    return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt
+
+
+@triton.jit
+def _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                  dim_per_group, n_groups, seqlen, HAS_BIAS: tl.constexpr,
+                  BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Per-program constants of the time-major kernels."""
+    bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
+    gidx = d0 // dim_per_group
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    mask_d = offs_d < dim
+    mask_nd = (offs_n[:, None] < dstate) & mask_d[None, :]
+    A2 = tl.load(A_ptr + offs_d[None, :] * dstate + offs_n[:, None],
+                 mask=mask_nd, other=0.0) * 1.4426950408889634
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    else:
+        bias = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    bc_base = (bidx * n_groups + gidx) * dstate * seqlen
+    return bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base
+
+
+@triton.jit
+def _selective_scan_fwd_seg_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, bias_ptr, hend_ptr, dtsum_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_seg,
+    chunks_per_seg, su_b, su_d, su_l, sdt_b, sdt_d, sdt_l,
+    HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
+):
+    """Pass 1 of a sequence split: the state at the end of segment ``s``
+    started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
+    over it (dtsum, (batch, dim, n_seg)), whose exp2(A2 * dtsum) carries an
+    incoming state across the segment. Segments 0 .. n_seg-2 only."""
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    offs_t = tl.arange(0, BLOCK_T)
+    h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
+    c0 = seg * chunks_per_seg
+    for c in range(c0, c0 + chunks_per_seg):
+        _, dt, hh, _, _, _, _, _, _ = _tmajor_chunk(
+            u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+            offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
+            SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
+        dsum += dt
+        h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
+    seg_row = (bidx * dim + offs_d) * n_seg + seg
+    tl.store(hend_ptr + seg_row[None, :] * dstate + offs_n[:, None], h,
+             mask=mask_nd)
+    tl.store(dtsum_ptr + seg_row, tl.sum(dsum, axis=0), mask=mask_d)
+
+
+@triton.jit
+def _selective_scan_fwd_tmajor_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
+    out_ptr, states_ptr, last_ptr, hend_ptr, dtsum_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    n_state_chunks, n_seg, chunks_per_seg,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    so_b, so_d, so_l, out_scale,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr, SAVE_STATES: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    STATE_L: tl.constexpr, REVERSE: tl.constexpr, ACCUMULATE: tl.constexpr,
+    DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
+    T_IN_THREAD: tl.constexpr,
+):
+    """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
+    (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
+    incoming state is folded from pass 1's per-segment results. States for
+    the backward are saved every ``STATE_L`` steps (the backward's chunk).
+    Epilogue: out = out_scale * y, or out += out_scale * y (ACCUMULATE)."""
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_o, so_l = _rows_as(OUT_AS_U, row_u, su_l, bidx, offs_d, so_b, so_d,
+                           so_l)
+    offs_t = tl.arange(0, BLOCK_T)
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    seg_row = (bidx * dim + offs_d) * n_seg
+    for s in range(0, seg):  # incoming state: fold segments 0 .. seg-1
+        dts = tl.load(dtsum_ptr + seg_row + s, mask=mask_d, other=0.0)
+        he = tl.load(hend_ptr + (seg_row[None, :] + s) * dstate
+                     + offs_n[:, None], mask=mask_nd, other=0.0)
+        h = tl.exp2(A2 * dts[None, :]) * h + he
+    st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
+        + offs_n[:, None]
+    c0 = seg * chunks_per_seg
+    c1 = tl.minimum(c0 + chunks_per_seg, n_chunks)
+    for c in range(c0, c1):
+        if SAVE_STATES:
+            tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
+                     h, mask=mask_nd & ((c * BLOCK_T) % STATE_L == 0))
+        u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _ = _tmajor_chunk(
+            u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+            offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
+            SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
+        Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0).to(tl.float32)
+        y = tl.sum(hh * Ct[:, :, None], axis=1)  # (T, D)
+        if HAS_D:
+            y += Dv[None, :] * u
+        if HAS_Z:
+            zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td,
+                         other=0.0).to(tl.float32)
+            y = y * zz * tl.sigmoid(zz)
+        y = y * out_scale
+        ptr_o = out_ptr + _td(row_o, pos, so_l)
+        if ACCUMULATE:
+            y += tl.load(ptr_o, mask=m_td, other=0.0).to(tl.float32)
+        tl.store(ptr_o, y.to(out_ptr.dtype.element_ty), mask=m_td)
+        h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
+    if c1 == n_chunks:  # the segment that holds the final step
+        tl.store(last_ptr + (bidx * dim + offs_d[None, :]) * dstate
+                 + offs_n[:, None], h, mask=mask_nd)
+
+
+@triton.jit
+def _tmajor_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
+                      su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+                      offs_t, offs_n, mask_d, dstate, seqlen, c, step,
+                      HAS_Z: tl.constexpr, BLOCK_T: tl.constexpr,
+                      REVERSE: tl.constexpr):
+    """Every load of chunk ``c`` of the time-major backward, in the
+    tensors' own dtypes (zeros past the end): u, delta (T, D), B, C (T, N),
+    grad_out, z (u when HAS_Z is off, never used) and delta one step ahead
+    (T, D)."""
+    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                              seqlen, c, BLOCK_T, REVERSE)
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    gout = tl.load(gout_ptr + _td(row_g, pos, sg_l), mask=m_td, other=0.0)
+    if HAS_Z:
+        zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
+    else:
+        zz = u
+    m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
+              & mask_d[None, :])
+    dt_next = tl.load(delta_ptr + (_td(row_dt, pos, sdt_l) + step * sdt_l),
+                      mask=m_next, other=0.0)
+    return u, dt, Bt, Ct, gout, zz, dt_next
+
+
+@triton.jit
+def _selective_scan_bwd_tmajor_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
+    states_ptr, gout_ptr,
+    du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_state_chunks,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l, sddt_b, sddt_d, sddt_l,
+    sdz_b, sdz_d, sdz_l, gout_scale,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    STATE_L: tl.constexpr, REVERSE: tl.constexpr,
+    ACCUMULATE_DZ: tl.constexpr, DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr,
+    G_AS_U: tl.constexpr, DU_AS_U: tl.constexpr, DDT_AS_U: tl.constexpr,
+    DZ_AS_U: tl.constexpr, PREFETCH: tl.constexpr, T_IN_THREAD: tl.constexpr,
+):
+    """Backward on time-major tiles (the layout of :func:`_tmajor_chunk`).
+
+    Walks the saved-state blocks (``STATE_L`` steps) from the end; a block
+    of R = STATE_L / BLOCK_T chunks is done chunk by chunk from its last,
+    each chunk's incoming state recomputed from the block's saved state.
+    Per chunk: h by the in-thread forward scan, the adjoint
+    ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` by an in-thread reverse scan (the
+    carry from the later chunk folded into the last step; a_{t+1} from delta
+    loaded one step ahead), then every gradient in registers. Sums over the
+    states (du, ddelta, dz) reduce over a thread's states and a few lanes;
+    sums over the channels (dB, dC) over the lanes that hold channels, then
+    relaxed atomics, as in the lane-major backward.
+
+    grad_out is read as ``gout_scale * grad_out``; with ACCUMULATE_DZ the
+    kernel adds its dz to the one in ``dz_ptr`` (the other direction's of a
+    bidirectional scan) instead of overwriting it.
+    """
+    pid = tl.program_id(0)
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_g, sg_l = _rows_as(G_AS_U, row_u, su_l, bidx, offs_d, sg_b, sg_d,
+                           sg_l)
+    row_du, sdu_l = _rows_as(DU_AS_U, row_u, su_l, bidx, offs_d, sdu_b,
+                             sdu_d, sdu_l)
+    row_ddt, sddt_l = _rows_as(DDT_AS_U, row_u, su_l, bidx, offs_d, sddt_b,
+                               sddt_d, sddt_l)
+    row_dz, sdz_l = _rows_as(DZ_AS_U, row_u, su_l, bidx, offs_d, sdz_b,
+                             sdz_d, sdz_l)
+    Av = A2 * 0.6931471805599453  # A itself, (N, D)
+    offs_t = tl.arange(0, BLOCK_T)
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
+        + offs_n[:, None]
+    step = -1 if REVERSE else 1  # memory offset of scan step t+1
+    is_last = (offs_t == BLOCK_T - 1)[:, None, None]
+    g_carry = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dA_acc = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    dbias_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    R: tl.constexpr = STATE_L // BLOCK_T
+    if PREFETCH:  # R == 1 (the launcher checks): chunk == state block
+        u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n = _tmajor_bwd_loads(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u, su_l,
+            row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base, offs_t, offs_n,
+            mask_d, dstate, seqlen, n_state_chunks - 1, step, HAS_Z, BLOCK_T,
+            REVERSE)
+        h_n = tl.load(states_ptr + st_base + (n_state_chunks - 1) * dstate,
+                      mask=mask_nd, other=0.0)
+    for kb_i in range(n_state_chunks):
+        kb = n_state_chunks - 1 - kb_i
+        if PREFETCH:
+            # Chunk kb-1's loads are issued before chunk kb's math, in raw
+            # dtypes (a conversion would wait for them); the last
+            # iteration reloads chunk 0, unused.
+            u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r, h_blk = (
+                u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n, h_n)
+            kp = tl.maximum(kb - 1, 0)
+            u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n = _tmajor_bwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u, su_l,
+                row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base, offs_t,
+                offs_n, mask_d, dstate, seqlen, kp, step, HAS_Z, BLOCK_T,
+                REVERSE)
+            h_n = tl.load(states_ptr + st_base + kp * dstate, mask=mask_nd,
+                          other=0.0)
+        else:
+            h_blk = tl.load(states_ptr + st_base + kb * dstate,
+                            mask=mask_nd, other=0.0)
+        for k in tl.static_range(R - 1, -1, -1):
+            c = kb * R + k
+            h0 = h_blk
+            for j in tl.static_range(k):  # state at this chunk's start
+                _, _, hj, _, _, _, _, _, _ = _tmajor_chunk(
+                    u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                    bc_base, offs_t, offs_n, mask_d, bias, A2, h0, dstate,
+                    seqlen, kb * R + j, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
+                    T_IN_THREAD)
+                h0 = _step_last(hj, offs_t, BLOCK_T, T_IN_THREAD)
+            if not PREFETCH:  # else issued during the previous chunk
+                u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r = _tmajor_bwd_loads(
+                    u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
+                    su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+                    offs_t, offs_n, mask_d, dstate, seqlen, c, step, HAS_Z,
+                    BLOCK_T, REVERSE)
+            u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_math(
+                u_r, dt_r, B_r, bc_base, offs_t, offs_n, mask_d, bias, A2,
+                h0, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
+                T_IN_THREAD)
+            # Ordered to keep few (T, N, D) tiles alive at once (register
+            # pressure, not arithmetic, limits this kernel).
+            Ct = C_r.to(tl.float32)
+            gout = g_r.to(tl.float32) * gout_scale
+            if HAS_Z:
+                zz = z_r.to(tl.float32)
+                sz = tl.sigmoid(zz)
+                y = tl.sum(hh * Ct[:, :, None], axis=1)
+                if HAS_D:
+                    y += Dv[None, :] * u
+                dz = gout * y * sz * (1.0 + zz * (1.0 - sz))
+                ptr_dz = dz_ptr + _td(row_dz, pos, sdz_l)
+                if ACCUMULATE_DZ:
+                    dz += tl.load(ptr_dz, mask=m_td, other=0.0).to(tl.float32)
+                tl.store(ptr_dz, dz.to(dz_ptr.dtype.element_ty), mask=m_td)
+                gy = gout * zz * sz
+            else:
+                gy = gout
+            dC_part = tl.sum(hh * gy[:, None, :], axis=2)  # (T, N)
+            tl.atomic_add(dC_ptr + ptr_tn, dC_part, mask=m_tn, sem='relaxed')
+            dtu = dt * u
+            # a_t h_{t-1} = h_t - b_t: dL/d(dt * A) = g_t (h_t - b_t).
+            hb = hh - dtu[:, None, :] * Bt[:, :, None]
+            # a_{t+1}: delta one step ahead (0, i.e. a = 1, past the end,
+            # where the adjoint is 0 anyway).
+            m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
+                      & mask_d[None, :])
+            dt_next = dtx_r.to(tl.float32)
+            if HAS_BIAS:
+                dt_next = dt_next + bias[None, :]
+            if SOFTPLUS:
+                dt_next = _softplus(dt_next)
+            dt_next = tl.where(m_next, dt_next, 0.0)
+            a_next = tl.exp2(dt_next[:, None, :] * A2[None, :, :])
+            cterm = gy[:, None, :] * Ct[:, :, None]
+            # Fold the later chunk's adjoint into the last step.
+            c_last = (_step_last(a_next, offs_t, BLOCK_T, T_IN_THREAD)
+                      * g_carry
+                      + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD))
+            cterm = tl.where(is_last, c_last[None, :, :], cterm)
+            _, g = tl.associative_scan((a_next, cterm), 0, _combine,
+                                       reverse=True)
+            g_carry = _step_first(g, offs_t, T_IN_THREAD)
+            gB = tl.sum(g * Bt[:, :, None], axis=1)  # <g_t, B_t>, (T, D)
+            g_dA = g * hb
+            dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
+            ddt = tl.sum(g_dA * Av[None, :, :], axis=1) + gB * u
+            du = gB * dt
+            if HAS_D:
+                du += gy * Dv[None, :]
+                dD_acc += tl.sum(gy * u, axis=0)
+            tl.store(du_ptr + _td(row_du, pos, sdu_l),
+                     du.to(du_ptr.dtype.element_ty), mask=m_td)
+            if SOFTPLUS:
+                ddt = ddt * tl.sigmoid(dt_in)
+            ddt = tl.where(m_td, ddt, 0.0)
+            if HAS_BIAS:
+                dbias_acc += tl.sum(ddt, axis=0)
+            tl.store(ddelta_ptr + _td(row_ddt, pos, sddt_l),
+                     ddt.to(ddelta_ptr.dtype.element_ty), mask=m_td)
+            dB_part = tl.sum(g * dtu[:, None, :], axis=2)  # (T, N)
+            tl.atomic_add(dB_ptr + ptr_tn, dB_part, mask=m_tn, sem='relaxed')
+
+    tl.atomic_add(dA_ptr + offs_d[None, :] * dstate + offs_n[:, None],
+                  dA_acc, mask=mask_nd, sem='relaxed')
+    if HAS_D:
+        tl.atomic_add(dD_ptr + offs_d, dD_acc, mask=mask_d, sem='relaxed')
+    if HAS_BIAS:
+        tl.atomic_add(dbias_ptr + offs_d, dbias_acc, mask=mask_d,
+                      sem='relaxed')
+
+
+@triton.jit
+def _lane_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr,
+                    gout_ptr, row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g,
+                    sg_l, bc_base, st_base, offs_d, offs_n, offs_t, mask_n,
+                    mask_dn, dim, seqlen, dstate, c, step,
+                    HAS_Z: tl.constexpr, BLOCK_L: tl.constexpr,
+                    REVERSE: tl.constexpr):
+    """Every load of chunk ``c`` of the lane-major backward, in the
+    tensors' own dtypes (zeros past the end): u, delta, delta one step
+    ahead (D, L); B, C (N, L); grad_out (D, L); z (D, L; u when HAS_Z is
+    off, never used); the saved chunk-start state (D, N) fp32."""
+    offs_l = c * BLOCK_L + offs_t
+    mask_l = offs_l < seqlen
+    pos = _seq_pos(offs_l, seqlen, REVERSE)
+    m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
+    u = tl.load(u_ptr + (row_u[:, None] + pos[None, :] * su_l), mask=m_dl,
+                other=0.0)
+    ptr_dt = row_dt[:, None] + pos[None, :] * sdt_l
+    dt = tl.load(delta_ptr + ptr_dt, mask=m_dl, other=0.0)
+    m_next = (offs_d[:, None] < dim) & (offs_l + 1 < seqlen)[None, :]
+    dt_next = tl.load(delta_ptr + (ptr_dt + step * sdt_l), mask=m_next,
+                      other=0.0)
+    ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
+    m_nl = mask_n[:, None] & mask_l[None, :]
+    Bt = tl.load(B_ptr + ptr_nl, mask=m_nl, other=0.0)
+    Ct = tl.load(C_ptr + ptr_nl, mask=m_nl, other=0.0)
+    gout = tl.load(gout_ptr + (row_g[:, None] + pos[None, :] * sg_l),
+                   mask=m_dl, other=0.0)
+    if HAS_Z:
+        zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
+                     mask=m_dl, other=0.0)
+    else:
+        zz = u
+    h0 = tl.load(states_ptr + st_base + c * dstate, mask=mask_dn, other=0.0)
+    return u, dt, dt_next, Bt, Ct, gout, zz, h0
+
+
+@triton.jit
+def _selective_scan_bwd_kernel(
+    u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
+    states_ptr, gout_ptr,
+    du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_chunks,
+    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l, sddt_b, sddt_d, sddt_l,
+    sdz_b, sdz_d, sdz_l, gout_scale,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    REVERSE: tl.constexpr, ACCUMULATE_DZ: tl.constexpr,
+    DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, G_AS_U: tl.constexpr,
+    DU_AS_U: tl.constexpr, DDT_AS_U: tl.constexpr, DZ_AS_U: tl.constexpr,
+    PREFETCH: tl.constexpr,
+):
+    """Backward on (BLOCK_D, BLOCK_N, BLOCK_L) tiles, time fastest (loads
+    coalesced for contiguous tensors, s*_l == 1). grad_out is read as
+    ``gout_scale * grad_out``; ACCUMULATE_DZ adds dz to ``dz_ptr``'s."""
+    pid = tl.program_id(0)
+    bidx, d0 = _program_rows(pid, dim, n_batch, BLOCK_D)
+    gidx = d0 // dim_per_group
+
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < dstate
+    mask_dn = (offs_d[:, None] < dim) & mask_n[None, :]
+
+    Av = tl.load(A_ptr + offs_d[:, None] * dstate + offs_n[None, :],
+                 mask=mask_dn, other=0.0)
+    A2 = Av * 1.4426950408889634
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d)
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d)
+
+    row_u = _rows(bidx, offs_d, su_b, su_d)
+    row_dt, sdt_l = _rows_as(DT_AS_U, row_u, su_l, bidx, offs_d, sdt_b,
+                             sdt_d, sdt_l)
+    row_z, sz_l = _rows_as(Z_AS_U, row_u, su_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_g, sg_l = _rows_as(G_AS_U, row_u, su_l, bidx, offs_d, sg_b, sg_d,
+                           sg_l)
+    row_du, sdu_l = _rows_as(DU_AS_U, row_u, su_l, bidx, offs_d, sdu_b,
+                             sdu_d, sdu_l)
+    row_ddt, sddt_l = _rows_as(DDT_AS_U, row_u, su_l, bidx, offs_d, sddt_b,
+                               sddt_d, sddt_l)
+    row_dz, sdz_l = _rows_as(DZ_AS_U, row_u, su_l, bidx, offs_d, sdz_b,
+                             sdz_d, sdz_l)
+    bc_base = (bidx * n_groups + gidx) * dstate * seqlen
+    st_base = ((bidx * dim + offs_d[:, None]) * n_chunks) * dstate \
+        + offs_n[None, :]
+    g_carry = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
+    dA_acc = tl.zeros((BLOCK_D, BLOCK_N), dtype=tl.float32)
+    dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    dbias_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
+    step = -1 if REVERSE else 1  # memory offset of scan step t+1
+    if PREFETCH:
+        (u_n, dt_n, dtx_n, B_n, C_n, g_n, z_n, h0_n) = _lane_bwd_loads(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr, gout_ptr,
+            row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+            st_base, offs_d, offs_n, offs_t, mask_n, mask_dn, dim, seqlen,
+            dstate, n_chunks - 1, step, HAS_Z, BLOCK_L, REVERSE)
+    for ci in range(n_chunks):
+        c = n_chunks - 1 - ci
+        offs_l = c * BLOCK_L + offs_t
+        mask_l = offs_l < seqlen
+        pos = _seq_pos(offs_l, seqlen, REVERSE)
+        m_dl = (offs_d[:, None] < dim) & mask_l[None, :]
+        mask_next = offs_l + 1 < seqlen
+        if PREFETCH:
+            # Issue chunk c-1's loads (raw dtypes, converted when used)
+            # before chunk c's math: their latency overlaps it. The last
+            # iteration reloads chunk 0, unused.
+            u, dt_raw, dt_next, Bt, Ct, gout, zz, h0 = (
+                u_n, dt_n, dtx_n, B_n, C_n, g_n, z_n, h0_n)
+            (u_n, dt_n, dtx_n, B_n, C_n, g_n, z_n, h0_n) = _lane_bwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr, gout_ptr,
+                row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l,
+                bc_base, st_base, offs_d, offs_n, offs_t, mask_n, mask_dn,
+                dim, seqlen, dstate, tl.maximum(c - 1, 0), step, HAS_Z,
+                BLOCK_L, REVERSE)
+        else:
+            u, dt_raw, dt_next, Bt, Ct, gout, zz, h0 = _lane_bwd_loads(
+                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, states_ptr, gout_ptr,
+                row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l,
+                bc_base, st_base, offs_d, offs_n, offs_t, mask_n, mask_dn,
+                dim, seqlen, dstate, c, step, HAS_Z, BLOCK_L, REVERSE)
+        u = u.to(tl.float32)
+        dt_raw = dt_raw.to(tl.float32)
+        dt_next = dt_next.to(tl.float32)
+        Bt = Bt.to(tl.float32)
+        Ct = Ct.to(tl.float32)
+        gout = gout.to(tl.float32) * gout_scale
+        if HAS_BIAS:
+            dt_raw = dt_raw + bias[:, None]
+            dt_next = dt_next + bias[:, None]
+        if SOFTPLUS:
+            dt = _softplus(dt_raw)
+            dt_next = _softplus(dt_next)
+        else:
+            dt = dt_raw
+        ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]
+        m_nl = mask_n[:, None] & mask_l[None, :]
+
+        # Recompute h inside the chunk from the saved chunk-start state.
+        a = tl.exp2(dt[:, None, :] * A2[:, :, None])
+        a = tl.where(mask_l[None, None, :], a, 1.0)
+        b = (dt * u)[:, None, :] * Bt[None, :, :]
+        acum, hloc = tl.associative_scan((a, b), 2, _combine)
+        h = hloc + acum * h0[:, :, None]
+
+        if HAS_Z:
+            zz = zz.to(tl.float32)
+            sz = tl.sigmoid(zz)
+            y = tl.sum(h * Ct[None, :, :], axis=1)
+            if HAS_D:
+                y += Dv[:, None] * u
+            dz = gout * y * sz * (1.0 + zz * (1.0 - sz))
+            ptr_dz = dz_ptr + (row_dz[:, None] + pos[None, :] * sdz_l)
+            if ACCUMULATE_DZ:
+                dz += tl.load(ptr_dz, mask=m_dl, other=0.0).to(tl.float32)
+            tl.store(ptr_dz, dz.to(dz_ptr.dtype.element_ty), mask=m_dl)
+            gy = gout * zz * sz
+        else:
+            gy = gout
+
+        # Adjoint: g_t = a_{t+1} g_{t+1} + C_t gy_t, from the chunk's end.
+        a_next = tl.exp2(dt_next[:, None, :] * A2[:, :, None])
+        a_next = tl.where(mask_next[None, None, :], a_next, 0.0)
+        cterm = gy[:, None, :] * Ct[None, :, :]
+        gcum, gloc = tl.associative_scan((a_next, cterm), 2, _combine,
+                                         reverse=True)
+        g = gloc + gcum * g_carry[:, :, None]
+
+        gB_term = tl.sum(g * Bt[None, :, :], axis=1)  # <g_t, B_t>
+        # a_t h_{t-1} = h_t - b_t, so dL/d(dt * A) = g_t (h_t - b_t).
+        g_dA = g * (h - b)
+        ddt = tl.sum(g_dA * Av[:, :, None], axis=1) + gB_term * u
+        du = gB_term * dt
+        if HAS_D:
+            du += gy * Dv[:, None]
+            dD_acc += tl.sum(gy * u, axis=1)
+        dA_acc += tl.sum(g_dA * dt[:, None, :], axis=2)
+        dB_part = tl.sum(g * (dt * u)[:, None, :], axis=0)  # (N, BLOCK_L)
+        dC_part = tl.sum(h * gy[:, None, :], axis=0)
+        # relaxed: a sum needs no ordering (acq_rel cost ~half the kernel)
+        tl.atomic_add(dB_ptr + ptr_nl, dB_part, mask=m_nl, sem='relaxed')
+        tl.atomic_add(dC_ptr + ptr_nl, dC_part, mask=m_nl, sem='relaxed')
+        if SOFTPLUS:
+            ddt = ddt * tl.sigmoid(dt_raw)
+        ddt = tl.where(m_dl, ddt, 0.0)
+        if HAS_BIAS:
+            dbias_acc += tl.sum(ddt, axis=1)
+        tl.store(du_ptr + (row_du[:, None] + pos[None, :] * sdu_l),
+                 du.to(du_ptr.dtype.element_ty), mask=m_dl)
+        tl.store(ddelta_ptr + (row_ddt[:, None] + pos[None, :] * sddt_l),
+                 ddt.to(ddelta_ptr.dtype.element_ty), mask=m_dl)
+        is_first = (offs_t == 0)[None, None, :]
+        g_carry = tl.sum(tl.where(is_first, g, 0.0), axis=2)
+
+    tl.atomic_add(dA_ptr + offs_d[:, None] * dstate + offs_n[None, :],
+                  dA_acc, mask=mask_dn, sem='relaxed')
+    if HAS_D:
+        tl.atomic_add(dD_ptr + offs_d, dD_acc, sem='relaxed')
+    if HAS_BIAS:
+        tl.atomic_add(dbias_ptr + offs_d, dbias_acc, sem='relaxed')
+
+
+class ScanConfig(NamedTuple):
+    """Launch configuration.
+
+    ``block_d`` channels per program, ``block_l`` steps per chunk of the
+    backward (and the spacing of the states the forward saves for it),
+    ``num_warps``; ``prefetch`` issues the loads of the next chunk before
+    the math of the current one (lane-major forward and backward;
+    time-major backward when ``block_t`` equals the saved-state spacing).
+    ``block_t > 0`` runs the forward on the time-major kernel with chunks
+    of ``block_t`` steps, split into ``n_seg`` sequence segments that run
+    in parallel (a state-passing pre-pass joins them); in a backward config
+    it selects the time-major backward. ``maxnreg > 0`` caps the registers
+    of the time-major kernels (ptxas ``.maxnreg``).
+    """
+    block_d: int
+    block_l: int
+    num_warps: int
+    prefetch: bool = False
+    block_t: int = 0
+    n_seg: int = 1
+    maxnreg: int = 0  # >0: cap registers per thread (more resident warps)
+    steps: bool = False  # forward: the step-loop kernel (triton_steps)
+
+
+def _largest_divisor_block(n: int, cap: int) -> int:
+    """The largest power of two <= ``cap`` that divides ``n``."""
+    block = 1
+    while block * 2 <= cap and n % (block * 2) == 0:
+        block *= 2
+    return block
+
+
+def default_config(seqlen: int, dstate: int, dim_per_group: int,
+                   backward: bool, save_states: bool = True,
+                   n_rows: int = 1 << 30, itemsize: int = 4,
+                   block_l: int = 0) -> ScanConfig:
+    """Launch configuration for a problem size, from sweeps on an H100 and
+    an H200 (``benchmarks/NOTES.md``).
+
+    Args:
+        backward: the backward kernel's configuration (else the forward's).
+        save_states: the forward keeps chunk states for a backward.
+        n_rows: batch * dim, the number of independent sequences.
+        itemsize: bytes per element of ``u``.
+        block_l: (backward) the spacing of the saved states, i.e. the
+            forward's ``block_l``; 0 for the one the forward picks.
+
+    The forward's ``block_l`` is the spacing of the states it saves (they
+    cost 4·N/block_l bytes per input element); a backward must use it.
+    """
+    if dstate == 1:  # VMamba: (BLOCK_D, 1, 128) tiles
+        if backward:
+            return ScanConfig(_largest_divisor_block(dim_per_group, 4), 128, 4)
+        return ScanConfig(
+            _largest_divisor_block(dim_per_group, 2), 128, 2, prefetch=True)
+    if backward:
+        state_l = block_l or TMAJOR_STATE_L
+        if state_l == TMAJOR_STATE_L:
+            # Time-major, 8 steps per chunk = the state spacing (no chunk
+            # recomputed twice), the next chunk's loads issued before this
+            # one's math; 8 channels per program where many programs run,
+            # else 4 (H200 sweep of 2026-12-03, benchmarks/
+            # session_1203b_h200/callH: 224² b128 d8 0.712 / 0.754 ms fp32 /
+            # bf16 against 0.909 / 0.979 for the previous default; 1248² b8
+            # d4 1.696 / 2.219 against 2.136 / 2.194).
+            # At least 32 // N channels: a warp's lanes on D x N, none on T
+            # (t_in_thread).
+            block_n = triton.next_power_of_2(dstate)
+            bd = _largest_divisor_block(dim_per_group, 8)
+            if n_rows // bd < TMAJOR_BWD_PROGRAMS:
+                bd = _largest_divisor_block(dim_per_group,
+                                            max(4, 32 // block_n))
+            if t_in_thread(bd, block_n, 1):
+                return ScanConfig(bd, state_l, 1, block_t=state_l,
+                                  prefetch=True)
+            return ScanConfig(_largest_divisor_block(dim_per_group, 2),
+                              state_l, 1, prefetch=True)
+        # States from a forward with another spacing: the lane-major kernel
+        # (any spacing), as the defaults before prefetching.
+        return ScanConfig(_largest_divisor_block(dim_per_group, 2), state_l, 1)
+    # Forward: time-major tiles, 16 channels x 2 state lanes per warp, 8
+    # steps per thread (sweep of 2026-12-02 on an H200,
+    # benchmarks/scan_sweep_h200), states saved every TMAJOR_STATE_L steps
+    # for the backward. A sequence is split into segments only
+    # when fewer than TMAJOR_SPLIT_BELOW programs would run (a split costs a
+    # pre-pass over all but the last segment), then until about
+    # TMAJOR_PROGRAMS programs run, with segments of at least
+    # TMAJOR_MIN_SEGMENT steps.
+    block_d = _largest_divisor_block(dim_per_group, 16)
+    if not t_in_thread(block_d, triton.next_power_of_2(dstate), 1):
+        # too few channels per group for a time-major tile
+        return ScanConfig(_largest_divisor_block(dim_per_group, 2),
+                          TMAJOR_STATE_L, 1)
+    n_prog = max(n_rows // block_d, 1)
+    n_seg = 1
+    while (n_prog < TMAJOR_SPLIT_BELOW and n_prog * n_seg < TMAJOR_PROGRAMS
+           and seqlen // (2 * n_seg) >= TMAJOR_MIN_SEGMENT):
+        n_seg *= 2
+    return ScanConfig(block_d, TMAJOR_STATE_L, 1, block_t=8, n_seg=n_seg)
+
+
+def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
+    """Whether Triton's default layout of a time-major (BLOCK_T, BLOCK_N,
+    BLOCK_D) tile keeps all T steps of an element in one thread: lanes,
+    then warps, fill D and N before T, so exactly when the tile's D x N
+    face holds a warp's lanes times the warps (checked against compiled
+    layouts in the tests). Otherwise the kernels take the slower,
+    layout-independent step reductions (:func:`_step_first`)."""
+    return block_d * block_n >= 32 * num_warps
+
+
+def _check_block_d(config: ScanConfig, dim_per_group: int) -> None:
+    """A program's channels must lie in one B/C group."""
+    if dim_per_group % config.block_d:
+        raise ValueError(f'scan config: block_d={config.block_d} must divide '
+                         f'the channels per group ({dim_per_group})')
+
+
+def is_channel_last(t: Tensor) -> bool:
+    """Whether a (batch, dim, L) tensor is channel-last: stride 1 along dim
+    (e.g. a (batch, L, dim) tensor transposed, or a channel slice of one)
+    and not along L (a tensor with stride 1 on both is contiguous)."""
+    return t.stride(1) == 1 and t.stride(2) != 1
+
+
+def scan_layout(t: Optional[Tensor]) -> Optional[Tensor]:
+    """``t`` itself if the kernels read it well (stride 1 along L or along
+    dim), else a contiguous copy: the kernels are correct for any strides,
+    but with neither stride 1 no load is vectorised or coalesced."""
+    if t is None or t.stride(2) == 1 or t.stride(1) == 1:
+        return t
+    return t.contiguous()
+
+
+def _like_layout(t: Tensor, dtype: Optional[torch.dtype] = None) -> Tensor:
+    """An empty (batch, dim, L) tensor in the layout of ``t`` (default: its
+    dtype): channel-last (memory (batch, L, dim), returned as a transposed
+    view) if ``t`` is (:func:`is_channel_last`), else contiguous. The
+    outputs of the scan are allocated so (out like u; du, ddelta, dz like
+    u, delta, z), and the custom ops' shape functions use it too."""
+    batch, dim, seqlen = t.shape
+    dtype = t.dtype if dtype is None else dtype
+    if is_channel_last(t):
+        return torch.empty(batch, seqlen, dim, dtype=dtype,
+                           device=t.device).transpose(1, 2)
+    return torch.empty(batch, dim, seqlen, dtype=dtype, device=t.device)
+
+
+def _strides(t: Tensor) -> Tuple[int, ...]:
+    """The strides of a tensor ((stride_b, stride_d, stride_l) of a (batch,
+    dim, L) one), checked to keep every element offset in int32 (the
+    kernels' offset arithmetic)."""
+    if sum((n - 1) * st for n, st in zip(t.shape, t.stride())) >= 2**31:
+        raise ValueError(
+            'selective_scan (triton): a tensor of shape '
+            f'{tuple(t.shape)} and strides {t.stride()} spans more than '
+            '2**31 elements (int32 offsets); split the batch')
+    return tuple(t.stride())
+
+
+def selective_scan_fwd(
+        u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+        D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
+        delta_softplus: bool,
+        save_states: bool,
+        config: Optional[ScanConfig] = None,
+        reverse: bool = False,
+        out: Optional[Tensor] = None,
+        out_scale: float = 1.0,
+        accumulate: Optional[bool] = None,
+) -> Tuple[Tensor, Tensor, Optional[Tensor], ScanConfig]:
+    """Run the forward kernel.
+
+    Args:
+        u, delta, z: (batch, dim, L), any strides, any float dtype. The
+            lane-major kernel reads contiguous tensors (stride 1 along L)
+            best, the time-major one channel-last tensors (stride 1 along
+            dim, e.g. a transposed (batch, L, dim) tensor or the z half of
+            a (batch, L, 2 dim) one), though contiguous ones are close
+            (:func:`scan_layout` says which layouts are worth no copy).
+        A: (dim, N) fp32 contiguous; D, delta_bias: (dim,) fp32 or None.
+        B, C: (batch, G, N, L), any strides (the step-loop kernel reads
+            fp32 with stride 1 along N best, :func:`bc_steps_layout`; the
+            others contiguous ones; each launcher copies what it needs).
+        save_states: keep the state at every chunk start for the backward.
+        config: launch configuration; :func:`default_config` if None.
+        reverse: scan from the last position to the first (the result is
+            that of the flipped inputs, flipped back), by index arithmetic.
+        out: None to allocate the output in the layout of ``u``
+            (:func:`_like_layout`) and write ``out_scale * y``; or a
+            (batch, dim, L) tensor, any strides, to which ``out_scale * y``
+            is *added* in the kernel's epilogue (ACCUMULATE: the second
+            direction of a bidirectional scan).
+        out_scale: factor applied to y before it is written or added.
+        accumulate: whether ``out_scale * y`` is added to ``out`` (True) or
+            overwrites it (False); None: add exactly when ``out`` is given.
+
+    Returns:
+        out (batch, dim, L) in ``u.dtype`` (or the given ``out``);
+        last_state (batch, dim, N) fp32; states (batch, dim, n_chunks, N)
+        fp32 or None; the configuration used (the backward needs its
+        ``block_l``).
+    """
+    batch, dim, seqlen = u.shape
+    n_groups, dstate = B.shape[1], B.shape[2]
+    dpg = dim // n_groups
+    if config is None:
+        config = default_config(seqlen, dstate, dpg, backward=False,
+                                save_states=save_states, n_rows=batch * dim,
+                                itemsize=u.element_size())
+    _check_block_d(config, dpg)
+    block_n = triton.next_power_of_2(max(dstate, 1))
+    n_state_chunks = triton.cdiv(seqlen, config.block_l)
+    if accumulate is None:
+        accumulate = out is not None
+    elif accumulate and out is None:
+        raise ValueError('selective_scan_fwd: accumulate=True needs out')
+    if out is None:
+        out = _like_layout(u)
+    last = torch.empty(batch, dim, dstate, device=u.device,
+                       dtype=torch.float32)
+    states = (torch.empty(batch, dim, n_state_chunks, dstate, device=u.device,
+                          dtype=torch.float32) if save_states else None)
+    dummy = out  # never read: the matching HAS_* flag is off
+    flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+                 BLOCK_D=config.block_d, BLOCK_N=block_n, REVERSE=reverse,
+                 num_warps=config.num_warps)
+    bias_arg = delta_bias if delta_bias is not None else dummy
+    su, sdt = _strides(u), _strides(delta)
+    sz = su if z is None else _strides(z)
+    so = _strides(out)
+    # (u, delta, z, out) strides, then the epilogue's scale
+    epi = (*su, *sdt, *sz, *so, float(out_scale))
+    flags['DT_AS_U'] = sdt == su
+    if config.steps:  # opt-in (module triton_steps says why)
+        _launch_steps_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
+                          last, config, save_states, n_state_chunks, flags,
+                          epi, accumulate, sz == su, so == su)
+        return out, last, states, config
+    B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
+    if config.block_t:
+        if config.maxnreg:
+            flags['maxnreg'] = config.maxnreg
+        _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
+                           last, config, save_states, n_state_chunks, flags,
+                           epi, accumulate, sz == su, so == su)
+        return out, last, states, config
+    grid = (batch * (dim // config.block_d), )
+    _selective_scan_fwd_kernel[grid](
+        u, delta, A, B, C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        bias_arg,
+        out, states if states is not None else dummy, last,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_state_chunks, *epi,
+        HAS_D=D is not None, HAS_Z=z is not None,
+        SAVE_STATES=save_states, BLOCK_L=config.block_l,
+        PREFETCH=config.prefetch, ACCUMULATE=accumulate, Z_AS_U=sz == su,
+        OUT_AS_U=so == su, **flags)
+    return out, last, states, config
+
+
+def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                       C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                       bias_arg: Tensor, out: Tensor,
+                       states: Optional[Tensor], last: Tensor,
+                       config: ScanConfig, save_states: bool,
+                       n_state_chunks: int, flags: dict, epi: tuple,
+                       accumulate: bool, z_as_u: bool,
+                       out_as_u: bool) -> None:
+    """The time-major forward: pass 1 over segments 0 .. n_seg-2 (when the
+    sequence is split), then the main kernel over all segments. ``epi``:
+    the strides of u, delta, z, out and the output scale; ``*_as_u``: z and
+    out have the strides of u."""
+    batch, dim, seqlen = u.shape
+    n_groups, dstate = B.shape[1], B.shape[2]
+    dpg = dim // n_groups
+    block_t = config.block_t
+    if config.block_l % block_t:
+        raise ValueError(f'time-major forward: block_t={block_t} must divide '
+                         f'block_l={config.block_l} (the saved-state spacing)')
+    n_chunks = triton.cdiv(seqlen, block_t)
+    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
+                                      config.block_l // block_t)
+    n_prog = batch * (dim // config.block_d)
+    flags = dict(flags, T_IN_THREAD=t_in_thread(
+        config.block_d, flags['BLOCK_N'], config.num_warps))
+    dummy = out
+    hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
+    if n_seg > 1:
+        _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
+            u, delta, A, B, bias_arg, hend, dtsum,
+            batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
+            *epi[:6], BLOCK_T=block_t, **flags)
+    _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
+        u, delta, A, B, C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        bias_arg, out, states if states is not None else dummy, last,
+        hend, dtsum,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks, n_state_chunks,
+        n_seg, chunks_per_seg, *epi,
+        HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
+        BLOCK_T=block_t, STATE_L=config.block_l, ACCUMULATE=accumulate,
+        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
+
+
+def bc_steps_layout(B: Tensor, C: Tensor) -> Tuple[Tensor, Tensor]:
+    """B and C (batch, G, N, L) as the step-loop forward reads them best:
+    fp32, stride 1 along N (memory (batch, G, L, N)), the same strides for
+    both. Every thread reads a step's whole N-vector, so in bf16 it would
+    convert 2N values per step itself (2 instructions per state update, a
+    sixth of the kernel's, offline sm_90a); the copy costs 12 bytes per
+    element of B and C, about 5% of the scan's bytes for Vim (N = 16,
+    dim = 384). Returned as they are when they already are so (e.g. slices
+    of one fp32 (batch, L, 2N) tensor), else as copies."""
+    if (B.dtype == C.dtype == torch.float32 and B.stride(2) == 1
+            and C.stride() == B.stride()):
+        return B, C
+
+    def n_last(t: Tensor) -> Tensor:
+        return t.transpose(2, 3).to(
+            torch.float32, memory_format=torch.contiguous_format).transpose(
+                2, 3)
+
+    return n_last(B), n_last(C)
+
+
+def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                      C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                      bias_arg: Tensor, out: Tensor,
+                      states: Optional[Tensor], last: Tensor,
+                      config: ScanConfig, save_states: bool,
+                      n_state_chunks: int, flags: dict, epi: tuple,
+                      accumulate: bool, z_as_u: bool,
+                      out_as_u: bool) -> None:
+    """The step-loop forward (:mod:`.triton_steps`): pass 1 over segments
+    0 .. n_seg-2 when the sequence is split, then the main kernel; arguments
+    as :func:`_launch_tmajor_fwd`."""
+    from mmmamba.ops.selective_scan.triton_steps import (_selective_scan_fwd_steps_kernel,
+                               _selective_scan_fwd_steps_seg_kernel)
+    batch, dim, seqlen = u.shape
+    dstate = B.shape[2]
+    dpg = dim // B.shape[1]
+    block_t, state_l = config.block_t, config.block_l
+    if block_t < 1 or (block_t % state_l and state_l % block_t):
+        raise ValueError(f'step-loop forward: block_t={block_t} must be a '
+                         f'multiple or a divisor of block_l={state_l} (the '
+                         'saved-state spacing)')
+    B, C = bc_steps_layout(B, C)
+    sbc = _strides(B)  # (batch, group, N, L) strides, shared with C
+    n_chunks = triton.cdiv(seqlen, block_t)
+    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
+                                      max(state_l // block_t, 1))
+    n_prog = batch * (dim // config.block_d)
+    flags = {k: v for k, v in flags.items() if k != 'maxnreg'}
+    flags.update(EVEN_N=flags['BLOCK_N'] == dstate,
+                 FAST_MATH=not triton_interpret())
+    dummy = out
+    hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
+    if n_seg > 1:
+        _selective_scan_fwd_steps_seg_kernel[(n_prog, n_seg - 1)](
+            u, delta, A, B, bias_arg, hend, dtsum,
+            batch, dim, seqlen, dstate, dpg, n_seg, chunks_per_seg,
+            *epi[:6], *sbc, BLOCK_T=block_t, **flags)
+    _selective_scan_fwd_steps_kernel[(n_prog, n_seg)](
+        u, delta, A, B, C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        bias_arg, out, states if states is not None else dummy, last,
+        hend, dtsum,
+        batch, dim, seqlen, dstate, dpg, n_chunks, n_state_chunks,
+        n_seg, chunks_per_seg, *epi[:12], *sbc, epi[12],
+        HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
+        BLOCK_T=block_t, STATE_L=state_l, ACCUMULATE=accumulate,
+        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, **flags)
+
+
+def _segment_buffers(u: Tensor, n_seg: int, dstate: int,
+                     dummy: Tensor) -> Tuple[Tensor, Tensor]:
+    """(hend (batch, dim, n_seg, N), dtsum (batch, dim, n_seg)) fp32, the
+    pre-pass results of a split sequence, read only by segments after the
+    first: ``dummy`` for both when the sequence is not split."""
+    if n_seg <= 1:
+        return dummy, dummy
+    batch, dim, _ = u.shape
+    hend = torch.empty(batch, dim, n_seg, dstate, device=u.device,
+                       dtype=torch.float32)
+    dtsum = torch.empty(batch, dim, n_seg, device=u.device,
+                        dtype=torch.float32)
+    return hend, dtsum
+
+
+def _segments(n_chunks: int, n_seg: int, align: int) -> Tuple[int, int]:
+    """(segments, chunks per segment) for splitting ``n_chunks`` chunks into
+    at most ``n_seg`` segments whose length is a multiple of ``align``
+    chunks (so saved states fall on segment-local chunk starts); every
+    segment but the last is full."""
+    if n_seg <= 1:
+        return 1, n_chunks
+    per = triton.cdiv(triton.cdiv(n_chunks, n_seg), align) * align
+    return triton.cdiv(n_chunks, per), per
+
+
+def selective_scan_bwd(
+        u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
+        D: Optional[Tensor], z: Optional[Tensor], delta_bias: Optional[Tensor],
+        delta_softplus: bool, states: Tensor, block_l: int, grad_out: Tensor,
+        config: Optional[ScanConfig] = None, reverse: bool = False,
+        grad_scale: float = 1.0, dz: Optional[Tensor] = None
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Optional[Tensor],
+           Optional[Tensor], Optional[Tensor]]:
+    """Run the backward kernel (inputs as in :func:`selective_scan_fwd`;
+    ``grad_out`` (batch, dim, L), any strides).
+
+    ``block_l`` must be the forward's (it defines the saved ``states``);
+    ``config`` may choose other channels-per-program and warps.
+    ``grad_scale`` multiplies ``grad_out`` as the kernel reads it. ``dz``:
+    None to allocate z's gradient in the layout of z, or a tensor (any
+    strides) holding a gradient of z to which this one is *added*
+    (ACCUMULATE_DZ: the second direction of a bidirectional scan).
+
+    Returns:
+        du, ddelta (input dtypes, in the layouts of u and delta,
+        :func:`_like_layout`), dA (fp32), dB, dC (fp32, (batch, G, N, L)),
+        dD, dz, d(delta_bias) (None where the input was None).
+    """
+    batch, dim, seqlen = u.shape
+    n_groups, dstate = B.shape[1], B.shape[2]
+    dpg = dim // n_groups
+    B, C = B.contiguous(), C.contiguous()  # (batch, G, N, L)
+    if config is None:
+        config = default_config(seqlen, dstate, dpg, backward=True,
+                                n_rows=batch * dim, itemsize=u.element_size(),
+                                block_l=block_l)
+    _check_block_d(config, dpg)
+    block_d, num_warps = config.block_d, config.num_warps
+    block_n = triton.next_power_of_2(max(dstate, 1))
+    n_chunks = states.shape[2]
+    du = _like_layout(u)
+    ddelta = _like_layout(delta)
+    accumulate_dz = dz is not None
+    if z is not None and dz is None:
+        dz = _like_layout(z)
+    dA = torch.zeros_like(A, dtype=torch.float32)
+    dB = torch.zeros(B.shape, device=u.device, dtype=torch.float32)
+    dC = torch.zeros(C.shape, device=u.device, dtype=torch.float32)
+    dD = torch.zeros(dim, device=u.device,
+                     dtype=torch.float32) if D is not None else None
+    dbias = torch.zeros(dim, device=u.device,
+                        dtype=torch.float32) if delta_bias is not None else None
+    dummy = du
+    grid = (batch * (dim // block_d), )
+    kernel = (_selective_scan_bwd_tmajor_kernel if config.block_t else
+              _selective_scan_bwd_kernel)
+    if config.block_t and block_l % config.block_t:
+        raise ValueError(f'time-major backward: block_t={config.block_t} '
+                         f'must divide block_l={block_l} (the saved-state '
+                         'spacing)')
+    if config.block_t and config.prefetch and block_l != config.block_t:
+        raise ValueError(f'time-major backward with prefetch: block_t='
+                         f'{config.block_t} must equal block_l={block_l} '
+                         '(one chunk per saved state)')
+    blocks = (dict(BLOCK_T=config.block_t, STATE_L=block_l,
+                   T_IN_THREAD=t_in_thread(block_d, block_n, num_warps))
+              if config.block_t else dict(BLOCK_L=block_l))
+    if config.block_t and config.maxnreg:
+        blocks['maxnreg'] = config.maxnreg
+    su, sdt, sg = _strides(u), _strides(delta), _strides(grad_out)
+    sz = su if z is None else _strides(z)
+    sdz = su if dz is None else _strides(dz)
+    sdu, sddt = _strides(du), _strides(ddelta)
+    kernel[grid](
+        u, delta, A, B, C,
+        D if D is not None else dummy,
+        z if z is not None else dummy,
+        delta_bias if delta_bias is not None else dummy,
+        states, grad_out,
+        du, ddelta, dA, dB, dC,
+        dD if dD is not None else dummy,
+        dz if dz is not None else dummy,
+        dbias if dbias is not None else dummy,
+        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
+        *su, *sdt, *sz, *sg, *sdu, *sddt, *sdz, float(grad_scale),
+        HAS_D=D is not None, HAS_Z=z is not None,
+        HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+        BLOCK_D=block_d, BLOCK_N=block_n, REVERSE=reverse,
+        ACCUMULATE_DZ=accumulate_dz, DT_AS_U=sdt == su, Z_AS_U=sz == su,
+        G_AS_U=sg == su, DU_AS_U=sdu == su, DDT_AS_U=sddt == su,
+        DZ_AS_U=sdz == su, PREFETCH=config.prefetch, num_warps=num_warps,
+        **blocks)
+    return du, ddelta, dA, dB, dC, dD, dz, dbias
