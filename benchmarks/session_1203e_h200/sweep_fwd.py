@@ -1,5 +1,5 @@
 """Time-major scan forward: the committed kernel (HEAD, ``head_kernels.py``,
-a copy of 557ee91's triton_kernels.py) against this session's (A and the
+557ee91's triton_kernels.py as ``make_head_kernels.sh`` writes it) against this session's (A and the
 segment states loaded as rows, so the loop-carried state needs no layout
 conversion; optional prefetch of chunk c+1; B/C given in bf16 or fp32),
 over tiles and segment counts. Vim-Ti shapes, bf16 u/delta/z/out in Vim's

@@ -419,6 +419,22 @@ def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
 
 
 @triton.jit
+def _tmajor_loads_bc(u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt,
+                     sdt_l, bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
+                     BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """:func:`_tmajor_loads` plus C (T, N), and the chunk's memory positions
+    ``pos`` (T,) and (T, D) mask for the other (T, D) loads."""
+    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                              seqlen, c, BLOCK_T, REVERSE)
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    return u, dt, Bt, Ct, pos, m_td
+
+
+@triton.jit
 def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
                       su_l, row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base,
                       offs_t, offs_n, mask_d, dstate, seqlen, c,
@@ -427,13 +443,9 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     """Every load of chunk ``c`` of the time-major forward, in the tensors'
     own dtypes (zeros past the end): u, delta (T, D), B, C (T, N), z and
     the output to accumulate onto (T, D) (u when absent, never used)."""
-    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
-                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                              seqlen, c, BLOCK_T, REVERSE)
-    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
-                                            dstate, seqlen, c, BLOCK_T,
-                                            REVERSE)
-    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    u, dt, Bt, Ct, pos, m_td = _tmajor_loads_bc(
+        u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+        offs_t, offs_n, mask_d, dstate, seqlen, c, BLOCK_T, REVERSE)
     zz = u
     if HAS_Z:
         zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
@@ -660,13 +672,9 @@ def _tmajor_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
     tensors' own dtypes (zeros past the end): u, delta (T, D), B, C (T, N),
     grad_out, z (u when HAS_Z is off, never used) and delta one step ahead
     (T, D)."""
-    u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
-                              sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                              seqlen, c, BLOCK_T, REVERSE)
-    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
-                                            dstate, seqlen, c, BLOCK_T,
-                                            REVERSE)
-    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    u, dt, Bt, Ct, pos, m_td = _tmajor_loads_bc(
+        u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
+        offs_t, offs_n, mask_d, dstate, seqlen, c, BLOCK_T, REVERSE)
     gout = tl.load(gout_ptr + _td(row_g, pos, sg_l), mask=m_td, other=0.0)
     if HAS_Z:
         zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
