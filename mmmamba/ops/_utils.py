@@ -25,7 +25,7 @@ import torch
 __all__ = [
     'is_triton_available', 'is_mamba_ssm_cuda_available', 'triton_interpret',
     'HAS_CUSTOM_OPS', 'custom_op', 'register_fake', 'register_autograd',
-    'is_compiling', 'use_custom_ops'
+    'is_compiling', 'use_custom_ops', 'grad_needed'
 ]
 
 #: Whether ``torch.library.custom_op`` and its companions exist (torch 2.4+).
@@ -127,3 +127,12 @@ def register_autograd(op: Callable,
     if HAS_CUSTOM_OPS:
         torch.library.register_autograd(
             op, backward, setup_context=setup_context)
+
+
+def grad_needed(*tensors: Optional[torch.Tensor]) -> bool:
+    """Whether a differentiable op on ``tensors`` must record a backward:
+    grad mode is on and one of them (``None`` ignored) requires grad. The
+    ops use it to decide whether to save what their backward reads, and
+    the forward-only ops to refuse a call that would need one."""
+    return torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from mmmamba.ops import (available_backends, check_backend, cross_merge,
                          cross_scan, resolve_backend, selective_scan,
                          selective_scan_ref, ss2d_scan, ss2d_scan_ref)
-from mmmamba.ops._utils import is_mamba_ssm_cuda_available, is_triton_available
+from mmmamba.ops._utils import (grad_needed, is_mamba_ssm_cuda_available,
+                                is_triton_available)
 from mmmamba.ops.selective_scan import reference
 from mmmamba.testing import requires_triton_interpreter
 
@@ -144,6 +145,29 @@ def test_dispatch_and_probes_trace_without_graph_break(monkeypatch):
     torch._dynamo.reset()
     torch.testing.assert_close(
         torch.compile(fn, fullgraph=True, backend='eager')(x), fn(x))
+
+
+def test_grad_needed_follows_grad_mode_and_inputs():
+    """grad_needed (which the ops use to save states for a backward, and
+    the forward-only ops to refuse training calls): True exactly when
+    grad mode is on and some given tensor requires grad; None is
+    skipped. Dynamo traces it without a graph break."""
+    leaf = torch.ones(2, requires_grad=True)
+    plain = torch.ones(2)
+    assert grad_needed(plain, None, leaf)
+    assert not grad_needed(plain, None)
+    assert not grad_needed()
+    with torch.no_grad():
+        assert not grad_needed(leaf)
+    with torch.inference_mode():
+        assert not grad_needed(leaf)
+
+    def f(x, y):
+        return x * 2 if grad_needed(x, y) else x - 1
+
+    compiled = torch.compile(f, backend='eager', fullgraph=True)
+    assert torch.equal(compiled(leaf, plain), leaf * 2)
+    assert torch.equal(compiled(plain, None), plain - 1)
 
 
 def test_errors_are_the_eager_ones_under_compile():

@@ -17,8 +17,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .._utils import (custom_op, register_autograd, register_fake,
-                      use_custom_ops)
+from .._utils import (custom_op, grad_needed, register_autograd,
+                      register_fake, use_custom_ops)
 from .triton_kernels import bidir_conv1d_bwd, bidir_conv1d_fwd
 
 __all__ = [
@@ -228,8 +228,7 @@ def conv1d_silu_triton(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     Raises:
         RuntimeError: an input requires grad while grad mode is on.
     """
-    if torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in (x, weight, bias)):
+    if grad_needed(x, weight, bias):
         raise RuntimeError(
             'conv1d_silu (triton) is forward-only: it has no backward. Call '
             'it under torch.no_grad()/inference_mode(), or use '

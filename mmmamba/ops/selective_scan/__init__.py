@@ -49,8 +49,8 @@ from typing import Callable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .._utils import (is_mamba_ssm_cuda_available, is_triton_available,
-                      triton_interpret)
+from .._utils import (grad_needed, is_mamba_ssm_cuda_available,
+                      is_triton_available, triton_interpret)
 from .reference import selective_scan_ref
 
 __all__ = [
@@ -295,9 +295,7 @@ def selective_scan(u: Tensor,
         (batch, dim, dstate), fp32, through which no gradient flows.
     """
     validate_inputs(u, delta, A, B, C, D, z, delta_bias)
-    grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad
-        for t in (u, delta, A, B, C, D, z, delta_bias))
+    grad = grad_needed(u, delta, A, B, C, D, z, delta_bias)
     name = resolve_backend(backend, u.device, A.shape[1], grad)
     impl = _get_impl(name)
     kwargs = dict(
@@ -383,8 +381,7 @@ def bidir_selective_scan(u_f: Tensor,
                          f'one device, got {u_f.device} and {u_b.device}')
     tensors = (u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b,
                A_b, B_b, C_b, D_b, delta_bias_b, z)
-    grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in tensors)
+    grad = grad_needed(*tensors)
     name = resolve_backend(backend, u_f.device,
                            max(A_f.shape[1], A_b.shape[1]), grad)
     if name == 'triton':
@@ -451,9 +448,7 @@ def selective_scan_into(out: Tensor,
             f'selective_scan_into: out must have the shape and device of u '
             f'{tuple(u.shape)} on {u.device}, got {tuple(out.shape)} on '
             f'{out.device}')
-    if torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad
-            for t in (out, u, delta, A, B, C, D, z, delta_bias)):
+    if grad_needed(out, u, delta, A, B, C, D, z, delta_bias):
         raise RuntimeError(
             'selective_scan_into is forward-only: call it under '
             'torch.no_grad()/inference_mode(), or use selective_scan / '

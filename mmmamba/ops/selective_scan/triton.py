@@ -26,8 +26,8 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .._utils import (custom_op, register_autograd, register_fake,
-                      use_custom_ops)
+from .._utils import (custom_op, grad_needed, register_autograd,
+                      register_fake, use_custom_ops)
 from .triton_kernels import (_like_layout, default_config, scan_layout,
                              selective_scan_bwd, selective_scan_fwd)
 
@@ -247,9 +247,7 @@ def _selective_scan_triton_op(
         return_last_state: bool,
         reverse: bool) -> Union[Tensor, Tuple[Tensor, Tensor]]:
     """:func:`selective_scan_triton` through the custom ops (B, C 4-D)."""
-    save_states = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad
-        for t in (u, delta, A, B, C, D, z, delta_bias))
+    save_states = grad_needed(u, delta, A, B, C, D, z, delta_bias)
     u, delta, z = map(scan_layout, (u, delta, z))
     B, C = _contig(B), _contig(C)
     A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
@@ -558,8 +556,7 @@ def bidir_selective_scan_triton(
             A_b, B_b, C_b, D_b, delta_bias_b, z)
     out_scale = float(out_scale)
     if use_custom_ops():
-        save_states = torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in args)
+        save_states = grad_needed(*args)
         # 4-D B, C here: the ops' gradients then have the inputs' shapes
         args = tuple(
             t.unsqueeze(1) if i % _DIR_ARGS in (3, 4) and i < 2 * _DIR_ARGS

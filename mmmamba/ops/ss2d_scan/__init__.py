@@ -28,6 +28,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .._utils import grad_needed
 from ..cross_scan import cross_merge_ref, cross_scan_ref
 from ..selective_scan import resolve_backend, selective_scan
 
@@ -154,9 +155,7 @@ def ss2d_scan(x: Tensor,
         with respect to every tensor input.
     """
     _validate(x, delta, A, B, C, D, delta_bias)
-    grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad
-        for t in (x, delta, A, B, C, D, delta_bias))
+    grad = grad_needed(x, delta, A, B, C, D, delta_bias)
     name = resolve_backend(backend, x.device, A.shape[1], grad)
     if name == 'triton':
         from .triton import ss2d_scan_triton

@@ -15,8 +15,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .._utils import (custom_op, register_autograd, register_fake,
-                      use_custom_ops)
+from .._utils import (custom_op, grad_needed, register_autograd,
+                      register_fake, use_custom_ops)
 from .triton_kernels import (NUM_DIRECTIONS, SS2DScanConfig, forward_config,
                              num_state_chunks, ss2d_scan_bwd, ss2d_scan_fwd)
 
@@ -219,9 +219,7 @@ def _ss2d_scan_triton_op(x: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                          delta_softplus: bool) -> Tensor:
     """:func:`ss2d_scan_triton` through the custom ops."""
     batch, dim, height, width = x.shape
-    save_states = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad
-        for t in (x, delta, A, B, C, D, delta_bias))
+    save_states = grad_needed(x, delta, A, B, C, D, delta_bias)
     u = x.reshape(batch, dim, height * width).contiguous()
     delta, B, C = delta.contiguous(), B.contiguous(), C.contiguous()
     A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
