@@ -489,7 +489,9 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
 def _rows_tile(ptr, row, mask_d, dstate, BLOCK_N: tl.constexpr,
                BLOCK_D: tl.constexpr):
     """An (N, D) fp32 tile whose element (n, d) is at ``ptr + row[d] + n``
-    (0 for n >= dstate or a masked d), from N loads of (D,) rows. A 2D
+    (0 for n >= dstate or where ``mask_d``, a (D,) mask or True, is
+    False), from N loads of (D,) rows (the time-major and step-loop
+    kernels' A and state tiles). A 2D
     load of this N-contiguous tile makes Triton lay it out for its own
     coalescing (lanes on N) and then convert every tile that meets it,
     the scan state among them, through shared memory in every chunk; rows
@@ -1171,11 +1173,13 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # per-channel work (softplus, gate, loads) per state update, where the
     # many segments hide its latency (at 768 one-warp programs, 1248² b64,
     # it is slower).
-    # H200 sweep of 2026-12-03 (benchmarks/session_1203e_h200/callA), bf16
-    # kernel ms, previous default -> this: inference 224² b128 0.146 ->
-    # 0.117, 1248² b8 0.402 -> 0.341, 1248² b64 2.003 -> 1.691, 2048² b8
-    # 1.014 -> 0.847; saving states 0.173 -> 0.154, 0.432 -> 0.376,
-    # 2.357 -> 1.673, 1.083 -> 0.988.
+    # Chosen from the H200 sweep of 2026-12-03
+    # (benchmarks/session_1203e_h200/callA, timed with the accumulating
+    # epilogue); checked against the previous defaults in callB
+    # (defaults_fwd.log), bf16 kernel ms, previous -> this: inference
+    # 224² b128 0.134 -> 0.110, 1248² b8 0.368 -> 0.336, 1248² b64
+    # 1.856 -> 1.596, 2048² b8 0.947 -> 0.834; saving states 0.151 ->
+    # 0.122, 0.379 -> 0.385, 2.034 -> 1.715, 0.985 -> 1.003.
     block_n = triton.next_power_of_2(dstate)
     block_d = _largest_divisor_block(dim_per_group, 16)
     if not t_in_thread(block_d, block_n, 1):

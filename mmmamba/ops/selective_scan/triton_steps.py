@@ -34,7 +34,7 @@ Layout: Triton picks a tile's layout from its 2D memory accesses; a 2D
 load of A or of saved states (N-contiguous) put lanes on N (Triton 3.6:
 threadsPerWarp [16, 2], 19.6 instructions per update through shared-memory
 conversions every step). So every (N, D) tile is loaded and stored as N
-rows of (D,) (:func:`_tile_load`, :func:`_tile_store`), and the tiles keep
+rows of (D,) (``_rows_tile``, ``_rows_tile_store``), and the tiles keep
 Triton's default layout (threadsPerWarp [1, 32]) in Triton 3.6 and 3.8.
 
 B and C are read per step as N-vectors broadcast to all lanes: fp32 with
@@ -51,7 +51,8 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
-from .triton_kernels import _program_rows, _rows, _rows_as, _seq_pos
+from .triton_kernels import (_program_rows, _rows, _rows_as, _rows_tile,
+                             _rows_tile_store, _seq_pos)
 
 
 @triton.jit
@@ -69,35 +70,6 @@ def _softplus_fast(x, FAST_MATH: tl.constexpr):
 
 
 @triton.jit
-def _tile_load(ptr, row, dstate, BLOCK_N: tl.constexpr,
-               BLOCK_D: tl.constexpr):
-    """An (N, D) fp32 tile whose element (n, d) is at ``ptr + row[d] + n``
-    (0 for n >= dstate), from N loads of (D,) rows: a 2D load would make
-    Triton lay the tile out for its own coalescing (lanes on N, in Triton
-    3.6 even with no stride known) and move every step's (D,) values
-    between layouts; rows keep the default layout, lanes on D and a
-    channel's states in one thread."""
-    offs_n = tl.arange(0, BLOCK_N)
-    x = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
-    for n in tl.static_range(BLOCK_N):
-        v = tl.load(ptr + row + n, mask=n < dstate, other=0.0)
-        x = tl.where(offs_n[:, None] == n, v[None, :], x)
-    return x
-
-
-@triton.jit
-def _tile_store(ptr, row, x, dstate, mask, BLOCK_N: tl.constexpr):
-    """Store an (N, D) tile at ``ptr + row[d] + n`` (n < dstate, where
-    ``mask``) as N rows (:func:`_tile_load` says why). A row is picked from
-    the tile with a sum whose other terms are -0.0 (x + -0.0 == x), which
-    the compiler folds away."""
-    offs_n = tl.arange(0, BLOCK_N)
-    for n in tl.static_range(BLOCK_N):
-        v = tl.sum(tl.where(offs_n[:, None] == n, x, -0.0), axis=0)
-        tl.store(ptr + row + n, v, mask=(n < dstate) & mask)
-
-
-@triton.jit
 def _steps_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate, dim_per_group,
                  sbc_b, sbc_g, HAS_BIAS: tl.constexpr,
                  BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
@@ -111,7 +83,7 @@ def _steps_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate, dim_per_group,
     offs_d = d0 + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
     mask_n = offs_n < dstate
-    A2 = _tile_load(A_ptr, offs_d * dstate, dstate, BLOCK_N,
+    A2 = _rows_tile(A_ptr, offs_d * dstate, True, dstate, BLOCK_N,
                     BLOCK_D) * 1.4426950408889634
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d)
@@ -215,7 +187,7 @@ def _selective_scan_fwd_steps_seg_kernel(
                  + (dt * u)[None, :] * Bt[:, None])
             dsum += dt
     seg_row = (bidx * dim + offs_d) * n_seg + seg
-    _tile_store(hend_ptr, seg_row * dstate, h, dstate, True, BLOCK_N)
+    _rows_tile_store(hend_ptr, seg_row * dstate, h, True, dstate, BLOCK_N)
     tl.store(dtsum_ptr + seg_row, dsum)
 
 
@@ -261,8 +233,8 @@ def _selective_scan_fwd_steps_kernel(
     seg_row = (bidx * dim + offs_d) * n_seg
     for s in range(0, seg):  # incoming state: fold segments 0 .. seg-1
         dts = tl.load(dtsum_ptr + seg_row + s)
-        he = _tile_load(hend_ptr, (seg_row + s) * dstate, dstate, BLOCK_N,
-                        BLOCK_D)
+        he = _rows_tile(hend_ptr, (seg_row + s) * dstate, True, dstate,
+                        BLOCK_N, BLOCK_D)
         h = tl.exp2(A2 * dts[None, :]) * h + he
     st_row = (bidx * dim + offs_d) * n_state_chunks * dstate
     c0 = seg * chunks_per_seg
@@ -284,9 +256,10 @@ def _selective_scan_fwd_steps_kernel(
             pos, ok = _steps_pos(step, seqlen, REVERSE)
             if SAVE_STATES:
                 if t % STATE_L == 0:  # t == 0 when STATE_L > BLOCK_T
-                    _tile_store(states_ptr,
-                                st_row + (step // STATE_L) * dstate, h,
-                                dstate, ok & (step % STATE_L == 0), BLOCK_N)
+                    _rows_tile_store(states_ptr,
+                                     st_row + (step // STATE_L) * dstate, h,
+                                     ok & (step % STATE_L == 0), dstate,
+                                     BLOCK_N)
             u, dt, Bt, Ct, zz, prev = u1, dt1, B1, C1, z1, o1
             u1, dt1, B1, C1, z1, o1 = u2, dt2, B2, C2, z2, o2
             u2, dt2, B2, C2, z2, o2 = _steps_loads(
@@ -310,5 +283,5 @@ def _selective_scan_fwd_steps_kernel(
             tl.store(out_ptr + row_o + pos * so_l,
                      y.to(out_ptr.dtype.element_ty), mask=ok)
     if c1 == n_chunks:  # the segment that holds the final step
-        _tile_store(last_ptr, (bidx * dim + offs_d) * dstate, h, dstate,
-                    True, BLOCK_N)
+        _rows_tile_store(last_ptr, (bidx * dim + offs_d) * dstate, h, True,
+                         dstate, BLOCK_N)
