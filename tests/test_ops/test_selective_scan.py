@@ -376,6 +376,10 @@ def test_triton_interpreter_launch_variants(monkeypatch, batch, dim, dstate,
                  id='d4-t8-8-segments-prefetch-reverse-tbwd4'),
     pytest.param(2, 8, 2, False, False, (4, 16, True),
                  id='d2-t8-2-segs-tbwd16-prefetch'),
+    pytest.param(4, 8, 1, True, False, (4, 16, True, 3),
+                 id='d4-t8-tbwd16-prefetch-3-bwd-segments'),
+    pytest.param(2, 16, 2, False, True, (2, 4, False, 2),
+                 id='d2-t16-reverse-tbwd4-2-bwd-segments'),
     pytest.param(4, 8, 3, False, True, (2, 0, True),
                  id='d4-t8-3-segs-reverse-lanes-bwd-prefetch'),
 ])
@@ -386,10 +390,12 @@ def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
     (threads own consecutive steps; the sequence split into segments joined
     by a state-passing pre-pass) for outputs and last state; every gradient
     through the lane-major backward or the time-major one (``bwd`` =
-    (block_d, block_t[, prefetch]), 0 = lane-major; block_t < 16
+    (block_d, block_t[, prefetch[, n_seg]]), 0 = lane-major; block_t < 16
     recomputes a chunk's incoming state inside a saved-state block;
-    prefetch loads chunk c-1 during chunk c), both from the states the
-    forward saved every 16 steps inside each segment. ``fwd_prefetch``:
+    prefetch loads chunk c-1 during chunk c; n_seg > 1 splits the
+    backward into segments joined by an adjoint pre-pass: 5 saved-state
+    blocks in 3 segments of 2, 2, 1, or 2 of 3, 2), both from the states
+    the forward saved every 16 steps inside each segment. ``fwd_prefetch``:
     the forward loads chunk c+1 during chunk c (the last chunk's
     prefetch reads past the segment, or masked past the sequence). L=75
     leaves a ragged last chunk and a short last segment; 2 groups of 4
@@ -399,7 +405,8 @@ def test_triton_interpreter_time_major_kernels(monkeypatch, block_d, block_t,
     def config(*args, backward, **kwargs):
         if backward:
             return tk.ScanConfig(bwd[0], 16, 1, block_t=bwd[1],
-                                 prefetch=bwd[2] if len(bwd) > 2 else False)
+                                 prefetch=bwd[2] if len(bwd) > 2 else False,
+                                 n_seg=bwd[3] if len(bwd) > 3 else 1)
         return tk.ScanConfig(block_d, 16, 1, block_t=block_t, n_seg=n_seg,
                              prefetch=fwd_prefetch)
 
@@ -486,7 +493,8 @@ def test_triton_interpreter_step_loop_forward(block_d, block_t, n_seg,
 def test_time_major_config_checks_state_spacing():
     """A chunk that does not divide the saved-state spacing, or a program
     whose channels straddle two B/C groups, is refused; so is a prefetching
-    time-major backward whose chunk is not the saved-state spacing."""
+    time-major backward whose chunk is not the saved-state spacing, and a
+    split backward on the lane-major kernel."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     ins = make_inputs(1, 4, 4, 20, 1, dtype=torch.float32)
     args = [ins[k].detach() for k in ('u', 'delta', 'A')]
@@ -504,6 +512,9 @@ def test_time_major_config_checks_state_spacing():
         tk.selective_scan_bwd(*args, B, C, None, None, None, True, states, 16,
                               out, config=tk.ScanConfig(2, 16, 1, block_t=8,
                                                         prefetch=True))
+    with pytest.raises(ValueError, match='n_seg=2 needs the time-major'):
+        tk.selective_scan_bwd(*args, B, C, None, None, None, True, states, 16,
+                              out, config=tk.ScanConfig(2, 16, 1, n_seg=2))
 
 
 # ------------------------------------------- triton: strided layouts
@@ -760,12 +771,19 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert tk.default_config(6085, 4, 384, backward=False, save_states=False,
                              n_rows=8 * 384).block_d == 16
     # the backward: time-major chunks of the forward's state spacing with
-    # prefetch; fewer channels per program where few programs run
+    # prefetch, 8 channels per program; split into segments of at least
+    # the minimum where few programs run and the sequence is long
     bwd = tk.default_config(6085, 16, 384, backward=True, n_rows=8 * 384)
     assert bwd.block_t == bwd.block_l == small.block_l and bwd.prefetch
+    assert bwd.block_d == 8 and bwd.n_seg > 1
+    assert 6085 // bwd.n_seg >= tk.TMAJOR_BWD_MIN_SEGMENT
     busy = tk.default_config(197, 16, 384, backward=True, n_rows=128 * 384)
     assert busy.block_t == busy.block_l == small.block_l
-    assert busy.block_d > bwd.block_d
+    assert busy.block_d == 8 and busy.n_seg == 1
+    assert tk.default_config(6085, 16, 384, backward=True,
+                             n_rows=64 * 384).n_seg == 1
+    assert tk.default_config(197, 16, 384, backward=True,
+                             n_rows=8 * 384).n_seg == 1
     # states saved at another spacing: the lane-major kernel, that spacing
     other = tk.default_config(197, 16, 384, backward=True, n_rows=128 * 384,
                               block_l=16)
@@ -909,6 +927,11 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
             (tk._selective_scan_bwd_tmajor_kernel,
              dict(BLOCK_D=8, BLOCK_T=8, BLOCK_N=16, STATE_L=16,
                   ACCUMULATE_DZ=acc, PREFETCH=False), 1),
+            # the backward's adjoint pre-pass (a split sequence)
+            (tk._selective_scan_bwd_seg_kernel,
+             dict(BLOCK_D=8, BLOCK_T=8, BLOCK_N=16,
+                  Z_AS_DT=strides['z'] == strides['dt'],
+                  G_AS_DT=strides['g'] == strides['dt'], PREFETCH=True), 1),
             (tk._selective_scan_bwd_kernel,
              dict(BLOCK_D=2, BLOCK_L=16, BLOCK_N=16, ACCUMULATE_DZ=acc,
                   PREFETCH=False), 1),

@@ -104,9 +104,12 @@ LOG2E = math.log2(math.e)
 TMAJOR_SPLIT_BELOW = 1024
 TMAJOR_PROGRAMS = 1536
 TMAJOR_MIN_SEGMENT = 128
-# Time-major backward: 8 channels per program from this many programs, else
-# 4 (default_config).
-TMAJOR_BWD_PROGRAMS = 4096
+# Time-major backward: sequences are split (default_config) only below this
+# many programs, then until at least TMAJOR_BWD_SEG_PROGRAMS run, into
+# segments of at least TMAJOR_BWD_MIN_SEGMENT steps.
+TMAJOR_BWD_SPLIT_BELOW = 1024
+TMAJOR_BWD_SEG_PROGRAMS = 6144
+TMAJOR_BWD_MIN_SEGMENT = 256
 # Spacing of the states the N > 1 forward saves for the backward, and the
 # backward's chunk (one chunk per saved state: nothing recomputed twice).
 # Saved states cost 4·N/8 bytes per input element (8 for N = 16), twice
@@ -350,6 +353,42 @@ def _step_last(x, offs_t, BLOCK_T: tl.constexpr, T_IN_THREAD: tl.constexpr):
 
 
 @triton.jit
+def _next_combine(x1, p1, n1, x2, p2, n2):
+    """Scan state (value, the value one step before, steps so far) of
+    :func:`_next_step`: associative, the previous value is the right
+    operand's own when it spans two or more steps, else the left's."""
+    return x2, tl.where(n2 >= 2, p2, x1), n1 + n2
+
+
+@triton.jit
+def _next_step(x):
+    """``x`` (T, N, D) one step on along time: ``out[t] = x[t + 1]`` for
+    t < T-1, ``out[T-1] = x[T-1]``. A scan over the flipped tile whose
+    state carries the previous element; with every thread holding all T
+    steps it compiles to register renaming (no instructions)."""
+    xf = tl.flip(x, 0)
+    steps = tl.full(x.shape, 1, tl.int32)
+    _, prev, _ = tl.associative_scan((xf, xf, steps), 0, _next_combine)
+    return tl.flip(prev, 0)
+
+
+@triton.jit
+def _reverse_scan_t(a, b, T_IN_THREAD: tl.constexpr):
+    """``g_t = a_t g_{t+1} + b_t`` over axis 0 (time) of (T, N, D) tiles,
+    from the last step. With every thread holding all T steps, a forward
+    scan between two flips: a flip along an in-register axis is register
+    renaming (no instructions), where Triton's ``reverse=True`` scan
+    shuffles (460 SHFL per 8-step chunk in the time-major backward,
+    offline sm_90). Otherwise (T over lanes) the reverse scan itself."""
+    if T_IN_THREAD:
+        _, g = tl.associative_scan((tl.flip(a, 0), tl.flip(b, 0)), 0,
+                                   _combine)
+        return tl.flip(g, 0)
+    _, g = tl.associative_scan((a, b), 0, _combine, reverse=True)
+    return g
+
+
+@triton.jit
 def _td(row, pos, stride_l):
     """(T, D) element offsets of a (batch, dim, L) tensor: channel rows
     ``row`` (:func:`_rows`) at memory positions ``pos``."""
@@ -378,7 +417,8 @@ def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
         the states after every step; the memory positions ``pos`` (T,) of
         the chunk's steps (for :func:`_td`), the (T, D) mask, the offsets
         ``ptr_tn`` (T, N) of B and C and their mask; delta + bias before
-        the softplus (T, D) and B (T, N) for the backward.
+        the softplus (T, D), B (T, N) and the decays a (T, N, D) for the
+        backward.
     """
     u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                               sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
@@ -482,7 +522,7 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
           + _step_first(b, offs_t, T_IN_THREAD))
     b = tl.where(first, b0[None, :, :], b)
     _, hh = tl.associative_scan((a, b), 0, _combine)
-    return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt
+    return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt, a
 
 
 @triton.jit
@@ -563,7 +603,7 @@ def _selective_scan_fwd_seg_kernel(
     dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
     c0 = seg * chunks_per_seg
     for c in range(c0, c0 + chunks_per_seg):
-        _, dt, hh, _, _, _, _, _, _ = _tmajor_chunk(
+        _, dt, hh, _, _, _, _, _, _, _ = _tmajor_chunk(
             u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
             offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
             SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
@@ -644,7 +684,7 @@ def _selective_scan_fwd_tmajor_kernel(
                 row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
                 offs_n, mask_d, dstate, seqlen, c, HAS_Z, ACCUMULATE,
                 BLOCK_T, REVERSE)
-        u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _ = _tmajor_math(
+        u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         y = tl.sum(hh * Ct.to(tl.float32)[:, :, None], axis=1)  # (T, D)
@@ -667,13 +707,12 @@ def _selective_scan_fwd_tmajor_kernel(
 @triton.jit
 def _tmajor_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
                       su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
-                      offs_t, offs_n, mask_d, dstate, seqlen, c, step,
+                      offs_t, offs_n, mask_d, dstate, seqlen, c,
                       HAS_Z: tl.constexpr, BLOCK_T: tl.constexpr,
                       REVERSE: tl.constexpr):
     """Every load of chunk ``c`` of the time-major backward, in the
     tensors' own dtypes (zeros past the end): u, delta (T, D), B, C (T, N),
-    grad_out, z (u when HAS_Z is off, never used) and delta one step ahead
-    (T, D)."""
+    grad_out and z (u when HAS_Z is off, never used)."""
     u, dt, Bt, Ct, pos, m_td = _tmajor_loads_bc(
         u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
         offs_t, offs_n, mask_d, dstate, seqlen, c, BLOCK_T, REVERSE)
@@ -682,20 +721,16 @@ def _tmajor_bwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
         zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
     else:
         zz = u
-    m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
-              & mask_d[None, :])
-    dt_next = tl.load(delta_ptr + (_td(row_dt, pos, sdt_l) + step * sdt_l),
-                      mask=m_next, other=0.0)
-    return u, dt, Bt, Ct, gout, zz, dt_next
+    return u, dt, Bt, Ct, gout, zz
 
 
 @triton.jit
 def _selective_scan_bwd_tmajor_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
-    states_ptr, gout_ptr,
+    states_ptr, gout_ptr, qend_ptr, dtsum_ptr,
     du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_state_chunks,
-    su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
+    n_seg, blocks_per_seg, su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
     sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l, sddt_b, sddt_d, sddt_l,
     sdz_b, sdz_d, sdz_l, gout_scale,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
@@ -712,18 +747,25 @@ def _selective_scan_bwd_tmajor_kernel(
     of R = STATE_L / BLOCK_T chunks is done chunk by chunk from its last,
     each chunk's incoming state recomputed from the block's saved state.
     Per chunk: h by the in-thread forward scan, the adjoint
-    ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` by an in-thread reverse scan (the
-    carry from the later chunk folded into the last step; a_{t+1} from delta
-    loaded one step ahead), then every gradient in registers. Sums over the
+    ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` by an in-thread reverse scan
+    (:func:`_reverse_scan_t`; the carry from the later chunk folded into
+    the last step; a_{t+1} the chunk's own decays one step on,
+    :func:`_next_step`), then every gradient in registers. Sums over the
     states (du, ddelta, dz) reduce over a thread's states and a few lanes;
     sums over the channels (dB, dC) over the lanes that hold channels, then
     relaxed atomics, as in the lane-major backward.
+
+    Program (pid, seg) runs segment ``seg`` of ``blocks_per_seg``
+    saved-state blocks; the adjoint entering it from the later segments is
+    folded from the pre-pass's per-segment results
+    (:func:`_selective_scan_bwd_seg_kernel`).
 
     grad_out is read as ``gout_scale * grad_out``; with ACCUMULATE_DZ the
     kernel adds its dz to the one in ``dz_ptr`` (the other direction's of a
     bidirectional scan) instead of overwriting it.
     """
     pid = tl.program_id(0)
+    seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
         _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
                       dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
@@ -747,35 +789,44 @@ def _selective_scan_bwd_tmajor_kernel(
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
     st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
         + offs_n[:, None]
-    step = -1 if REVERSE else 1  # memory offset of scan step t+1
     is_last = (offs_t == BLOCK_T - 1)[:, None, None]
-    g_carry = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    # a_t g_t at the first step t of the later chunk (done before this
+    # one): the adjoint that reaches the state before that step. Entering
+    # the segment: fold the later segments' (last first).
+    q_carry = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    seg_row = (bidx * dim + offs_d) * n_seg
+    for i in range(n_seg - 1 - seg):
+        s_later = n_seg - 1 - i
+        dts = tl.load(dtsum_ptr + seg_row + s_later, mask=mask_d, other=0.0)
+        q_seg = _rows_tile(qend_ptr, (seg_row + s_later) * dstate, mask_d,
+                           dstate, BLOCK_N, BLOCK_D)
+        q_carry = tl.exp2(A2 * dts[None, :]) * q_carry + q_seg
+    kb0 = seg * blocks_per_seg
+    kb1 = tl.minimum(kb0 + blocks_per_seg, n_state_chunks)
     dA_acc = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dD_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
     dbias_acc = tl.zeros((BLOCK_D, ), dtype=tl.float32)
     R: tl.constexpr = STATE_L // BLOCK_T
     if PREFETCH:  # R == 1 (the launcher checks): chunk == state block
-        u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n = _tmajor_bwd_loads(
+        u_n, dt_n, B_n, C_n, g_n, z_n = _tmajor_bwd_loads(
             u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u, su_l,
             row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base, offs_t, offs_n,
-            mask_d, dstate, seqlen, n_state_chunks - 1, step, HAS_Z, BLOCK_T,
-            REVERSE)
-        h_n = tl.load(states_ptr + st_base + (n_state_chunks - 1) * dstate,
+            mask_d, dstate, seqlen, kb1 - 1, HAS_Z, BLOCK_T, REVERSE)
+        h_n = tl.load(states_ptr + st_base + (kb1 - 1) * dstate,
                       mask=mask_nd, other=0.0)
-    for kb_i in range(n_state_chunks):
-        kb = n_state_chunks - 1 - kb_i
+    for kb_i in range(kb1 - kb0):
+        kb = kb1 - 1 - kb_i
         if PREFETCH:
             # Chunk kb-1's loads are issued before chunk kb's math, in raw
             # dtypes (a conversion would wait for them); the last
-            # iteration reloads chunk 0, unused.
-            u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r, h_blk = (
-                u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n, h_n)
-            kp = tl.maximum(kb - 1, 0)
-            u_n, dt_n, B_n, C_n, g_n, z_n, dtx_n = _tmajor_bwd_loads(
+            # iteration reloads the segment's first chunk, unused.
+            u_r, dt_r, B_r, C_r, g_r, z_r, h_blk = (
+                u_n, dt_n, B_n, C_n, g_n, z_n, h_n)
+            kp = tl.maximum(kb - 1, kb0)
+            u_n, dt_n, B_n, C_n, g_n, z_n = _tmajor_bwd_loads(
                 u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u, su_l,
                 row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base, offs_t,
-                offs_n, mask_d, dstate, seqlen, kp, step, HAS_Z, BLOCK_T,
-                REVERSE)
+                offs_n, mask_d, dstate, seqlen, kp, HAS_Z, BLOCK_T, REVERSE)
             h_n = tl.load(states_ptr + st_base + kp * dstate, mask=mask_nd,
                           other=0.0)
         else:
@@ -785,19 +836,19 @@ def _selective_scan_bwd_tmajor_kernel(
             c = kb * R + k
             h0 = h_blk
             for j in tl.static_range(k):  # state at this chunk's start
-                _, _, hj, _, _, _, _, _, _ = _tmajor_chunk(
+                _, _, hj, _, _, _, _, _, _, _ = _tmajor_chunk(
                     u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                     bc_base, offs_t, offs_n, mask_d, bias, A2, h0, dstate,
                     seqlen, kb * R + j, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
                     T_IN_THREAD)
                 h0 = _step_last(hj, offs_t, BLOCK_T, T_IN_THREAD)
             if not PREFETCH:  # else issued during the previous chunk
-                u_r, dt_r, B_r, C_r, g_r, z_r, dtx_r = _tmajor_bwd_loads(
+                u_r, dt_r, B_r, C_r, g_r, z_r = _tmajor_bwd_loads(
                     u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, gout_ptr, row_u,
                     su_l, row_dt, sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
-                    offs_t, offs_n, mask_d, dstate, seqlen, c, step, HAS_Z,
+                    offs_t, offs_n, mask_d, dstate, seqlen, c, HAS_Z,
                     BLOCK_T, REVERSE)
-            u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt = _tmajor_math(
+            u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt, a = _tmajor_math(
                 u_r, dt_r, B_r, bc_base, offs_t, offs_n, mask_d, bias, A2,
                 h0, dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
                 T_IN_THREAD)
@@ -824,26 +875,16 @@ def _selective_scan_bwd_tmajor_kernel(
             dtu = dt * u
             # a_t h_{t-1} = h_t - b_t: dL/d(dt * A) = g_t (h_t - b_t).
             hb = hh - dtu[:, None, :] * Bt[:, :, None]
-            # a_{t+1}: delta one step ahead (0, i.e. a = 1, past the end,
-            # where the adjoint is 0 anyway).
-            m_next = (((c * BLOCK_T + offs_t) + 1 < seqlen)[:, None]
-                      & mask_d[None, :])
-            dt_next = dtx_r.to(tl.float32)
-            if HAS_BIAS:
-                dt_next = dt_next + bias[None, :]
-            if SOFTPLUS:
-                dt_next = _softplus(dt_next)
-            dt_next = tl.where(m_next, dt_next, 0.0)
-            a_next = tl.exp2(dt_next[:, None, :] * A2[None, :, :])
+            # a_{t+1} for t < T-1: this chunk's decays one step on (the
+            # last step's is not used: its adjoint takes q_carry).
+            a_next = _next_step(a)
             cterm = gy[:, None, :] * Ct[:, :, None]
             # Fold the later chunk's adjoint into the last step.
-            c_last = (_step_last(a_next, offs_t, BLOCK_T, T_IN_THREAD)
-                      * g_carry
-                      + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD))
+            c_last = q_carry + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD)
             cterm = tl.where(is_last, c_last[None, :, :], cterm)
-            _, g = tl.associative_scan((a_next, cterm), 0, _combine,
-                                       reverse=True)
-            g_carry = _step_first(g, offs_t, T_IN_THREAD)
+            g = _reverse_scan_t(a_next, cterm, T_IN_THREAD)
+            q_carry = (_step_first(a, offs_t, T_IN_THREAD)
+                       * _step_first(g, offs_t, T_IN_THREAD))
             gB = tl.sum(g * Bt[:, :, None], axis=1)  # <g_t, B_t>, (T, D)
             g_dA = g * hb
             dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
@@ -871,6 +912,107 @@ def _selective_scan_bwd_tmajor_kernel(
     if HAS_BIAS:
         tl.atomic_add(dbias_ptr + offs_d, dbias_acc, mask=mask_d,
                       sem='relaxed')
+
+
+@triton.jit
+def _tmajor_adjoint_loads(delta_ptr, C_ptr, z_ptr, gout_ptr, row_dt, sdt_l,
+                          row_z, sz_l, row_g, sg_l, bc_base, offs_t, offs_n,
+                          mask_d, dstate, seqlen, c, HAS_Z: tl.constexpr,
+                          BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+    """The loads of chunk ``c`` of the backward's adjoint pre-pass, in the
+    tensors' own dtypes (zeros past the end): delta, grad_out (T, D), C
+    (T, N) and z (T, D; delta when HAS_Z is off, never used)."""
+    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
+                                            dstate, seqlen, c, BLOCK_T,
+                                            REVERSE)
+    dt = tl.load(delta_ptr + _td(row_dt, pos, sdt_l), mask=m_td, other=0.0)
+    gout = tl.load(gout_ptr + _td(row_g, pos, sg_l), mask=m_td, other=0.0)
+    Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
+    zz = dt
+    if HAS_Z:
+        zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
+    return dt, gout, Ct, zz
+
+
+@triton.jit
+def _selective_scan_bwd_seg_kernel(
+    delta_ptr, A_ptr, C_ptr, z_ptr, bias_ptr, gout_ptr, qend_ptr, dtsum_ptr,
+    n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_seg,
+    chunks_per_seg, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l, sg_b, sg_d, sg_l,
+    gout_scale,
+    HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    REVERSE: tl.constexpr, Z_AS_DT: tl.constexpr, G_AS_DT: tl.constexpr,
+    T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr,
+):
+    """Pass 1 of a split backward (the forward pre-pass's mirror): for
+    segment ``s`` >= 1, run the adjoint ``g_t = a_{t+1} g_{t+1} + C_t
+    gy_t`` from the segment's last step with nothing from later segments,
+    and store ``a_t g_t`` at its first step (qend, (batch, dim, n_seg,
+    N)) and the sum of delta over it (dtsum, (batch, dim, n_seg)):
+    ``q_in(s) = qend[s+1] + exp2(A2 dtsum[s+1]) q_in(s+1)`` is the
+    adjoint entering segment s from the later ones. Needs delta, C, z
+    and grad_out only (no states, no u, no B). PREFETCH issues chunk
+    c-1's loads before chunk c's math."""
+    pid = tl.program_id(0)
+    seg = tl.program_id(1) + 1
+    bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
+        _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
+                      dim_per_group, n_groups, seqlen, HAS_BIAS, BLOCK_D,
+                      BLOCK_N)
+    row_dt = _rows(bidx, offs_d, sdt_b, sdt_d)
+    row_z, sz_l = _rows_as(Z_AS_DT, row_dt, sdt_l, bidx, offs_d, sz_b, sz_d,
+                           sz_l)
+    row_g, sg_l = _rows_as(G_AS_DT, row_dt, sdt_l, bidx, offs_d, sg_b, sg_d,
+                           sg_l)
+    offs_t = tl.arange(0, BLOCK_T)
+    is_last = (offs_t == BLOCK_T - 1)[:, None, None]
+    q = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
+    dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
+    c0 = seg * chunks_per_seg
+    c1 = tl.minimum(c0 + chunks_per_seg, tl.cdiv(seqlen, BLOCK_T))
+    if PREFETCH:
+        nxt = _tmajor_adjoint_loads(delta_ptr, C_ptr, z_ptr, gout_ptr, row_dt,
+                                    sdt_l, row_z, sz_l, row_g, sg_l, bc_base,
+                                    offs_t, offs_n, mask_d, dstate, seqlen,
+                                    c1 - 1, HAS_Z, BLOCK_T, REVERSE)
+    for i in range(c1 - c0):
+        c = c1 - 1 - i
+        if PREFETCH:  # chunk c-1's loads in flight during c's math
+            dt, gy, Ct, zz = nxt
+            nxt = _tmajor_adjoint_loads(
+                delta_ptr, C_ptr, z_ptr, gout_ptr, row_dt, sdt_l, row_z,
+                sz_l, row_g, sg_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                seqlen, tl.maximum(c - 1, c0), HAS_Z, BLOCK_T, REVERSE)
+        else:
+            dt, gy, Ct, zz = _tmajor_adjoint_loads(
+                delta_ptr, C_ptr, z_ptr, gout_ptr, row_dt, sdt_l, row_z,
+                sz_l, row_g, sg_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                seqlen, c, HAS_Z, BLOCK_T, REVERSE)
+        m_td = (((c * BLOCK_T + offs_t) < seqlen)[:, None]
+                & mask_d[None, :])
+        dt = dt.to(tl.float32)
+        gy = gy.to(tl.float32) * gout_scale
+        Ct = Ct.to(tl.float32)
+        if HAS_Z:
+            zz = zz.to(tl.float32)
+            gy = gy * zz * tl.sigmoid(zz)
+        if HAS_BIAS:
+            dt = dt + bias[None, :]
+        if SOFTPLUS:
+            dt = _softplus(dt)
+        dt = tl.where(m_td, dt, 0.0)
+        a = tl.exp2(dt[:, None, :] * A2[None, :, :])
+        cterm = gy[:, None, :] * Ct[:, :, None]
+        c_last = q + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD)
+        cterm = tl.where(is_last, c_last[None, :, :], cterm)
+        g = _reverse_scan_t(_next_step(a), cterm, T_IN_THREAD)
+        q = (_step_first(a, offs_t, T_IN_THREAD)
+             * _step_first(g, offs_t, T_IN_THREAD))
+        dsum += dt
+    seg_row = (bidx * dim + offs_d) * n_seg + seg
+    _rows_tile_store(qend_ptr, seg_row * dstate, q, mask_d, dstate, BLOCK_N)
+    tl.store(dtsum_ptr + seg_row, tl.sum(dsum, axis=0), mask=mask_d)
 
 
 @triton.jit
@@ -1092,8 +1234,9 @@ class ScanConfig(NamedTuple):
     ``block_t > 0`` runs the forward on the time-major kernel with chunks
     of ``block_t`` steps, split into ``n_seg`` sequence segments that run
     in parallel (a state-passing pre-pass joins them); in a backward config
-    it selects the time-major backward. ``maxnreg > 0`` caps the registers
-    of the time-major kernels (ptxas ``.maxnreg``).
+    it selects the time-major backward, whose ``n_seg`` segments (of whole
+    saved-state blocks) are joined by an adjoint pre-pass. ``maxnreg > 0``
+    caps the registers of the time-major kernels (ptxas ``.maxnreg``).
     """
     block_d: int
     block_l: int
@@ -1141,23 +1284,29 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
         if state_l == TMAJOR_STATE_L:
             # Time-major, 8 steps per chunk = the state spacing (no chunk
             # recomputed twice), the next chunk's loads issued before this
-            # one's math; 8 channels per program where many programs run,
-            # else 4 (H200 sweep of 2026-12-03, benchmarks/
-            # session_1203b_h200/callH: 224² b128 d8 0.712 / 0.754 ms fp32 /
-            # bf16 against 0.909 / 0.979 for the previous default; 1248² b8
-            # d4 1.696 / 2.219 against 2.136 / 2.194).
-            # At least 32 // N channels: a warp's lanes on D x N, none on T
-            # (t_in_thread).
+            # one's math, 8 channels per program (at least 32 // N: a
+            # warp's lanes on D x N, none on T, t_in_thread). Where fewer
+            # than TMAJOR_BWD_SPLIT_BELOW programs would run (batch 8 at
+            # 384 channels), the sequence is split into segments joined by
+            # an adjoint pre-pass. H200 sweep of this session's start
+            # (benchmarks/session_1203f_h200/callA/bwd_ab.log, bf16 ms):
+            # 224² b128 d8 0.430 (d4 0.557); 1248² b64 d8 6.24 (d4 8.18);
+            # 1248² b8 d8 s16 1.095 (d4 unsplit 1.224, d8 s8 1.142);
+            # 2048² b8 d8 s16 2.84 (d4 unsplit 3.30), with a pre-pass
+            # that did not yet prefetch.
             block_n = triton.next_power_of_2(dstate)
-            bd = _largest_divisor_block(dim_per_group, 8)
-            if n_rows // bd < TMAJOR_BWD_PROGRAMS:
-                bd = _largest_divisor_block(dim_per_group,
-                                            max(4, 32 // block_n))
-            if t_in_thread(bd, block_n, 1):
-                return ScanConfig(bd, state_l, 1, block_t=state_l,
-                                  prefetch=True)
-            return ScanConfig(_largest_divisor_block(dim_per_group, 2),
-                              state_l, 1, prefetch=True)
+            bd = _largest_divisor_block(dim_per_group, max(8, 32 // block_n))
+            if not t_in_thread(bd, block_n, 1):
+                return ScanConfig(_largest_divisor_block(dim_per_group, 2),
+                                  state_l, 1, prefetch=True)
+            n_prog = max(n_rows // bd, 1)
+            n_seg = 1
+            while (n_prog < TMAJOR_BWD_SPLIT_BELOW
+                   and n_prog * n_seg < TMAJOR_BWD_SEG_PROGRAMS
+                   and seqlen // (2 * n_seg) >= TMAJOR_BWD_MIN_SEGMENT):
+                n_seg *= 2
+            return ScanConfig(bd, state_l, 1, block_t=state_l, prefetch=True,
+                              n_seg=n_seg)
         # States from a forward with another spacing: the lane-major kernel
         # (any spacing), as the defaults before prefetching.
         return ScanConfig(_largest_divisor_block(dim_per_group, 2), state_l, 1)
@@ -1479,9 +1628,10 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
 
 def _segment_buffers(u: Tensor, n_seg: int, dstate: int,
                      dummy: Tensor) -> Tuple[Tensor, Tensor]:
-    """(hend (batch, dim, n_seg, N), dtsum (batch, dim, n_seg)) fp32, the
-    pre-pass results of a split sequence, read only by segments after the
-    first: ``dummy`` for both when the sequence is not split."""
+    """((batch, dim, n_seg, N), (batch, dim, n_seg)) fp32 buffers for the
+    pre-pass results of a split sequence (the forward's end states and the
+    backward's entering adjoints, and the sums of delta): ``dummy`` for
+    both when the sequence is not split."""
     if n_seg <= 1:
         return dummy, dummy
     batch, dim, _ = u.shape
@@ -1551,9 +1701,7 @@ def selective_scan_bwd(
     dbias = torch.zeros(dim, device=u.device,
                         dtype=torch.float32) if delta_bias is not None else None
     dummy = du
-    grid = (batch * (dim // block_d), )
-    kernel = (_selective_scan_bwd_tmajor_kernel if config.block_t else
-              _selective_scan_bwd_kernel)
+    n_prog = batch * (dim // block_d)
     if config.block_t and block_l % config.block_t:
         raise ValueError(f'time-major backward: block_t={config.block_t} '
                          f'must divide block_l={block_l} (the saved-state '
@@ -1562,32 +1710,52 @@ def selective_scan_bwd(
         raise ValueError(f'time-major backward with prefetch: block_t='
                          f'{config.block_t} must equal block_l={block_l} '
                          '(one chunk per saved state)')
-    blocks = (dict(BLOCK_T=config.block_t, STATE_L=block_l,
-                   T_IN_THREAD=t_in_thread(block_d, block_n, num_warps))
-              if config.block_t else dict(BLOCK_L=block_l))
-    if config.block_t and config.maxnreg:
-        blocks['maxnreg'] = config.maxnreg
+    if config.n_seg > 1 and not config.block_t:
+        raise ValueError(f'backward: n_seg={config.n_seg} needs the '
+                         'time-major kernel (block_t > 0)')
     su, sdt, sg = _strides(u), _strides(delta), _strides(grad_out)
     sz = su if z is None else _strides(z)
     sdz = su if dz is None else _strides(dz)
     sdu, sddt = _strides(du), _strides(ddelta)
-    kernel[grid](
+    flags = dict(HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
+                 SOFTPLUS=delta_softplus, BLOCK_D=block_d, BLOCK_N=block_n,
+                 REVERSE=reverse, num_warps=num_warps)
+    bias_arg = delta_bias if delta_bias is not None else dummy
+    z_arg = z if z is not None else dummy
+    if config.block_t:
+        kernel = _selective_scan_bwd_tmajor_kernel
+        t_flags = dict(BLOCK_T=config.block_t,
+                       T_IN_THREAD=t_in_thread(block_d, block_n, num_warps))
+        if config.maxnreg:
+            t_flags['maxnreg'] = config.maxnreg
+        n_seg, blocks_per_seg = _segments(n_chunks, config.n_seg, 1)
+        qend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
+        if n_seg > 1:
+            _selective_scan_bwd_seg_kernel[(n_prog, n_seg - 1)](
+                delta, A, C, z_arg, bias_arg, grad_out, qend, dtsum,
+                batch, dim, seqlen, dstate, dpg, n_groups, n_seg,
+                blocks_per_seg * (block_l // config.block_t), *sdt, *sz, *sg,
+                float(grad_scale), Z_AS_DT=sz == sdt, G_AS_DT=sg == sdt,
+                PREFETCH=config.prefetch, **flags, **t_flags)
+        seg_args = (qend, dtsum)
+        sizes = (n_chunks, n_seg, blocks_per_seg)
+        blocks = dict(STATE_L=block_l, **t_flags)
+    else:
+        kernel = _selective_scan_bwd_kernel
+        n_seg, seg_args, sizes = 1, (), (n_chunks, )
+        blocks = dict(BLOCK_L=block_l)
+    kernel[(n_prog, n_seg)](
         u, delta, A, B, C,
-        D if D is not None else dummy,
-        z if z is not None else dummy,
-        delta_bias if delta_bias is not None else dummy,
-        states, grad_out,
+        D if D is not None else dummy, z_arg, bias_arg,
+        states, grad_out, *seg_args,
         du, ddelta, dA, dB, dC,
         dD if dD is not None else dummy,
         dz if dz is not None else dummy,
         dbias if dbias is not None else dummy,
-        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks,
+        batch, dim, seqlen, dstate, dpg, n_groups, *sizes,
         *su, *sdt, *sz, *sg, *sdu, *sddt, *sdz, float(grad_scale),
-        HAS_D=D is not None, HAS_Z=z is not None,
-        HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
-        BLOCK_D=block_d, BLOCK_N=block_n, REVERSE=reverse,
-        ACCUMULATE_DZ=accumulate_dz, DT_AS_U=sdt == su, Z_AS_U=sz == su,
-        G_AS_U=sg == su, DU_AS_U=sdu == su, DDT_AS_U=sddt == su,
-        DZ_AS_U=sdz == su, PREFETCH=config.prefetch, num_warps=num_warps,
-        **blocks)
+        HAS_D=D is not None, ACCUMULATE_DZ=accumulate_dz, DT_AS_U=sdt == su,
+        Z_AS_U=sz == su, G_AS_U=sg == su, DU_AS_U=sdu == su,
+        DDT_AS_U=sddt == su, DZ_AS_U=sdz == su, PREFETCH=config.prefetch,
+        **flags, **blocks)
     return du, ddelta, dA, dB, dC, dD, dz, dbias
