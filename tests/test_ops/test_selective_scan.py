@@ -901,7 +901,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
                   PREFETCH=True, ACCUMULATE=acc), 2),
             # time-major forward (16 channels, 8 steps) and its pre-pass
             (tk._selective_scan_fwd_seg_kernel,
-             dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16), 1),
+             dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, PREFETCH=True), 1),
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=True, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16,
                   STATE_L=8, ACCUMULATE=acc, PREFETCH=True), 1),
@@ -910,7 +910,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
                   STATE_L=8, ACCUMULATE=acc, PREFETCH=False), 1),
             # inference at small batch: 32 channels, 4 steps
             (tk._selective_scan_fwd_seg_kernel,
-             dict(BLOCK_D=32, BLOCK_T=4, BLOCK_N=16), 1),
+             dict(BLOCK_D=32, BLOCK_T=4, BLOCK_N=16, PREFETCH=True), 1),
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=4, BLOCK_N=16,
                   STATE_L=8, ACCUMULATE=acc, PREFETCH=True), 1),

@@ -41,7 +41,13 @@ saved every ``BLOCK_L`` steps (``states``, (batch, dim, n_chunks, N) fp32,
 written by either forward; for N > 1 every 8 steps, one time-major chunk,
 whose loads are issued during the previous chunk's math), runs the adjoint
 recurrence ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` as a reverse associative
-scan, and forms every gradient in registers. dB and dC are sums over the
+scan (time-major: a forward scan between two in-register flips, with
+``a_{t+1}`` the chunk's own decays one step on; Triton's ``reverse=True``
+scan shuffles even along an in-thread axis), and forms every gradient in
+registers. Like the forward, a time-major backward at small batch splits
+the sequence into segments; a pre-pass runs each segment's adjoint from
+zero, and each segment folds those of the later ones into the adjoint
+entering its last step. dB and dC are sums over the
 channels of a group: each program reduces its ``BLOCK_D`` channels and adds
 the result into fp32 buffers with *relaxed* atomics (Triton's default
 acq_rel ordering made these adds half of the backward's time; addition
@@ -584,11 +590,13 @@ def _selective_scan_fwd_seg_kernel(
     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
+    PREFETCH: tl.constexpr,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
     over it (dtsum, (batch, dim, n_seg)), whose exp2(A2 * dtsum) carries an
-    incoming state across the segment. Segments 0 .. n_seg-2 only."""
+    incoming state across the segment. Segments 0 .. n_seg-2 only (full
+    ones). PREFETCH issues chunk c+1's loads before chunk c's math."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -602,11 +610,24 @@ def _selective_scan_fwd_seg_kernel(
     h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
     c0 = seg * chunks_per_seg
+    if PREFETCH:
+        nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                            sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
+                            seqlen, c0, BLOCK_T, REVERSE)
     for c in range(c0, c0 + chunks_per_seg):
-        _, dt, hh, _, _, _, _, _, _, _ = _tmajor_chunk(
-            u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
-            offs_t, offs_n, mask_d, bias, A2, h, dstate, seqlen, c, HAS_BIAS,
-            SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
+        if PREFETCH:  # chunk c + 1's loads in flight during c's math
+            u, dt, Bt = nxt
+            nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
+                                sdt_l, bc_base, offs_t, offs_n, mask_d,
+                                dstate, seqlen, c + 1, BLOCK_T, REVERSE)
+        else:
+            u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
+                                      row_dt, sdt_l, bc_base, offs_t, offs_n,
+                                      mask_d, dstate, seqlen, c, BLOCK_T,
+                                      REVERSE)
+        _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
+            u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
+            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         dsum += dt
         h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     seg_row = (bidx * dim + offs_d) * n_seg + seg
@@ -1541,7 +1562,7 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
             batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
-            *epi[:6], BLOCK_T=block_t, **flags)
+            *epi[:6], BLOCK_T=block_t, PREFETCH=config.prefetch, **flags)
     _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
         u, delta, A, B, C,
         D if D is not None else dummy,
