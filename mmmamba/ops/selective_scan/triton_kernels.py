@@ -395,6 +395,29 @@ def _reverse_scan_t(a, b, T_IN_THREAD: tl.constexpr):
 
 
 @triton.jit
+def _adjoint_chunk(a, gy, Ct, q_in, offs_t, BLOCK_T: tl.constexpr,
+                   T_IN_THREAD: tl.constexpr):
+    """The adjoint ``g_t = a_{t+1} g_{t+1} + C_t gy_t`` over one chunk of
+    (T, N, D) tiles, from its last step: ``a`` the chunk's decays, ``gy``
+    (T, D) the gradient reaching y, ``Ct`` (T, N), ``q_in`` (N, D) the
+    adjoint a_t g_t at the first step of the later chunk. a_{t+1} for
+    t < T-1 is the chunk's own decays one step on (:func:`_next_step`);
+    the last step's is not needed, as its adjoint takes ``q_in``.
+
+    Returns:
+        g (T, N, D) and ``a_t g_t`` at the chunk's first step (N, D), the
+        adjoint that reaches the state before the chunk.
+    """
+    cterm = gy[:, None, :] * Ct[:, :, None]
+    c_last = q_in + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD)
+    cterm = tl.where((offs_t == BLOCK_T - 1)[:, None, None],
+                     c_last[None, :, :], cterm)
+    g = _reverse_scan_t(_next_step(a), cterm, T_IN_THREAD)
+    return g, (_step_first(a, offs_t, T_IN_THREAD)
+               * _step_first(g, offs_t, T_IN_THREAD))
+
+
+@triton.jit
 def _td(row, pos, stride_l):
     """(T, D) element offsets of a (batch, dim, L) tensor: channel rows
     ``row`` (:func:`_rows`) at memory positions ``pos``."""
@@ -502,6 +525,23 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
 
 
 @triton.jit
+def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
+                   SOFTPLUS: tl.constexpr):
+    """From loaded delta (T, D), any float dtype: delta + bias before the
+    softplus, the step dt (0 outside ``m_td``, so that a = 1 carries the
+    state through padded steps) and the decays a = exp(dt A), (T, N, D)
+    (``A2`` is A * log2(e), (N, D))."""
+    dt = dt.to(tl.float32)
+    if HAS_BIAS:
+        dt = dt + bias[None, :]
+    dt_in = dt
+    if SOFTPLUS:
+        dt = _softplus(dt)
+    dt = tl.where(m_td, dt, 0.0)
+    return dt_in, dt, tl.exp2(dt[:, None, :] * A2[None, :, :])
+
+
+@triton.jit
 def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                  dstate, seqlen, c, HAS_BIAS: tl.constexpr,
                  SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr,
@@ -512,15 +552,8 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                                             dstate, seqlen, c, BLOCK_T,
                                             REVERSE)
     u = u.to(tl.float32)
-    dt = dt.to(tl.float32)
     Bt = Bt.to(tl.float32)
-    if HAS_BIAS:
-        dt = dt + bias[None, :]
-    dt_in = dt
-    if SOFTPLUS:
-        dt = _softplus(dt)
-    dt = tl.where(m_td, dt, 0.0)
-    a = tl.exp2(dt[:, None, :] * A2[None, :, :])  # (T, N, D)
+    dt_in, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS)
     b = (dt * u)[:, None, :] * Bt[:, :, None]
     # Fold the carried state into step 0: b_0 <- a_0 h + b_0.
     first = (offs_t == 0)[:, None, None]
@@ -751,9 +784,9 @@ def _selective_scan_bwd_tmajor_kernel(
     states_ptr, gout_ptr, qend_ptr, dtsum_ptr,
     du_ptr, ddelta_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dz_ptr, dbias_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_state_chunks,
-    n_seg, blocks_per_seg, su_b, su_d, su_l, sdt_b, sdt_d, sdt_l, sz_b, sz_d, sz_l,
-    sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l, sddt_b, sddt_d, sddt_l,
-    sdz_b, sdz_d, sdz_l, gout_scale,
+    n_seg, blocks_per_seg, su_b, su_d, su_l, sdt_b, sdt_d, sdt_l,
+    sz_b, sz_d, sz_l, sg_b, sg_d, sg_l, sdu_b, sdu_d, sdu_l,
+    sddt_b, sddt_d, sddt_l, sdz_b, sdz_d, sdz_l, gout_scale,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
@@ -810,7 +843,6 @@ def _selective_scan_bwd_tmajor_kernel(
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
     st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
         + offs_n[:, None]
-    is_last = (offs_t == BLOCK_T - 1)[:, None, None]
     # a_t g_t at the first step t of the later chunk (done before this
     # one): the adjoint that reaches the state before that step. Entering
     # the segment: fold the later segments' (last first).
@@ -896,16 +928,8 @@ def _selective_scan_bwd_tmajor_kernel(
             dtu = dt * u
             # a_t h_{t-1} = h_t - b_t: dL/d(dt * A) = g_t (h_t - b_t).
             hb = hh - dtu[:, None, :] * Bt[:, :, None]
-            # a_{t+1} for t < T-1: this chunk's decays one step on (the
-            # last step's is not used: its adjoint takes q_carry).
-            a_next = _next_step(a)
-            cterm = gy[:, None, :] * Ct[:, :, None]
-            # Fold the later chunk's adjoint into the last step.
-            c_last = q_carry + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD)
-            cterm = tl.where(is_last, c_last[None, :, :], cterm)
-            g = _reverse_scan_t(a_next, cterm, T_IN_THREAD)
-            q_carry = (_step_first(a, offs_t, T_IN_THREAD)
-                       * _step_first(g, offs_t, T_IN_THREAD))
+            g, q_carry = _adjoint_chunk(a, gy, Ct, q_carry, offs_t, BLOCK_T,
+                                        T_IN_THREAD)
             gB = tl.sum(g * Bt[:, :, None], axis=1)  # <g_t, B_t>, (T, D)
             g_dA = g * hb
             dA_acc += tl.sum(g_dA * dt[:, None, :], axis=0)
@@ -987,7 +1011,6 @@ def _selective_scan_bwd_seg_kernel(
     row_g, sg_l = _rows_as(G_AS_DT, row_dt, sdt_l, bidx, offs_d, sg_b, sg_d,
                            sg_l)
     offs_t = tl.arange(0, BLOCK_T)
-    is_last = (offs_t == BLOCK_T - 1)[:, None, None]
     q = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
     c0 = seg * chunks_per_seg
@@ -1000,36 +1023,25 @@ def _selective_scan_bwd_seg_kernel(
     for i in range(c1 - c0):
         c = c1 - 1 - i
         if PREFETCH:  # chunk c-1's loads in flight during c's math
-            dt, gy, Ct, zz = nxt
+            dt, gout, Ct, zz = nxt
             nxt = _tmajor_adjoint_loads(
                 delta_ptr, C_ptr, z_ptr, gout_ptr, row_dt, sdt_l, row_z,
                 sz_l, row_g, sg_l, bc_base, offs_t, offs_n, mask_d, dstate,
                 seqlen, tl.maximum(c - 1, c0), HAS_Z, BLOCK_T, REVERSE)
         else:
-            dt, gy, Ct, zz = _tmajor_adjoint_loads(
+            dt, gout, Ct, zz = _tmajor_adjoint_loads(
                 delta_ptr, C_ptr, z_ptr, gout_ptr, row_dt, sdt_l, row_z,
                 sz_l, row_g, sg_l, bc_base, offs_t, offs_n, mask_d, dstate,
                 seqlen, c, HAS_Z, BLOCK_T, REVERSE)
         m_td = (((c * BLOCK_T + offs_t) < seqlen)[:, None]
                 & mask_d[None, :])
-        dt = dt.to(tl.float32)
-        gy = gy.to(tl.float32) * gout_scale
+        gy = gout.to(tl.float32) * gout_scale
         Ct = Ct.to(tl.float32)
         if HAS_Z:
             zz = zz.to(tl.float32)
             gy = gy * zz * tl.sigmoid(zz)
-        if HAS_BIAS:
-            dt = dt + bias[None, :]
-        if SOFTPLUS:
-            dt = _softplus(dt)
-        dt = tl.where(m_td, dt, 0.0)
-        a = tl.exp2(dt[:, None, :] * A2[None, :, :])
-        cterm = gy[:, None, :] * Ct[:, :, None]
-        c_last = q + _step_last(cterm, offs_t, BLOCK_T, T_IN_THREAD)
-        cterm = tl.where(is_last, c_last[None, :, :], cterm)
-        g = _reverse_scan_t(_next_step(a), cterm, T_IN_THREAD)
-        q = (_step_first(a, offs_t, T_IN_THREAD)
-             * _step_first(g, offs_t, T_IN_THREAD))
+        _, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS)
+        _, q = _adjoint_chunk(a, gy, Ct, q, offs_t, BLOCK_T, T_IN_THREAD)
         dsum += dt
     seg_row = (bidx * dim + offs_d) * n_seg + seg
     _rows_tile_store(qend_ptr, seg_row * dstate, q, mask_d, dstate, BLOCK_N)
