@@ -206,8 +206,9 @@ def test_vim_triton_scan_compiled_matches_eager():
 def test_vim_fused_inference_compiled_matches_eager(backend):
     """Vim's fused mixer without gradients (the low-memory inference path:
     one direction at a time) traced in one graph that calls the
-    single-direction conv and the scan-into op twice per layer (and not
-    the two-direction ops), compiled output equal to eager's."""
+    conv + projection op and the scan-into op twice per layer (and not
+    the two-direction ops, nor the x_proj / dt_proj linears), compiled
+    output equal to eager's."""
     torch.manual_seed(0)
     model = VisionMamba(
         arch=dict(embed_dims=16, num_layers=2, d_state=4),
@@ -225,9 +226,10 @@ def test_vim_fused_inference_compiled_matches_eager(backend):
             str(n.target) for n in explain.graphs[0].graph.nodes
             if n.op == 'call_function'
         ]
-        for op, want in (('mmmamba.conv1d_silu_triton_fwd', 4),
+        for op, want in (('mmmamba.conv1d_silu_proj_triton_fwd', 4),
                          ('mmmamba.selective_scan_triton_fwd_into', 4),
-                         ('mmmamba.bidir', 0)):
+                         ('mmmamba.bidir', 0),
+                         ('mmmamba.conv1d_silu_triton_fwd', 0)):
             assert sum(t.startswith(op) for t in targets) == want, op
         torch._dynamo.reset()
         compiled = torch.compile(model, fullgraph=True, backend=backend)

@@ -37,8 +37,9 @@ adds its half into the forward scan's output (no separate add and halve),
 which comes out (B, L, E) for out_proj. Same function as the unfused path;
 measured in ``benchmarks/NOTES.md``. When no gradient is needed
 (inference), the fused core runs the two directions one after the other
-with the same kernels (:meth:`_forward_core_fused_inference`), so that
-only one direction's conv output and delta are alive at a time.
+(:meth:`_forward_core_fused_inference`), so that only one direction's conv
+output and delta are alive at a time, and computes each direction's conv
+and projections in one kernel (:func:`mmmamba.ops.conv1d_silu_proj`).
 """
 import math
 from typing import Optional, Union
@@ -50,7 +51,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
-                         check_backend, conv1d_silu, resolve_backend,
+                         check_backend, conv1d_silu_proj, resolve_backend,
                          selective_scan, selective_scan_into)
 from mmmamba.registry import MODELS
 
@@ -333,11 +334,15 @@ class BiMamba(BaseModule):
     def _forward_core_fused_inference(self, xz: Tensor) -> Tensor:
         """The fused core one direction after the other (no gradient).
 
-        The same kernels and arithmetic as :meth:`_forward_core_fused`
-        (equal outputs), but each direction's conv output u (B, L, E) and
-        delta (B, L, E) are freed before the other direction's are made:
-        two (B, L, E) tensors fewer alive at the peak, whose size at
-        Vim-Ti 1248² batch 64 bf16 is 0.28 GiB each.
+        Per direction, one kernel (:func:`~mmmamba.ops.conv1d_silu_proj`)
+        computes the conv + SiLU and both projections, writing u, delta
+        and B, C in the scan's layouts (no x_proj / dt_proj GEMMs, no copies
+        of B and C); the scan then adds the direction's half into one
+        output. The same arithmetic as :meth:`_forward_core_fused` (equal
+        to rounding: the projections' sums run in another order), and each
+        direction's u and delta (B, L, E) are freed before the other
+        direction's are made: two (B, L, E) tensors fewer alive at the
+        peak, whose size at Vim-Ti 1248² batch 64 bf16 is 0.28 GiB each.
         """
         e = self.d_inner
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
@@ -349,10 +354,11 @@ class BiMamba(BaseModule):
             (w_b, b_b, self.x_proj_b, self.dt_proj_b, self.A_b_log, self.D_b,
              True))
         for w, b, x_proj, dt_proj, A_log, D, reverse in directions:
-            u = conv1d_silu(x, w, b, reverse=reverse, backend='triton')
-            delta, B, C = self._projections(u, x_proj, dt_proj)
+            u, delta, B, C = conv1d_silu_proj(
+                x, w, b, x_proj.weight, dt_proj.weight, dt_rank=self.dt_rank,
+                d_state=self.d_state, reverse=reverse, backend='triton')
             selective_scan_into(
-                y.transpose(1, 2), u.transpose(1, 2), delta,
+                y.transpose(1, 2), u.transpose(1, 2), delta.transpose(1, 2),
                 -torch.exp(A_log.float()), B, C, D.float(),
                 z.transpose(1, 2), dt_proj.bias.float(),
                 delta_softplus=True, reverse=reverse, out_scale=scale,

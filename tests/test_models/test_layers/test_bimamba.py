@@ -353,13 +353,14 @@ def test_fused_mixer_runs_the_fused_ops(monkeypatch):
 def test_fused_inference_path_equals_training_path(monkeypatch,
                                                    divide_output, dtype):
     """Without a gradient to compute, the fused core runs the directions
-    one after the other (single-direction conv, scan into one output) and
-    gives the training path's output bit for bit, in fp32 and under bf16
-    autocast; with a gradient it keeps the two-direction ops."""
+    one after the other (conv + projections in one op, scan into one
+    output) and gives the training path's output to rounding (the
+    projections sum in another order), in fp32 and under bf16 autocast;
+    with a gradient it keeps the two-direction ops."""
     import mmmamba.models.layers.bimamba as bm
     calls = []
-    for name in ('bidir_conv1d_silu', 'bidir_selective_scan', 'conv1d_silu',
-                 'selective_scan_into'):
+    for name in ('bidir_conv1d_silu', 'bidir_selective_scan',
+                 'conv1d_silu_proj', 'selective_scan_into'):
         fn = getattr(bm, name)
         monkeypatch.setattr(
             bm, name, lambda *a, _f=fn, _n=name, **k: calls.append(_n) or
@@ -374,11 +375,13 @@ def test_fused_inference_path_equals_training_path(monkeypatch,
         calls.clear()
         with torch.inference_mode():
             infer = m(x)
-        assert calls == ['conv1d_silu', 'selective_scan_into'] * 2
+        assert calls == ['conv1d_silu_proj', 'selective_scan_into'] * 2
         with torch.no_grad():
             assert torch.equal(m(x), infer)
     assert infer.dtype == train.dtype == dtype
-    assert torch.equal(infer, train.detach())
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
+    torch.testing.assert_close(infer, train.detach(), rtol=tol,
+                               atol=tol * train.abs().max().item())
 
 
 @pytest.mark.gpu
@@ -386,11 +389,10 @@ def test_fused_inference_path_equals_training_path(monkeypatch,
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_gpu_fused_inference_path_equals_training_path(monkeypatch, dtype):
     """On the GPU at Vim-Ti's width (sequence split into several scan
-    segments at batch 1): the one-direction-at-a-time inference core gives
-    the two-direction core's output bit for bit when both run the scan
-    with the same launch configuration; with the defaults (inference
-    takes 32-channel tiles and more segments at this size, training
-    16-channel tiles) equal to rounding."""
+    segments at batch 1): the one-direction-at-a-time inference core (its
+    projections in the conv + projection kernel) gives the two-direction
+    core's output to rounding, with the defaults and with both running
+    the scan with the same launch configuration."""
     pytest.importorskip('triton')
     from mmmamba.ops.selective_scan import triton_kernels as tk
     mixer = _perturbed_mixer(seed=8, embed_dims=192, d_state=16, d_conv=4,
@@ -415,4 +417,5 @@ def test_gpu_fused_inference_path_equals_training_path(monkeypatch, dtype):
         tk, 'default_config', lambda *a, save_states=True, **k:
         default_config(*a, save_states=True, **k))
     infer, train = both_paths()
-    assert torch.equal(infer, train)
+    torch.testing.assert_close(infer, train, rtol=tol,
+                               atol=tol * train.abs().max().item())

@@ -1,0 +1,194 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Vim's per-direction prologue in one op: the depthwise conv1d + SiLU and
+the x / dt projections that feed the selective scan.
+
+For ``x`` the first half of ``in_proj``'s output (B, L, E), one direction
+of the Vim mixer computes::
+
+    u            = silu(causal depthwise conv1d(x))   # anti-causal if reverse
+    dt, B, C     = split(x_proj(u), [R, N, N])
+    delta        = dt_proj.weight @ dt                 # dt_proj's bias goes
+                                                       # to the scan
+    y            = selective_scan(u, delta, A, B, C, D, z, dt_proj.bias, ...)
+
+:func:`conv1d_silu_proj` returns ``u``, ``delta``, ``B`` and ``C`` in the
+layouts the Triton scan reads (u, delta (B, L, E); B, C (B, N, L)).
+
+Backends (one file each):
+
+* ``'reference'`` (:mod:`.reference`): the unfused composition in PyTorch,
+  CPU and GPU, differentiable. The oracle.
+* ``'triton'`` (:mod:`.triton`, kernel in :mod:`.triton_kernels`): one
+  kernel for all four outputs, forward only (Vim's inference path).
+
+``backend='auto'`` picks ``'triton'`` for CUDA tensors when triton imports
+(and ``x`` is not fp64), ``'reference'`` otherwise. Under
+``torch.compile`` the Triton backend runs as the custom op
+``mmmamba::conv1d_silu_proj_triton_fwd`` (no graph break).
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .._utils import is_triton_available, triton_interpret
+from ..selective_scan import _FLOAT_DTYPES, _INSTALL_HINTS
+from .reference import conv1d_silu_proj_ref
+
+__all__ = ['conv1d_silu_proj', 'conv1d_silu_proj_ref', 'CONV_PROJ_BACKENDS']
+
+CONV_PROJ_BACKENDS = ('reference', 'triton')
+_NAME = 'conv1d_silu_proj'
+
+
+def _resolve_backend(name: str, x: Tensor) -> str:
+    """The backend that runs for ``x`` (module docstring).
+
+    Raises:
+        ValueError: an unknown name.
+        RuntimeError: triton is not installed, or ``'triton'`` with CPU
+            tensors outside the interpreter.
+        TypeError: ``'triton'`` with fp64 ``x``.
+    """
+    if not isinstance(name, str) or name not in ('auto', ) + \
+            CONV_PROJ_BACKENDS:
+        raise ValueError(f'unknown {_NAME} backend {name!r}; expected '
+                         f"'auto' or one of {CONV_PROJ_BACKENDS}")
+    if name == 'auto':
+        if (x.device.type == 'cuda' and x.dtype != torch.float64
+                and is_triton_available()):
+            return 'triton'
+        return 'reference'
+    if name == 'triton':
+        if not is_triton_available():
+            raise RuntimeError(f"{_NAME} backend 'triton' is not "
+                               f"available: {_INSTALL_HINTS['triton']}")
+        if x.device.type != 'cuda' and not triton_interpret():
+            raise RuntimeError(
+                f'the triton backend of {_NAME} needs CUDA tensors (or '
+                'TRITON_INTERPRET=1 to run its kernel in the CPU '
+                f"interpreter); got {x.device.type} tensors: use "
+                "backend='reference' or 'auto' on CPU")
+        if x.dtype == torch.float64:
+            raise TypeError(
+                f'the triton backend of {_NAME} accumulates in fp32 and '
+                "takes fp32/fp16/bf16 x, got float64: use "
+                "backend='reference' (or 'auto') for float64")
+    return name
+
+
+def _check_tensor(name: str, t: Tensor, shape: tuple) -> None:
+    """A real floating tensor of ``shape`` (None: any size there)."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f'{_NAME}: {name} must be a torch.Tensor, got '
+                        f'{type(t).__name__}')
+    if t.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f'{_NAME}: {name} must be a real floating-point '
+                        f'tensor, got {t.dtype}')
+    if t.dim() != len(shape) or any(
+            s is not None and s != n for s, n in zip(shape, t.shape)):
+        want = ', '.join('*' if s is None else str(s) for s in shape)
+        raise ValueError(f'{_NAME}: {name} must have shape ({want}), got '
+                         f'{tuple(t.shape)}')
+
+
+def _validate(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+              x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+              d_state: int) -> Tensor:
+    """Check types, shapes, strides and devices (errors name the argument);
+    return the conv weight as an (E, K) view."""
+    _check_tensor('x', x, (None, None, None))
+    if 0 in x.shape:
+        raise ValueError(f'{_NAME}: x must be non-empty, got shape '
+                         f'{tuple(x.shape)}')
+    dim = x.shape[2]
+    if x.stride(2) != 1 and dim > 1:
+        raise ValueError(
+            f'{_NAME}: x must have unit stride along channels (its last '
+            f'dim); got strides {tuple(x.stride())}: pass a (B, L, E) slice '
+            'of a channels-last tensor (e.g. xz[..., :E]) or x.contiguous()')
+    for name, n in (('dt_rank', dt_rank), ('d_state', d_state)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f'{_NAME}: {name} must be a positive int, got '
+                             f'{n!r}')
+    if isinstance(weight, Tensor) and weight.dim() == 3 \
+            and weight.shape[1] == 1:
+        weight = weight.squeeze(1)  # nn.Conv1d's (E, 1, K)
+    _check_tensor('weight', weight, (dim, None))
+    if bias is not None:
+        _check_tensor('bias', bias, (dim, ))
+    _check_tensor('x_proj_weight', x_proj_weight,
+                  (dt_rank + 2 * d_state, dim))
+    _check_tensor('dt_proj_weight', dt_proj_weight, (dim, dt_rank))
+    devices = {
+        name: t.device
+        for name, t in (('x', x), ('weight', weight), ('bias', bias),
+                        ('x_proj_weight', x_proj_weight),
+                        ('dt_proj_weight', dt_proj_weight))
+        if t is not None
+    }
+    if len(set(devices.values())) > 1:
+        listing = ', '.join(f'{k}: {v}' for k, v in devices.items())
+        raise ValueError(f'{_NAME}: all tensors must be on one device, got '
+                         f'{listing}')
+    return weight
+
+
+def conv1d_silu_proj(x: Tensor,
+                     weight: Tensor,
+                     bias: Optional[Tensor],
+                     x_proj_weight: Tensor,
+                     dt_proj_weight: Tensor,
+                     *,
+                     dt_rank: int,
+                     d_state: int,
+                     reverse: bool = False,
+                     backend: str = 'auto'
+                     ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Conv1d + SiLU, then the x and dt projections (module docstring).
+
+    Computes, with ``u`` as :func:`~mmmamba.ops.conv1d_silu` (causal, or the
+    anti-causal twin with ``reverse``)::
+
+        dt, B, C = split(u @ x_proj_weight.T, [dt_rank, d_state, d_state])
+        delta    = dt @ dt_proj_weight.T
+
+    in the dtype of ``x`` as autocast runs the two linear layers (weights
+    cast to it, fp32 accumulation, each result rounded to it).
+
+    Args:
+        x: (B, L, E), fp32/fp16/bf16 (fp64: reference only), non-empty,
+            channel stride 1 (Vim passes ``xz[..., :E]``).
+        weight: conv taps (E, K) or ``nn.Conv1d``'s (E, 1, K).
+        bias: conv bias (E,) or None.
+        x_proj_weight: (R + 2N, E), ``x_proj.weight`` (no bias).
+        dt_proj_weight: (E, R), ``dt_proj.weight`` (its bias is the scan's
+            ``delta_bias``).
+        dt_rank, d_state: R and N.
+        reverse: the anti-causal conv (Vim's backward direction).
+        backend: ``'auto'``, ``'reference'`` or ``'triton'``.
+
+    Returns:
+        u, delta: (B, L, E) contiguous (``.transpose(1, 2)`` is the scan's
+        channel-last (B, E, L)); B, C: (B, N, L) contiguous; all in
+        ``x.dtype``. The reference backend is differentiable; the Triton
+        one is forward only.
+
+    Raises:
+        TypeError: a non-tensor or non-float argument; fp64 with
+            ``backend='triton'``.
+        ValueError: a wrong shape or stride, tensors on several devices, an
+            unknown backend.
+        RuntimeError: the backend cannot run here; the Triton backend with
+            an input that requires grad in grad mode.
+    """
+    weight = _validate(x, weight, bias, x_proj_weight, dt_proj_weight,
+                       dt_rank, d_state)
+    name = _resolve_backend(backend, x)
+    if name == 'triton':
+        from .triton import conv1d_silu_proj_triton
+        return conv1d_silu_proj_triton(x, weight, bias, x_proj_weight,
+                                       dt_proj_weight, dt_rank, d_state,
+                                       reverse)
+    return conv1d_silu_proj_ref(x, weight, bias, x_proj_weight,
+                                dt_proj_weight, dt_rank, d_state, reverse)

@@ -1,0 +1,35 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Reference backend of :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`:
+the unfused composition in pure PyTorch (CPU and GPU), differentiable by
+autograd.
+
+The conv is :func:`~mmmamba.ops.causal_conv1d.conv1d_silu_ref` (fp32
+accumulation, output in the dtype of ``x``); the two projections are
+``F.linear`` in the dtype of ``x`` with the weights cast to it and autocast
+off, which is what they compute under autocast (or without it, when the
+weights already have that dtype).
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..causal_conv1d import conv1d_silu_ref
+
+__all__ = ['conv1d_silu_proj_ref']
+
+
+def conv1d_silu_proj_ref(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                         x_proj_weight: Tensor, dt_proj_weight: Tensor,
+                         dt_rank: int, d_state: int, reverse: bool
+                         ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """u, delta (B, L, E) and B, C (B, N, L), all contiguous in ``x.dtype``
+    (arguments as :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`)."""
+    u = conv1d_silu_ref(x, weight, bias, reverse)
+    with torch.autocast(x.device.type, enabled=False):
+        x_dbl = F.linear(u, x_proj_weight.to(u.dtype))  # (B, L, R + 2N)
+        dt, Bm, Cm = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
+        delta = F.linear(dt, dt_proj_weight.to(u.dtype))  # (B, L, E)
+    return (u, delta.contiguous(), Bm.transpose(1, 2).contiguous(),
+            Cm.transpose(1, 2).contiguous())

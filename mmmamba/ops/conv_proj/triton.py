@@ -1,0 +1,70 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Triton backend of :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`:
+forward only. Runs on CUDA tensors, or on CPU tensors in Triton's
+interpreter (``TRITON_INTERPRET=1``, used by the CPU test-suite). While
+``torch.compile`` traces it is the custom op
+``mmmamba::conv1d_silu_proj_triton_fwd`` (one opaque node, no graph
+break); eager calls run the launcher directly (a custom op's dispatch adds
+host time, and Vim inference at small batches is host-bound).
+"""
+from typing import Optional, Tuple
+
+from torch import Tensor
+
+from .._utils import custom_op, grad_needed, register_fake, use_custom_ops
+from .triton_kernels import conv_proj_fwd
+
+__all__ = ['conv1d_silu_proj_triton']
+
+Outputs = Tuple[Tensor, Tensor, Tensor, Tensor]
+
+
+def _launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+            x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+            d_state: int, reverse: bool) -> Outputs:
+    if x.stride(2) != 1 and x.shape[2] > 1:
+        x = x.contiguous()
+    return conv_proj_fwd(x, weight, bias, x_proj_weight, dt_proj_weight,
+                         dt_rank, d_state, reverse)
+
+
+@custom_op('mmmamba::conv1d_silu_proj_triton_fwd')
+def _fwd_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+            x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+            d_state: int, reverse: bool) -> Outputs:
+    """:func:`_launch` as an op for ``torch.compile``."""
+    return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
+                   d_state, reverse)
+
+
+@register_fake(_fwd_op)
+def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+              x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+              d_state: int, reverse: bool) -> Outputs:
+    batch, seqlen, dim = x.shape
+    bc = x.new_empty((batch, d_state, seqlen))
+    return (x.new_empty((batch, seqlen, dim)),
+            x.new_empty((batch, seqlen, dim)), bc, bc.new_empty(bc.shape))
+
+
+def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
+                            bias: Optional[Tensor], x_proj_weight: Tensor,
+                            dt_proj_weight: Tensor, dt_rank: int,
+                            d_state: int, reverse: bool) -> Outputs:
+    """The Triton op (weight (E, K)); contract of
+    :func:`mmmamba.ops.conv_proj.conv1d_silu_proj`.
+
+    Raises:
+        RuntimeError: an input requires grad while grad mode is on (the
+            kernel has no backward).
+    """
+    if grad_needed(x, weight, bias, x_proj_weight, dt_proj_weight):
+        raise RuntimeError(
+            'conv1d_silu_proj (triton) is forward-only: it has no backward. '
+            'Call it under torch.no_grad()/inference_mode(), or use '
+            "backend='reference' (differentiable) for training")
+    if use_custom_ops():
+        return _fwd_op(x, weight, bias, x_proj_weight, dt_proj_weight,
+                       dt_rank, d_state, reverse)
+    return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
+                   d_state, reverse)

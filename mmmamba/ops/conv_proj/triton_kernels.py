@@ -1,0 +1,302 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Triton kernel of :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj` and its
+launcher (forward only, no autograd).
+
+Importing this module imports triton: only :mod:`.triton` does, lazily, when
+the ``'triton'`` backend is asked for.
+
+Notation: ``x`` (B, L, E) with channel stride 1, K conv taps (P = K - 1),
+``W_x`` (R + 2N, E) the x projection, ``W_dt`` (E, R) the dt projection::
+
+    u[t]          = silu(bias + sum_k w[k] x[t - P + k])  (causal; reverse:
+                                                           x[t + P - k])
+    dt, B, C [t]  = split(W_x u[t], [R, N, N])
+    delta[t]      = W_dt dt[t]
+
+**Why one kernel.** Vim's unfused inference runs, per direction and layer,
+a conv kernel (reads x, writes u), the x_proj GEMM (reads u again; its
+R + 2N = 44 output columns are too few for a GEMM to reach bandwidth),
+the dt_proj GEMM (K = R = 12) and two copies that put B and C in the
+(B, N, L) layout the scan reads. At Vim-Ti 1248² batch 64 (H200 profile,
+``benchmarks/NOTES.md``) the GEMMs took 16 ms and the conv 12-15 ms of
+Vim's 131-150 ms of kernels; the five launches also cost host time at
+small batches.
+
+**Design.** A program owns ``BLOCK_L`` positions of one batch element and
+*all* E channels, which the x projection reduces over. Pass 1 walks the
+channels in chunks of ``BLOCK_E``: conv + SiLU in registers (the K
+row-shifted loads of a chunk overlap; beyond the first they come from
+L1/L2), u stored. Pass 2 reads u back (from L2: the program just wrote
+it) and accumulates the transposed projections (R or N, BLOCK_L) on the
+tensor cores (``tl.dot``, u^T the second operand), the main loop of a GEMM
+that Triton pipelines; B and C are stored from them, positions contiguous.
+Pass 3 computes delta = dt W_dt^T chunk by chunk. Why u goes through
+memory: when the dots consumed the conv's registers directly, Triton's
+layout propagation moved the conv itself into the dot-operand layout
+(every x tile converted through shared memory), which took 255 registers
+with spills and ran 1.8x slower than the unfused path at 1248² b64
+(offline SASS and the H200 calls in ``benchmarks/NOTES.md``). Measured
+there (bf16, ms per direction, unfused -> this kernel): 0.66 -> 0.545 at
+Vim-Ti 1248² b64 and ~0.33 -> 0.19 at 2048² b8.
+
+**Rounding** follows the unfused path under autocast: u is rounded to the
+dtype of ``x`` before it enters the projection (the conv's output dtype),
+dt, B and C are rounded to it (the GEMM's output dtype) and dt enters the
+second projection rounded; products accumulate in fp32. fp32 inputs use
+IEEE fp32 dots (``input_precision='ieee'``), not TF32, as PyTorch's
+default fp32 matmul does. Only the summation order differs from cuBLAS.
+"""
+from typing import NamedTuple, Optional, Tuple
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from .._utils import triton_interpret
+
+__all__ = ['ConvProjConfig', 'conv_proj_fwd', 'default_config']
+
+
+class ConvProjConfig(NamedTuple):
+    """Launch configuration.
+
+    Attributes:
+        block_l: positions per program (power of two, >= 16: the dots' N).
+        block_e: channels per chunk (power of two, >= 16).
+        num_warps: warps per program.
+        num_stages: software-pipelining stages of the channel loops
+            (Triton's; 1 = none).
+        two_pass: the projections in a second loop over the stored u
+            (else chunk by chunk, u read back after each store: slower
+            at every shape of the H200 sweep, kept for the sweep).
+    """
+    block_l: int
+    block_e: int
+    num_warps: int
+    num_stages: int = 1
+    two_pass: bool = True
+
+
+#: Default (:func:`default_config`): the lowest mean time relative to each
+#: shape's best in the H200 sweep of 2026-12-03
+#: (``benchmarks/session_1203g_h200/callC/sweep.log``; bf16, Vim-Ti
+#: 224² b128, 1248² b8 / b64, 2048² b8: 0.049, 0.093, 0.545, 0.188 ms).
+FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True)
+
+
+def default_config(seqlen: int, dim: int) -> ConvProjConfig:
+    """Launch configuration for a (B, L, E) input: :data:`FWD_CONFIG`,
+    with a narrower channel chunk for narrow E and fewer positions for
+    short L (never below 16, the smallest ``tl.dot`` M)."""
+    block_e = min(FWD_CONFIG.block_e,
+                  max(16, triton.next_power_of_2(max(dim, 1))))
+    block_l = min(FWD_CONFIG.block_l,
+                  max(16, triton.next_power_of_2(max(seqlen, 1))))
+    return FWD_CONFIG._replace(block_l=block_l, block_e=block_e)
+
+
+def _pad(n: int) -> int:
+    """A dot dimension: the next power of two, at least 16."""
+    return max(16, triton.next_power_of_2(n))
+
+
+# Triton's CPU interpreter multiplies bf16 tiles as raw bits: it gets the
+# same products from their fp32 values (exact), summed in fp32.
+_INTERPRET = tl.constexpr(triton_interpret())
+
+
+@triton.jit
+def _dot(a, b, IEEE: tl.constexpr):
+    """a @ b accumulated in fp32; IEEE fp32 products for fp32 inputs."""
+    if _INTERPRET:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32),
+                      input_precision='ieee')
+    if IEEE:
+        return tl.dot(a, b, input_precision='ieee')
+    return tl.dot(a, b)
+
+
+@triton.jit
+def _weight_rows(w_ptr, row0, n_rows, offs_e, mask_e, stride_r, stride_e,
+                 BLOCK_R: tl.constexpr):
+    """(BLOCK_R, BLOCK_E) tile of a (rows, E) weight: element (r, e) is
+    ``w[row0 + r, e]`` (0 for r >= n_rows or a masked e)."""
+    offs_r = tl.arange(0, BLOCK_R)
+    return tl.load(w_ptr + (row0 + offs_r[:, None]) * stride_r
+                   + offs_e[None, :] * stride_e,
+                   mask=(offs_r[:, None] < n_rows) & mask_e[None, :],
+                   other=0.0)
+
+
+@triton.jit
+def _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e, seqlen,
+               stride_xl, stride_we, stride_wk, K: tl.constexpr,
+               HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr):
+    """silu(conv) of positions ``offs_l`` and channels ``offs_e``, fp32
+    (BLOCK_L, BLOCK_E). Taps in the order of the conv kernel's (causal:
+    rows t - P .. t; anti-causal: rows t .. t + P), bias last: the same
+    fp32 sum, so the same u."""
+    P: tl.constexpr = K - 1
+    a = tl.zeros((offs_l.shape[0], offs_e.shape[0]), dtype=tl.float32)
+    for i in tl.static_range(K):
+        if REVERSE:  # anti-causal twin: tap P - i reads x[t + i]
+            k = P - i
+            rows = offs_l + i
+        else:  # tap i reads x[t - P + i]
+            k = i
+            rows = offs_l - (P - i)
+        xk = tl.load(
+            x_base + (rows[:, None] * stride_xl + offs_e[None, :]),
+            mask=((rows >= 0) & (rows < seqlen))[:, None] & mask_e[None, :],
+            other=0.0).to(tl.float32)
+        wk = tl.load(w_ptr + offs_e * stride_we + k * stride_wk,
+                     mask=mask_e, other=0.0).to(tl.float32)
+        a += wk[None, :] * xk
+    if HAS_BIAS:
+        a += tl.load(bias_ptr + offs_e, mask=mask_e,
+                     other=0.0).to(tl.float32)[None, :]
+    return a * tl.sigmoid(a)
+
+
+@triton.jit
+def _project(u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
+             dstate, stride_wxr, stride_wxe, IEEE: tl.constexpr,
+             BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Add one channel chunk's share of the x projection, transposed:
+    acc_dt (R, BLOCK_L) += W_x[:R, chunk] u^T, acc_B / acc_C (N, BLOCK_L)
+    likewise. u^T is the dots' second operand, which the tensor cores read
+    from shared memory; the padded rows (e >= dim) have zero weights."""
+    u_t = tl.trans(u)
+    dtype = u.dtype
+    w_dt = _weight_rows(wx_ptr, 0, dt_rank, offs_e, mask_e, stride_wxr,
+                        stride_wxe, BLOCK_R)
+    w_B = _weight_rows(wx_ptr, dt_rank, dstate, offs_e, mask_e, stride_wxr,
+                       stride_wxe, BLOCK_N)
+    w_C = _weight_rows(wx_ptr, dt_rank + dstate, dstate, offs_e, mask_e,
+                       stride_wxr, stride_wxe, BLOCK_N)
+    acc_dt += _dot(w_dt.to(dtype), u_t, IEEE)
+    acc_B += _dot(w_B.to(dtype), u_t, IEEE)
+    acc_C += _dot(w_C.to(dtype), u_t, IEEE)
+    return acc_dt, acc_B, acc_C
+
+
+@triton.jit
+def _conv_proj_fwd_kernel(
+        x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, u_ptr, delta_ptr, B_ptr,
+        C_ptr, seqlen, dim, dt_rank, dstate, n_lblocks,
+        stride_xb, stride_xl, stride_we, stride_wk,
+        stride_wxr, stride_wxe, stride_wdte, stride_wdtr,
+        K: tl.constexpr, HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
+        IEEE: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+        BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
+        TWO_PASS: tl.constexpr):
+    """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
+    (module docstring). u, delta (B, L, E) and B, C (B, N, L) contiguous,
+    in the dtype of x."""
+    pid = tl.program_id(0)
+    pid_l = pid % n_lblocks
+    pid_b = pid // n_lblocks
+    dtype = u_ptr.dtype.element_ty
+    offs_l = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
+    mask_l = offs_l < seqlen
+    x_base = x_ptr + pid_b.to(tl.int64) * stride_xb
+    out_off = pid_b.to(tl.int64) * seqlen * dim
+    acc_dt = tl.zeros((BLOCK_R, BLOCK_L), dtype=tl.float32)
+    acc_B = tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32)
+    acc_C = tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32)
+    for e0 in range(0, dim, BLOCK_E):
+        offs_e = e0 + tl.arange(0, BLOCK_E)
+        mask_e = offs_e < dim
+        u = _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e,
+                       seqlen, stride_xl, stride_we, stride_wk, K, HAS_BIAS,
+                       REVERSE).to(dtype)  # the conv's output dtype
+        u_ptrs = u_ptr + out_off + offs_l[:, None] * dim + offs_e[None, :]
+        u_mask = mask_l[:, None] & mask_e[None, :]
+        tl.store(u_ptrs, u, mask=u_mask)
+        if not TWO_PASS:
+            # read u back (L2) in whatever layout the dots want: otherwise
+            # Triton moves the conv itself into the dot-operand layout
+            # (every x tile through shared memory, 255 registers, spills)
+            tl.debug_barrier()
+            u = tl.load(u_ptrs, mask=u_mask, other=0.0)
+            acc_dt, acc_B, acc_C = _project(
+                u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
+                dstate, stride_wxr, stride_wxe, IEEE, BLOCK_R, BLOCK_N)
+    if TWO_PASS:
+        # the projections as a second loop over u (from L2), the loads of
+        # a GEMM's main loop, which Triton pipelines
+        tl.debug_barrier()
+        for e0 in range(0, dim, BLOCK_E):
+            offs_e = e0 + tl.arange(0, BLOCK_E)
+            mask_e = offs_e < dim
+            u = tl.load(u_ptr + out_off + offs_l[:, None] * dim
+                        + offs_e[None, :],
+                        mask=mask_l[:, None] & mask_e[None, :], other=0.0)
+            acc_dt, acc_B, acc_C = _project(
+                u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
+                dstate, stride_wxr, stride_wxe, IEEE, BLOCK_R, BLOCK_N)
+    # B, C: (B, N, L), positions contiguous
+    offs_n = tl.arange(0, BLOCK_N)
+    bc_off = pid_b.to(tl.int64) * dstate * seqlen \
+        + offs_n[:, None] * seqlen + offs_l[None, :]
+    bc_mask = (offs_n[:, None] < dstate) & mask_l[None, :]
+    tl.store(B_ptr + bc_off, acc_B.to(dtype), mask=bc_mask)
+    tl.store(C_ptr + bc_off, acc_C.to(dtype), mask=bc_mask)
+    dt = tl.trans(acc_dt.to(dtype))  # (BLOCK_L, R): x_proj's output dtype
+    offs_r = tl.arange(0, BLOCK_R)
+    for e0 in range(0, dim, BLOCK_E):
+        offs_e = e0 + tl.arange(0, BLOCK_E)
+        mask_e = offs_e < dim
+        wdt = tl.load(wdt_ptr + offs_e[None, :] * stride_wdte
+                      + offs_r[:, None] * stride_wdtr,
+                      mask=(offs_r[:, None] < dt_rank) & mask_e[None, :],
+                      other=0.0).to(dtype)  # (BLOCK_R, BLOCK_E)
+        delta = _dot(dt, wdt, IEEE)
+        tl.store(delta_ptr + out_off + offs_l[:, None] * dim
+                 + offs_e[None, :], delta.to(dtype),
+                 mask=mask_l[:, None] & mask_e[None, :])
+
+
+def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                  x_proj_weight: Tensor, dt_proj_weight: Tensor,
+                  dt_rank: int, d_state: int, reverse: bool,
+                  config: Optional[ConvProjConfig] = None
+                  ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Launch the kernel (inputs checked by the caller).
+
+    Args:
+        x: (B, L, E), channel stride 1, fp32/fp16/bf16.
+        weight: (E, K) conv taps; bias: (E,) or None.
+        x_proj_weight: (R + 2N, E); dt_proj_weight: (E, R).
+        dt_rank, d_state: R and N.
+        reverse: the anti-causal conv (Vim's backward direction).
+        config: launch configuration (default :func:`default_config`).
+
+    Returns:
+        u, delta: (B, L, E) contiguous; B, C: (B, N, L) contiguous; all in
+        ``x.dtype``.
+    """
+    batch, seqlen, dim = x.shape
+    if x.stride(2) != 1 and dim > 1:
+        raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
+                         f'strides {tuple(x.stride())}')
+    cfg = config or default_config(seqlen, dim)
+    u = torch.empty((batch, seqlen, dim), device=x.device, dtype=x.dtype)
+    delta = torch.empty_like(u)
+    Bm = torch.empty((batch, d_state, seqlen), device=x.device,
+                     dtype=x.dtype)
+    Cm = torch.empty_like(Bm)
+    n_lblocks = triton.cdiv(seqlen, cfg.block_l)
+    _conv_proj_fwd_kernel[(n_lblocks * batch, )](
+        x, weight, bias if bias is not None else weight, x_proj_weight,
+        dt_proj_weight, u, delta, Bm, Cm, seqlen, dim, dt_rank, d_state,
+        n_lblocks, x.stride(0), x.stride(1), weight.stride(0),
+        weight.stride(1), x_proj_weight.stride(0), x_proj_weight.stride(1),
+        dt_proj_weight.stride(0), dt_proj_weight.stride(1),
+        K=weight.shape[1], HAS_BIAS=bias is not None, REVERSE=reverse,
+        IEEE=x.dtype == torch.float32, BLOCK_L=cfg.block_l,
+        BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
+        TWO_PASS=cfg.two_pass, num_warps=cfg.num_warps,
+        num_stages=cfg.num_stages)
+    return u, delta, Bm, Cm

@@ -1,0 +1,358 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Tests of ``mmmamba.ops.conv_proj`` (Vim's conv1d + SiLU + x / dt
+projections in one op).
+
+Tier 1 (CPU, CI): the reference against a float64 oracle written here from
+the index formulas; input validation and backend dispatch; the Triton
+kernel in Triton's interpreter (TRITON_INTERPRET=1, set by conftest)
+against the reference at the edge cases (ragged L and E, several channel
+chunks and position blocks, padded dt_rank and d_state, K = 3 and 4, no
+bias, both directions, Vim's strided x, bf16); its refusal of gradients;
+``torch.compile(fullgraph=True)`` and opcheck through the custom op; an
+offline sm_90 compile of the kernel. Tier 2 (marked ``gpu``): Vim-Ti sizes
+on CUDA.
+"""
+from typing import Dict, Optional
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmmamba.ops import conv1d_silu_proj, conv1d_silu_proj_ref
+from mmmamba.testing import (requires_cuda, requires_triton,
+                             requires_triton_interpreter, run_compiler_script)
+
+OUTS = ('u', 'delta', 'B', 'C')
+
+
+def make_inputs(batch: int, seqlen: int, dim: int, *, dt_rank: int = 12,
+                d_state: int = 16, K: int = 4, bias: bool = True,
+                dtype: torch.dtype = torch.float32, device='cpu',
+                seed: int = 0) -> Dict[str, Optional[torch.Tensor]]:
+    """``x`` is ``xz[..., :E]`` of a (B, L, 2E) tensor (Vim's slice of
+    ``in_proj``'s output); fp32 weights (as under AMP), the conv's in
+    ``nn.Conv1d``'s (E, 1, K)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).to(device)
+
+    xz = rnd(batch, seqlen, 2 * dim).to(dtype)
+    return dict(
+        x=xz[..., :dim],
+        weight=rnd(dim, 1, K, scale=0.5),
+        bias=rnd(dim) if bias else None,
+        x_proj_weight=rnd(dt_rank + 2 * d_state, dim, scale=dim**-0.5),
+        dt_proj_weight=rnd(dim, dt_rank, scale=dt_rank**-0.5),
+        dt_rank=dt_rank, d_state=d_state)
+
+
+def oracle(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
+           d_state, reverse):
+    """float64, from the index formulas, one tap and one output at a
+    time."""
+    x = x.double()
+    batch, seqlen, dim = x.shape
+    w = weight.double().reshape(dim, -1)
+    K = w.shape[1]
+    a = torch.zeros(batch, seqlen, dim, dtype=torch.float64)
+    for t in range(seqlen):
+        for k in range(K):
+            s = t + (K - 1) - k if reverse else t - (K - 1) + k
+            if 0 <= s < seqlen:
+                a[:, t] += w[:, k] * x[:, s]
+    if bias is not None:
+        a += bias.double()
+    u = a * torch.sigmoid(a)
+    x_dbl = torch.einsum('ble,je->blj', u, x_proj_weight.double())
+    dt = x_dbl[..., :dt_rank]
+    Bm = x_dbl[..., dt_rank:dt_rank + d_state].transpose(1, 2)
+    Cm = x_dbl[..., dt_rank + d_state:].transpose(1, 2)
+    delta = torch.einsum('blr,er->ble', dt, dt_proj_weight.double())
+    return u, delta, Bm, Cm
+
+
+def assert_close(got, want, rtol, atol_rel, name):
+    """|got - want| <= atol_rel * max|want| + rtol * |want|."""
+    scale = want.double().abs().max().item()
+    torch.testing.assert_close(got.double(), want.double(), rtol=rtol,
+                               atol=atol_rel * scale, msg=lambda m: f'{name}'
+                               f': {m}')
+
+
+def _check_outputs(outs, ins, dtype):
+    batch, seqlen, dim = ins['x'].shape
+    n = ins['d_state']
+    shapes = [(batch, seqlen, dim)] * 2 + [(batch, n, seqlen)] * 2
+    for name, t, shape in zip(OUTS, outs, shapes):
+        assert tuple(t.shape) == shape, name
+        assert t.dtype == dtype and t.is_contiguous(), name
+
+
+# ---------------------------------------------------------------- reference
+
+
+@pytest.mark.parametrize('reverse', [False, True])
+@pytest.mark.parametrize('bias', [True, False])
+def test_reference_matches_oracle(reverse, bias):
+    ins = make_inputs(2, 9, 20, dt_rank=3, d_state=5, K=4, bias=bias)
+    outs = conv1d_silu_proj(**ins, reverse=reverse, backend='reference')
+    _check_outputs(outs, ins, torch.float32)
+    for name, got, want in zip(OUTS, outs, oracle(**ins, reverse=reverse)):
+        assert_close(got, want, 1e-5, 1e-6, name)
+
+
+def test_reference_is_differentiable_and_ignores_autocast():
+    """Gradients reach every input; under autocast the projections run
+    in x's dtype, as the explicit cast computes them."""
+    ins = make_inputs(1, 7, 16, dt_rank=4, d_state=4)
+    for k in ('weight', 'bias', 'x_proj_weight', 'dt_proj_weight'):
+        ins[k].requires_grad_(True)
+    outs = conv1d_silu_proj(**ins, backend='reference')
+    sum(o.sum() for o in outs).backward()
+    for k in ('weight', 'bias', 'x_proj_weight', 'dt_proj_weight'):
+        assert ins[k].grad is not None and ins[k].grad.abs().sum() > 0, k
+    bf = make_inputs(1, 7, 16, dt_rank=4, d_state=4, dtype=torch.bfloat16)
+    with torch.autocast('cpu', dtype=torch.float16):
+        outs = conv1d_silu_proj(**bf, backend='reference')
+    assert all(o.dtype == torch.bfloat16 for o in outs)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def test_bad_inputs_raise():
+    ins = make_inputs(1, 5, 8, dt_rank=2, d_state=3)
+
+    def call(**over):
+        args = dict(ins, **over)
+        return conv1d_silu_proj(**args, backend='reference')
+
+    with pytest.raises(ValueError, match='x must have shape'):
+        call(x=ins['x'][0])
+    with pytest.raises(ValueError, match='non-empty'):
+        call(x=ins['x'][:, :0])
+    with pytest.raises(ValueError, match='unit stride along channels'):
+        call(x=torch.randn(1, 8, 5).transpose(1, 2))
+    with pytest.raises(ValueError, match=r'x_proj_weight must have shape '
+                       r'\(8, 8\)'):
+        call(x_proj_weight=torch.randn(9, 8))
+    with pytest.raises(ValueError, match='dt_proj_weight'):
+        call(dt_proj_weight=torch.randn(8, 3))
+    with pytest.raises(ValueError, match='weight must have shape'):
+        call(weight=torch.randn(7, 4))
+    with pytest.raises(ValueError, match='bias'):
+        call(bias=torch.randn(9))
+    with pytest.raises(ValueError, match='dt_rank must be a positive int'):
+        call(dt_rank=0)
+    with pytest.raises(TypeError, match='x must be a torch.Tensor'):
+        call(x=[1.0])
+    with pytest.raises(TypeError, match='floating-point'):
+        call(x=torch.ones(1, 5, 8, dtype=torch.int32))
+    with pytest.raises(ValueError, match='unknown conv1d_silu_proj backend'):
+        conv1d_silu_proj(**ins, backend='cuda')
+
+
+def test_backend_resolution(monkeypatch):
+    from mmmamba.ops import conv_proj
+    x = torch.randn(1, 4, 8)
+    assert conv_proj._resolve_backend('auto', x) == 'reference'
+    assert conv_proj._resolve_backend('reference', x) == 'reference'
+    with pytest.raises(TypeError, match='float64'):
+        conv_proj._resolve_backend('triton', x.double())
+    monkeypatch.setenv('TRITON_INTERPRET', '0')
+    monkeypatch.setattr(conv_proj, 'is_triton_available', lambda: True)
+    with pytest.raises(RuntimeError, match='needs CUDA tensors'):
+        conv_proj._resolve_backend('triton', x)
+    monkeypatch.setattr(conv_proj, 'is_triton_available', lambda: False)
+    with pytest.raises(RuntimeError, match='not available'):
+        conv_proj._resolve_backend('triton', x)
+
+
+# ---------------------------------------------------------------- Triton
+
+INTERP_CASES = [
+    # batch, L, E, R, N, K, bias: two position blocks (the last ragged),
+    # two channel chunks (the last partial), R and N padded to 16
+    pytest.param(2, 70, 96, 12, 16, 4, True, id='vim-like'),
+    pytest.param(1, 5, 24, 3, 5, 3, False, id='short-narrow-K3-nobias'),
+    pytest.param(1, 33, 40, 20, 8, 4, True, id='R20-padded-to-32'),
+]
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('reverse', [False, True])
+@pytest.mark.parametrize('batch,seqlen,dim,R,N,K,bias', INTERP_CASES)
+def test_triton_interpreter_matches_reference(batch, seqlen, dim, R, N, K,
+                                              bias, reverse):
+    ins = make_inputs(batch, seqlen, dim, dt_rank=R, d_state=N, K=K,
+                      bias=bias)
+    want = conv1d_silu_proj(**ins, reverse=reverse, backend='reference')
+    got = conv1d_silu_proj(**ins, reverse=reverse, backend='triton')
+    _check_outputs(got, ins, torch.float32)
+    for name, g, w in zip(OUTS, got, want):
+        assert_close(g, w, 1e-5, 1e-6, name)
+    for name, g, w in zip(OUTS, got, oracle(**ins, reverse=reverse)):
+        assert_close(g, w, 1e-4, 1e-5, name)
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_bf16_rounds_like_the_unfused_path():
+    """bf16: u, dt, B, C and delta each rounded to bf16 as the unfused
+    path's conv and GEMM outputs are; against the reference (which runs
+    that path) to bf16 rounding, and u bit for bit equal to the Triton
+    conv kernel's (the same fp32 sum in the same order, one rounding)."""
+    from mmmamba.ops import conv1d_silu
+    ins = make_inputs(2, 40, 64, dtype=torch.bfloat16)
+    for reverse in (False, True):
+        want = conv1d_silu_proj(**ins, reverse=reverse, backend='reference')
+        got = conv1d_silu_proj(**ins, reverse=reverse, backend='triton')
+        _check_outputs(got, ins, torch.bfloat16)
+        with torch.no_grad():
+            u = conv1d_silu(ins['x'], ins['weight'], ins['bias'],
+                            reverse=reverse, backend='triton')
+        assert torch.equal(got[0], u)
+        for name, g, w in zip(OUTS, got, want):
+            assert_close(g, w, 2e-2, 1e-2, name)
+
+
+@requires_triton_interpreter
+def test_triton_refuses_gradients():
+    ins = make_inputs(1, 6, 16, dt_rank=2, d_state=2)
+    ins['x_proj_weight'].requires_grad_(True)
+    with pytest.raises(RuntimeError, match='forward-only'):
+        conv1d_silu_proj(**ins, backend='triton')
+    with torch.no_grad():
+        conv1d_silu_proj(**ins, backend='triton')
+
+
+@requires_triton_interpreter
+def test_triton_compiles_fullgraph_and_opcheck():
+    """Under torch.compile(fullgraph=True) the op is one custom-op node
+    with eager's numbers; opcheck validates its schema and shape
+    function."""
+    from mmmamba.ops.conv_proj import triton as tr
+    ins = make_inputs(1, 6, 16, dt_rank=2, d_state=4)
+    args = (ins['x'], ins['weight'].squeeze(1), ins['bias'],
+            ins['x_proj_weight'], ins['dt_proj_weight'], 2, 4, True)
+    torch.library.opcheck(tr._fwd_op, args)
+    torch.library.opcheck(tr._fwd_op, args[:2] + (None, ) + args[3:])
+
+    def fn(x, w, b, wx, wdt):
+        return conv1d_silu_proj(x, w, b, wx, wdt, dt_rank=2, d_state=4,
+                                reverse=True, backend='triton')
+
+    torch._dynamo.reset()
+    with torch.no_grad():
+        want = fn(*args[:5])
+        got = torch.compile(fn, fullgraph=True, backend='aot_eager')(
+            *args[:5])
+    for name, g, w in zip(OUTS, got, want):
+        assert torch.equal(g, w), name
+
+
+_COMPILE_SM90 = r"""
+import os
+os.environ.pop('TRITON_INTERPRET', None)
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource, compile
+from mmmamba.ops.conv_proj import triton_kernels as tk
+
+fn = tk._conv_proj_fwd_kernel
+names = fn.arg_names
+low = {'x', 'u', 'delta', 'B', 'C'}  # the activations' dtype
+ones = {'stride_wk', 'stride_wxe', 'stride_wdtr'}
+div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_we', 'stride_wxr',
+         'stride_wdte'}
+cfg = tk.FWD_CONFIG
+n = 0
+for dtype in ('bf16', 'fp32'):
+    for reverse in (False, True):
+        consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
+                      IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
+                      BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
+                      TWO_PASS=cfg.two_pass)
+        consts.update({k: 1 for k in names if k in ones})
+        sig = {}
+        for k in names:
+            if k in consts:
+                sig[k] = 'constexpr'
+            elif k.endswith('_ptr'):
+                sig[k] = '*' + (dtype if k[:-4] in low else 'fp32')
+            else:
+                sig[k] = 'i32'
+        attrs = {(names.index(k), ): [['tt.divisibility', 16]]
+                 for k in names if k.endswith('_ptr') or k in div16}
+        kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts,
+                                   attrs=attrs),
+                         target=GPUTarget('cuda', 90, 32),
+                         options=dict(num_warps=cfg.num_warps,
+                                      num_stages=cfg.num_stages))
+        assert len(kernel.asm['cubin']) > 0
+        if dtype == 'bf16':  # the projections run on the tensor cores
+            assert 'mma' in kernel.asm['ptx'], 'no mma instruction'
+        n += 1
+print(f'compiled {n}')
+"""
+
+
+@requires_triton
+def test_kernel_compiles_for_sm90():
+    """The interpreter runs the kernel's Python, not the compiler: compile
+    it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
+    launch configuration, bf16 and fp32, both directions; in bf16 the
+    projections must compile to tensor-core MMAs."""
+    out = run_compiler_script(_COMPILE_SM90, timeout=300)
+    assert out.strip().split('\n')[-1] == 'compiled 4', out
+
+
+# ---------------------------------------------------------------- GPU
+
+GPU_CASES = [  # Vim-Ti: E = 384, R = 12, N = 16, K = 4
+    pytest.param(128, 197, 384, id='vim-ti-224-b128'),
+    pytest.param(8, 6085, 384, id='vim-ti-1248-b8'),
+    pytest.param(3, 37, 72, id='odd'),
+]
+GPU_TOL = {  # (rtol, atol relative to max |ref|)
+    torch.float32: (1e-4, 1e-5),
+    torch.bfloat16: (2e-2, 1e-2),
+}
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('reverse', [False, True])
+@pytest.mark.parametrize('dtype', list(GPU_TOL))
+@pytest.mark.parametrize('batch,seqlen,dim', GPU_CASES)
+def test_gpu_triton_matches_reference(batch, seqlen, dim, dtype, reverse):
+    """'auto' is the kernel on CUDA; its outputs match the unfused
+    reference to rounding, and u is the Triton conv kernel's bit for
+    bit."""
+    from mmmamba.ops import conv1d_silu
+    ins = make_inputs(batch, seqlen, dim, dtype=dtype, device='cuda')
+    with torch.no_grad():
+        want = conv1d_silu_proj(**ins, reverse=reverse, backend='reference')
+        got = conv1d_silu_proj(**ins, reverse=reverse, backend='auto')
+        u = conv1d_silu(ins['x'], ins['weight'], ins['bias'],
+                        reverse=reverse, backend='triton')
+    _check_outputs(got, ins, dtype)
+    assert torch.equal(got[0], u)
+    for name, g, w in zip(OUTS, got, want):
+        assert_close(g, w, *GPU_TOL[dtype], name)
+
+
+def test_reference_equals_f_linear_composition():
+    """The reference is the unfused path: the one-direction conv, then
+    ``F.linear`` with the weights in x's dtype (bit for bit)."""
+    from mmmamba.ops import conv1d_silu
+    ins = make_inputs(2, 11, 32, dtype=torch.bfloat16)
+    u, delta, Bm, Cm = conv1d_silu_proj(**ins, backend='reference')
+    u0 = conv1d_silu(ins['x'], ins['weight'], ins['bias'],
+                     backend='reference')
+    x_dbl = F.linear(u0, ins['x_proj_weight'].bfloat16())
+    assert torch.equal(u, u0)
+    assert torch.equal(Bm, x_dbl[..., 12:28].transpose(1, 2))
+    assert torch.equal(Cm, x_dbl[..., 28:].transpose(1, 2))
+    assert torch.equal(
+        delta, F.linear(x_dbl[..., :12], ins['dt_proj_weight'].bfloat16()))
