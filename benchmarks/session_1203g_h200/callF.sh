@@ -1,0 +1,3 @@
+#!/bin/bash
+# Call F (the command as given to the device, one line): the reduce-overhead (CUDA graphs) bf16 inference test of Vim-Ti on the Triton backend, whose inference core now calls the conv + projection op
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1; export PYTHONPATH=.:/tmp/site; mkdir -p $OUT/callF; timeout 120 python3 -m pytest -m gpu -q -p no:cacheprovider --tb=short tests/test_models/test_model_compile.py -k "test_gpu_reduce_overhead_bf16_inference and triton and vim" 2>&1 | tee $OUT/callF/gpu_tests.log | tail -5
