@@ -237,6 +237,28 @@ def test_scan_into_counts_one_scan_per_call():
     assert 'PythonOp.SelectiveScanIntoTritonFn' in res.by_operator
 
 
+@requires_triton_interpreter
+def test_vim_inference_path_counts_like_the_reference():
+    """On the Triton backend Vim's mixer runs its inference core (the conv
+    + projection kernel, scan-into); traced for counting it falls back to
+    the unfused prologue, so the conv and both linear layers are counted:
+    the same totals, per operator, as the reference backend's path."""
+    from mmmamba.models.backbones import VisionMamba
+    counts = {}
+    for backend in ('reference', 'triton'):
+        torch.manual_seed(0)
+        model = VisionMamba(
+            arch=dict(embed_dims=16, num_layers=2, d_state=4), img_size=32,
+            scan_backend=backend).eval()
+        res = count_flops(model, (torch.randn(1, 3, 32, 32), ))
+        counts[backend] = res
+    ref, tri = counts['reference'], counts['triton']
+    assert 'PythonOp.SelectiveScanIntoTritonFn' in tri.by_operator
+    assert tri.total == ref.total and tri.scan == ref.scan
+    for op in ('conv', 'linear'):
+        assert tri.by_operator[op] == ref.by_operator[op] > 0, op
+
+
 def test_scan_handle_rejects_bad_inputs():
 
     class _Value:

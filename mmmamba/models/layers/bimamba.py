@@ -353,10 +353,13 @@ class BiMamba(BaseModule):
             (w_f, b_f, self.x_proj, self.dt_proj, self.A_log, self.D, False),
             (w_b, b_b, self.x_proj_b, self.dt_proj_b, self.A_b_log, self.D_b,
              True))
+        # under torch.jit tracing (FLOP counting), the unfused composition:
+        # the tracer then records the conv and the two linear layers
+        prologue = 'reference' if torch.jit.is_tracing() else 'triton'
         for w, b, x_proj, dt_proj, A_log, D, reverse in directions:
             u, delta, B, C = conv1d_silu_proj(
                 x, w, b, x_proj.weight, dt_proj.weight, dt_rank=self.dt_rank,
-                d_state=self.d_state, reverse=reverse, backend='triton')
+                d_state=self.d_state, reverse=reverse, backend=prologue)
             selective_scan_into(
                 y.transpose(1, 2), u.transpose(1, 2), delta.transpose(1, 2),
                 -torch.exp(A_log.float()), B, C, D.float(),
