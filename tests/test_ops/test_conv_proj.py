@@ -128,7 +128,7 @@ def test_bad_inputs_raise():
         args = dict(ins, **over)
         return conv1d_silu_proj(**args, backend='reference')
 
-    with pytest.raises(ValueError, match='x must have shape'):
+    with pytest.raises(ValueError, match=r'x must be \(B, L, E\)'):
         call(x=ins['x'][0])
     with pytest.raises(ValueError, match='non-empty'):
         call(x=ins['x'][:, :0])
@@ -154,18 +154,20 @@ def test_bad_inputs_raise():
 
 
 def test_backend_resolution(monkeypatch):
-    from mmmamba.ops import conv_proj
+    """The conv's backend rules, with errors that name this op."""
+    from mmmamba.ops import causal_conv1d, conv_proj
     x = torch.randn(1, 4, 8)
     assert conv_proj._resolve_backend('auto', x) == 'reference'
     assert conv_proj._resolve_backend('reference', x) == 'reference'
-    with pytest.raises(TypeError, match='float64'):
+    with pytest.raises(TypeError, match='conv1d_silu_proj .*float64'):
         conv_proj._resolve_backend('triton', x.double())
     monkeypatch.setenv('TRITON_INTERPRET', '0')
-    monkeypatch.setattr(conv_proj, 'is_triton_available', lambda: True)
-    with pytest.raises(RuntimeError, match='needs CUDA tensors'):
+    monkeypatch.setattr(causal_conv1d, 'is_triton_available', lambda: True)
+    with pytest.raises(RuntimeError, match='conv1d_silu_proj needs CUDA'):
         conv_proj._resolve_backend('triton', x)
-    monkeypatch.setattr(conv_proj, 'is_triton_available', lambda: False)
-    with pytest.raises(RuntimeError, match='not available'):
+    monkeypatch.setattr(causal_conv1d, 'is_triton_available', lambda: False)
+    with pytest.raises(RuntimeError, match='conv1d_silu_proj backend '
+                       "'triton' is not available"):
         conv_proj._resolve_backend('triton', x)
 
 

@@ -43,8 +43,10 @@ CONV1D_BACKENDS = ('reference', 'triton')
 _NAME = 'bidir_conv1d_silu'
 
 
-def check_conv1d_backend(name: str) -> str:
-    """Validate a backend name and that it can run here; return it.
+def check_conv1d_backend(name: str, op: str = _NAME) -> str:
+    """Validate a backend name and that it can run here; return it
+    (``op``: the op named in the errors; :mod:`~mmmamba.ops.conv_proj`
+    shares these backends).
 
     Raises:
         ValueError: ``name`` is not ``'auto'`` or one of
@@ -53,16 +55,17 @@ def check_conv1d_backend(name: str) -> str:
             says how to install it).
     """
     if not isinstance(name, str) or name not in ('auto', ) + CONV1D_BACKENDS:
-        raise ValueError(f'unknown {_NAME} backend {name!r}; expected '
+        raise ValueError(f'unknown {op} backend {name!r}; expected '
                          f"'auto' or one of {CONV1D_BACKENDS}")
     if name == 'triton' and not is_triton_available():
-        raise RuntimeError(f"{_NAME} backend 'triton' is not available: "
+        raise RuntimeError(f"{op} backend 'triton' is not available: "
                            f"{_INSTALL_HINTS['triton']}")
     return name
 
 
 def resolve_conv1d_backend(name: str, device: torch.device,
-                           dtype: torch.dtype = torch.float32) -> str:
+                           dtype: torch.dtype = torch.float32,
+                           op: str = _NAME) -> str:
     """The concrete backend that runs for ``x`` on ``device`` of ``dtype``.
 
     ``'auto'``: ``'triton'`` on CUDA when triton imports and ``dtype`` is
@@ -76,7 +79,7 @@ def resolve_conv1d_backend(name: str, device: torch.device,
         TypeError: ``'triton'`` with fp64 ``x`` (the kernels accumulate in
             fp32).
     """
-    check_conv1d_backend(name)
+    check_conv1d_backend(name, op)
     if name == 'auto':
         if (device.type == 'cuda' and dtype != torch.float64
                 and is_triton_available()):
@@ -85,26 +88,43 @@ def resolve_conv1d_backend(name: str, device: torch.device,
     if name == 'triton':
         if device.type != 'cuda' and not triton_interpret():
             raise RuntimeError(
-                f'the triton backend of {_NAME} needs CUDA tensors (or '
+                f'the triton backend of {op} needs CUDA tensors (or '
                 'TRITON_INTERPRET=1 to run its kernels in the CPU '
                 f"interpreter); got {device.type} tensors: use "
                 "backend='reference' or 'auto' on CPU")
         if dtype == torch.float64:
             raise TypeError(
-                f'the triton backend of {_NAME} accumulates in fp32 and '
+                f'the triton backend of {op} accumulates in fp32 and '
                 "takes fp32/fp16/bf16 x, got float64: use "
                 "backend='reference' (or 'auto') for float64")
     return name
 
 
-def _check_float(name: str, t: Tensor) -> None:
+def _check_float(name: str, t: Tensor, op: str = _NAME) -> None:
     if not isinstance(t, Tensor):
-        raise TypeError(f'{_NAME}: {name} must be a torch.Tensor, got '
+        raise TypeError(f'{op}: {name} must be a torch.Tensor, got '
                         f'{type(t).__name__}')
     if t.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f'{_NAME}: {name} must be a real floating-point '
+        raise TypeError(f'{op}: {name} must be a real floating-point '
                         'tensor (float16/bfloat16/float32/float64), got '
                         f'{t.dtype}')
+
+
+def check_tokens(x: Tensor, op: str = _NAME) -> None:
+    """``x`` must be a non-empty float (B, L, E) tensor with channel stride
+    1 (errors name ``op``)."""
+    _check_float('x', x, op)
+    if x.dim() != 3:
+        raise ValueError(f'{op}: x must be (B, L, E), got shape '
+                         f'{tuple(x.shape)}')
+    if 0 in x.shape:
+        raise ValueError(f'{op}: x must be non-empty, got shape '
+                         f'{tuple(x.shape)}')
+    if x.stride(2) != 1 and x.shape[2] > 1:
+        raise ValueError(
+            f'{op}: x must have unit stride along channels (its last '
+            f'dim); got strides {tuple(x.stride())}: pass a (B, L, E) slice '
+            'of a channels-last tensor (e.g. xz[..., :E]) or x.contiguous()')
 
 
 def _weight(name: str, w: Tensor, dim: int) -> Tensor:
@@ -125,19 +145,8 @@ def _validate(x: Tensor, weight_f: Tensor, bias_f: Optional[Tensor],
     """Check types, shapes, strides and devices (raising ``TypeError`` /
     ``ValueError`` that name the argument); return the weights as (E, K)
     views."""
-    _check_float('x', x)
-    if x.dim() != 3:
-        raise ValueError(f'{_NAME}: x must be (B, L, E), got shape '
-                         f'{tuple(x.shape)}')
-    if 0 in x.shape:
-        raise ValueError(f'{_NAME}: x must be non-empty, got shape '
-                         f'{tuple(x.shape)}')
+    check_tokens(x)
     dim = x.shape[2]
-    if x.stride(2) != 1 and dim > 1:
-        raise ValueError(
-            f'{_NAME}: x must have unit stride along channels (its last '
-            f'dim); got strides {tuple(x.stride())}: pass a (B, L, E) slice '
-            'of a channels-last tensor (e.g. xz[..., :E]) or x.contiguous()')
     weight_f = _weight('weight_f', weight_f, dim)
     weight_b = _weight('weight_b', weight_b, dim)
     if weight_f.shape[1] != weight_b.shape[1]:

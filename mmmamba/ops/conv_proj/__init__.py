@@ -28,53 +28,24 @@ Backends (one file each):
 """
 from typing import Optional, Tuple
 
-import torch
 from torch import Tensor
 
-from .._utils import is_triton_available, triton_interpret
-from ..selective_scan import _FLOAT_DTYPES, _INSTALL_HINTS
+from ..causal_conv1d import (CONV1D_BACKENDS, check_tokens,
+                             resolve_conv1d_backend)
+from ..selective_scan import _FLOAT_DTYPES
 from .reference import conv1d_silu_proj_ref
 
 __all__ = ['conv1d_silu_proj', 'conv1d_silu_proj_ref', 'CONV_PROJ_BACKENDS']
 
-CONV_PROJ_BACKENDS = ('reference', 'triton')
+CONV_PROJ_BACKENDS = CONV1D_BACKENDS
 _NAME = 'conv1d_silu_proj'
 
 
 def _resolve_backend(name: str, x: Tensor) -> str:
-    """The backend that runs for ``x`` (module docstring).
-
-    Raises:
-        ValueError: an unknown name.
-        RuntimeError: triton is not installed, or ``'triton'`` with CPU
-            tensors outside the interpreter.
-        TypeError: ``'triton'`` with fp64 ``x``.
-    """
-    if not isinstance(name, str) or name not in ('auto', ) + \
-            CONV_PROJ_BACKENDS:
-        raise ValueError(f'unknown {_NAME} backend {name!r}; expected '
-                         f"'auto' or one of {CONV_PROJ_BACKENDS}")
-    if name == 'auto':
-        if (x.device.type == 'cuda' and x.dtype != torch.float64
-                and is_triton_available()):
-            return 'triton'
-        return 'reference'
-    if name == 'triton':
-        if not is_triton_available():
-            raise RuntimeError(f"{_NAME} backend 'triton' is not "
-                               f"available: {_INSTALL_HINTS['triton']}")
-        if x.device.type != 'cuda' and not triton_interpret():
-            raise RuntimeError(
-                f'the triton backend of {_NAME} needs CUDA tensors (or '
-                'TRITON_INTERPRET=1 to run its kernel in the CPU '
-                f"interpreter); got {x.device.type} tensors: use "
-                "backend='reference' or 'auto' on CPU")
-        if x.dtype == torch.float64:
-            raise TypeError(
-                f'the triton backend of {_NAME} accumulates in fp32 and '
-                "takes fp32/fp16/bf16 x, got float64: use "
-                "backend='reference' (or 'auto') for float64")
-    return name
+    """The backend that runs for ``x`` (module docstring): the rules and
+    errors of :func:`~mmmamba.ops.causal_conv1d.resolve_conv1d_backend`,
+    whose backends these are."""
+    return resolve_conv1d_backend(name, x.device, x.dtype, op=_NAME)
 
 
 def _check_tensor(name: str, t: Tensor, shape: tuple) -> None:
@@ -97,16 +68,8 @@ def _validate(x: Tensor, weight: Tensor, bias: Optional[Tensor],
               d_state: int) -> Tensor:
     """Check types, shapes, strides and devices (errors name the argument);
     return the conv weight as an (E, K) view."""
-    _check_tensor('x', x, (None, None, None))
-    if 0 in x.shape:
-        raise ValueError(f'{_NAME}: x must be non-empty, got shape '
-                         f'{tuple(x.shape)}')
+    check_tokens(x, _NAME)
     dim = x.shape[2]
-    if x.stride(2) != 1 and dim > 1:
-        raise ValueError(
-            f'{_NAME}: x must have unit stride along channels (its last '
-            f'dim); got strides {tuple(x.stride())}: pass a (B, L, E) slice '
-            'of a channels-last tensor (e.g. xz[..., :E]) or x.contiguous()')
     for name, n in (('dt_rank', dt_rank), ('d_state', d_state)):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f'{_NAME}: {name} must be a positive int, got '

@@ -68,8 +68,9 @@ class ConvProjConfig(NamedTuple):
         num_stages: software-pipelining stages of the channel loops
             (Triton's; 1 = none).
         two_pass: the projections in a second loop over the stored u
-            (else chunk by chunk, u read back after each store: slower
-            at every shape of the H200 sweep, kept for the sweep).
+            (else chunk by chunk, u read back after each store: at every
+            shape of the H200 sweep its best configuration was slower
+            than the two-pass best; kept for sweeps).
     """
     block_l: int
     block_e: int
@@ -88,7 +89,7 @@ FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True)
 def default_config(seqlen: int, dim: int) -> ConvProjConfig:
     """Launch configuration for a (B, L, E) input: :data:`FWD_CONFIG`,
     with a narrower channel chunk for narrow E and fewer positions for
-    short L (never below 16, the smallest ``tl.dot`` M)."""
+    short L (never below 16, the smallest ``tl.dot`` dimension)."""
     block_e = min(FWD_CONFIG.block_e,
                   max(16, triton.next_power_of_2(max(dim, 1))))
     block_l = min(FWD_CONFIG.block_l,
