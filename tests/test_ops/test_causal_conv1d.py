@@ -520,9 +520,8 @@ def test_triton_custom_ops_opcheck():
 _COMPILE_SM90 = r"""
 import os
 os.environ.pop('TRITON_INTERPRET', None)
-from triton.backends.compiler import GPUTarget
-from triton.compiler import ASTSource, compile
 from mmmamba.ops.causal_conv1d import triton_kernels as tk
+from mmmamba.testing.sm90 import compile_sm90
 
 fwd_ptrs = ('x', 'wf', 'bf', 'wb', 'bb', 'uf', 'ub')
 bwd_ptrs = ('x', 'wf', 'bf', 'wb', 'bb', 'guf', 'gub', 'dx', 'dwf', 'dbf',
@@ -548,22 +547,8 @@ for dtype in ('bf16', 'fp32'):
                   DETERMINISTIC=False, VEC=tk.BWD_CONFIG.vec))):
         consts.update(K=4, HAS_BIAS_F=True, HAS_BIAS_B=True,
                       BLOCK_L=cfg.block_l, BLOCK_E=cfg.block_e)
-        names = fn.arg_names
-        consts.update({k: 1 for k in names if k in ones})
-        sig = {}
-        for k in names:
-            if k in consts:
-                sig[k] = 'constexpr'
-            elif k.endswith('_ptr'):
-                sig[k] = '*' + (dtype if k[:-4] in low else 'fp32')
-            else:
-                sig[k] = 'i32'
-        attrs = {(names.index(k), ): [['tt.divisibility', 16]]
-                 for k in names if k.endswith('_ptr') or k in div16}
-        kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts,
-                                   attrs=attrs),
-                         target=GPUTarget('cuda', 90, 32),
-                         options=dict(num_warps=cfg.num_warps))
+        kernel = compile_sm90(fn, consts, dtype, low, ones, div16,
+                              cfg.num_warps)
         assert len(kernel.asm['cubin']) > 0
         if fn is tk._bidir_conv1d_fwd_kernel:
             ptx = kernel.asm['ptx']

@@ -256,12 +256,9 @@ def test_triton_compiles_fullgraph_and_opcheck():
 _COMPILE_SM90 = r"""
 import os
 os.environ.pop('TRITON_INTERPRET', None)
-from triton.backends.compiler import GPUTarget
-from triton.compiler import ASTSource, compile
 from mmmamba.ops.conv_proj import triton_kernels as tk
+from mmmamba.testing.sm90 import compile_sm90
 
-fn = tk._conv_proj_fwd_kernel
-names = fn.arg_names
 low = {'x', 'u', 'delta', 'B', 'C'}  # the activations' dtype
 ones = {'stride_wk', 'stride_wxe', 'stride_wdtr'}
 div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_we', 'stride_wxr',
@@ -274,22 +271,8 @@ for dtype in ('bf16', 'fp32'):
                       IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                       BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
                       TWO_PASS=cfg.two_pass)
-        consts.update({k: 1 for k in names if k in ones})
-        sig = {}
-        for k in names:
-            if k in consts:
-                sig[k] = 'constexpr'
-            elif k.endswith('_ptr'):
-                sig[k] = '*' + (dtype if k[:-4] in low else 'fp32')
-            else:
-                sig[k] = 'i32'
-        attrs = {(names.index(k), ): [['tt.divisibility', 16]]
-                 for k in names if k.endswith('_ptr') or k in div16}
-        kernel = compile(ASTSource(fn=fn, signature=sig, constexprs=consts,
-                                   attrs=attrs),
-                         target=GPUTarget('cuda', 90, 32),
-                         options=dict(num_warps=cfg.num_warps,
-                                      num_stages=cfg.num_stages))
+        kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
+                              ones, div16, cfg.num_warps, cfg.num_stages)
         assert len(kernel.asm['cubin']) > 0
         if dtype == 'bf16':  # the projections run on the tensor cores
             assert 'mma' in kernel.asm['ptx'], 'no mma instruction'

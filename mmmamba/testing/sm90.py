@@ -1,0 +1,51 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Offline sm_90 compiles of Triton kernels for the test-suite's compile
+scripts (run by :func:`mmmamba.testing.run_compiler_script` in a process
+without ``TRITON_INTERPRET``). Imports triton, not pytest."""
+from typing import Any, Dict, Iterable, Optional
+
+
+def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
+                 low: Iterable[str], ones: Iterable[str] = (),
+                 div16: Iterable[str] = (), num_warps: int = 4,
+                 num_stages: Optional[int] = None) -> Any:
+    """Compile the ``@triton.jit`` kernel ``fn`` for sm_90 (PTX and ptxas,
+    no GPU needed), specialised as its launcher specialises a real call.
+
+    Args:
+        fn: the kernel.
+        constexprs: values of its ``tl.constexpr`` arguments.
+        dtype: the activations' Triton dtype (``'bf16'``, ``'fp32'``): of
+            each ``NAME_ptr`` argument with NAME in ``low``; other pointers
+            are fp32, other arguments i32.
+        ones: integer arguments that are 1 at the launch (unit strides,
+            compiled in as constants).
+        div16: integer arguments divisible by 16 (pointers always are).
+        num_warps, num_stages: launch options (``num_stages`` None:
+            Triton's default).
+
+    Returns:
+        The compiled kernel (``.asm['ttgir' | 'ptx' | 'cubin']``).
+    """
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource, compile
+    names = fn.arg_names
+    low, ones, div16 = set(low), set(ones), set(div16)
+    consts = dict(constexprs)
+    consts.update({k: 1 for k in names if k in ones})
+    sig = {}
+    for k in names:
+        if k in consts:
+            sig[k] = 'constexpr'
+        elif k.endswith('_ptr'):
+            sig[k] = '*' + (dtype if k[:-4] in low else 'fp32')
+        else:
+            sig[k] = 'i32'
+    attrs = {(names.index(k), ): [['tt.divisibility', 16]]
+             for k in names if k.endswith('_ptr') or k in div16}
+    options = dict(num_warps=num_warps)
+    if num_stages is not None:
+        options['num_stages'] = num_stages
+    return compile(ASTSource(fn=fn, signature=sig, constexprs=consts,
+                             attrs=attrs),
+                   target=GPUTarget('cuda', 90, 32), options=options)
