@@ -523,9 +523,6 @@ os.environ.pop('TRITON_INTERPRET', None)
 from mmmamba.ops.causal_conv1d import triton_kernels as tk
 from mmmamba.testing.sm90 import compile_sm90
 
-fwd_ptrs = ('x', 'wf', 'bf', 'wb', 'bb', 'uf', 'ub')
-bwd_ptrs = ('x', 'wf', 'bf', 'wb', 'bb', 'guf', 'gub', 'dx', 'dwf', 'dbf',
-            'dwb', 'dbb')
 low = {'x', 'uf', 'ub', 'guf', 'gub', 'dx'}  # the activations' dtype
 # as the launcher specialises Vim's call: unit weight-tap and gradient
 # channel strides, 16-divisible pointers, E and row strides
@@ -535,14 +532,14 @@ div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_gfb', 'stride_gfl',
 n = 0
 loads = {}
 for dtype in ('bf16', 'fp32'):
-    for fn, ptrs, cfg, consts in (
-            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG,
+    for fn, cfg, consts in (
+            (tk._bidir_conv1d_fwd_kernel, tk.FWD_CONFIG,
              dict(WRITE_F=True, WRITE_B=True)),
-            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG,
+            (tk._bidir_conv1d_fwd_kernel, tk.FWD_CONFIG,
              dict(WRITE_F=True, WRITE_B=False)),
-            (tk._bidir_conv1d_fwd_kernel, fwd_ptrs, tk.FWD_CONFIG,
+            (tk._bidir_conv1d_fwd_kernel, tk.FWD_CONFIG,
              dict(WRITE_F=False, WRITE_B=True)),
-            (tk._bidir_conv1d_bwd_kernel, bwd_ptrs, tk.BWD_CONFIG,
+            (tk._bidir_conv1d_bwd_kernel, tk.BWD_CONFIG,
              dict(K_PAD=4, NEED_DX=True, NEED_DW=True,
                   DETERMINISTIC=False, VEC=tk.BWD_CONFIG.vec))):
         consts.update(K=4, HAS_BIAS_F=True, HAS_BIAS_B=True,

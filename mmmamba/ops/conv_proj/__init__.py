@@ -30,9 +30,8 @@ from typing import Optional, Tuple
 
 from torch import Tensor
 
-from ..causal_conv1d import (CONV1D_BACKENDS, check_tokens,
+from ..causal_conv1d import (CONV1D_BACKENDS, _check_float, check_tokens,
                              resolve_conv1d_backend)
-from ..selective_scan import _FLOAT_DTYPES
 from .reference import conv1d_silu_proj_ref
 
 __all__ = ['conv1d_silu_proj', 'conv1d_silu_proj_ref', 'CONV_PROJ_BACKENDS']
@@ -49,13 +48,9 @@ def _resolve_backend(name: str, x: Tensor) -> str:
 
 
 def _check_tensor(name: str, t: Tensor, shape: tuple) -> None:
-    """A real floating tensor of ``shape`` (None: any size there)."""
-    if not isinstance(t, Tensor):
-        raise TypeError(f'{_NAME}: {name} must be a torch.Tensor, got '
-                        f'{type(t).__name__}')
-    if t.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f'{_NAME}: {name} must be a real floating-point '
-                        f'tensor, got {t.dtype}')
+    """A real floating tensor (the conv's check) of ``shape`` (None: any
+    size there)."""
+    _check_float(name, t, _NAME)
     if t.dim() != len(shape) or any(
             s is not None and s != n for s, n in zip(shape, t.shape)):
         want = ', '.join('*' if s is None else str(s) for s in shape)

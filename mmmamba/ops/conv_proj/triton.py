@@ -12,6 +12,7 @@ from typing import Optional, Tuple
 from torch import Tensor
 
 from .._utils import custom_op, grad_needed, register_fake, use_custom_ops
+from ..causal_conv1d.triton import _unit_channel_stride
 from .triton_kernels import conv_proj_fwd
 
 __all__ = ['conv1d_silu_proj_triton']
@@ -22,10 +23,9 @@ Outputs = Tuple[Tensor, Tensor, Tensor, Tensor]
 def _launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
             d_state: int, reverse: bool) -> Outputs:
-    if x.stride(2) != 1 and x.shape[2] > 1:
-        x = x.contiguous()
-    return conv_proj_fwd(x, weight, bias, x_proj_weight, dt_proj_weight,
-                         dt_rank, d_state, reverse)
+    return conv_proj_fwd(_unit_channel_stride(x), weight, bias,
+                         x_proj_weight, dt_proj_weight, dt_rank, d_state,
+                         reverse)
 
 
 @custom_op('mmmamba::conv1d_silu_proj_triton_fwd')
