@@ -25,7 +25,7 @@ import torch
 __all__ = [
     'is_triton_available', 'is_mamba_ssm_cuda_available', 'triton_interpret',
     'HAS_CUSTOM_OPS', 'custom_op', 'register_fake', 'register_autograd',
-    'is_compiling', 'use_custom_ops', 'grad_needed'
+    'is_compiling', 'use_custom_ops', 'grad_needed', 'cdiv', 'next_power_of_2'
 ]
 
 #: Whether ``torch.library.custom_op`` and its companions exist (torch 2.4+).
@@ -71,6 +71,20 @@ def is_mamba_ssm_cuda_available() -> bool:
     """
     return _imports('selective_scan_cuda',
                     'mamba_ssm.ops.selective_scan_interface')
+
+
+def cdiv(a: int, b: int) -> int:
+    """``ceil(a / b)`` for ints, as ``triton.cdiv``, for the launchers'
+    host code: since Triton 3.6 ``triton.cdiv`` is a constexpr function,
+    and each host call goes through its argument unwrapping (a Vim-Ti
+    forward made ~10000 such calls, ~3% of its host time; NOTES.md)."""
+    return -(-a // b)
+
+
+def next_power_of_2(n: int) -> int:
+    """The smallest power of two >= ``n`` (n >= 1), as
+    ``triton.next_power_of_2`` (see :func:`cdiv` for why not that)."""
+    return 1 << max(n - 1, 0).bit_length()
 
 
 def triton_interpret() -> bool:

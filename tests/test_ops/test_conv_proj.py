@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from mmmamba.ops import conv1d_silu_proj, conv1d_silu_proj_ref
+from mmmamba.ops.causal_conv1d import conv1d_silu_ref
 from mmmamba.testing import (requires_cuda, requires_triton,
                              requires_triton_interpreter, run_compiler_script)
 
@@ -203,7 +204,8 @@ def test_triton_interpreter_bf16_rounds_like_the_unfused_path():
     """bf16: u, dt, B, C and delta each rounded to bf16 as the unfused
     path's conv and GEMM outputs are; against the reference (which runs
     that path) to bf16 rounding, and u bit for bit equal to the Triton
-    conv kernel's (the same fp32 sum in the same order, one rounding)."""
+    conv kernel's given the taps rounded to bf16 as autocast rounds them
+    (the same fp32 sum in the same order, one rounding)."""
     from mmmamba.ops import conv1d_silu
     ins = make_inputs(2, 40, 64, dtype=torch.bfloat16)
     for reverse in (False, True):
@@ -211,11 +213,33 @@ def test_triton_interpreter_bf16_rounds_like_the_unfused_path():
         got = conv1d_silu_proj(**ins, reverse=reverse, backend='triton')
         _check_outputs(got, ins, torch.bfloat16)
         with torch.no_grad():
-            u = conv1d_silu(ins['x'], ins['weight'], ins['bias'],
-                            reverse=reverse, backend='triton')
+            u = conv1d_silu(ins['x'], ins['weight'].to(torch.bfloat16),
+                            ins['bias'].to(torch.bfloat16), reverse=reverse,
+                            backend='triton')
         assert torch.equal(got[0], u)
         for name, g, w in zip(OUTS, got, want):
             assert_close(g, w, 2e-2, 1e-2, name)
+
+
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter)])
+def test_conv_taps_are_rounded_to_the_input_dtype(backend):
+    """fp32 conv taps and bias with bf16 x (autocast's parameters) give
+    exactly what the taps rounded to bf16 beforehand give (autocast casts
+    a conv's weights), and differ from what unrounded taps would."""
+    ins = make_inputs(2, 24, 32, dtype=torch.bfloat16)
+    rounded = dict(ins, weight=ins['weight'].to(torch.bfloat16),
+                   bias=ins['bias'].to(torch.bfloat16))
+    for reverse in (False, True):
+        got = conv1d_silu_proj(**ins, reverse=reverse, backend=backend)
+        want = conv1d_silu_proj(**rounded, reverse=reverse, backend=backend)
+        for name, g, w in zip(OUTS, got, want):
+            assert torch.equal(g, w), name
+    # the rounding shows: the conv with the unrounded fp32 taps differs
+    u_unrounded = conv1d_silu_ref(ins['x'], ins['weight'].squeeze(1),
+                                  ins['bias'], reverse=True)
+    assert not torch.equal(got[0], u_unrounded)
 
 
 @requires_triton_interpreter
@@ -313,14 +337,15 @@ GPU_TOL = {  # (rtol, atol relative to max |ref|)
 def test_gpu_triton_matches_reference(batch, seqlen, dim, dtype, reverse):
     """'auto' is the kernel on CUDA; its outputs match the unfused
     reference to rounding, and u is the Triton conv kernel's bit for
-    bit."""
+    bit given the taps rounded to x's dtype (as autocast rounds them)."""
     from mmmamba.ops import conv1d_silu
     ins = make_inputs(batch, seqlen, dim, dtype=dtype, device='cuda')
     with torch.no_grad():
         want = conv1d_silu_proj(**ins, reverse=reverse, backend='reference')
         got = conv1d_silu_proj(**ins, reverse=reverse, backend='auto')
-        u = conv1d_silu(ins['x'], ins['weight'], ins['bias'],
-                        reverse=reverse, backend='triton')
+        u = conv1d_silu(ins['x'], ins['weight'].to(dtype),
+                        ins['bias'].to(dtype), reverse=reverse,
+                        backend='triton')
     _check_outputs(got, ins, dtype)
     assert torch.equal(got[0], u)
     for name, g, w in zip(OUTS, got, want):
@@ -328,13 +353,14 @@ def test_gpu_triton_matches_reference(batch, seqlen, dim, dtype, reverse):
 
 
 def test_reference_equals_f_linear_composition():
-    """The reference is the unfused path: the one-direction conv, then
-    ``F.linear`` with the weights in x's dtype (bit for bit)."""
+    """The reference is the unfused path under autocast: the one-direction
+    conv with its taps and bias in x's dtype, then ``F.linear`` with the
+    weights in x's dtype (bit for bit)."""
     from mmmamba.ops import conv1d_silu
     ins = make_inputs(2, 11, 32, dtype=torch.bfloat16)
     u, delta, Bm, Cm = conv1d_silu_proj(**ins, backend='reference')
-    u0 = conv1d_silu(ins['x'], ins['weight'], ins['bias'],
-                     backend='reference')
+    u0 = conv1d_silu(ins['x'], ins['weight'].bfloat16(),
+                     ins['bias'].bfloat16(), backend='reference')
     x_dbl = F.linear(u0, ins['x_proj_weight'].bfloat16())
     assert torch.equal(u, u0)
     assert torch.equal(Bm, x_dbl[..., 12:28].transpose(1, 2))

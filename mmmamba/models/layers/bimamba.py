@@ -346,20 +346,23 @@ class BiMamba(BaseModule):
         """
         e = self.d_inner
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
-        w_f, b_f, w_b, b_b = self._conv_params(x)
         y = xz.new_empty(x.shape)  # (B, L, E), written by the first scan
         scale = 0.5 if self.divide_output else 1.0
+        # the conv parameters as they are: the op rounds them to x's dtype
+        # as autocast would (no cast launches per call)
         directions = (
-            (w_f, b_f, self.x_proj, self.dt_proj, self.A_log, self.D, False),
-            (w_b, b_b, self.x_proj_b, self.dt_proj_b, self.A_b_log, self.D_b,
-             True))
+            (self.conv1d, self.x_proj, self.dt_proj, self.A_log, self.D,
+             False),
+            (self.conv1d_b, self.x_proj_b, self.dt_proj_b, self.A_b_log,
+             self.D_b, True))
         # under torch.jit tracing (FLOP counting), the unfused composition:
         # the tracer then records the conv and the two linear layers
         prologue = 'reference' if torch.jit.is_tracing() else 'triton'
-        for w, b, x_proj, dt_proj, A_log, D, reverse in directions:
+        for conv, x_proj, dt_proj, A_log, D, reverse in directions:
             u, delta, B, C = conv1d_silu_proj(
-                x, w, b, x_proj.weight, dt_proj.weight, dt_rank=self.dt_rank,
-                d_state=self.d_state, reverse=reverse, backend=prologue)
+                x, conv.weight, conv.bias, x_proj.weight, dt_proj.weight,
+                dt_rank=self.dt_rank, d_state=self.d_state, reverse=reverse,
+                backend=prologue)
             selective_scan_into(
                 y.transpose(1, 2), u.transpose(1, 2), delta.transpose(1, 2),
                 -torch.exp(A_log.float()), B, C, D.float(),

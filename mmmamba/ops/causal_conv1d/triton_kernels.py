@@ -87,6 +87,8 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .._utils import cdiv, next_power_of_2
+
 __all__ = [
     'bidir_conv1d_fwd', 'bidir_conv1d_bwd', 'Conv1dConfig', 'default_config'
 ]
@@ -139,8 +141,8 @@ def default_config(backward: bool, seqlen: int, dim: int,
         base = BWD_CONFIG
     else:
         base = FWD_ONE_CONFIG if one_direction else FWD_CONFIG
-    block_e = min(base.block_e, triton.next_power_of_2(max(dim, 1)))
-    tiles = max(1, min(base.tiles, triton.cdiv(seqlen, base.block_l)))
+    block_e = min(base.block_e, next_power_of_2(max(dim, 1)))
+    tiles = max(1, min(base.tiles, cdiv(seqlen, base.block_l)))
     return base._replace(block_e=block_e, tiles=tiles if backward else 1)
 
 
@@ -427,8 +429,8 @@ def bidir_conv1d_fwd(x: Tensor,
     if config is None:
         config = default_config(False, seqlen, dim,
                                 one_direction=directions != 'both')
-    n_l = triton.cdiv(seqlen, config.block_l)
-    n_e = triton.cdiv(dim, config.block_e)
+    n_l = cdiv(seqlen, config.block_l)
+    n_e = cdiv(dim, config.block_e)
     grid = (n_l * n_e * batch, )
     w_f = weight_f if write_f else x.new_empty(0, K)
     w_b = weight_b if write_b else x.new_empty(0, K)
@@ -485,8 +487,8 @@ def bidir_conv1d_bwd(
         deterministic = torch.are_deterministic_algorithms_enabled()
     if config is None:
         config = default_config(True, seqlen, dim)
-    n_lp = triton.cdiv(seqlen, config.block_l * config.tiles)
-    n_e = triton.cdiv(dim, config.block_e)
+    n_lp = cdiv(seqlen, config.block_l * config.tiles)
+    n_e = cdiv(dim, config.block_e)
     rows = batch * n_lp if deterministic else 1
     dx = torch.empty(batch, seqlen, dim, device=dev,
                      dtype=x.dtype) if need_dx else None
@@ -514,7 +516,7 @@ def bidir_conv1d_bwd(
             x.stride(0), x.stride(1),
             *_weight_strides(weight_f), *_weight_strides(weight_b),
             *grad_f.stride(), *grad_b.stride(),
-            K=K, K_PAD=triton.next_power_of_2(K),
+            K=K, K_PAD=next_power_of_2(K),
             HAS_BIAS_F=bias_f is not None, HAS_BIAS_B=bias_b is not None,
             NEED_DX=need_dx, NEED_DW=need_dw, DETERMINISTIC=deterministic,
             BLOCK_L=config.block_l, BLOCK_E=config.block_e, VEC=config.vec,

@@ -117,8 +117,10 @@ def conv1d_silu_proj(x: Tensor,
     Args:
         x: (B, L, E), fp32/fp16/bf16 (fp64: reference only), non-empty,
             channel stride 1 (Vim passes ``xz[..., :E]``).
-        weight: conv taps (E, K) or ``nn.Conv1d``'s (E, 1, K).
-        bias: conv bias (E,) or None.
+        weight: conv taps (E, K) or ``nn.Conv1d``'s (E, 1, K), any float
+            dtype: rounded to the dtype of ``x`` first, as autocast casts
+            a conv's weights (so fp32 parameters need no cast per call).
+        bias: conv bias (E,) or None, rounded as ``weight``.
         x_proj_weight: (R + 2N, E), ``x_proj.weight`` (no bias).
         dt_proj_weight: (E, R), ``dt_proj.weight`` (its bias is the scan's
             ``delta_bias``).

@@ -4,7 +4,8 @@ the unfused composition in pure PyTorch (CPU and GPU), differentiable by
 autograd.
 
 The conv is :func:`~mmmamba.ops.causal_conv1d.conv1d_silu_ref` (fp32
-accumulation, output in the dtype of ``x``); the two projections are
+accumulation, output in the dtype of ``x``) with its taps and bias rounded
+to the dtype of ``x`` first, as autocast casts them; the two projections are
 ``F.linear`` in the dtype of ``x`` with the weights cast to it and autocast
 off, which is what they compute under autocast (or without it, when the
 weights already have that dtype).
@@ -26,7 +27,8 @@ def conv1d_silu_proj_ref(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                          ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """u, delta (B, L, E) and B, C (B, N, L), all contiguous in ``x.dtype``
     (arguments as :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`)."""
-    u = conv1d_silu_ref(x, weight, bias, reverse)
+    u = conv1d_silu_ref(x, weight.to(x.dtype),
+                        None if bias is None else bias.to(x.dtype), reverse)
     with torch.autocast(x.device.type, enabled=False):
         x_dbl = F.linear(u, x_proj_weight.to(u.dtype))  # (B, L, R + 2N)
         dt, Bm, Cm = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)

@@ -53,7 +53,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .._utils import triton_interpret
+from .._utils import cdiv, next_power_of_2, triton_interpret
 
 __all__ = ['ConvProjConfig', 'conv_proj_fwd', 'default_config']
 
@@ -91,15 +91,15 @@ def default_config(seqlen: int, dim: int) -> ConvProjConfig:
     with a narrower channel chunk for narrow E and fewer positions for
     short L (never below 16, the smallest ``tl.dot`` dimension)."""
     block_e = min(FWD_CONFIG.block_e,
-                  max(16, triton.next_power_of_2(max(dim, 1))))
+                  max(16, next_power_of_2(max(dim, 1))))
     block_l = min(FWD_CONFIG.block_l,
-                  max(16, triton.next_power_of_2(max(seqlen, 1))))
+                  max(16, next_power_of_2(max(seqlen, 1))))
     return FWD_CONFIG._replace(block_l=block_l, block_e=block_e)
 
 
 def _pad(n: int) -> int:
     """A dot dimension: the next power of two, at least 16."""
-    return max(16, triton.next_power_of_2(n))
+    return max(16, next_power_of_2(n))
 
 
 # Triton's CPU interpreter multiplies bf16 tiles as raw bits: it gets the
@@ -131,14 +131,28 @@ def _weight_rows(w_ptr, row0, n_rows, offs_e, mask_e, stride_r, stride_e,
 
 
 @triton.jit
+def _round_to(w, dtype: tl.constexpr):
+    """fp32 ``w`` rounded to ``dtype`` to nearest even, as fp32 (what
+    ``.to(dtype)`` gives on the GPU; bf16 by bit arithmetic because
+    Triton's interpreter truncates in its fp32 -> bf16 cast)."""
+    if dtype == tl.bfloat16:
+        bits = w.to(tl.int32, bitcast=True)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & -65536
+        return bits.to(tl.float32, bitcast=True)
+    return w.to(dtype).to(tl.float32)
+
+
+@triton.jit
 def _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e, seqlen,
                stride_xl, stride_we, stride_wk, K: tl.constexpr,
                HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr):
     """silu(conv) of positions ``offs_l`` and channels ``offs_e``, fp32
     (BLOCK_L, BLOCK_E). Taps in the order of the conv kernel's (causal:
     rows t - P .. t; anti-causal: rows t .. t + P), bias last: the same
-    fp32 sum, so the same u."""
+    fp32 sum, so the same u. Taps and bias are first rounded to the dtype
+    of x, as autocast casts a conv's weights (a no-op when they have it)."""
     P: tl.constexpr = K - 1
+    xdt = x_base.dtype.element_ty
     a = tl.zeros((offs_l.shape[0], offs_e.shape[0]), dtype=tl.float32)
     for i in tl.static_range(K):
         if REVERSE:  # anti-causal twin: tap P - i reads x[t + i]
@@ -153,10 +167,12 @@ def _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e, seqlen,
             other=0.0).to(tl.float32)
         wk = tl.load(w_ptr + offs_e * stride_we + k * stride_wk,
                      mask=mask_e, other=0.0).to(tl.float32)
+        wk = _round_to(wk, xdt)
         a += wk[None, :] * xk
     if HAS_BIAS:
-        a += tl.load(bias_ptr + offs_e, mask=mask_e,
-                     other=0.0).to(tl.float32)[None, :]
+        bias = tl.load(bias_ptr + offs_e, mask=mask_e,
+                       other=0.0).to(tl.float32)
+        a += _round_to(bias, xdt)[None, :]
     return a * tl.sigmoid(a)
 
 
@@ -268,7 +284,8 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
 
     Args:
         x: (B, L, E), channel stride 1, fp32/fp16/bf16.
-        weight: (E, K) conv taps; bias: (E,) or None.
+        weight: (E, K) conv taps; bias: (E,) or None; any float dtype,
+            rounded in the kernel to the dtype of ``x``.
         x_proj_weight: (R + 2N, E); dt_proj_weight: (E, R).
         dt_rank, d_state: R and N.
         reverse: the anti-causal conv (Vim's backward direction).
@@ -288,7 +305,7 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     Bm = torch.empty((batch, d_state, seqlen), device=x.device,
                      dtype=x.dtype)
     Cm = torch.empty_like(Bm)
-    n_lblocks = triton.cdiv(seqlen, cfg.block_l)
+    n_lblocks = cdiv(seqlen, cfg.block_l)
     _conv_proj_fwd_kernel[(n_lblocks * batch, )](
         x, weight, bias if bias is not None else weight, x_proj_weight,
         dt_proj_weight, u, delta, Bm, Cm, seqlen, dim, dt_rank, d_state,

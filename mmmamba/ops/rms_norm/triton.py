@@ -7,7 +7,10 @@ Two wrappers over the same two launchers: the autograd Function
 :class:`AddRMSNormTritonFn` (eager calls) and, while ``torch.compile``
 traces, the custom ops ``mmmamba::add_rms_norm_triton_fwd`` / ``_bwd`` with
 shape functions and a registered backward (one opaque node each, no graph
-break; see :func:`mmmamba.ops._utils.use_custom_ops`).
+break; see :func:`mmmamba.ops._utils.use_custom_ops`). An eager call with
+nothing to differentiate (and no ``torch.jit`` trace, which records the
+Function as one node) runs the forward launcher without the Function: its
+~20 µs per call mattered where Vim inference is bound by the host.
 
 When there is no residual and the new residual needs no cast (``x`` fp32
 with ``residual_in_fp32``, or ``residual_in_fp32=False``), the new residual
@@ -19,8 +22,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .._utils import (custom_op, register_autograd, register_fake,
-                      use_custom_ops)
+from .._utils import (custom_op, grad_needed, register_autograd,
+                      register_fake, use_custom_ops)
 from .reference import residual_dtype as _residual_dtype
 from .triton_kernels import add_rms_norm_bwd, add_rms_norm_fwd
 
@@ -194,6 +197,11 @@ def add_rms_norm_triton(x: Tensor,
     if use_custom_ops():
         y, res_out = _triton_fwd_op(x, residual, weight, float(eps),
                                     stored_dtype)
+    elif not grad_needed(x, residual, weight) and not torch.jit.is_tracing():
+        # nothing to differentiate: the launcher without the Function's
+        # host cost (Vim inference at small batch is host-bound)
+        y, res_out = add_rms_norm_fwd(x, residual, weight, float(eps),
+                                      stored_dtype)
     elif store:
         y, res_out = AddRMSNormTritonFn.apply(x, residual, weight,
                                               float(eps), stored_dtype)

@@ -41,6 +41,8 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from .._utils import cdiv, next_power_of_2
+
 __all__ = [
     'add_rms_norm_fwd', 'add_rms_norm_bwd', 'RMSNormConfig', 'default_config'
 ]
@@ -71,7 +73,7 @@ def default_config(n_cols: int, backward: bool = False) -> RMSNormConfig:
     for Hopper, to be checked with ``benchmark_rms_norm.py --sweep``):
     tiles of about :data:`TILE_ELEMENTS` elements, 4 warps (8 and 16 for
     the one-row tiles of C > 2048 and > 4096)."""
-    block_c = triton.next_power_of_2(n_cols)
+    block_c = next_power_of_2(n_cols)
     block_m = max(1, TILE_ELEMENTS // block_c)
     num_warps = 4 if block_c <= 2048 else (8 if block_c <= 4096 else 16)
     return RMSNormConfig(block_m=block_m, num_warps=num_warps)
@@ -204,13 +206,13 @@ def add_rms_norm_fwd(x: Tensor,
     if n_rows == 0 or n_cols == 0:
         return y, res_out
     config = config or default_config(n_cols)
-    grid = (triton.cdiv(n_rows, config.block_m), )
+    grid = (cdiv(n_rows, config.block_m), )
     _add_rms_norm_fwd_kernel[grid](
         x2, x2 if res2 is None else res2, weight.contiguous(), y,
         y if res_out is None else res_out, n_rows, n_cols, _row_stride(x2),
         0 if res2 is None else _row_stride(res2), float(eps),
         HAS_RES=res2 is not None, STORE_RES=res_out is not None,
-        BLOCK_M=config.block_m, BLOCK_C=triton.next_power_of_2(n_cols),
+        BLOCK_M=config.block_m, BLOCK_C=next_power_of_2(n_cols),
         num_warps=config.num_warps)
     return y, res_out
 
@@ -275,10 +277,10 @@ def add_rms_norm_bwd(dy: Optional[Tensor],
         dw = torch.zeros_like(weight) if compute_dw else None
         return dx, dres, dw
     config = config or default_config(n_cols, backward=True)
-    n_blocks = triton.cdiv(n_rows, config.block_m)
+    n_blocks = cdiv(n_rows, config.block_m)
     n_prog = _num_programs(r.device, n_blocks, config)
-    rows_per_prog = triton.cdiv(n_blocks, n_prog) * config.block_m
-    n_prog = triton.cdiv(n_rows, rows_per_prog)
+    rows_per_prog = cdiv(n_blocks, n_prog) * config.block_m
+    n_prog = cdiv(n_rows, rows_per_prog)
     partial = torch.empty((n_prog, n_cols), dtype=torch.float32,
                           device=r.device) if compute_dw else dx
     _add_rms_norm_bwd_kernel[(n_prog, )](
@@ -289,7 +291,7 @@ def add_rms_norm_bwd(dy: Optional[Tensor],
         0 if dro2 is None else _row_stride(dro2), float(eps), rows_per_prog,
         HAS_DY=dy2 is not None, HAS_DRES_OUT=dro2 is not None,
         STORE_DRES=dres is not None, COMPUTE_DW=compute_dw,
-        BLOCK_M=config.block_m, BLOCK_C=triton.next_power_of_2(n_cols),
+        BLOCK_M=config.block_m, BLOCK_C=next_power_of_2(n_cols),
         num_warps=config.num_warps)
     dw = partial.sum(0).to(weight.dtype) if compute_dw else None
     return dx, dres, dw

@@ -576,7 +576,8 @@ def bidir_selective_scan_triton(
 # caller's tensor (ACCUMULATE), as the bidirectional forward does for its
 # second direction, so a caller can run the two directions one after the
 # other and free each direction's inputs in between. No states are saved
-# and there is no backward.
+# and there is no backward; eager calls run the launcher directly, except
+# under torch.jit tracing (FLOP counting reads the Function's node).
 
 
 def _into(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
@@ -638,6 +639,12 @@ def selective_scan_into_triton(out: Tensor, u: Tensor, delta: Tensor,
         _into_op(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                  reverse, out_scale, accumulate)
         return out
-    return SelectiveScanIntoTritonFn.apply(u, delta, A, B, C, D, z,
-                                           delta_bias, out, delta_softplus,
-                                           reverse, out_scale, accumulate)
+    if torch.jit.is_tracing():  # FLOP counting reads the Function's node
+        return SelectiveScanIntoTritonFn.apply(
+            u, delta, A, B, C, D, z, delta_bias, out, delta_softplus,
+            reverse, out_scale, accumulate)
+    # no autograd node to record (no gradient, checked by the caller):
+    # the launcher itself, without the Function's host cost
+    _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse,
+          out_scale, accumulate)
+    return out

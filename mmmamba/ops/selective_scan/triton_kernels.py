@@ -96,7 +96,7 @@ import triton.language as tl
 from torch import Tensor
 from triton.language.extra import libdevice
 
-from .._utils import triton_interpret
+from .._utils import cdiv, next_power_of_2, triton_interpret
 
 __all__ = [
     'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config',
@@ -1327,7 +1327,7 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
             # 1248² b8 d8 s16 1.095 (d4 unsplit 1.224, d8 s8 1.142);
             # 2048² b8 d8 s16 2.84 (d4 unsplit 3.30), with a pre-pass
             # that did not yet prefetch.
-            block_n = triton.next_power_of_2(dstate)
+            block_n = next_power_of_2(dstate)
             bd = _largest_divisor_block(dim_per_group, max(8, 32 // block_n))
             if not t_in_thread(bd, block_n, 1):
                 return ScanConfig(_largest_divisor_block(dim_per_group, 2),
@@ -1362,7 +1362,7 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # 224² b128 0.134 -> 0.110, 1248² b8 0.368 -> 0.336, 1248² b64
     # 1.856 -> 1.596, 2048² b8 0.947 -> 0.834; saving states 0.151 ->
     # 0.122, 0.379 -> 0.385, 2.034 -> 1.715, 0.985 -> 1.003.
-    block_n = triton.next_power_of_2(dstate)
+    block_n = next_power_of_2(dstate)
     block_d = _largest_divisor_block(dim_per_group, 16)
     if not t_in_thread(block_d, block_n, 1):
         # too few channels per group for a time-major tile
@@ -1492,8 +1492,8 @@ def selective_scan_fwd(
                                 save_states=save_states, n_rows=batch * dim,
                                 itemsize=u.element_size())
     _check_block_d(config, dpg)
-    block_n = triton.next_power_of_2(max(dstate, 1))
-    n_state_chunks = triton.cdiv(seqlen, config.block_l)
+    block_n = next_power_of_2(max(dstate, 1))
+    n_state_chunks = cdiv(seqlen, config.block_l)
     if accumulate is None:
         accumulate = out is not None
     elif accumulate and out is None:
@@ -1562,7 +1562,7 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     if config.block_l % block_t:
         raise ValueError(f'time-major forward: block_t={block_t} must divide '
                          f'block_l={config.block_l} (the saved-state spacing)')
-    n_chunks = triton.cdiv(seqlen, block_t)
+    n_chunks = cdiv(seqlen, block_t)
     n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
                                       config.block_l // block_t)
     n_prog = batch * (dim // config.block_d)
@@ -1632,7 +1632,7 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                          'saved-state spacing)')
     B, C = bc_steps_layout(B, C)
     sbc = _strides(B)  # (batch, group, N, L) strides, shared with C
-    n_chunks = triton.cdiv(seqlen, block_t)
+    n_chunks = cdiv(seqlen, block_t)
     n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
                                       max(state_l // block_t, 1))
     n_prog = batch * (dim // config.block_d)
@@ -1682,8 +1682,8 @@ def _segments(n_chunks: int, n_seg: int, align: int) -> Tuple[int, int]:
     segment but the last is full."""
     if n_seg <= 1:
         return 1, n_chunks
-    per = triton.cdiv(triton.cdiv(n_chunks, n_seg), align) * align
-    return triton.cdiv(n_chunks, per), per
+    per = cdiv(cdiv(n_chunks, n_seg), align) * align
+    return cdiv(n_chunks, per), per
 
 
 def selective_scan_bwd(
@@ -1719,7 +1719,7 @@ def selective_scan_bwd(
                                 block_l=block_l)
     _check_block_d(config, dpg)
     block_d, num_warps = config.block_d, config.num_warps
-    block_n = triton.next_power_of_2(max(dstate, 1))
+    block_n = next_power_of_2(max(dstate, 1))
     n_chunks = states.shape[2]
     du = _like_layout(u)
     ddelta = _like_layout(delta)

@@ -81,6 +81,8 @@ from torch import Tensor
 
 from mmmamba.ops.selective_scan.triton_kernels import _combine
 
+from .._utils import cdiv, next_power_of_2
+
 __all__ = ['ss2d_scan_fwd', 'ss2d_scan_bwd', 'SS2DScanConfig',
            'default_config', 'forward_config', 'num_state_chunks']
 
@@ -653,15 +655,15 @@ def num_state_chunks(height: int, width: int, block_l: int,
 
 def _geometry(seqlen: int, height: int, width: int, block_d: int,
               block_n: int, config: SS2DScanConfig) -> _Geometry:
-    n_row = triton.cdiv(seqlen, config.block_l)
-    h_pad = triton.next_power_of_2(height)
+    n_row = cdiv(seqlen, config.block_l)
+    h_pad = next_power_of_2(height)
     col_w = config.col_w
     if col_w and block_d * block_n * h_pad * col_w > MAX_TILE_ELEMENTS:
         col_w = 0
     n_max = num_state_chunks(height, width, config.block_l, col_w)
     if not col_w:  # column directions chunked as the row ones
         return _Geometry(n_row, n_row, n_max, False, 0, 1, config.block_l)
-    n_col = triton.cdiv(width, col_w)
+    n_col = cdiv(width, col_w)
     return _Geometry(n_row, n_col, n_max, True, col_w, h_pad, h_pad * col_w)
 
 
@@ -674,7 +676,7 @@ def forward_config(
     states: :func:`num_state_chunks`)."""
     if config is None:
         config = default_config(dim, dstate, backward=False, height=height)
-    block_n = triton.next_power_of_2(max(dstate, 1))
+    block_n = next_power_of_2(max(dstate, 1))
     geo = _geometry(height * width, height, width, config.block_d, block_n,
                     config)
     return config._replace(col_w=geo.col_w)
@@ -707,7 +709,7 @@ def ss2d_scan_fwd(
     batch, dim, seqlen = u.shape
     dstate = B.shape[2]
     config = forward_config(dim, dstate, height, width, config)
-    block_n = triton.next_power_of_2(max(dstate, 1))
+    block_n = next_power_of_2(max(dstate, 1))
     geo = _geometry(seqlen, height, width, config.block_d, block_n, config)
     out = torch.empty_like(u)
     acc = out if u.dtype == torch.float32 else torch.empty(
@@ -721,7 +723,7 @@ def ss2d_scan_fwd(
                     device=u.device, dtype=torch.float32)
               if save_states else None)
     dummy = acc  # never read: the matching HAS_* flag is off
-    grid = (batch * triton.cdiv(dim, config.block_d), )
+    grid = (batch * cdiv(dim, config.block_d), )
     _ss2d_scan_fwd_kernel[grid](
         u, delta, A, B, C,
         D if D is not None else dummy,
@@ -767,7 +769,7 @@ def ss2d_scan_bwd(
         config = default_config(dim, dstate, backward=True, height=height)
     config = config._replace(block_l=fwd_config.block_l,
                              col_w=fwd_config.col_w)
-    block_n = triton.next_power_of_2(max(dstate, 1))
+    block_n = next_power_of_2(max(dstate, 1))
     geo = _geometry(seqlen, height, width, config.block_d, block_n, config)
     while geo.col_w != fwd_config.col_w:  # the forward's tiles must fit
         config = config._replace(block_d=config.block_d // 2)
@@ -786,7 +788,7 @@ def ss2d_scan_bwd(
     dbias = (torch.zeros(A.shape[0], device=u.device, dtype=torch.float32)
              if delta_bias is not None else None)
     dummy = dA
-    grid = (batch * triton.cdiv(dim, config.block_d), )
+    grid = (batch * cdiv(dim, config.block_d), )
     _ss2d_scan_bwd_kernel[grid](
         u, delta, A, B, C,
         D if D is not None else dummy,
