@@ -75,9 +75,10 @@ def is_mamba_ssm_cuda_available() -> bool:
 
 def cdiv(a: int, b: int) -> int:
     """``ceil(a / b)`` for ints, as ``triton.cdiv``, for the launchers'
-    host code: since Triton 3.6 ``triton.cdiv`` is a constexpr function,
-    and each host call goes through its argument unwrapping (a Vim-Ti
-    forward made ~10000 such calls, ~3% of its host time; NOTES.md)."""
+    host code: in Triton 3.6 ``triton.cdiv`` is a constexpr function, and
+    each host call goes through its argument unwrapping (20 Vim-Ti
+    forwards made ~10000 such calls, ~7% of their profiled host time;
+    ``benchmarks/NOTES.md``, 2026-12-04)."""
     return -(-a // b)
 
 

@@ -1,0 +1,3 @@
+#!/bin/bash
+# Call F (commit c6b7482): GPU tests of the kernels whose launchers changed (host cdiv / next_power_of_2), in order ss2d scan, causal conv1d, bidirectional scan, selective scan; cut by the 320 s limit
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1; export PYTHONPATH=.:/tmp/site; mkdir -p $OUT/callF; timeout 320 python3 -m pytest -m gpu -q -p no:cacheprovider --tb=short tests/test_ops/test_ss2d_scan.py tests/test_ops/test_causal_conv1d.py tests/test_ops/test_bidir_scan.py tests/test_ops/test_selective_scan.py > $OUT/callF/gpu_tests.log 2>&1; echo rc=$?; grep -v "^$" $OUT/callF/gpu_tests.log | grep -v "warn\|Warn" | tail -8
