@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from mmmamba.ops import (available_backends, check_backend, resolve_backend,
-                         selective_scan, selective_scan_ref)
+                         selective_scan, selective_scan_into,
+                         selective_scan_ref)
 from mmmamba.testing import (requires_cuda, requires_mamba_ssm,
                             requires_triton, requires_triton_interpreter,
                             run_compiler_script)
@@ -719,6 +720,56 @@ def test_triton_kernels_read_any_strides(monkeypatch, path):
             msg=lambda m: f'd{k}: {m}')
 
 
+@requires_triton_interpreter
+@pytest.mark.parametrize('path', ['time-major-1seg', 'time-major-3seg-reverse',
+                                  'time-major-prefetch-2seg'])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_time_major_forward_reads_n_last_bc_in_place(monkeypatch, path,
+                                                      dtype):
+    """B and C as transposed views of contiguous (batch, G, L, N) tensors
+    (the layout conv1d_silu_proj returns): the time-major forward reads
+    them where they are (BC_NL, no copy), with the same output and last
+    state, bit for bit, as from contiguous copies; through
+    selective_scan_into too, whose 3-D B and C (one group) are such views.
+    L=37: ragged chunks."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    reverse = force_configs(monkeypatch, path)
+    seen = []
+    launch = tk._launch_tmajor_fwd
+
+    def spy(u, delta, A, B, C, *args):
+        seen.append((B, C, args[-5]['BC_NL']))
+        return launch(u, delta, A, B, C, *args)
+
+    monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
+    for groups in (2, 1):
+        ins = make_inputs(2, 8, 4, 37, groups, dtype=dtype)
+        p = {k: None if v is None else v.detach() for k, v in ins.items()}
+        n_last = {k: p[k].transpose(2, 3).contiguous().transpose(2, 3)
+                  for k in ('B', 'C')}
+        assert tk.is_n_last(n_last['B']) and not n_last['B'].is_contiguous()
+        got = tk.selective_scan_fwd(
+            p['u'], p['delta'], p['A'], n_last['B'], n_last['C'], p['D'],
+            p['z'], p['delta_bias'], True, False, reverse=reverse)
+        b_in, c_in, flag = seen[-1]
+        assert flag and same_memory(b_in, n_last['B'])
+        assert same_memory(c_in, n_last['C'])
+        want = tk.selective_scan_fwd(
+            p['u'], p['delta'], p['A'], p['B'], p['C'], p['D'], p['z'],
+            p['delta_bias'], True, False, reverse=reverse)
+        assert not seen[-1][2]  # contiguous B, C: the (batch, G, N, L) path
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    # the inference op with 3-D (batch, N, L) views (groups == 1)
+    b3, c3 = (n_last[k].squeeze(1) for k in ('B', 'C'))
+    out = torch.zeros_like(p['u'])
+    selective_scan_into(out, p['u'], p['delta'], p['A'], b3, c3, p['D'],
+                        p['z'], p['delta_bias'], delta_softplus=True,
+                        reverse=reverse, out_scale=1.0, accumulate=False,
+                        backend='triton')
+    assert seen[-1][2] and seen[-1][0].data_ptr() == b3.data_ptr()
+    assert torch.equal(out, want[0])
+
+
 def test_scan_layout_copies_only_without_a_unit_stride():
     """scan_layout keeps contiguous and channel-last tensors (and strided
     ones with a unit stride), copies others; _like_layout allocates the
@@ -891,6 +942,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
     as_u = {f'{k.upper()}_AS_U': strides[k] == strides['u']
             for k in ('dt', 'z', 'g', 'du', 'ddt', 'dz')}
     as_u['OUT_AS_U'] = strides['o'] == strides['u']
+    as_u['BC_NL'] = layout == 'vim'  # B, C as conv1d_silu_proj makes them
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -967,7 +1019,7 @@ for bd, n, w in ((4, 4, 1), (8, 4, 1), (2, 16, 2), (16, 16, 2), (16, 4, 2)):
     consts = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   REVERSE=False, SAVE_STATES=True, ACCUMULATE=False,
                   BLOCK_D=bd, BLOCK_T=8, BLOCK_N=n, STATE_L=8,
-                  T_IN_THREAD=rule, PREFETCH=False, **as_u)
+                  T_IN_THREAD=rule, PREFETCH=False, BC_NL=True, **as_u)
     kernel = build(fn, {k: v for k, v in consts.items() if k in names},
                    'bf16', strides, w)
     t_split = []
@@ -1019,7 +1071,7 @@ for bd, bt, pf in ((16, 8, True), (32, 4, True), (16, 8, False)):
                   REVERSE=False, SAVE_STATES=False, ACCUMULATE=True,
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
-                  Z_AS_U=False, OUT_AS_U=True)
+                  Z_AS_U=False, OUT_AS_U=True, BC_NL=True)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'

@@ -12,7 +12,9 @@ of the Vim mixer computes::
     y            = selective_scan(u, delta, A, B, C, D, z, dt_proj.bias, ...)
 
 :func:`conv1d_silu_proj` returns ``u``, ``delta``, ``B`` and ``C`` in the
-layouts the Triton scan reads (u, delta (B, L, E); B, C (B, N, L)).
+layouts the Triton scan reads without a copy (u, delta (B, L, E); B, C
+(B, N, L) views of (B, L, N) tensors, the layout its time-major forward
+reads fastest at small batch).
 
 Backends (one file each):
 
@@ -130,7 +132,8 @@ def conv1d_silu_proj(x: Tensor,
 
     Returns:
         u, delta: (B, L, E) contiguous (``.transpose(1, 2)`` is the scan's
-        channel-last (B, E, L)); B, C: (B, N, L) contiguous; all in
+        channel-last (B, E, L)); B, C: (B, N, L) transposed views of
+        contiguous (B, L, N) tensors (stride 1 along N); all in
         ``x.dtype``. The reference backend is differentiable; the Triton
         one is forward only.
 

@@ -25,13 +25,14 @@ def conv1d_silu_proj_ref(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                          x_proj_weight: Tensor, dt_proj_weight: Tensor,
                          dt_rank: int, d_state: int, reverse: bool
                          ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """u, delta (B, L, E) and B, C (B, N, L), all contiguous in ``x.dtype``
-    (arguments as :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`)."""
+    """u, delta (B, L, E) contiguous and B, C (B, N, L) transposed views of
+    contiguous (B, L, N) tensors, all in ``x.dtype`` (arguments as
+    :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`)."""
     u = conv1d_silu_ref(x, weight.to(x.dtype),
                         None if bias is None else bias.to(x.dtype), reverse)
     with torch.autocast(x.device.type, enabled=False):
         x_dbl = F.linear(u, x_proj_weight.to(u.dtype))  # (B, L, R + 2N)
         dt, Bm, Cm = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
         delta = F.linear(dt, dt_proj_weight.to(u.dtype))  # (B, L, E)
-    return (u, delta.contiguous(), Bm.transpose(1, 2).contiguous(),
-            Cm.transpose(1, 2).contiguous())
+    return (u, delta.contiguous(), Bm.contiguous().transpose(1, 2),
+            Cm.contiguous().transpose(1, 2))

@@ -42,9 +42,11 @@ def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
               x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
               d_state: int, reverse: bool) -> Outputs:
     batch, seqlen, dim = x.shape
-    bc = x.new_empty((batch, d_state, seqlen))
+    def bc() -> Tensor:  # (B, N, L) views of (B, L, N), as the kernel's
+        return x.new_empty((batch, seqlen, d_state)).transpose(1, 2)
+
     return (x.new_empty((batch, seqlen, dim)),
-            x.new_empty((batch, seqlen, dim)), bc, bc.new_empty(bc.shape))
+            x.new_empty((batch, seqlen, dim)), bc(), bc())
 
 
 def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,

@@ -29,7 +29,9 @@ row-shifted loads of a chunk overlap; beyond the first they come from
 L1/L2), u stored. Pass 2 reads u back (from L2: the program just wrote
 it) and accumulates the transposed projections (R or N, BLOCK_L) on the
 tensor cores (``tl.dot``, u^T the second operand), the main loop of a GEMM
-that Triton pipelines; B and C are stored from them, positions contiguous.
+that Triton pipelines; B and C are stored from them, states contiguous
+((B, L, N) memory: the layout the time-major scan reads fastest at small
+batch, ``benchmarks/NOTES.md``, session of 2026-12-04, second part).
 Pass 3 computes delta = dt W_dt^T chunk by chunk. Why u goes through
 memory: when the dots consumed the conv's registers directly, Triton's
 layout propagation moved the conv itself into the dot-operand layout
@@ -209,8 +211,8 @@ def _conv_proj_fwd_kernel(
         BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
         TWO_PASS: tl.constexpr):
     """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
-    (module docstring). u, delta (B, L, E) and B, C (B, N, L) contiguous,
-    in the dtype of x."""
+    (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
+    dtype of x."""
     pid = tl.program_id(0)
     pid_l = pid % n_lblocks
     pid_b = pid // n_lblocks
@@ -253,10 +255,10 @@ def _conv_proj_fwd_kernel(
             acc_dt, acc_B, acc_C = _project(
                 u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
                 dstate, stride_wxr, stride_wxe, IEEE, BLOCK_R, BLOCK_N)
-    # B, C: (B, N, L), positions contiguous
+    # B, C: (B, L, N) memory, states contiguous
     offs_n = tl.arange(0, BLOCK_N)
     bc_off = pid_b.to(tl.int64) * dstate * seqlen \
-        + offs_n[:, None] * seqlen + offs_l[None, :]
+        + offs_n[:, None] + offs_l[None, :] * dstate
     bc_mask = (offs_n[:, None] < dstate) & mask_l[None, :]
     tl.store(B_ptr + bc_off, acc_B.to(dtype), mask=bc_mask)
     tl.store(C_ptr + bc_off, acc_C.to(dtype), mask=bc_mask)
@@ -292,8 +294,8 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         config: launch configuration (default :func:`default_config`).
 
     Returns:
-        u, delta: (B, L, E) contiguous; B, C: (B, N, L) contiguous; all in
-        ``x.dtype``.
+        u, delta: (B, L, E) contiguous; B, C: (B, N, L) transposed views of
+        contiguous (B, L, N) tensors; all in ``x.dtype``.
     """
     batch, seqlen, dim = x.shape
     if x.stride(2) != 1 and dim > 1:
@@ -302,7 +304,7 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     cfg = config or default_config(seqlen, dim)
     u = torch.empty((batch, seqlen, dim), device=x.device, dtype=x.dtype)
     delta = torch.empty_like(u)
-    Bm = torch.empty((batch, d_state, seqlen), device=x.device,
+    Bm = torch.empty((batch, seqlen, d_state), device=x.device,
                      dtype=x.dtype)
     Cm = torch.empty_like(Bm)
     n_lblocks = cdiv(seqlen, cfg.block_l)
@@ -317,4 +319,4 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
         TWO_PASS=cfg.two_pass, num_warps=cfg.num_warps,
         num_stages=cfg.num_stages)
-    return u, delta, Bm, Cm
+    return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)

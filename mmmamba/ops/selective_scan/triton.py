@@ -586,9 +586,9 @@ def _into(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
           out_scale: float, accumulate: bool) -> None:
     B = B.unsqueeze(1) if B.dim() == 3 else B
     C = C.unsqueeze(1) if C.dim() == 3 else C
-    selective_scan_fwd(
-        scan_layout(u), scan_layout(delta), _fp32(A), _contig(B),
-        _contig(C), _fp32(D), scan_layout(z), _fp32(delta_bias),
+    selective_scan_fwd(  # B, C as given: the launcher copies if it must
+        scan_layout(u), scan_layout(delta), _fp32(A), B, C, _fp32(D),
+        scan_layout(z), _fp32(delta_bias),
         delta_softplus, False, reverse=reverse, out=out,
         out_scale=out_scale, accumulate=accumulate)
 
@@ -631,7 +631,9 @@ def selective_scan_into_triton(out: Tensor, u: Tensor, delta: Tensor,
                                accumulate: bool) -> Tensor:
     """``out = out_scale * scan(...)`` (or ``+=`` with ``accumulate``) on
     the Triton forward kernel; same inputs as :func:`selective_scan_triton`
-    (u, delta, z without a copy when contiguous or channel-last), ``out``
+    (u, delta, z without a copy when contiguous or channel-last; B, C
+    when contiguous or transposed views of contiguous (batch, L, N) ones,
+    as :func:`~mmmamba.ops.conv1d_silu_proj` returns them), ``out``
     (batch, dim, L) any strides and float dtype. Forward only (the caller
     checks that no gradient is needed). Returns ``out``."""
     out_scale = float(out_scale)

@@ -459,15 +459,21 @@ def _tmajor_chunk(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
 
 @triton.jit
 def _tmajor_index(bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
-                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
+                  BC_NL: tl.constexpr = False):
     """Chunk ``c`` of the time-major kernels: memory positions ``pos``
     (T,), the (T, D) mask, offsets ``ptr_tn`` (T, N) of B and C and their
-    mask, and the (T,) mask of steps inside the sequence."""
+    mask, and the (T,) mask of steps inside the sequence. B and C are
+    contiguous (batch, G, N, L) tensors, or with ``BC_NL`` transposed views
+    of contiguous (batch, G, L, N) ones (stride 1 along N)."""
     offs_l = c * BLOCK_T + offs_t
     mask_l = offs_l < seqlen
     pos = _seq_pos(offs_l, seqlen, REVERSE)
     m_td = mask_l[:, None] & mask_d[None, :]
-    ptr_tn = bc_base + offs_n[None, :] * seqlen + pos[:, None]
+    if BC_NL:
+        ptr_tn = bc_base + offs_n[None, :] + pos[:, None] * dstate
+    else:
+        ptr_tn = bc_base + offs_n[None, :] * seqlen + pos[:, None]
     m_tn = mask_l[:, None] & (offs_n[None, :] < dstate)
     return pos, m_td, ptr_tn, m_tn
 
@@ -475,12 +481,13 @@ def _tmajor_index(bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
 @triton.jit
 def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                   bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
-                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+                  BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
+                  BC_NL: tl.constexpr = False):
     """u, delta (T, D) and B (T, N) of chunk ``c``, in their own dtypes
-    (zeros past the end)."""
+    (zeros past the end); B's layout as :func:`_tmajor_index`."""
     pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
                                             dstate, seqlen, c, BLOCK_T,
-                                            REVERSE)
+                                            REVERSE, BC_NL)
     u = tl.load(u_ptr + _td(row_u, pos, su_l), mask=m_td, other=0.0)
     dt = tl.load(delta_ptr + _td(row_dt, pos, sdt_l), mask=m_td, other=0.0)
     Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0)
@@ -490,15 +497,16 @@ def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
 @triton.jit
 def _tmajor_loads_bc(u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt,
                      sdt_l, bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
-                     BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
-    """:func:`_tmajor_loads` plus C (T, N), and the chunk's memory positions
-    ``pos`` (T,) and (T, D) mask for the other (T, D) loads."""
+                     BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
+                     BC_NL: tl.constexpr = False):
+    """:func:`_tmajor_loads` plus C (T, N), and the chunk's memory
+    positions ``pos`` (T,) and (T, D) mask for the other (T, D) loads."""
     u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                               sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                              seqlen, c, BLOCK_T, REVERSE)
+                              seqlen, c, BLOCK_T, REVERSE, BC_NL)
     pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
                                             dstate, seqlen, c, BLOCK_T,
-                                            REVERSE)
+                                            REVERSE, BC_NL)
     Ct = tl.load(C_ptr + ptr_tn, mask=m_tn, other=0.0)
     return u, dt, Bt, Ct, pos, m_td
 
@@ -508,13 +516,14 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
                       su_l, row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base,
                       offs_t, offs_n, mask_d, dstate, seqlen, c,
                       HAS_Z: tl.constexpr, ACCUMULATE: tl.constexpr,
-                      BLOCK_T: tl.constexpr, REVERSE: tl.constexpr):
+                      BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
+                      BC_NL: tl.constexpr):
     """Every load of chunk ``c`` of the time-major forward, in the tensors'
     own dtypes (zeros past the end): u, delta (T, D), B, C (T, N), z and
     the output to accumulate onto (T, D) (u when absent, never used)."""
     u, dt, Bt, Ct, pos, m_td = _tmajor_loads_bc(
         u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
-        offs_t, offs_n, mask_d, dstate, seqlen, c, BLOCK_T, REVERSE)
+        offs_t, offs_n, mask_d, dstate, seqlen, c, BLOCK_T, REVERSE, BC_NL)
     zz = u
     if HAS_Z:
         zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
@@ -623,7 +632,7 @@ def _selective_scan_fwd_seg_kernel(
     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
-    PREFETCH: tl.constexpr,
+    PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
@@ -646,18 +655,19 @@ def _selective_scan_fwd_seg_kernel(
     if PREFETCH:
         nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                             sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                            seqlen, c0, BLOCK_T, REVERSE)
+                            seqlen, c0, BLOCK_T, REVERSE, BC_NL)
     for c in range(c0, c0 + chunks_per_seg):
         if PREFETCH:  # chunk c + 1's loads in flight during c's math
             u, dt, Bt = nxt
             nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                                 sdt_l, bc_base, offs_t, offs_n, mask_d,
-                                dstate, seqlen, c + 1, BLOCK_T, REVERSE)
+                                dstate, seqlen, c + 1, BLOCK_T, REVERSE,
+                                BC_NL)
         else:
             u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
                                       row_dt, sdt_l, bc_base, offs_t, offs_n,
                                       mask_d, dstate, seqlen, c, BLOCK_T,
-                                      REVERSE)
+                                      REVERSE, BC_NL)
         _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
@@ -682,7 +692,7 @@ def _selective_scan_fwd_tmajor_kernel(
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     STATE_L: tl.constexpr, REVERSE: tl.constexpr, ACCUMULATE: tl.constexpr,
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
-    T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr,
+    T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -720,7 +730,8 @@ def _selective_scan_fwd_tmajor_kernel(
         nxt = _tmajor_fwd_loads(
             u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
             row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t, offs_n,
-            mask_d, dstate, seqlen, c0, HAS_Z, ACCUMULATE, BLOCK_T, REVERSE)
+            mask_d, dstate, seqlen, c0, HAS_Z, ACCUMULATE, BLOCK_T, REVERSE,
+            BC_NL)
     for c in range(c0, c1):
         if SAVE_STATES:
             tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
@@ -731,13 +742,13 @@ def _selective_scan_fwd_tmajor_kernel(
                 u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
                 row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
                 offs_n, mask_d, dstate, seqlen, c + 1, HAS_Z, ACCUMULATE,
-                BLOCK_T, REVERSE)
+                BLOCK_T, REVERSE, BC_NL)
         else:
             u, dt, Bt, Ct, zz, prev = _tmajor_fwd_loads(
                 u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
                 row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
                 offs_n, mask_d, dstate, seqlen, c, HAS_Z, ACCUMULATE,
-                BLOCK_T, REVERSE)
+                BLOCK_T, REVERSE, BC_NL)
         u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
@@ -1406,6 +1417,14 @@ def is_channel_last(t: Tensor) -> bool:
     return t.stride(1) == 1 and t.stride(2) != 1
 
 
+def is_n_last(t: Tensor) -> bool:
+    """Whether a (batch, G, N, L) B or C is a transposed view of a
+    contiguous (batch, G, L, N) tensor (stride 1 along N), the layout of
+    the x projection's output, which the time-major forward reads without
+    a copy."""
+    return t.transpose(2, 3).is_contiguous()
+
+
 def scan_layout(t: Optional[Tensor]) -> Optional[Tensor]:
     """``t`` itself if the kernels read it well (stride 1 along L or along
     dim), else a contiguous copy: the kernels are correct for any strides,
@@ -1464,7 +1483,10 @@ def selective_scan_fwd(
         A: (dim, N) fp32 contiguous; D, delta_bias: (dim,) fp32 or None.
         B, C: (batch, G, N, L), any strides (the step-loop kernel reads
             fp32 with stride 1 along N best, :func:`bc_steps_layout`; the
-            others contiguous ones; each launcher copies what it needs).
+            time-major kernels contiguous ones or transposed views of
+            contiguous (batch, G, L, N) ones, :func:`is_n_last`, the latter
+            faster at small batch; the lane-major kernels contiguous ones;
+            each launcher copies what it needs).
         save_states: keep the state at every chunk start for the backward.
         config: launch configuration; :func:`default_config` if None.
         reverse: scan from the last position to the first (the result is
@@ -1520,14 +1542,20 @@ def selective_scan_fwd(
                           last, config, save_states, n_state_chunks, flags,
                           epi, accumulate, sz == su, so == su)
         return out, last, states, config
-    B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
     if config.block_t:
         if config.maxnreg:
             flags['maxnreg'] = config.maxnreg
+        # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
+        # ones as they are (BC_NL); anything else is copied
+        flags['BC_NL'] = (not (B.is_contiguous() and C.is_contiguous())
+                          and is_n_last(B) and is_n_last(C))
+        if not flags['BC_NL']:
+            B, C = B.contiguous(), C.contiguous()
         _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
                            last, config, save_states, n_state_chunks, flags,
                            epi, accumulate, sz == su, so == su)
         return out, last, states, config
+    B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
     grid = (batch * (dim // config.block_d), )
     _selective_scan_fwd_kernel[grid](
         u, delta, A, B, C,
