@@ -32,9 +32,12 @@ def _launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
 def _fwd_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
             d_state: int, reverse: bool) -> Outputs:
-    """:func:`_launch` as an op for ``torch.compile``."""
-    return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
-                   d_state, reverse)
+    """:func:`_launch` as an op for ``torch.compile``; B and C are returned
+    as their contiguous (B, L, N) tensors (an op's outputs keep the strides
+    of its fake; the caller takes the (B, N, L) views)."""
+    u, delta, Bm, Cm = _launch(x, weight, bias, x_proj_weight,
+                               dt_proj_weight, dt_rank, d_state, reverse)
+    return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
 
 
 @register_fake(_fwd_op)
@@ -42,11 +45,10 @@ def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
               x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
               d_state: int, reverse: bool) -> Outputs:
     batch, seqlen, dim = x.shape
-    def bc() -> Tensor:  # (B, N, L) views of (B, L, N), as the kernel's
-        return x.new_empty((batch, seqlen, d_state)).transpose(1, 2)
-
     return (x.new_empty((batch, seqlen, dim)),
-            x.new_empty((batch, seqlen, dim)), bc(), bc())
+            x.new_empty((batch, seqlen, dim)),
+            x.new_empty((batch, seqlen, d_state)),
+            x.new_empty((batch, seqlen, d_state)))
 
 
 def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
@@ -66,7 +68,8 @@ def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
             'Call it under torch.no_grad()/inference_mode(), or use '
             "backend='reference' (differentiable) for training")
     if use_custom_ops():
-        return _fwd_op(x, weight, bias, x_proj_weight, dt_proj_weight,
-                       dt_rank, d_state, reverse)
+        u, delta, Bm, Cm = _fwd_op(x, weight, bias, x_proj_weight,
+                                   dt_proj_weight, dt_rank, d_state, reverse)
+        return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
     return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
                    d_state, reverse)
