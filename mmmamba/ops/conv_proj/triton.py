@@ -32,12 +32,11 @@ def _launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
 def _fwd_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
             d_state: int, reverse: bool) -> Outputs:
-    """:func:`_launch` as an op for ``torch.compile``; B and C are returned
-    as their contiguous (B, L, N) tensors (an op's outputs keep the strides
-    of its fake; the caller takes the (B, N, L) views)."""
-    u, delta, Bm, Cm = _launch(x, weight, bias, x_proj_weight,
-                               dt_proj_weight, dt_rank, d_state, reverse)
-    return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
+    """:func:`_launch` as an op for ``torch.compile``: B and C as their
+    contiguous (B, L, N) tensors (an op's outputs must have its fake's
+    strides; the caller takes the (B, N, L) views)."""
+    return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
+                   d_state, reverse)
 
 
 @register_fake(_fwd_op)
@@ -67,9 +66,7 @@ def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
             'conv1d_silu_proj (triton) is forward-only: it has no backward. '
             'Call it under torch.no_grad()/inference_mode(), or use '
             "backend='reference' (differentiable) for training")
-    if use_custom_ops():
-        u, delta, Bm, Cm = _fwd_op(x, weight, bias, x_proj_weight,
-                                   dt_proj_weight, dt_rank, d_state, reverse)
-        return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
-    return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
-                   d_state, reverse)
+    fwd = _fwd_op if use_custom_ops() else _launch
+    u, delta, Bm, Cm = fwd(x, weight, bias, x_proj_weight, dt_proj_weight,
+                           dt_rank, d_state, reverse)
+    return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)

@@ -294,8 +294,8 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         config: launch configuration (default :func:`default_config`).
 
     Returns:
-        u, delta: (B, L, E) contiguous; B, C: (B, N, L) transposed views of
-        contiguous (B, L, N) tensors; all in ``x.dtype``.
+        u, delta: (B, L, E) and B, C: (B, L, N), all contiguous, in
+        ``x.dtype`` (the caller takes B and C's (B, N, L) views).
     """
     batch, seqlen, dim = x.shape
     if x.stride(2) != 1 and dim > 1:
@@ -319,4 +319,4 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
         TWO_PASS=cfg.two_pass, num_warps=cfg.num_warps,
         num_stages=cfg.num_stages)
-    return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
+    return u, delta, Bm, Cm
