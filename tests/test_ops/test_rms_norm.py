@@ -284,6 +284,10 @@ def test_auto_on_cuda_picks_triton_when_it_can(monkeypatch):
     assert resolve_norm_backend('auto', FakeCuda(torch.float32,
                                                  rn.MAX_COLS + 1)) == \
         'reference'
+    assert resolve_norm_backend('auto', FakeCuda(torch.float32), None,
+                                torch.bfloat16) == 'triton'
+    assert resolve_norm_backend('auto', FakeCuda(torch.float32), None,
+                                torch.float64) == 'reference'
     monkeypatch.setattr(rn, '_is_available', lambda name: name != 'triton')
     assert resolve_norm_backend('auto', FakeCuda(torch.float32)) == \
         'reference'
@@ -347,6 +351,56 @@ def test_triton_new_residual_without_cast_is_x():
     _, res = add_rms_norm(xb, None, w, backend='triton')
     assert res.dtype == torch.float32
     torch.testing.assert_close(res, xb.float(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('backend,device', [
+    ('reference', 'cpu'),
+    pytest.param('triton', 'cpu', marks=requires_triton_interpreter),
+    pytest.param('triton', 'cuda',
+                 marks=[pytest.mark.gpu, requires_cuda, requires_triton])])
+@pytest.mark.parametrize('has_res', [False, True], ids=['first', 'res'])
+def test_out_dtype_rounds_the_fp32_result_once(backend, device, has_res):
+    """out_dtype=bf16 from fp32 x (Vim's first layer under autocast) gives
+    ``y.to(bf16)`` of the default call (exactly: Triton's CPU interpreter,
+    which truncates where the GPU rounds to nearest, within one bf16 ulp),
+    the same new residual, and the gradients of that cast composition,
+    bit for bit (the bf16 gradient reaching y enters the backward as it
+    is)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(3, 37, 24, generator=g)
+    res = torch.randn(3, 37, 24, generator=g) if has_res else None
+    w = torch.randn(24, generator=g)
+    dy = torch.randn(3, 37, 24, generator=g).to(torch.bfloat16)
+    x, w, dy = x.to(device), w.to(device), dy.to(device)
+    res = None if res is None else res.to(device)
+    outs = []
+    for out_dtype in (torch.bfloat16, None):
+        leaves = [t.clone().requires_grad_() for t in (x, w)]
+        r = None if res is None else res.clone().requires_grad_()
+        y, new_res = add_rms_norm(leaves[0], r, leaves[1], 1e-5, True,
+                                  backend=backend, out_dtype=out_dtype)
+        if out_dtype is None:
+            y = y.to(torch.bfloat16)  # what autocast's in_proj cast does
+        assert y.dtype == torch.bfloat16 and new_res.dtype == torch.float32
+        y.backward(dy)
+        outs.append([y.detach(), new_res.detach()]
+                    + [t.grad for t in leaves + ([r] if has_res else [])])
+    (y, *rest), (y_want, *rest_want) = outs
+    if backend == 'triton' and device == 'cpu':
+        torch.testing.assert_close(y, y_want, rtol=2**-7, atol=0)
+    else:
+        assert torch.equal(y, y_want)
+    for got, want in zip(rest, rest_want):
+        assert torch.equal(got, want)
+    with pytest.raises(TypeError, match='out_dtype must be a floating'):
+        add_rms_norm(x, res, w, out_dtype=torch.int32, backend=backend)
+
+
+@requires_triton_interpreter
+def test_triton_rejects_fp64_out_dtype():
+    x, w = torch.randn(2, 8), torch.ones(8)
+    with pytest.raises(TypeError, match='out_dtype=torch.float64'):
+        add_rms_norm(x, None, w, out_dtype=torch.float64, backend='triton')
 
 
 @requires_triton_interpreter
@@ -596,9 +650,11 @@ def test_triton_custom_ops_opcheck():
     res = torch.randn(3, 5, 24, generator=g)
     w = torch.randn(24, generator=g)
     for args in ((x.requires_grad_(), res.requires_grad_(),
-                  w.requires_grad_(), 1e-5, torch.float32),
-                 (x.float().detach().requires_grad_(), None, w, 1e-5, None),
-                 (x.detach(), None, w.detach(), 1e-5, torch.float32)):
+                  w.requires_grad_(), 1e-5, torch.float32, None),
+                 (x.float().detach().requires_grad_(), None, w, 1e-5, None,
+                  torch.bfloat16),
+                 (x.detach(), None, w.detach(), 1e-5, torch.float32,
+                  torch.float32)):
         torch.library.opcheck(tb._triton_fwd_op, args)
     dy = torch.randn(3, 5, 24, generator=g).to(torch.bfloat16)
     r = res.detach()

@@ -770,6 +770,47 @@ def test_time_major_forward_reads_n_last_bc_in_place(monkeypatch, path,
     assert torch.equal(out, want[0])
 
 
+@requires_triton_interpreter
+@pytest.mark.parametrize('path', ['time-major-1seg',
+                                  'bwd-prefetch-time-major-reverse'])
+def test_autograd_scan_reads_n_last_bc_in_place(monkeypatch, path):
+    """selective_scan (autograd, training) with B and C as transposed views
+    of contiguous (batch, G, L, N) tensors (what the Vim mixer's
+    projections give): the forward reads them in place (BC_NL), and output
+    and every gradient equal, bit for bit, those of contiguous B and C
+    (the backward copies the views to (batch, G, N, L) itself)."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    reverse = force_configs(monkeypatch, path)
+    flags = []
+    launch = tk._launch_tmajor_fwd
+
+    def spy(u, delta, A, B, C, *args):
+        flags.append(args[-5]['BC_NL'])
+        return launch(u, delta, A, B, C, *args)
+
+    monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
+    base = make_inputs(2, 8, 4, 37, 2, dtype=torch.float32)
+    grad = torch.randn(2, 8, 37, generator=torch.Generator().manual_seed(1))
+    results = []
+    for n_last in (True, False):
+        ins = {k: None if v is None else v.detach().clone()
+               for k, v in base.items()}
+        if n_last:
+            for k in ('B', 'C'):
+                ins[k] = ins[k].transpose(2, 3).contiguous().transpose(2, 3)
+        for v in ins.values():
+            if v is not None:
+                v.requires_grad_()
+        out = selective_scan(**ins, delta_softplus=True, reverse=reverse,
+                             backend='triton')
+        assert flags[-1] is n_last
+        out.backward(grad)
+        results.append([out.detach()] + [ins[k].grad for k in sorted(ins)
+                                         if ins[k] is not None])
+    for got, want in zip(*results):
+        assert torch.equal(got, want)
+
+
 def test_scan_layout_copies_only_without_a_unit_stride():
     """scan_layout keeps contiguous and channel-last tensors (and strided
     ones with a unit stride), copies others; _like_layout allocates the

@@ -38,14 +38,17 @@ def test_cpu_table(tmp_path, monkeypatch):
         assert 0 < fwd and 0 < fwd_bwd
 
 
-def test_channel_last_inputs_keep_values_and_grad():
-    """--layout channel-last hands the mmmamba backends the same values with
-    stride 1 along dim, as leaves that still require grad (the fwd+bwd rows
-    time gradients into them)."""
+def test_swapped_layout_inputs_keep_values_and_grad():
+    """--layout channel-last / vim hand the mmmamba backends the same values
+    with stride 1 along dim (u, delta, z) or N (B, C under vim), as leaves
+    that still require grad (the fwd+bwd rows time gradients into them)."""
+    from mmmamba.ops.selective_scan.triton_kernels import is_n_last
     bench = load_script(SCRIPT)
     t = torch.randn(2, 6, 5, requires_grad=True)
-    cl = bench._channel_last(t)
+    cl = bench._last_two_swapped(t)
     assert cl.stride(1) == 1 and cl.stride(2) == 6
     assert cl.requires_grad and cl.is_leaf
     torch.testing.assert_close(cl, t.detach())
-    assert not bench._channel_last(t.detach()).requires_grad
+    assert not bench._last_two_swapped(t.detach()).requires_grad
+    bc = bench._last_two_swapped(torch.randn(2, 1, 4, 7))  # (b, G, N, L)
+    assert bc.stride() == (28, 28, 1, 4) and is_n_last(bc)

@@ -13,7 +13,10 @@ call, which adds each backend's host launch overhead. ``--layout
 channel-last`` gives the mmmamba backends u, delta and z (and the output
 gradient) as transposed views of (batch, L, dim) tensors, as Vim's fused
 mixer passes them (mamba-ssm needs contiguous ones, and gets those); B and
-C stay contiguous (the step-loop kernel's layout copy is timed).
+C stay contiguous (the step-loop kernel's layout copy is timed). ``--layout
+vim`` also gives B and C as transposed views of (batch, G, L, N) tensors,
+the layout of Vim's inference (``conv1d_silu_proj``'s output), which the
+time-major forward reads in place (the backward copies them).
 
 CPU (``--device cpu``): the reference backend against a per-time-step loop
 (forward) and against autograd through that loop (forward+backward), at
@@ -203,10 +206,11 @@ def floor_bytes(shape, dtype: torch.dtype, backward: bool) -> int:
     return fwd + (4 * big + 2 * bc) + (3 * big + 2 * bc)
 
 
-def _channel_last(t: torch.Tensor) -> torch.Tensor:
-    """The same (batch, dim, L) values with stride 1 along dim (a leaf
-    that requires grad if ``t`` does)."""
-    out = t.detach().transpose(1, 2).contiguous().transpose(1, 2)
+def _last_two_swapped(t: torch.Tensor) -> torch.Tensor:
+    """The same values with the last two axes swapped in memory: a
+    (batch, dim, L) tensor with stride 1 along dim, or a (batch, G, N, L)
+    one with stride 1 along N (a leaf that requires grad if ``t`` does)."""
+    out = t.detach().transpose(-1, -2).contiguous().transpose(-1, -2)
     return out.requires_grad_(t.requires_grad)
 
 
@@ -226,10 +230,13 @@ def run_gpu(args) -> List[Dict]:
             ins = make_inputs(shape, dtype, 'cuda', requires_grad=True)
             grad = torch.randn_like(ins['u'])
             cl_ins, cl_grad = ins, grad
-            if args.layout == 'channel-last':
-                cl_ins = {k: _channel_last(v) if k in ('u', 'delta', 'z')
-                          else v for k, v in ins.items()}
-                cl_grad = _channel_last(grad)
+            if args.layout != 'contiguous':
+                moved = ('u', 'delta', 'z')
+                if args.layout == 'vim':
+                    moved += ('B', 'C')
+                cl_ins = {k: _last_two_swapped(v) if k in moved else v
+                          for k, v in ins.items()}
+                cl_grad = _last_two_swapped(grad)
             for backend in backends:
                 b_ins, b_grad = ((ins, grad) if backend == 'mamba_ssm' else
                                  (cl_ins, cl_grad))
@@ -342,10 +349,10 @@ def main():
         'while the host keeps ahead, as triton.testing.do_bench); sync: '
         'synchronise before each call (adds the host launch overhead)')
     parser.add_argument(
-        '--layout', choices=('contiguous', 'channel-last'),
+        '--layout', choices=('contiguous', 'channel-last', 'vim'),
         default='contiguous',
-        help='layout of u, delta, z for the mmmamba backends (module '
-        'docstring)')
+        help='layout of u, delta, z (vim: and B, C) for the mmmamba '
+        'backends (module docstring)')
     parser.add_argument('--out', help='also write the table (markdown) here')
     args = parser.parse_args()
     if args.device == 'cuda':

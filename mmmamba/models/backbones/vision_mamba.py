@@ -74,10 +74,23 @@ class VimBlock(nn.Module):
                  residual: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
         """The first half of :meth:`forward`: drop path, add to the residual
         stream, RMSNorm. Returns the normalised hidden (B, L, D) (the
-        mixer's input) and the new residual stream (fp32)."""
+        mixer's input) and the new residual stream (fp32).
+
+        Under autocast an fp32 ``hidden`` (the first layer's: patch tokens
+        plus the fp32 position embedding) is normalised straight into
+        autocast's dtype: the mixer's first op, ``in_proj``, would cast it
+        to that dtype anyway (the same rounding of the same fp32 values),
+        and the fp32 copy was the largest extra tensor at the peak of
+        bf16 inference (``benchmarks/NOTES.md``, 2026-12-04, third part).
+        """
         if residual is not None:
             hidden = self.drop_path(hidden)
-        return self.norm(hidden, residual)
+        out_dtype = None
+        device = hidden.device.type
+        if (hidden.dtype == torch.float32
+                and torch.is_autocast_enabled(device)):
+            out_dtype = torch.get_autocast_dtype(device)
+        return self.norm(hidden, residual, out_dtype=out_dtype)
 
 
 @MODELS.register_module()

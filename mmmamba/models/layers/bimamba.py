@@ -290,13 +290,15 @@ class BiMamba(BaseModule):
 
     def _projections(self, u: Tensor, x_proj: nn.Linear,
                      dt_proj: nn.Linear) -> tuple:
-        """delta (B, E, L) channel-last view, B and C (B, N, L)."""
+        """delta (B, E, L) channel-last view; B and C (B, N, L) as
+        contiguous (B, L, N) tensors transposed (the scan's forward reads
+        them in place, its backward copies them)."""
         x_dbl = F.linear(u, x_proj.weight)  # (B, L, R + 2N)
         dt, B, C = torch.split(
             x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
         delta = F.linear(dt, dt_proj.weight)  # (B, L, E), contiguous
-        return (delta.transpose(1, 2), B.transpose(1, 2).contiguous(),
-                C.transpose(1, 2).contiguous())
+        return (delta.transpose(1, 2), B.contiguous().transpose(1, 2),
+                C.contiguous().transpose(1, 2))
 
     def _conv_params(self, x: Tensor) -> list:
         """[weight_f, bias_f, weight_b, bias_b] of the two convs, in ``x``'s

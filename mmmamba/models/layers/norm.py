@@ -111,17 +111,22 @@ class AddRMSNorm(RMSNorm):
     def forward(  # type: ignore[override]
             self,
             x: Tensor,
-            residual: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+            residual: Optional[Tensor] = None,
+            out_dtype: Optional[torch.dtype] = None
+    ) -> Tuple[Tensor, Tensor]:
         """Add and normalise.
 
         Args:
             x (Tensor): (B, L, C), the incoming hidden states.
             residual (Tensor, optional): (B, L, C), the residual stream.
+            out_dtype (torch.dtype, optional): dtype of the normalised sum
+                (default: that of ``x``; see
+                :func:`~mmmamba.ops.add_rms_norm`).
 
         Returns:
-            tuple[Tensor, Tensor]: the normalised sum (B, L, C) in the dtype
-            of ``x`` and the new residual stream (B, L, C), fp32 if
-            ``residual_in_fp32``.
+            tuple[Tensor, Tensor]: the normalised sum (B, L, C) in
+            ``out_dtype`` or the dtype of ``x``, and the new residual stream
+            (B, L, C), fp32 if ``residual_in_fp32``.
         """
         return add_rms_norm(
             x,
@@ -129,7 +134,8 @@ class AddRMSNorm(RMSNorm):
             self.weight,
             self.eps,
             self.residual_in_fp32,
-            backend=self.backend)
+            backend=self.backend,
+            out_dtype=out_dtype)
 
     def extra_repr(self) -> str:
         return (f'{self.num_features}, eps={self.eps}, '

@@ -76,19 +76,22 @@ def check_norm_backend(name: str) -> str:
     return name
 
 
-def _triton_takes(x: Tensor, residual: Optional[Tensor]) -> bool:
+def _triton_takes(x: Tensor, residual: Optional[Tensor],
+                  out_dtype: Optional[torch.dtype]) -> bool:
     return (x.dtype in TRITON_DTYPES and x.shape[-1] <= MAX_COLS
-            and (residual is None or residual.dtype in TRITON_DTYPES))
+            and (residual is None or residual.dtype in TRITON_DTYPES)
+            and (out_dtype is None or out_dtype in TRITON_DTYPES))
 
 
 def resolve_norm_backend(name: str, x: Tensor,
-                         residual: Optional[Tensor] = None) -> str:
+                         residual: Optional[Tensor] = None,
+                         out_dtype: Optional[torch.dtype] = None) -> str:
     """The concrete backend that runs for these tensors (module docstring).
 
     Raises:
         RuntimeError: ``'triton'`` for CPU tensors without
             ``TRITON_INTERPRET=1``.
-        TypeError: ``'triton'`` for fp64 tensors.
+        TypeError: ``'triton'`` for fp64 tensors or ``out_dtype``.
         ValueError: ``'triton'`` for ``C > MAX_COLS``.
     """
     if name == 'auto':
@@ -96,7 +99,7 @@ def resolve_norm_backend(name: str, x: Tensor,
     check_norm_backend(name)
     if name == 'auto':
         if (x.device.type == 'cuda' and _is_available('triton')
-                and _triton_takes(x, residual)):
+                and _triton_takes(x, residual, out_dtype)):
             return 'triton'
         return 'reference'
     if name == 'triton':
@@ -112,6 +115,11 @@ def resolve_norm_backend(name: str, x: Tensor,
                     f'the triton rms-norm backend takes float16/bfloat16/'
                     f'float32 tensors, got {arg} of {t.dtype}: use '
                     "backend='reference' (or 'auto')")
+        if out_dtype is not None and out_dtype not in TRITON_DTYPES:
+            raise TypeError(
+                f'the triton rms-norm backend writes float16/bfloat16/'
+                f'float32 outputs, got out_dtype={out_dtype}: use '
+                "backend='reference' (or 'auto')")
         if x.shape[-1] > MAX_COLS:
             raise ValueError(
                 f'the triton rms-norm backend takes at most {MAX_COLS} '
@@ -131,9 +139,14 @@ def _check_tensor(name: str, t: Optional[Tensor]) -> None:
 
 
 def validate_inputs(x: Tensor, residual: Optional[Tensor],
-                    weight: Tensor) -> None:
+                    weight: Tensor,
+                    out_dtype: Optional[torch.dtype] = None) -> None:
     """Check types, shapes and devices; raise ``TypeError``/``ValueError``
     naming the offending argument."""
+    if out_dtype is not None and out_dtype not in _FLOAT_DTYPES:
+        raise TypeError(f'add_rms_norm: out_dtype must be a floating-point '
+                        f'dtype (float16/bfloat16/float32/float64), got '
+                        f'{out_dtype!r}')
     _check_tensor('x', x)
     _check_tensor('weight', weight)
     if residual is not None:
@@ -162,12 +175,15 @@ def add_rms_norm(x: Tensor,
                  eps: float = 1e-5,
                  residual_in_fp32: bool = True,
                  *,
-                 backend: str = 'auto') -> Tuple[Tensor, Tensor]:
+                 backend: str = 'auto',
+                 out_dtype: Optional[torch.dtype] = None
+                 ) -> Tuple[Tensor, Tensor]:
     """Residual add followed by RMSNorm over the last dimension.
 
     ``new_residual = residual + x`` (``x`` when ``residual`` is None);
     ``y = new_residual * rsqrt(mean(new_residual ** 2, -1) + eps) *
-    weight``, computed in fp32 and returned in the dtype of ``x``.
+    weight``, computed in fp32 and returned in the dtype of ``x`` (or
+    ``out_dtype``).
 
     Args:
         x (Tensor): (..., C), the incoming hidden states, any float dtype.
@@ -180,9 +196,14 @@ def add_rms_norm(x: Tensor,
             to True.
         backend (str): ``'auto'``, ``'reference'`` or ``'triton'`` (module
             docstring).
+        out_dtype (torch.dtype, optional): dtype of ``y``, rounded once
+            from the fp32 result (the same values as ``y.to(out_dtype)``
+            from an fp32 ``x``, without the fp32 ``y``); None: that of
+            ``x``. The gradient reaching ``y`` may have this dtype.
 
     Returns:
-        tuple[Tensor, Tensor]: ``y`` (shape and dtype of ``x``) and the new
+        tuple[Tensor, Tensor]: ``y`` (shape of ``x``, see ``out_dtype``)
+        and the new
         residual (shape of ``x``, see ``residual_in_fp32``); with no
         residual and no cast the new residual is ``x`` itself.
         Differentiable w.r.t. ``x``, ``residual`` and ``weight``; gradients
@@ -191,12 +212,14 @@ def add_rms_norm(x: Tensor,
         (non-contiguous inputs whose leading dims do not flatten to one row
         stride are copied first) and returns contiguous outputs.
     """
-    validate_inputs(x, residual, weight)
-    name = resolve_norm_backend(backend, x, residual)
+    validate_inputs(x, residual, weight, out_dtype)
+    name = resolve_norm_backend(backend, x, residual, out_dtype)
     if name == 'triton':
         from .triton import add_rms_norm_triton
-        return add_rms_norm_triton(x, residual, weight, eps, residual_in_fp32)
-    return add_rms_norm_ref(x, residual, weight, eps, residual_in_fp32)
+        return add_rms_norm_triton(x, residual, weight, eps, residual_in_fp32,
+                                   out_dtype)
+    return add_rms_norm_ref(x, residual, weight, eps, residual_in_fp32,
+                            out_dtype)
 
 
 def rms_norm(x: Tensor,

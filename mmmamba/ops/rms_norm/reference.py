@@ -49,9 +49,12 @@ def add_rms_norm_ref(x: Tensor,
                      residual: Optional[Tensor],
                      weight: Tensor,
                      eps: float = 1e-5,
-                     residual_in_fp32: bool = True) -> Tuple[Tensor, Tensor]:
+                     residual_in_fp32: bool = True,
+                     out_dtype: Optional[torch.dtype] = None
+                     ) -> Tuple[Tensor, Tensor]:
     """``new_residual = residual + x`` (``x`` if ``residual`` is None), then
-    ``(rms_norm(new_residual) in x.dtype, new_residual)``.
+    ``(rms_norm(new_residual) in out_dtype, new_residual)``; ``out_dtype``
+    None means ``x.dtype``.
 
     With ``residual_in_fp32`` the sum is formed in fp32 from fp32 copies of
     both terms and returned in fp32; otherwise it is ``residual + x`` with
@@ -64,5 +67,5 @@ def add_rms_norm_ref(x: Tensor,
         new_residual = _fp32(residual) + _fp32(x)
     else:
         new_residual = residual + x
-    y = rms_norm_ref(new_residual, weight, eps).to(x.dtype)
+    y = rms_norm_ref(new_residual, weight, eps).to(out_dtype or x.dtype)
     return y, new_residual

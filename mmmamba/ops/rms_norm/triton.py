@@ -44,9 +44,10 @@ class AddRMSNormTritonFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, residual: Optional[Tensor], weight: Tensor,
-                eps: float, residual_dtype: Optional[torch.dtype]):
+                eps: float, residual_dtype: Optional[torch.dtype],
+                out_dtype: Optional[torch.dtype] = None):
         y, res_out = add_rms_norm_fwd(x, residual, weight, eps,
-                                      residual_dtype)
+                                      residual_dtype, out_dtype=out_dtype)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(x if res_out is None else res_out, weight)
         ctx.eps = eps
@@ -60,7 +61,7 @@ class AddRMSNormTritonFn(torch.autograd.Function):
     def backward(ctx, dy: Optional[Tensor], *rest: Optional[Tensor]):
         dres_out = rest[0] if rest else None
         if dy is None and dres_out is None:
-            return None, None, None, None, None
+            return None, None, None, None, None, None
         r, weight = ctx.saved_tensors
         need_x, need_res, need_w = ctx.needs_input_grad[:3]
         second = _second_dtype(ctx.x_dtype, ctx.res_dtype) if need_res \
@@ -71,7 +72,7 @@ class AddRMSNormTritonFn(torch.autograd.Function):
         if need_res and dres is None:
             dres = dx  # r = residual + x: one gradient, one dtype
         return (dx if need_x else None, dres if need_res else None, dw, None,
-                None)
+                None, None)
 
 
 # ---------------------------------------------------------------------------
@@ -88,24 +89,28 @@ def _placeholder(like: Tensor) -> Tensor:
 
 @custom_op('mmmamba::add_rms_norm_triton_fwd')
 def _triton_fwd_op(x: Tensor, residual: Optional[Tensor], weight: Tensor,
-                   eps: float, residual_dtype: Optional[torch.dtype]
+                   eps: float, residual_dtype: Optional[torch.dtype],
+                   out_dtype: Optional[torch.dtype]
                    ) -> Tuple[Tensor, Tensor]:
     """The forward kernel (arguments as :func:`add_rms_norm_fwd`).
 
     Returns:
-        y (shape and dtype of ``x``, contiguous); the new residual (shape of
+        y (shape of ``x``, ``out_dtype`` or x's, contiguous); the new
+        residual (shape of
         ``x``, ``residual_dtype``, contiguous) or, with ``residual_dtype``
         None, an empty fp32 tensor.
     """
-    y, res_out = add_rms_norm_fwd(x, residual, weight, eps, residual_dtype)
+    y, res_out = add_rms_norm_fwd(x, residual, weight, eps, residual_dtype,
+                                  out_dtype=out_dtype)
     return y, _placeholder(x) if res_out is None else res_out
 
 
 @register_fake(_triton_fwd_op)
 def _triton_fwd_fake(x: Tensor, residual: Optional[Tensor], weight: Tensor,
-                     eps: float, residual_dtype: Optional[torch.dtype]
+                     eps: float, residual_dtype: Optional[torch.dtype],
+                     out_dtype: Optional[torch.dtype]
                      ) -> Tuple[Tensor, Tensor]:
-    y = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    y = torch.empty(x.shape, dtype=out_dtype or x.dtype, device=x.device)
     if residual_dtype is None:
         return y, _placeholder(x)
     return y, torch.empty(x.shape, dtype=residual_dtype, device=x.device)
@@ -145,7 +150,7 @@ def _triton_bwd_fake(dy: Optional[Tensor], dres_out: Optional[Tensor],
 
 
 def _triton_setup_context(ctx, inputs: tuple, output: tuple) -> None:
-    x, residual, weight, eps, residual_dtype = inputs
+    x, residual, weight, eps, residual_dtype, _ = inputs
     stored = residual_dtype is not None
     ctx.save_for_backward(output[1] if stored else x, weight)
     ctx.eps = eps
@@ -161,7 +166,7 @@ def _triton_op_backward(ctx, dy: Optional[Tensor],
     if not ctx.stored:
         dres_out = None  # the placeholder's (empty or absent) gradient
     if dy is None and dres_out is None:
-        return None, None, None, None, None
+        return None, None, None, None, None, None
     r, weight = ctx.saved_tensors
     need_x, need_res, need_w = ctx.needs_input_grad[:3]
     second = _second_dtype(ctx.x_dtype, ctx.res_dtype) if need_res else None
@@ -170,7 +175,7 @@ def _triton_op_backward(ctx, dy: Optional[Tensor],
     if second is None:
         dres = dx
     return (dx if need_x else None, dres if need_res else None,
-            dw if need_w and dy is not None else None, None, None)
+            dw if need_w and dy is not None else None, None, None, None)
 
 
 register_autograd(_triton_fwd_op, _triton_op_backward,
@@ -181,30 +186,34 @@ def add_rms_norm_triton(x: Tensor,
                         residual: Optional[Tensor],
                         weight: Tensor,
                         eps: float = 1e-5,
-                        residual_in_fp32: bool = True
+                        residual_in_fp32: bool = True,
+                        out_dtype: Optional[torch.dtype] = None
                         ) -> Tuple[Tensor, Tensor]:
     """Triton add + RMSNorm; same contract as
-    :func:`mmmamba.ops.add_rms_norm` (x, residual: fp16/bf16/fp32, C <=
-    :data:`~.triton_kernels.MAX_COLS`).
+    :func:`mmmamba.ops.add_rms_norm` (x, residual, ``out_dtype``:
+    fp16/bf16/fp32, C <= :data:`~.triton_kernels.MAX_COLS`).
 
     Returns:
-        y (contiguous, dtype of ``x``) and the new residual (contiguous; or
-        ``x`` itself when there is no residual and no cast).
+        y (contiguous, ``out_dtype`` or x's) and the new residual
+        (contiguous; or ``x`` itself when there is no residual and no
+        cast).
     """
     rdt = _residual_dtype(x, residual, residual_in_fp32)
     store = residual is not None or rdt != x.dtype
     stored_dtype = rdt if store else None
     if use_custom_ops():
         y, res_out = _triton_fwd_op(x, residual, weight, float(eps),
-                                    stored_dtype)
+                                    stored_dtype, out_dtype)
     elif not grad_needed(x, residual, weight) and not torch.jit.is_tracing():
         # nothing to differentiate: the launcher without the Function's
         # host cost (Vim inference at small batch is host-bound)
         y, res_out = add_rms_norm_fwd(x, residual, weight, float(eps),
-                                      stored_dtype)
+                                      stored_dtype, out_dtype=out_dtype)
     elif store:
         y, res_out = AddRMSNormTritonFn.apply(x, residual, weight,
-                                              float(eps), stored_dtype)
+                                              float(eps), stored_dtype,
+                                              out_dtype)
     else:
-        y = AddRMSNormTritonFn.apply(x, residual, weight, float(eps), None)
+        y = AddRMSNormTritonFn.apply(x, residual, weight, float(eps), None,
+                                     out_dtype)
     return (y, res_out) if store else (y, x)

@@ -178,7 +178,8 @@ def add_rms_norm_fwd(x: Tensor,
                      weight: Tensor,
                      eps: float,
                      residual_dtype: Optional[torch.dtype],
-                     config: Optional[RMSNormConfig] = None
+                     config: Optional[RMSNormConfig] = None,
+                     out_dtype: Optional[torch.dtype] = None
                      ) -> Tuple[Tensor, Optional[Tensor]]:
     """Launch the forward kernel.
 
@@ -189,9 +190,11 @@ def add_rms_norm_fwd(x: Tensor,
         residual_dtype: dtype of the new residual to store, or None to store
             none (only valid without ``residual``: the new residual is
             ``x`` itself).
+        out_dtype: dtype of ``y`` (fp16/bf16/fp32; None: that of ``x``),
+            rounded once from the fp32 result.
 
     Returns:
-        y (contiguous, shape and dtype of ``x``) and the new residual
+        y (contiguous, shape of ``x``, ``out_dtype``) and the new residual
         (contiguous, shape of ``x``, ``residual_dtype``) or None.
     """
     n_cols = x.shape[-1]
@@ -200,7 +203,7 @@ def add_rms_norm_fwd(x: Tensor,
     x2 = as_rows(x)
     n_rows = x2.shape[0]
     res2 = None if residual is None else as_rows(residual)
-    y = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    y = torch.empty(x.shape, dtype=out_dtype or x.dtype, device=x.device)
     res_out = None if residual_dtype is None else torch.empty(
         x.shape, dtype=residual_dtype, device=x.device)
     if n_rows == 0 or n_cols == 0:

@@ -18,8 +18,12 @@ e.g. a transposed (batch, L, dim) tensor or the z half of a (batch, L,
 2 dim) one); only a tensor with neither is copied (:func:`scan_layout`).
 ``out`` is allocated in the layout of u, du / ddelta / dz in those of u /
 delta / z (:func:`_like_layout`, which the shape functions use too, so that
-compiled graphs see the strides the kernels produce). B and C are made
-contiguous (small).
+compiled graphs see the strides the kernels produce). B and C are passed
+as they are: the forward launcher reads contiguous (batch, G, N, L) ones
+and transposed views of contiguous (batch, G, L, N) ones (the layout of
+the x projection's output) in place and copies anything else; the
+backward launcher copies the latter to (batch, G, N, L) (small). The
+tensors saved for the backward are the caller's.
 """
 from typing import Optional, Tuple, Union
 
@@ -55,7 +59,6 @@ class SelectiveScanTritonFn(torch.autograd.Function):
                 delta_bias: Optional[Tensor], delta_softplus: bool,
                 return_last_state: bool, reverse: bool = False):
         u, delta, z = map(scan_layout, (u, delta, z))
-        B, C = _contig(B), _contig(C)
         A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
         need_grad = any(ctx.needs_input_grad[:8])
         out, last, states, config = selective_scan_fwd(
@@ -142,9 +145,9 @@ def _triton_fwd_op(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         empty fp32 tensor.
     """
     out, last, states, config = selective_scan_fwd(
-        scan_layout(u), scan_layout(delta), A.contiguous(), B.contiguous(),
-        C.contiguous(), _contig(D), scan_layout(z), _contig(delta_bias),
-        delta_softplus, save_states, reverse=reverse)
+        scan_layout(u), scan_layout(delta), A.contiguous(), B, C,
+        _contig(D), scan_layout(z), _contig(delta_bias), delta_softplus,
+        save_states, reverse=reverse)
     if config.block_l != block_l:
         raise RuntimeError(
             f'selective_scan (triton custom op): the forward kernel ran with '
@@ -249,7 +252,6 @@ def _selective_scan_triton_op(
     """:func:`selective_scan_triton` through the custom ops (B, C 4-D)."""
     save_states = grad_needed(u, delta, A, B, C, D, z, delta_bias)
     u, delta, z = map(scan_layout, (u, delta, z))
-    B, C = _contig(B), _contig(C)
     A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
     out, last, _ = _triton_fwd_op(u, delta, A32, B, C, D32, z, bias32,
                                   delta_softplus, save_states,
@@ -316,15 +318,15 @@ _DIR_ARGS = 7  # tensors per direction
 
 def _bidir_prepare(args: tuple) -> tuple:
     """The 15 tensors as the launchers take them: u, delta, z in a layout
-    the kernels read (:func:`scan_layout`), B, C contiguous and 4-D, A, D,
-    delta_bias fp32 contiguous."""
+    the kernels read (:func:`scan_layout`), B, C 4-D in their layout (module
+    docstring), A, D, delta_bias fp32 contiguous."""
     prepared = []
     for i in range(2):
         u, delta, A, B, C, D, bias = args[i * _DIR_ARGS:(i + 1) * _DIR_ARGS]
         B = B.unsqueeze(1) if B.dim() == 3 else B
         C = C.unsqueeze(1) if C.dim() == 3 else C
-        prepared += [scan_layout(u), scan_layout(delta), _fp32(A),
-                     _contig(B), _contig(C), _fp32(D), _fp32(bias)]
+        prepared += [scan_layout(u), scan_layout(delta), _fp32(A), B, C,
+                     _fp32(D), _fp32(bias)]
     return tuple(prepared) + (scan_layout(args[2 * _DIR_ARGS]), )
 
 

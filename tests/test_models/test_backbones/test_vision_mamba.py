@@ -175,6 +175,40 @@ def test_final_norm_is_rmsnorm_of_residual_stream():
     torch.testing.assert_close(a, expected, atol=1e-5, rtol=1e-5)
 
 
+def test_autocast_first_mixer_input_in_autocast_dtype(monkeypatch):
+    """Under autocast the first layer's fp32 hidden (tokens + fp32 position
+    embedding) is normalised straight into autocast's dtype (no fp32 copy
+    at the peak of inference); the features are bit-identical to those of
+    the fp32 norm output that ``in_proj`` casts, and the residual stream
+    stays fp32."""
+    from mmmamba.models.layers.norm import AddRMSNorm
+    model = _tiny(out_type='raw', out_indices=(0, 1)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    seen = []
+    for layer in model.layers:
+        layer.mixer.register_forward_pre_hook(
+            lambda m, args: seen.append(args[0].dtype))
+
+    def run():
+        seen.clear()
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            return model(x), list(seen)
+
+    (out0, out1), dtypes = run()
+    assert dtypes == [torch.bfloat16, torch.bfloat16]
+    forward = AddRMSNorm.forward
+    monkeypatch.setattr(  # the norm as before: output in the input's dtype
+        AddRMSNorm, 'forward',
+        lambda self, x, residual=None, out_dtype=None: forward(
+            self, x, residual))
+    (want0, want1), dtypes = run()
+    assert dtypes == [torch.float32, torch.bfloat16]
+    assert torch.equal(out0, want0) and torch.equal(out1, want1)
+    with torch.no_grad():  # without autocast: fp32 throughout, as before
+        model(x)
+    assert seen[-2:] == [torch.float32, torch.float32]
+
+
 @pytest.mark.parametrize('stride', [16, 8])
 @pytest.mark.parametrize('hw', [(512, 512), (480, 640)])
 def test_dense_featmap_shapes(stride, hw):
