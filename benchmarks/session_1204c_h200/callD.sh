@@ -1,0 +1,3 @@
+#!/bin/bash
+# Call D (run as one command line): the GPU tests callB/callC's limits cut: Triton rows of test_selective_scan.py's GPU tests and test_bidir_scan.py's 1248² cases
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1; export PYTHONPATH=.:/tmp/site; mkdir -p $OUT/callD; timeout 270 python3 -m pytest -m gpu -q -p no:cacheprovider --tb=short --durations=8 tests/test_ops/test_selective_scan.py tests/test_ops/test_bidir_scan.py -k "not mamba_ssm and not reference-dtype and (triton or 1248)" > $OUT/callD/gpu_tests.log 2>&1; echo rc=$?; grep -v "^$" $OUT/callD/gpu_tests.log | tail -14
