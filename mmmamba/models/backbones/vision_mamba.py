@@ -248,7 +248,12 @@ class VisionMamba(BaseModule):
         self.pos_embed = nn.Parameter(
             torch.zeros(1, num_tokens, self.embed_dims))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
-        self._register_load_state_dict_pre_hook(self._prepare_state_dict)
+        # The hook as a plain function that receives the module (PyTorch
+        # keeps only a weak reference to it): a bound method would make a
+        # reference cycle, and a deleted model would keep its weights (on
+        # the GPU too) until the next garbage collection.
+        self._register_load_state_dict_pre_hook(
+            type(self)._prepare_state_dict, with_module=True)
 
         self.out_indices = self._parse_out_indices(out_indices)
 

@@ -103,6 +103,26 @@ def test_bad_arch_is_a_clear_error():
         VisionMamba(arch=TINY, img_size=64, frozen_stages=3)
 
 
+def test_deleted_model_is_freed_without_garbage_collection():
+    """No reference cycle keeps a deleted backbone (and its weights, on the
+    GPU too) alive until the next gc run; the load-state-dict pre-hook
+    still converts official keys (other tests) and runs on this model."""
+    import gc
+    import weakref
+    gc.disable()
+    try:
+        model = VisionMamba(arch=TINY, img_size=64)
+        alive = weakref.ref(model)
+        del model
+        assert alive() is None
+    finally:
+        gc.enable()
+    model = VisionMamba(arch=TINY, img_size=64, with_cls_token=False,
+                        out_type='featmap')
+    state = VisionMamba(arch=TINY, img_size=64).state_dict()
+    model.load_state_dict(state)  # the hook drops the class token
+
+
 def test_build_from_registry():
     model = MODELS.build(
         dict(type='VisionMamba', arch=TINY, img_size=32, out_type='raw'))
