@@ -203,9 +203,8 @@ def add_rms_norm(x: Tensor,
 
     Returns:
         tuple[Tensor, Tensor]: ``y`` (shape of ``x``, see ``out_dtype``)
-        and the new
-        residual (shape of ``x``, see ``residual_in_fp32``); with no
-        residual and no cast the new residual is ``x`` itself.
+        and the new residual (shape of ``x``, see ``residual_in_fp32``);
+        with no residual and no cast the new residual is ``x`` itself.
         Differentiable w.r.t. ``x``, ``residual`` and ``weight``; gradients
         may arrive on either output or both. The Triton backend views
         the leading dimensions as rows with a unit last-dim stride

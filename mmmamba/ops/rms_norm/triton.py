@@ -96,9 +96,8 @@ def _triton_fwd_op(x: Tensor, residual: Optional[Tensor], weight: Tensor,
 
     Returns:
         y (shape of ``x``, ``out_dtype`` or x's, contiguous); the new
-        residual (shape of
-        ``x``, ``residual_dtype``, contiguous) or, with ``residual_dtype``
-        None, an empty fp32 tensor.
+        residual (shape of ``x``, ``residual_dtype``, contiguous) or, with
+        ``residual_dtype`` None, an empty fp32 tensor.
     """
     y, res_out = add_rms_norm_fwd(x, residual, weight, eps, residual_dtype,
                                   out_dtype=out_dtype)
