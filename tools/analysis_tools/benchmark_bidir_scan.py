@@ -220,9 +220,9 @@ def main(argv: Optional[List[str]] = None) -> List[Dict]:
     table = fmt_table(rows)
     device = (torch.cuda.get_device_name()
               if args.device == 'cuda' else platform.processor() or 'cpu')
+    now = datetime.datetime.now(datetime.timezone.utc)
     header = (f'Bidirectional scan, {device}, torch {torch.__version__}, '
-              f'{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, median of '
-              f'{args.repeats}\n\n')
+              f'{now:%Y-%m-%d %H:%M} UTC, median of {args.repeats}\n\n')
     print(header + table)
     if args.out:
         with open(args.out, 'w') as f:
