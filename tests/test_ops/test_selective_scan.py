@@ -622,6 +622,21 @@ def expected_strides(t):
     return (d * n, n, 1)
 
 
+@pytest.fixture
+def tmajor_bc(monkeypatch):
+    """Record (B, C, BC_NL) of every time-major forward launch."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    seen = []
+    launch = tk._launch_tmajor_fwd
+
+    def spy(u, delta, A, B, C, *args):
+        seen.append((B, C, args[-5]['BC_NL']))
+        return launch(u, delta, A, B, C, *args)
+
+    monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
+    return seen
+
+
 def same_memory(a, b):
     return a.data_ptr() == b.data_ptr() and a.stride() == b.stride()
 
@@ -725,7 +740,7 @@ def test_triton_kernels_read_any_strides(monkeypatch, path):
                                   'time-major-prefetch-2seg'])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_time_major_forward_reads_n_last_bc_in_place(monkeypatch, path,
-                                                      dtype):
+                                                      dtype, tmajor_bc):
     """B and C as transposed views of contiguous (batch, G, L, N) tensors
     (the layout conv1d_silu_proj returns): the time-major forward reads
     them where they are (BC_NL, no copy), with the same output and last
@@ -734,14 +749,7 @@ def test_time_major_forward_reads_n_last_bc_in_place(monkeypatch, path,
     L=37: ragged chunks."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     reverse = force_configs(monkeypatch, path)
-    seen = []
-    launch = tk._launch_tmajor_fwd
-
-    def spy(u, delta, A, B, C, *args):
-        seen.append((B, C, args[-5]['BC_NL']))
-        return launch(u, delta, A, B, C, *args)
-
-    monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
+    seen = tmajor_bc
     for groups in (2, 1):
         ins = make_inputs(2, 8, 4, 37, groups, dtype=dtype)
         p = {k: None if v is None else v.detach() for k, v in ins.items()}
@@ -773,22 +781,14 @@ def test_time_major_forward_reads_n_last_bc_in_place(monkeypatch, path,
 @requires_triton_interpreter
 @pytest.mark.parametrize('path', ['time-major-1seg',
                                   'bwd-prefetch-time-major-reverse'])
-def test_autograd_scan_reads_n_last_bc_in_place(monkeypatch, path):
+def test_autograd_scan_reads_n_last_bc_in_place(monkeypatch, path,
+                                                tmajor_bc):
     """selective_scan (autograd, training) with B and C as transposed views
     of contiguous (batch, G, L, N) tensors (what the Vim mixer's
     projections give): the forward reads them in place (BC_NL), and output
     and every gradient equal, bit for bit, those of contiguous B and C
     (the backward copies the views to (batch, G, N, L) itself)."""
-    from mmmamba.ops.selective_scan import triton_kernels as tk
     reverse = force_configs(monkeypatch, path)
-    flags = []
-    launch = tk._launch_tmajor_fwd
-
-    def spy(u, delta, A, B, C, *args):
-        flags.append(args[-5]['BC_NL'])
-        return launch(u, delta, A, B, C, *args)
-
-    monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
     base = make_inputs(2, 8, 4, 37, 2, dtype=torch.float32)
     grad = torch.randn(2, 8, 37, generator=torch.Generator().manual_seed(1))
     results = []
@@ -803,7 +803,7 @@ def test_autograd_scan_reads_n_last_bc_in_place(monkeypatch, path):
                 v.requires_grad_()
         out = selective_scan(**ins, delta_softplus=True, reverse=reverse,
                              backend='triton')
-        assert flags[-1] is n_last
+        assert tmajor_bc[-1][2] is n_last
         out.backward(grad)
         results.append([out.detach()] + [ins[k].grad for k in sorted(ins)
                                          if ins[k] is not None])

@@ -128,9 +128,7 @@ def measure(model_text: str, resolution: int, batch: int, precision: str,
     finally:
         torch.cuda.memory._record_memory_history(enabled=None)
     peak, blocks = replay_to_peak(snapshot['device_traces'][0], base)
-    max_gib = torch.cuda.max_memory_allocated() / 2**30
-    del model, image
-    return max_gib, peak, blocks
+    return torch.cuda.max_memory_allocated() / 2**30, peak, blocks
 
 
 def format_report(model_text: str, resolution: int, batch: int,

@@ -199,8 +199,7 @@ def test_autocast_first_mixer_input_in_autocast_dtype(monkeypatch):
     """Under autocast the first layer's fp32 hidden (tokens + fp32 position
     embedding) is normalised straight into autocast's dtype (no fp32 copy
     at the peak of inference); the features are bit-identical to those of
-    the fp32 norm output that ``in_proj`` casts, and the residual stream
-    stays fp32."""
+    the fp32 norm output that ``in_proj`` casts."""
     from mmmamba.models.layers.norm import AddRMSNorm
     model = _tiny(out_type='raw', out_indices=(0, 1)).eval()
     x = torch.randn(2, 3, 64, 64)
