@@ -105,8 +105,50 @@ class VimPatchEmbed(nn.Module):
                 f'{x.shape[1]} (input shape {tuple(x.shape)}); set '
                 '`in_channels` of the backbone to match the data.')
         grid = self.grid_shape((x.shape[2], x.shape[3]))
+        if self.uses_gemm(x):
+            return self.embed_as_gemm(x), grid
         x = self.projection(x)
         return x.flatten(2).transpose(1, 2), grid
+
+    def uses_gemm(self, x: Tensor) -> bool:
+        """Whether :meth:`forward` runs :meth:`embed_as_gemm`: for
+        non-overlapping patches on CUDA, where cuDNN runs this conv (3 input
+        channels, 16x16 kernel) with a slow implicit GEMM (an H200 profile
+        in ``benchmarks/NOTES.md``). Not under ``torch.jit`` tracing, which
+        FLOP counting uses: it records the conv."""
+        return (self.stride == self.patch_size and x.device.type == 'cuda'
+                and not torch.jit.is_tracing())
+
+    def embed_as_gemm(self, x: Tensor) -> Tensor:
+        """The non-overlapping patch conv as one GEMM.
+
+        Every patch's C * p * p pixels are gathered in the conv weight's
+        (C, p, p) order by one copy, cast on the way to autocast's dtype
+        (what the conv's input cast gives), and multiplied by the flattened
+        weight: the conv's products, summed in another order.
+
+        Args:
+            x (Tensor): (B, C, Hp * p, Wp * p), p = ``patch_size`` =
+                ``stride``.
+
+        Returns:
+            Tensor: tokens (B, Hp * Wp, D).
+        """
+        if self.stride != self.patch_size:
+            raise ValueError('embed_as_gemm needs non-overlapping patches '
+                             f'(stride {self.stride} == patch_size '
+                             f'{self.patch_size}); use forward()')
+        b, c, h, w = x.shape
+        p = self.patch_size
+        hp, wp = h // p, w // p
+        dtype = x.dtype
+        if torch.is_autocast_enabled(x.device.type):
+            dtype = torch.get_autocast_dtype(x.device.type)
+        patches = x.reshape(b, c, hp, p, wp, p).permute(0, 2, 4, 1, 3, 5)
+        patches = patches.to(dtype, memory_format=torch.contiguous_format)
+        weight = self.projection.weight.reshape(self.embed_dims, c * p * p)
+        return F.linear(patches.reshape(b, hp * wp, c * p * p), weight,
+                        self.projection.bias)
 
 
 def split_cls_pos_embed(pos_embed: Tensor,
