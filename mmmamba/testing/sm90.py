@@ -8,7 +8,8 @@ from typing import Any, Dict, Iterable, Optional
 def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
                  low: Iterable[str], ones: Iterable[str] = (),
                  div16: Iterable[str] = (), num_warps: int = 4,
-                 num_stages: Optional[int] = None) -> Any:
+                 num_stages: Optional[int] = None,
+                 maxnreg: Optional[int] = None) -> Any:
     """Compile the ``@triton.jit`` kernel ``fn`` for sm_90 (PTX and ptxas,
     no GPU needed), specialised as its launcher specialises a real call.
 
@@ -21,8 +22,8 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
         ones: integer arguments that are 1 at the launch (unit strides,
             compiled in as constants).
         div16: integer arguments divisible by 16 (pointers always are).
-        num_warps, num_stages: launch options (``num_stages`` None:
-            Triton's default).
+        num_warps, num_stages, maxnreg: launch options (None: Triton's
+            default).
 
     Returns:
         The compiled kernel (``.asm['ttgir' | 'ptx' | 'cubin']``).
@@ -46,6 +47,8 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
     options = dict(num_warps=num_warps)
     if num_stages is not None:
         options['num_stages'] = num_stages
+    if maxnreg:
+        options['maxnreg'] = maxnreg
     return compile(ASTSource(fn=fn, signature=sig, constexprs=consts,
                              attrs=attrs),
                    target=GPUTarget('cuda', 90, 32), options=options)

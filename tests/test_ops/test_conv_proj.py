@@ -205,6 +205,26 @@ def test_triton_interpreter_matches_reference(batch, seqlen, dim, R, N, K,
 
 
 @requires_triton_interpreter
+@pytest.mark.parametrize('reverse', [False, True])
+def test_triton_interpreter_conv_chunk_changes_nothing(monkeypatch, reverse):
+    """``block_ec`` (the conv pass's channel chunk, smaller than the
+    projections' ``block_e``): the same values bit for bit, 72 channels
+    (a partial last chunk of 16 and of 32)."""
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    ins = make_inputs(2, 37, 72)
+    outs = []
+    for cfg in (tk.ConvProjConfig(16, 32, 2, 1, True),
+                tk.ConvProjConfig(16, 32, 2, 1, True, block_ec=16)):
+        monkeypatch.setattr(tk, 'default_config', lambda *a, c=cfg: c)
+        outs.append(conv1d_silu_proj(**ins, reverse=reverse,
+                                     backend='triton'))
+    for name, a, b in zip(OUTS, *outs):
+        assert torch.equal(a, b), name
+    for name, g, w in zip(OUTS, outs[1], oracle(**ins, reverse=reverse)):
+        assert_close(g, w, 1e-4, 1e-5, name)
+
+
+@requires_triton_interpreter
 def test_triton_interpreter_bf16_rounds_like_the_unfused_path():
     """bf16: u, dt, B, C and delta each rounded to bf16 as the unfused
     path's conv and GEMM outputs are; against the reference (which runs
@@ -299,9 +319,11 @@ for dtype in ('bf16', 'fp32'):
         consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
                       IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                       BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
-                      TWO_PASS=cfg.two_pass)
+                      TWO_PASS=cfg.two_pass,
+                      BLOCK_EC=cfg.block_ec or cfg.block_e)
         kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
-                              ones, div16, cfg.num_warps, cfg.num_stages)
+                              ones, div16, cfg.num_warps, cfg.num_stages,
+                              cfg.maxnreg if dtype == 'bf16' else None)
         assert len(kernel.asm['cubin']) > 0
         if dtype == 'bf16':  # the projections run on the tensor cores
             assert 'mma' in kernel.asm['ptx'], 'no mma instruction'
@@ -314,7 +336,8 @@ print(f'compiled {n}')
 def test_kernel_compiles_for_sm90():
     """The interpreter runs the kernel's Python, not the compiler: compile
     it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
-    launch configuration, bf16 and fp32, both directions; in bf16 the
+    launch configuration (register cap included), bf16 and fp32, both
+    directions; in bf16 the
     projections must compile to tensor-core MMAs."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
     assert out.strip().split('\n')[-1] == 'compiled 4', out

@@ -73,19 +73,32 @@ class ConvProjConfig(NamedTuple):
             (else chunk by chunk, u read back after each store: at every
             shape of the H200 sweep its best configuration was slower
             than the two-pass best; kept for sweeps).
+        block_ec: channels per chunk of the conv pass when two-pass (0:
+            ``block_e``); smaller chunks hold fewer x taps in registers.
+        maxnreg: cap on registers per thread (ptxas ``.maxnreg``; 0: none)
+            for 16-bit activations; fp32 ones, whose tiles take twice the
+            registers, would spill heavily under it (offline ptxas: 2.5 KB
+            per thread at 128) and run uncapped.
     """
     block_l: int
     block_e: int
     num_warps: int
     num_stages: int = 1
     two_pass: bool = True
+    block_ec: int = 0
+    maxnreg: int = 0
 
 
 #: Default (:func:`default_config`): the lowest mean time relative to each
-#: shape's best in the H200 sweep of 2026-12-03
-#: (``benchmarks/session_1203g_h200/callC/sweep.log``; bf16, Vim-Ti
-#: 224² b128, 1248² b8 / b64, 2048² b8: 0.049, 0.093, 0.545, 0.188 ms).
-FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True)
+#: shape's best in the H200 sweep of 2026-12-04
+#: (``benchmarks/session_1204d_h200/callC/sweep.log``; bf16, Vim-Ti
+#: 224² b128, 1248² b8 / b64, 2048² b8: 0.0598, 0.0769, 0.504, 0.179 ms,
+#: against 0.0594, 0.1004, 0.576, 0.198 for the previous default, the same
+#: without ``block_ec`` and ``maxnreg``, which took 255 registers: 8 warps
+#: per SM, 0.36 instructions issued per cycle per scheduler, ncu in
+#: ``callB``). The cap of 128 registers alone was slower (spills); with the
+#: conv pass on 32-channel chunks it fits.
+FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=32, maxnreg=128)
 
 
 def default_config(seqlen: int, dim: int) -> ConvProjConfig:
@@ -96,7 +109,8 @@ def default_config(seqlen: int, dim: int) -> ConvProjConfig:
                   max(16, next_power_of_2(max(dim, 1))))
     block_l = min(FWD_CONFIG.block_l,
                   max(16, next_power_of_2(max(seqlen, 1))))
-    return FWD_CONFIG._replace(block_l=block_l, block_e=block_e)
+    return FWD_CONFIG._replace(block_l=block_l, block_e=block_e,
+                               block_ec=min(FWD_CONFIG.block_ec, block_e))
 
 
 def _pad(n: int) -> int:
@@ -209,7 +223,7 @@ def _conv_proj_fwd_kernel(
         K: tl.constexpr, HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
         IEEE: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
-        TWO_PASS: tl.constexpr):
+        TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr):
     """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
     (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
     dtype of x."""
@@ -224,8 +238,8 @@ def _conv_proj_fwd_kernel(
     acc_dt = tl.zeros((BLOCK_R, BLOCK_L), dtype=tl.float32)
     acc_B = tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32)
     acc_C = tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32)
-    for e0 in range(0, dim, BLOCK_E):
-        offs_e = e0 + tl.arange(0, BLOCK_E)
+    for e0 in range(0, dim, BLOCK_EC):
+        offs_e = e0 + tl.arange(0, BLOCK_EC)
         mask_e = offs_e < dim
         u = _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e,
                        seqlen, stride_xl, stride_we, stride_wk, K, HAS_BIAS,
@@ -317,6 +331,9 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         K=weight.shape[1], HAS_BIAS=bias is not None, REVERSE=reverse,
         IEEE=x.dtype == torch.float32, BLOCK_L=cfg.block_l,
         BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
-        TWO_PASS=cfg.two_pass, num_warps=cfg.num_warps,
-        num_stages=cfg.num_stages)
+        TWO_PASS=cfg.two_pass,
+        BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
+        cfg.block_e, num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+        **({'maxnreg': cfg.maxnreg}
+           if cfg.maxnreg and x.element_size() <= 2 else {}))
     return u, delta, Bm, Cm
