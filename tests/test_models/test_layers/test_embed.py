@@ -57,6 +57,7 @@ def test_forward_picks_the_gemm_on_cuda_only():
         overlapping.embed_as_gemm(x)
 
 
+@pytest.mark.gpu
 @requires_cuda
 def test_cuda_forward_runs_the_gemm_and_matches_the_conv():
     torch.backends.cuda.matmul.allow_tf32 = False
