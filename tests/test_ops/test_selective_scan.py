@@ -857,6 +857,9 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert (small.block_d, small.block_t) == (16, 8)
     assert (infer.block_d, infer.block_t) == (32, 4) and infer.n_seg > 1
     assert infer_large.block_d == 16 and infer_large.n_seg == 1
+    # a register cap only for the unsplit inference tile
+    assert infer_large.maxnreg == tk.TMAJOR_FWD_MAXNREG
+    assert infer.maxnreg == small.maxnreg == large.maxnreg == 0
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
     assert all(c.prefetch for c in (small, large, short, infer, infer_large))
     # fewer states: no 32-channel tile (measured for N = 16 only)

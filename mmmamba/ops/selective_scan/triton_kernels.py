@@ -121,6 +121,8 @@ TMAJOR_BWD_MIN_SEGMENT = 256
 # Saved states cost 4·N/8 bytes per input element (8 for N = 16), twice
 # those of a spacing of 16, for a 1.3x faster backward (NOTES.md).
 TMAJOR_STATE_L = 8
+# Register cap of the unsplit time-major inference forward (default_config).
+TMAJOR_FWD_MAXNREG = 168
 
 
 @triton.jit
@@ -1389,8 +1391,14 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     while (n_prog < TMAJOR_SPLIT_BELOW and n_prog * n_seg < TMAJOR_PROGRAMS
            and seqlen // (2 * n_seg) >= TMAJOR_MIN_SEGMENT):
         n_seg *= 2
+    # Inference without a split: ptxas under a 168-register cap schedules
+    # the 16-channel tile better (H200, benchmarks/session_1204d_h200/callD:
+    # 1248² b64 1.654 -> 1.531 ms, 224² b128 0.1145 -> 0.1056; the split
+    # batch-8 tiles were 1-5% slower under any cap, so they run without).
+    maxnreg = (TMAJOR_FWD_MAXNREG if n_seg == 1 and not save_states
+               and block_n == 16 else 0)
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
-                      block_t=block_t, n_seg=n_seg)
+                      block_t=block_t, n_seg=n_seg, maxnreg=maxnreg)
 
 
 def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
