@@ -5,7 +5,9 @@ it for its second direction (bf16; u, delta, z channel-last; B, C N-last
 views; reverse; 0.5 * y added into a channel-last output). Kernel ms:
 median of CUDA-event timings of queued calls; max |diff| against the
 default's output (a cap changes no arithmetic: 0 expected; other tiles sum
-<C, h> over other lanes)."""
+<C, h> over other lanes). CAPS="r1,r2,..." (call E) times only the
+default tile under these caps, in this order, at SHAPES (default: all)."""
+import os
 import os.path as osp
 import sys
 
@@ -25,8 +27,10 @@ def channel_last(t):
 
 print(f'{torch.cuda.get_device_name()}, torch {torch.__version__}',
       flush=True)
-for shape_name in ('Vim-Ti 1248² b64', 'Vim-Ti 1248² b8', 'Vim-Ti 2048² b8',
-                   'Vim-Ti 224² b128'):
+CAPS = [int(r) for r in os.environ.get('CAPS', '').split(',') if r]
+SHAPES = os.environ.get('SHAPES', 'Vim-Ti 1248² b64,Vim-Ti 1248² b8,'
+                        'Vim-Ti 2048² b8,Vim-Ti 224² b128').split(',')
+for shape_name in SHAPES:
     batch, dim, dstate, seqlen, groups = GPU_SHAPES[shape_name]
     ins = make_inputs(GPU_SHAPES[shape_name], torch.bfloat16, 'cuda', False)
     u, dl, z = (channel_last(ins[k]) for k in ('u', 'delta', 'z'))
@@ -48,6 +52,8 @@ for shape_name in ('Vim-Ti 1248² b64', 'Vim-Ti 1248² b8', 'Vim-Ti 2048² b8',
     cfgs = [base._replace(maxnreg=r) for r in (0, 168, 144, 128, 96)]
     cfgs += [base._replace(block_d=8, block_t=t, maxnreg=r)
              for t, r in ((8, 0), (8, 128), (4, 0), (4, 96))]
+    if CAPS:
+        cfgs = [base._replace(maxnreg=r) for r in CAPS]
     for cfg in cfgs:
         diff = (call(cfg, out0.clone()).float()
                 - ref.float()).abs().max().item()
