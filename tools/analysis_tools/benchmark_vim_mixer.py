@@ -21,10 +21,14 @@ x_proj/dt_proj, both scans, the sum and the halving. Rows (``--paths``):
   mamba-ssm's compiled extension for the first.
 
 fp32 and bf16: the mixer rows run under ``torch.autocast`` (fp32 weights,
-as AMP training does); the bare-scan rows get inputs in that dtype. Times:
-median of CUDA events, one synchronised call per timing (benchmark_scan's
-``time_cuda``); forward under ``torch.no_grad``, forward+backward with every
-input and parameter requiring grad.
+as AMP training does); the bare-scan rows get inputs in that dtype. Times
+(``--timing``): ``events``, the median of CUDA events, one synchronised
+call per timing (benchmark_scan's ``time_cuda``: the host's launch time
+included, which decides where a call's kernels are shorter than its
+Python); ``kernels``, the GPU kernel time per call summed by
+``torch.profiler`` (the device's work alone). Forward under
+``torch.no_grad``, forward+backward with every input and parameter
+requiring grad.
 
 CPU (``--device cpu --quick``): toy shapes, Triton in its interpreter (the
 CI smoke test; the times say nothing about speed).
@@ -62,8 +66,30 @@ def build_mixer(dims: int, fuse: bool, device: str):
     return BiMamba(dims, scan_backend='triton', fuse_mixer=fuse).to(device)
 
 
+TIMING = {'mode': 'events'}  # set by main() from --timing
+
+
+def kernel_ms(fn, repeats: int, warmup: int) -> float:
+    """GPU kernel milliseconds per call of ``fn``: the device time of the
+    CUDA kernels (and copies) torch.profiler records over ``repeats``
+    calls, divided by ``repeats``; host time and launch gaps excluded."""
+    from torch.profiler import ProfilerActivity, profile
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(repeats):
+            fn()
+        torch.cuda.synchronize()
+    total_us = sum(e.device_time_total for e in prof.key_averages()
+                   if e.device_type.name == 'CUDA')
+    return total_us / repeats / 1e3
+
+
 def time_it(fn, device: str, repeats: int, warmup: int) -> float:
     if device == 'cuda':
+        if TIMING['mode'] == 'kernels':
+            return kernel_ms(fn, repeats, warmup)
         return time_cuda(fn, repeats, warmup)
     return time_cpu(fn, repeats, warmup)
 
@@ -143,11 +169,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    choices=['fp32', 'bf16'])
     p.add_argument('--repeats', type=int, default=20)
     p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--timing', choices=['events', 'kernels'],
+                   default='events',
+                   help='events: wall time of synchronised calls (CUDA '
+                   'events); kernels: summed GPU kernel time per call '
+                   '(torch.profiler; CUDA only)')
     return p.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     args = parse_args(argv)
+    if args.timing == 'kernels' and args.device != 'cuda':
+        raise SystemExit('benchmark_vim_mixer: --timing kernels needs '
+                         '--device cuda (it sums CUDA kernel times)')
+    TIMING['mode'] = args.timing
     if args.device == 'cpu':
         os.environ.setdefault('TRITON_INTERPRET', '1')
     from mmmamba.ops import available_backends
@@ -162,6 +197,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     if args.device == 'cuda':
         torch.backends.cuda.matmul.allow_tf32 = False
     dtypes = {'fp32': torch.float32, 'bf16': torch.bfloat16}
+    print(f'timing: {args.timing}', flush=True)
     print(HEADER, flush=True)
     rows = []
     for name, shape in shapes.items():
