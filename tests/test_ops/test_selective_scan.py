@@ -860,6 +860,8 @@ def test_default_config_splits_long_sequences_at_small_batch():
     # a register cap only for the unsplit inference tile
     assert infer_large.maxnreg == tk.TMAJOR_FWD_MAXNREG
     assert infer.maxnreg == small.maxnreg == large.maxnreg == 0
+    assert tk.default_config(197, 16, 384, backward=False, save_states=False,
+                             n_rows=8 * 384).maxnreg == 0  # d32, unsplit
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
     assert all(c.prefetch for c in (small, large, short, infer, infer_large))
     # fewer states: no 32-channel tile (measured for N = 16 only)

@@ -1396,7 +1396,7 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # 1248² b64 1.654 -> 1.531 ms, 224² b128 0.1145 -> 0.1056; the split
     # batch-8 tiles were 1-5% slower under any cap, so they run without).
     maxnreg = (TMAJOR_FWD_MAXNREG if n_seg == 1 and not save_states
-               and block_n == 16 else 0)
+               and block_n == 16 and block_d == 16 else 0)
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg, maxnreg=maxnreg)
 

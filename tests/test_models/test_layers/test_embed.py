@@ -74,3 +74,15 @@ def test_cuda_forward_runs_the_gemm_and_matches_the_conv():
     assert tokens.dtype == torch.bfloat16
     torch.testing.assert_close(tokens.float(), ref.float(), rtol=2e-2,
                                atol=2e-2)
+
+
+def test_gemm_compiles_without_graph_breaks():
+    """torch.compile(fullgraph=True) traces the GEMM path, autocast's
+    dtype query included (the backbone's compiled mode needs it)."""
+    embed, x = _embed_and_image()
+    compiled = torch.compile(embed.embed_as_gemm, fullgraph=True,
+                             backend='aot_eager')
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        got, want = compiled(x), embed.embed_as_gemm(x)
+    assert got.dtype == torch.bfloat16
+    assert torch.equal(got, want)
