@@ -66,9 +66,6 @@ def build_mixer(dims: int, fuse: bool, device: str):
     return BiMamba(dims, scan_backend='triton', fuse_mixer=fuse).to(device)
 
 
-TIMING = {'mode': 'events'}  # set by main() from --timing
-
-
 def kernel_ms(fn, repeats: int, warmup: int) -> float:
     """GPU kernel milliseconds per call of ``fn``: the device time of the
     CUDA kernels (and copies) torch.profiler records over ``repeats``
@@ -86,17 +83,20 @@ def kernel_ms(fn, repeats: int, warmup: int) -> float:
     return total_us / repeats / 1e3
 
 
-def time_it(fn, device: str, repeats: int, warmup: int) -> float:
+def time_it(fn, device: str, repeats: int, warmup: int,
+            timing: str = 'events') -> float:
+    """ms per call of ``fn``: ``timing`` 'events' (CUDA events, host
+    included) or 'kernels' (:func:`kernel_ms`) on CUDA, wall time on CPU."""
     if device == 'cuda':
-        if TIMING['mode'] == 'kernels':
+        if timing == 'kernels':
             return kernel_ms(fn, repeats, warmup)
         return time_cuda(fn, repeats, warmup)
     return time_cpu(fn, repeats, warmup)
 
 
 def measure_mixer(shape: Tuple[int, int, int], dtype: torch.dtype,
-                  fuse: bool, device: str, repeats: int,
-                  warmup: int) -> Tuple[float, float]:
+                  fuse: bool, device: str, repeats: int, warmup: int,
+                  timing: str = 'events') -> Tuple[float, float]:
     batch, dims, length = shape
     m = build_mixer(dims, fuse, device)
     xz = torch.randn(batch, length, 2 * m.d_inner, device=device,
@@ -114,13 +114,13 @@ def measure_mixer(shape: Tuple[int, int, int], dtype: torch.dtype,
             out = m.forward_core(xz)
         out.backward(grad.to(out.dtype))
 
-    return (time_it(fwd, device, repeats, warmup),
-            time_it(fwd_bwd, device, repeats, warmup))
+    return (time_it(fwd, device, repeats, warmup, timing),
+            time_it(fwd_bwd, device, repeats, warmup, timing))
 
 
 def measure_two_scans(shape: Tuple[int, int, int], dtype: torch.dtype,
-                      backend: str, device: str, repeats: int,
-                      warmup: int) -> Tuple[float, float]:
+                      backend: str, device: str, repeats: int, warmup: int,
+                      timing: str = 'events') -> Tuple[float, float]:
     from mmmamba.ops import selective_scan
     batch, dims, length = shape
     E, N = 2 * dims, 16
@@ -153,8 +153,8 @@ def measure_two_scans(shape: Tuple[int, int, int], dtype: torch.dtype,
         ys = both()
         torch.autograd.backward(ys, [grad, grad])
 
-    return (time_it(fwd, device, repeats, warmup),
-            time_it(fwd_bwd, device, repeats, warmup))
+    return (time_it(fwd, device, repeats, warmup, timing),
+            time_it(fwd_bwd, device, repeats, warmup, timing))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -182,7 +182,6 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     if args.timing == 'kernels' and args.device != 'cuda':
         raise SystemExit('benchmark_vim_mixer: --timing kernels needs '
                          '--device cuda (it sums CUDA kernel times)')
-    TIMING['mode'] = args.timing
     if args.device == 'cpu':
         os.environ.setdefault('TRITON_INTERPRET', '1')
     from mmmamba.ops import available_backends
@@ -206,11 +205,12 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
                 if path in ('fused', 'unfused'):
                     f, fb = measure_mixer(shape, dtypes[dt], path == 'fused',
                                           args.device, args.repeats,
-                                          args.warmup)
+                                          args.warmup, args.timing)
                 else:
                     f, fb = measure_two_scans(shape, dtypes[dt],
                                               path.split()[0], args.device,
-                                              args.repeats, args.warmup)
+                                              args.repeats, args.warmup,
+                                              args.timing)
                 rows.append(dict(shape=name, dtype=dt, path=path, fwd_ms=f,
                                  fwdbwd_ms=fb))
                 print(f'| {name} | {dt} | {path} | {f:.3f} | {fb:.3f} |',
