@@ -336,9 +336,9 @@ print(f'compiled {n}')
 def test_kernel_compiles_for_sm90():
     """The interpreter runs the kernel's Python, not the compiler: compile
     it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
-    launch configuration (register cap included), bf16 and fp32, both
-    directions; in bf16 the
-    projections must compile to tensor-core MMAs."""
+    launch configuration (the register cap in bf16), bf16 and fp32, both
+    directions; in bf16 the projections must compile to tensor-core
+    MMAs."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
     assert out.strip().split('\n')[-1] == 'compiled 4', out
 

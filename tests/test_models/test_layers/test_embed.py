@@ -4,9 +4,7 @@ import pytest
 import torch
 
 from mmmamba.models.layers.embed import VimPatchEmbed
-
-requires_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available(), reason='requires CUDA')
+from mmmamba.testing import requires_cuda
 
 
 def _embed_and_image(device='cpu', patch=16, stride=16):
@@ -59,9 +57,9 @@ def test_forward_picks_the_gemm_on_cuda_only():
 
 @pytest.mark.gpu
 @requires_cuda
-def test_cuda_forward_runs_the_gemm_and_matches_the_conv():
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+def test_cuda_forward_runs_the_gemm_and_matches_the_conv(monkeypatch):
+    monkeypatch.setattr(torch.backends.cuda.matmul, 'allow_tf32', False)
+    monkeypatch.setattr(torch.backends.cudnn, 'allow_tf32', False)
     embed, x = _embed_and_image('cuda')
     assert embed.uses_gemm(x)
     tokens, grid = embed(x)
