@@ -453,6 +453,74 @@ def test_into_both_directions_equals_bidir(backend, dtype):
     torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol)
 
 
+def _into_gate_sum(ins, backend, out_scale):
+    """The two directions as Vim's inference runs them: the forward one
+    writes its ungated y (z=None), the reverse one adds its own and gates
+    the sum (``gate_sum``)."""
+    u = ins['u_f']
+    y = torch.full((u.shape[0], u.shape[2], u.shape[1]), float('nan'),
+                   dtype=u.dtype).transpose(1, 2)
+    for s, reverse in (('f', False), ('b', True)):
+        u_, delta, A, B, C, D, bias = [ins[f'{k}_{s}'] for k in DIR_NAMES]
+        got = selective_scan_into(
+            y, u_, delta, A, B, C, D, ins['z'] if reverse else None, bias,
+            True, reverse=reverse, out_scale=out_scale if reverse else 1.0,
+            accumulate=reverse, gate_sum=reverse, backend=backend)
+        assert got is y
+    return y
+
+
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter)])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_into_gate_sum_equals_bidir(backend, dtype):
+    """``gate_sum``: out_scale * (y_f + y_b) * silu(z) from an ungated
+    first direction equals bidir_selective_scan's output (to rounding: y_f
+    is stored ungated) and the float64 definition."""
+    ins = vim_layout(make_inputs(2, 8, 4, 19, 2, dtype=dtype))
+    with torch.no_grad():
+        got = _into_gate_sum(ins, backend, 0.5)
+        want = call(bidir_selective_scan, ins, 0.5, backend=backend)
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
+    torch.testing.assert_close(got, want, rtol=tol, atol=tol)
+    ref, _ = oracle(ins, 0.5)
+    tol = 3e-2 if dtype == torch.bfloat16 else 1e-4
+    torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol)
+
+
+@requires_triton_interpreter
+def test_gate_sum_outside_the_time_major_kernel():
+    """The kernels without the gated-sum epilogue (lane-major, step-loop)
+    run ungated into a temporary and gate the sum in PyTorch: the same
+    result as the time-major epilogue."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = vim_layout(make_inputs(1, 8, 4, 19, 1))
+    u, delta, A, B, C, D, bias = [ins[f'{k}_b'].detach() for k in DIR_NAMES]
+    z = ins['z'].detach()
+    prev = torch.randn(1, 19, 8).transpose(1, 2)
+    outs = []
+    for cfg in (tk.default_config(19, 4, 8, backward=False,
+                                  save_states=False),
+                tk.ScanConfig(2, 8, 1)):
+        out = prev.clone()
+        tk.selective_scan_fwd(u, delta, A, B, C, D, z, bias, True, False,
+                              cfg, reverse=True, out=out, out_scale=0.5,
+                              accumulate=True, gate_sum=True)
+        outs.append(out)
+    assert tk.default_config(19, 4, 8, backward=False,
+                             save_states=False).block_t  # time-major
+    y = selective_scan_ref(u.flip(-1), delta.flip(-1), A, B.flip(-1),
+                           C.flip(-1), D, None, bias, True).flip(-1)
+    want = 0.5 * (prev + y) * torch.nn.functional.silu(z)
+    for got in outs:
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='gate_sum=True needs'):
+        tk.selective_scan_fwd(u, delta, A, B, C, D, None, bias, True, False,
+                              out=prev.clone(), accumulate=True,
+                              gate_sum=True)
+
+
 @requires_triton_interpreter
 def test_into_overwrites_without_accumulate():
     """accumulate=False overwrites whatever ``out`` held (here NaN and
@@ -482,6 +550,10 @@ def test_into_refuses_gradients_and_bad_out():
     with torch.no_grad(), pytest.raises(ValueError, match='out must have'):
         selective_scan_into(out[:, :, 1:], u, delta, A, B, C,
                             backend='reference')
+    with torch.no_grad(), pytest.raises(ValueError, match='gate_sum=True '
+                                        'needs accumulate=True and z'):
+        selective_scan_into(out, u, delta, A, B, C, z=ins['z'],
+                            gate_sum=True, backend='reference')
 
 
 @requires_triton_interpreter
@@ -498,4 +570,4 @@ def test_into_custom_op_opcheck():
         torch.library.opcheck(
             tb._into_op, (out.clone(), u, delta, A, B, C, D,
                           ins['z'].detach(), bias, True, True, 0.5,
-                          accumulate))
+                          accumulate, accumulate))

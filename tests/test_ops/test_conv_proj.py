@@ -149,6 +149,9 @@ def test_bad_inputs_raise():
         call(weight=torch.randn(7, 4))
     with pytest.raises(ValueError, match='bias'):
         call(bias=torch.randn(9))
+    with pytest.raises(ValueError, match=r'delta_bias must have shape '
+                       r'\(8\)'):
+        call(delta_bias=torch.randn(7))
     with pytest.raises(ValueError, match='dt_rank must be a positive int'):
         call(dt_rank=0)
     with pytest.raises(TypeError, match='x must be a torch.Tensor'):
@@ -249,6 +252,81 @@ def test_triton_interpreter_bf16_rounds_like_the_unfused_path():
 @pytest.mark.parametrize('backend', [
     'reference',
     pytest.param('triton', marks=requires_triton_interpreter)])
+@pytest.mark.parametrize('bias,softplus', [(True, True), (True, False),
+                                           (False, True)])
+def test_delta_as_the_scan_step_fp32(backend, bias, softplus):
+    """``delta_bias`` / ``delta_softplus``: delta becomes
+    softplus(delta + bias) (or either alone), against the float64 oracle;
+    u, B and C are unchanged; both directions, several channel chunks."""
+    ins = make_inputs(2, 37, 72)
+    g = torch.Generator().manual_seed(1)
+    dt_bias = torch.randn(72, generator=g) - 2.0  # softplus's both regimes
+    for reverse in (False, True):
+        got = conv1d_silu_proj(**ins, reverse=reverse,
+                               delta_bias=dt_bias if bias else None,
+                               delta_softplus=softplus, backend=backend)
+        _check_outputs(got, ins, torch.float32)
+        want = list(oracle(**ins, reverse=reverse))
+        step = want[1] + (dt_bias.double() if bias else 0.0)
+        want[1] = F.softplus(step) if softplus else step
+        for name, g, w in zip(OUTS, got, want):
+            assert_close(g, w, 1e-4, 1e-5, name)
+        plain = conv1d_silu_proj(**ins, reverse=reverse, backend=backend)
+        for i in (0, 2, 3):
+            assert torch.equal(got[i], plain[i]), OUTS[i]
+
+
+def _step_ulps(got, plain_delta, dt_bias):
+    """Units in the last place between a bf16 step and softplus(plain
+    delta + bias) computed from the op's own plain (bf16) delta."""
+    want = F.softplus(plain_delta.float() + dt_bias.float()).bfloat16()
+    return (got.view(torch.int16).int() - want.view(torch.int16).int()).abs()
+
+
+def test_delta_as_the_scan_step_bf16_rounds_the_projection_first():
+    """bf16, reference backend: the step is computed from delta rounded to
+    bf16 (the dt_proj GEMM's output, which the unfused scan reads), then
+    bias and softplus in fp32, rounded once more: bit for bit (the Triton
+    kernel: the next test here, and on CUDA
+    :func:`test_gpu_triton_matches_reference`)."""
+    ins = make_inputs(2, 40, 64, dtype=torch.bfloat16)
+    dt_bias = torch.randn(64, generator=torch.Generator().manual_seed(1)) - 2
+    for reverse in (False, True):
+        plain = conv1d_silu_proj(**ins, reverse=reverse, backend='reference')
+        got = conv1d_silu_proj(**ins, reverse=reverse, delta_bias=dt_bias,
+                               delta_softplus=True, backend='reference')
+        assert got[1].dtype == torch.bfloat16
+        assert _step_ulps(got[1], plain[1], dt_bias).max().item() == 0
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_bf16_step_matches_reference():
+    """The kernel's bf16 step against the reference's: softplus is
+    1-Lipschitz, so the steps differ by at most as much as the two
+    backends' plain (rounded) deltas do, plus a bf16 unit of the plain
+    delta (the interpreter truncates the plain delta it stores, while the
+    step starts from it rounded to nearest) and two of the step."""
+    ins = make_inputs(2, 40, 64, dtype=torch.bfloat16)
+    dt_bias = torch.randn(64, generator=torch.Generator().manual_seed(1)) - 2
+    for reverse in (False, True):
+        outs = {}
+        for backend in ('reference', 'triton'):
+            plain = conv1d_silu_proj(**ins, reverse=reverse, backend=backend)
+            step = conv1d_silu_proj(**ins, reverse=reverse,
+                                    delta_bias=dt_bias, delta_softplus=True,
+                                    backend=backend)
+            _check_outputs(step, ins, torch.bfloat16)
+            outs[backend] = plain[1].float(), step[1].float()
+        (plain_r, step_r), (plain_t, step_t) = outs.values()
+        bound = ((plain_t - plain_r).abs() + 2**-7 * plain_r.abs()
+                 + 2**-7 * step_r.abs() + 1e-6)
+        assert ((step_t - step_r).abs() <= bound).all()
+        assert (step_t - step_r).abs().max() > 0  # not the same code path
+
+
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter)])
 def test_conv_taps_are_rounded_to_the_input_dtype(backend):
     """fp32 conv taps and bias with bf16 x (autocast's parameters) give
     exactly what the taps rounded to bf16 beforehand give (autocast casts
@@ -284,22 +362,28 @@ def test_triton_compiles_fullgraph_and_opcheck():
     function."""
     from mmmamba.ops.conv_proj import triton as tr
     ins = make_inputs(1, 6, 16, dt_rank=2, d_state=4)
+    dt_bias = torch.randn(16)
     args = (ins['x'], ins['weight'].squeeze(1), ins['bias'],
-            ins['x_proj_weight'], ins['dt_proj_weight'], 2, 4, True)
+            ins['x_proj_weight'], ins['dt_proj_weight'], 2, 4, True, None,
+            False)
     torch.library.opcheck(tr._fwd_op, args)
     torch.library.opcheck(tr._fwd_op, args[:2] + (None, ) + args[3:])
+    torch.library.opcheck(tr._fwd_op, args[:8] + (dt_bias, True))
 
-    def fn(x, w, b, wx, wdt):
+    def fn(x, w, b, wx, wdt, dtb):
         return conv1d_silu_proj(x, w, b, wx, wdt, dt_rank=2, d_state=4,
-                                reverse=True, backend='triton')
+                                reverse=True, delta_bias=dtb,
+                                delta_softplus=dtb is not None,
+                                backend='triton')
 
-    torch._dynamo.reset()
-    with torch.no_grad():
-        want = fn(*args[:5])
-        got = torch.compile(fn, fullgraph=True, backend='aot_eager')(
-            *args[:5])
-    for name, g, w in zip(OUTS, got, want):
-        assert torch.equal(g, w), name
+    for dtb in (None, dt_bias):
+        torch._dynamo.reset()
+        with torch.no_grad():
+            want = fn(*args[:5], dtb)
+            got = torch.compile(fn, fullgraph=True, backend='aot_eager')(
+                *args[:5], dtb)
+        for name, g, w in zip(OUTS, got, want):
+            assert torch.equal(g, w), name
 
 
 _COMPILE_SM90 = r"""
@@ -320,7 +404,8 @@ for dtype in ('bf16', 'fp32'):
                       IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                       BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
                       TWO_PASS=cfg.two_pass,
-                      BLOCK_EC=cfg.block_ec or cfg.block_e)
+                      BLOCK_EC=cfg.block_ec or cfg.block_e,
+                      HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse)
         kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
                               ones, div16, cfg.num_warps, cfg.num_stages,
                               cfg.maxnreg if dtype == 'bf16' else None)
@@ -337,8 +422,8 @@ def test_kernel_compiles_for_sm90():
     """The interpreter runs the kernel's Python, not the compiler: compile
     it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
     launch configuration (the register cap in bf16), bf16 and fp32, both
-    directions; in bf16 the projections must compile to tensor-core
-    MMAs."""
+    directions (the reverse one with the scan's step: bias and softplus);
+    in bf16 the projections must compile to tensor-core MMAs."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
     assert out.strip().split('\n')[-1] == 'compiled 4', out
 
@@ -378,6 +463,23 @@ def test_gpu_triton_matches_reference(batch, seqlen, dim, dtype, reverse):
     assert torch.equal(got[0], u)
     for name, g, w in zip(OUTS, got, want):
         assert_close(g, w, *GPU_TOL[dtype], name)
+    # the scan's step from the kernel's own rounded delta: equal to the
+    # last bit but where the kernel's softplus (fp32: < 3e-6 relative;
+    # 16-bit: < 2e-7 absolute) rounds the other way from torch's
+    dt_bias = (torch.randn(dim, generator=torch.Generator().manual_seed(1))
+               - 2.0).cuda()
+    with torch.no_grad():
+        step = conv1d_silu_proj(**ins, reverse=reverse, delta_bias=dt_bias,
+                                delta_softplus=True, backend='triton')
+    for i in (0, 2, 3):
+        assert torch.equal(step[i], got[i]), OUTS[i]
+    want = F.softplus(got[1].float() + dt_bias)
+    if dtype == torch.bfloat16:
+        ulps = _step_ulps(step[1], got[1], dt_bias)
+        assert ulps.max().item() <= 1
+        assert (ulps == 0).float().mean().item() > 0.99
+    else:
+        assert_close(step[1], want, 1e-5, 0.0, 'delta')
 
 
 def test_reference_equals_f_linear_composition():

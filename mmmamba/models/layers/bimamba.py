@@ -53,6 +53,7 @@ from torch import Tensor
 from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
                          check_backend, conv1d_silu_proj, resolve_backend,
                          selective_scan, selective_scan_into)
+from mmmamba.ops._utils import is_compiling
 from mmmamba.registry import MODELS
 
 OptConfig = Optional[Union[dict, list]]
@@ -333,15 +334,39 @@ class BiMamba(BaseModule):
             backend='triton')  # (B, E, L) view of a (B, L, E) tensor
         return y.transpose(1, 2)
 
+    def _state_matrix(self, A_log: Tensor, name: str) -> Tensor:
+        """A = -exp(A_log) in fp32 for the inference core, kept between
+        calls while ``A_log`` holds the same storage at the same version
+        (an in-place update, ``load_state_dict`` or a move recomputes it):
+        two launches fewer per direction and layer, host time that decides
+        Vim's inference speed at small batches. The cache holds a view of
+        ``A_log`` so that its storage cannot be freed and reused unseen.
+        Not cached under tracing or ``torch.compile``."""
+        if torch.jit.is_tracing() or is_compiling() or A_log.is_inference():
+            return -torch.exp(A_log.float())
+        cache = self.__dict__.setdefault('_state_matrix_cache', {})
+        hit = cache.get(name)
+        if (hit is not None and hit[0].data_ptr() == A_log.data_ptr()
+                and hit[0].device == A_log.device
+                and hit[1] == A_log._version):
+            return hit[2]
+        A = -torch.exp(A_log.detach().float())
+        cache[name] = (A_log.detach(), A_log._version, A)
+        return A
+
     def _forward_core_fused_inference(self, xz: Tensor) -> Tensor:
         """The fused core one direction after the other (no gradient).
 
         Per direction, one kernel (:func:`~mmmamba.ops.conv1d_silu_proj`)
-        computes the conv + SiLU and both projections, writing u, delta
-        and B, C in the scan's layouts (no x_proj / dt_proj GEMMs, no copies
-        of B and C); the scan then adds the direction's half into one
-        output. The same arithmetic as :meth:`_forward_core_fused` (equal
-        to rounding: the projections' sums run in another order), and each
+        computes the conv + SiLU and both projections, writing u, the step
+        delta (dt_proj's bias and the softplus applied) and B, C in the
+        scan's layouts (no x_proj / dt_proj GEMMs, no copies of B and C);
+        the forward scan writes its ungated y into the output, the reverse
+        one adds its own and gates the sum, ``scale * (y_f + y_b) *
+        silu(z)``. The same arithmetic as :meth:`_forward_core_fused` up to
+        rounding (the projections' sums run in another order, the step and
+        y_f are rounded to the activations' dtype), the scans with less
+        work per (position, channel): no softplus, one gate. Each
         direction's u and delta (B, L, E) are freed before the other
         direction's are made: two (B, L, E) tensors fewer alive at the
         peak, whose size at Vim-Ti 1248² batch 64 bf16 is 0.28 GiB each.
@@ -353,24 +378,29 @@ class BiMamba(BaseModule):
         # the conv parameters as they are: the op rounds them to x's dtype
         # as autocast would (no cast launches per call)
         directions = (
-            (self.conv1d, self.x_proj, self.dt_proj, self.A_log, self.D,
-             False),
-            (self.conv1d_b, self.x_proj_b, self.dt_proj_b, self.A_b_log,
-             self.D_b, True))
+            (self.conv1d, self.x_proj, self.dt_proj,
+             self._state_matrix(self.A_log, 'f'), self.D, False),
+            (self.conv1d_b, self.x_proj_b, self.dt_proj_b,
+             self._state_matrix(self.A_b_log, 'b'), self.D_b, True))
         # under torch.jit tracing (FLOP counting), the unfused composition:
         # the tracer then records the conv and the two linear layers
         prologue = 'reference' if torch.jit.is_tracing() else 'triton'
-        for conv, x_proj, dt_proj, A_log, D, reverse in directions:
+        for conv, x_proj, dt_proj, A, D, reverse in directions:
+            # delta as the scan's step: dt_proj's bias and the softplus in
+            # the prologue, once per (position, channel)
             u, delta, B, C = conv1d_silu_proj(
                 x, conv.weight, conv.bias, x_proj.weight, dt_proj.weight,
                 dt_rank=self.dt_rank, d_state=self.d_state, reverse=reverse,
+                delta_bias=dt_proj.bias, delta_softplus=True,
                 backend=prologue)
+            # the forward direction writes its ungated y; the reverse one
+            # adds its own and gates the sum (the directions share z)
             selective_scan_into(
                 y.transpose(1, 2), u.transpose(1, 2), delta.transpose(1, 2),
-                -torch.exp(A_log.float()), B, C, D.float(),
-                z.transpose(1, 2), dt_proj.bias.float(),
-                delta_softplus=True, reverse=reverse, out_scale=scale,
-                accumulate=reverse, backend='triton')
+                A, B, C, D.float(),
+                z.transpose(1, 2) if reverse else None,
+                reverse=reverse, out_scale=scale if reverse else 1.0,
+                accumulate=reverse, gate_sum=reverse, backend='triton')
             del u, delta, B, C  # before the next direction allocates its own
         return y
 

@@ -11,6 +11,10 @@ of the Vim mixer computes::
                                                        # to the scan
     y            = selective_scan(u, delta, A, B, C, D, z, dt_proj.bias, ...)
 
+or, with ``delta_bias=dt_proj.bias, delta_softplus=True``, the scan's step
+``softplus(dt_proj.weight @ dt + dt_proj.bias)`` as delta, and the scan
+without its bias and softplus (Vim's inference).
+
 :func:`conv1d_silu_proj` returns ``u``, ``delta``, ``B`` and ``C`` in the
 layouts the Triton scan reads without a copy (u, delta (B, L, E); B, C
 (B, N, L) views of (B, L, N) tensors, the layout its time-major forward
@@ -62,7 +66,7 @@ def _check_tensor(name: str, t: Tensor, shape: tuple) -> None:
 
 def _validate(x: Tensor, weight: Tensor, bias: Optional[Tensor],
               x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
-              d_state: int) -> Tensor:
+              d_state: int, delta_bias: Optional[Tensor] = None) -> Tensor:
     """Check types, shapes, strides and devices (errors name the argument);
     return the conv weight as an (E, K) view."""
     check_tokens(x, _NAME)
@@ -80,11 +84,14 @@ def _validate(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     _check_tensor('x_proj_weight', x_proj_weight,
                   (dt_rank + 2 * d_state, dim))
     _check_tensor('dt_proj_weight', dt_proj_weight, (dim, dt_rank))
+    if delta_bias is not None:
+        _check_tensor('delta_bias', delta_bias, (dim, ))
     devices = {
         name: t.device
         for name, t in (('x', x), ('weight', weight), ('bias', bias),
                         ('x_proj_weight', x_proj_weight),
-                        ('dt_proj_weight', dt_proj_weight))
+                        ('dt_proj_weight', dt_proj_weight),
+                        ('delta_bias', delta_bias))
         if t is not None
     }
     if len(set(devices.values())) > 1:
@@ -103,6 +110,8 @@ def conv1d_silu_proj(x: Tensor,
                      dt_rank: int,
                      d_state: int,
                      reverse: bool = False,
+                     delta_bias: Optional[Tensor] = None,
+                     delta_softplus: bool = False,
                      backend: str = 'auto'
                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Conv1d + SiLU, then the x and dt projections (module docstring).
@@ -114,7 +123,12 @@ def conv1d_silu_proj(x: Tensor,
         delta    = dt @ dt_proj_weight.T
 
     in the dtype of ``x`` as autocast runs the two linear layers (weights
-    cast to it, fp32 accumulation, each result rounded to it).
+    cast to it, fp32 accumulation, each result rounded to it). With
+    ``delta_bias`` / ``delta_softplus``, delta then becomes the scan's step
+    ``softplus(delta + delta_bias)`` (fp32, rounded to ``x.dtype``), so
+    that the scan runs without its own bias and softplus: they are
+    computed once per (position, channel) here instead of in every scan
+    thread that holds part of the channel's states.
 
     Args:
         x: (B, L, E), fp32/fp16/bf16 (fp64: reference only), non-empty,
@@ -128,6 +142,9 @@ def conv1d_silu_proj(x: Tensor,
             ``delta_bias``).
         dt_rank, d_state: R and N.
         reverse: the anti-causal conv (Vim's backward direction).
+        delta_bias: (E,) or None, ``dt_proj.bias`` (the scan's
+            ``delta_bias``), added to delta in fp32.
+        delta_softplus: apply softplus to delta (after the bias).
         backend: ``'auto'``, ``'reference'`` or ``'triton'``.
 
     Returns:
@@ -146,12 +163,14 @@ def conv1d_silu_proj(x: Tensor,
             an input that requires grad in grad mode.
     """
     weight = _validate(x, weight, bias, x_proj_weight, dt_proj_weight,
-                       dt_rank, d_state)
+                       dt_rank, d_state, delta_bias)
     name = _resolve_backend(backend, x)
     if name == 'triton':
         from .triton import conv1d_silu_proj_triton
         return conv1d_silu_proj_triton(x, weight, bias, x_proj_weight,
                                        dt_proj_weight, dt_rank, d_state,
-                                       reverse)
+                                       reverse, delta_bias,
+                                       bool(delta_softplus))
     return conv1d_silu_proj_ref(x, weight, bias, x_proj_weight,
-                                dt_proj_weight, dt_rank, d_state, reverse)
+                                dt_proj_weight, dt_rank, d_state, reverse,
+                                delta_bias, bool(delta_softplus))

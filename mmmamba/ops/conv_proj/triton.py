@@ -22,27 +22,31 @@ Outputs = Tuple[Tensor, Tensor, Tensor, Tensor]
 
 def _launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
-            d_state: int, reverse: bool) -> Outputs:
+            d_state: int, reverse: bool, delta_bias: Optional[Tensor],
+            delta_softplus: bool) -> Outputs:
     return conv_proj_fwd(_unit_channel_stride(x), weight, bias,
                          x_proj_weight, dt_proj_weight, dt_rank, d_state,
-                         reverse)
+                         reverse, delta_bias=delta_bias,
+                         delta_softplus=delta_softplus)
 
 
 @custom_op('mmmamba::conv1d_silu_proj_triton_fwd')
 def _fwd_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
-            d_state: int, reverse: bool) -> Outputs:
+            d_state: int, reverse: bool, delta_bias: Optional[Tensor],
+            delta_softplus: bool) -> Outputs:
     """:func:`_launch` as an op for ``torch.compile``: B and C as their
     contiguous (B, L, N) tensors (an op's outputs must have its fake's
     strides; the caller takes the (B, N, L) views)."""
     return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
-                   d_state, reverse)
+                   d_state, reverse, delta_bias, delta_softplus)
 
 
 @register_fake(_fwd_op)
 def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
               x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
-              d_state: int, reverse: bool) -> Outputs:
+              d_state: int, reverse: bool, delta_bias: Optional[Tensor],
+              delta_softplus: bool) -> Outputs:
     batch, seqlen, dim = x.shape
     return (x.new_empty((batch, seqlen, dim)),
             x.new_empty((batch, seqlen, dim)),
@@ -53,7 +57,9 @@ def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
 def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
                             bias: Optional[Tensor], x_proj_weight: Tensor,
                             dt_proj_weight: Tensor, dt_rank: int,
-                            d_state: int, reverse: bool) -> Outputs:
+                            d_state: int, reverse: bool,
+                            delta_bias: Optional[Tensor] = None,
+                            delta_softplus: bool = False) -> Outputs:
     """The Triton op (weight (E, K)); contract of
     :func:`mmmamba.ops.conv_proj.conv1d_silu_proj`.
 
@@ -61,12 +67,14 @@ def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
         RuntimeError: an input requires grad while grad mode is on (the
             kernel has no backward).
     """
-    if grad_needed(x, weight, bias, x_proj_weight, dt_proj_weight):
+    if grad_needed(x, weight, bias, x_proj_weight, dt_proj_weight,
+                   delta_bias):
         raise RuntimeError(
             'conv1d_silu_proj (triton) is forward-only: it has no backward. '
             'Call it under torch.no_grad()/inference_mode(), or use '
             "backend='reference' (differentiable) for training")
     fwd = _fwd_op if use_custom_ops() else _launch
     u, delta, Bm, Cm = fwd(x, weight, bias, x_proj_weight, dt_proj_weight,
-                           dt_rank, d_state, reverse)
+                           dt_rank, d_state, reverse, delta_bias,
+                           delta_softplus)
     return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)

@@ -11,7 +11,8 @@ Notation: ``x`` (B, L, E) with channel stride 1, K conv taps (P = K - 1),
     u[t]          = silu(bias + sum_k w[k] x[t - P + k])  (causal; reverse:
                                                            x[t + P - k])
     dt, B, C [t]  = split(W_x u[t], [R, N, N])
-    delta[t]      = W_dt dt[t]
+    delta[t]      = W_dt dt[t]        (optionally softplus(W_dt dt[t] + b):
+                                       the scan's delta bias and softplus)
 
 **Why one kernel.** Vim's unfused inference runs, per direction and layer,
 a conv kernel (reads x, writes u), the x_proj GEMM (reads u again; its
@@ -56,6 +57,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
+from ..selective_scan.triton_kernels import _log2_1p, _softplus
 
 __all__ = ['ConvProjConfig', 'conv_proj_fwd', 'default_config']
 
@@ -149,13 +151,26 @@ def _weight_rows(w_ptr, row0, n_rows, offs_e, mask_e, stride_r, stride_e,
 @triton.jit
 def _round_to(w, dtype: tl.constexpr):
     """fp32 ``w`` rounded to ``dtype`` to nearest even, as fp32 (what
-    ``.to(dtype)`` gives on the GPU; bf16 by bit arithmetic because
-    Triton's interpreter truncates in its fp32 -> bf16 cast)."""
-    if dtype == tl.bfloat16:
+    ``.to(dtype)`` gives on the GPU; bf16 by bit arithmetic in Triton's
+    interpreter, which truncates in its fp32 -> bf16 cast)."""
+    if _INTERPRET and dtype == tl.bfloat16:
         bits = w.to(tl.int32, bitcast=True)
         bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & -65536
         return bits.to(tl.float32, bitcast=True)
     return w.to(dtype).to(tl.float32)
+
+
+@triton.jit
+def _softplus_16bit(x):
+    """softplus(x) for a result stored in 16 bits: ``max(x, 0) + ln 2 *
+    log2(1 + 2^(-|x| log2 e))`` on the special-function unit, ~6
+    instructions instead of :func:`_softplus`'s ~15 (which keeps fp32
+    accuracy where ``e`` is small). Absolute error below ~2e-7 (the
+    hardware log2's), below a bf16 rounding of any result above ~1e-4;
+    below that (x < -9) the step is too small to move the scan's state
+    by more than that error times ``B u``."""
+    e = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+    return tl.maximum(x, 0.0) + _log2_1p(e) * 0.6931471805599453
 
 
 @triton.jit
@@ -216,17 +231,21 @@ def _project(u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
 
 @triton.jit
 def _conv_proj_fwd_kernel(
-        x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, u_ptr, delta_ptr, B_ptr,
-        C_ptr, seqlen, dim, dt_rank, dstate, n_lblocks,
+        x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr, u_ptr, delta_ptr,
+        B_ptr, C_ptr, seqlen, dim, dt_rank, dstate, n_lblocks,
         stride_xb, stride_xl, stride_we, stride_wk,
         stride_wxr, stride_wxe, stride_wdte, stride_wdtr,
         K: tl.constexpr, HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
         IEEE: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
-        TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr):
+        TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
+        HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr):
     """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
     (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
-    dtype of x."""
+    dtype of x. With HAS_DT_BIAS / DT_SOFTPLUS, delta is
+    softplus(W_dt dt + b) with W_dt dt first rounded to the dtype of x (the
+    dt_proj GEMM's output, which the unfused scan reads) and the rest in
+    fp32, as the scan computes it from that input."""
     pid = tl.program_id(0)
     pid_l = pid % n_lblocks
     pid_b = pid // n_lblocks
@@ -286,6 +305,16 @@ def _conv_proj_fwd_kernel(
                       mask=(offs_r[:, None] < dt_rank) & mask_e[None, :],
                       other=0.0).to(dtype)  # (BLOCK_R, BLOCK_E)
         delta = _dot(dt, wdt, IEEE)
+        if HAS_DT_BIAS or DT_SOFTPLUS:
+            delta = _round_to(delta, dtype)
+            if HAS_DT_BIAS:
+                delta += tl.load(dtb_ptr + offs_e, mask=mask_e,
+                                 other=0.0).to(tl.float32)[None, :]
+            if DT_SOFTPLUS:
+                if IEEE:  # fp32 activations: fp32 accuracy
+                    delta = _softplus(delta)
+                else:
+                    delta = _softplus_16bit(delta)
         tl.store(delta_ptr + out_off + offs_l[:, None] * dim
                  + offs_e[None, :], delta.to(dtype),
                  mask=mask_l[:, None] & mask_e[None, :])
@@ -294,7 +323,9 @@ def _conv_proj_fwd_kernel(
 def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                   x_proj_weight: Tensor, dt_proj_weight: Tensor,
                   dt_rank: int, d_state: int, reverse: bool,
-                  config: Optional[ConvProjConfig] = None
+                  config: Optional[ConvProjConfig] = None,
+                  delta_bias: Optional[Tensor] = None,
+                  delta_softplus: bool = False
                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Launch the kernel (inputs checked by the caller).
 
@@ -306,6 +337,11 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         dt_rank, d_state: R and N.
         reverse: the anti-causal conv (Vim's backward direction).
         config: launch configuration (default :func:`default_config`).
+        delta_bias: (E,) or None, added to delta (in fp32, after delta is
+            rounded to the dtype of ``x``); delta_softplus: softplus of
+            that sum (both as the scan's own ``delta_bias`` and
+            ``delta_softplus``; delta is then the scan's step, stored in
+            the dtype of ``x``).
 
     Returns:
         u, delta: (B, L, E) and B, C: (B, L, N), all contiguous, in
@@ -324,7 +360,8 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     n_lblocks = cdiv(seqlen, cfg.block_l)
     _conv_proj_fwd_kernel[(n_lblocks * batch, )](
         x, weight, bias if bias is not None else weight, x_proj_weight,
-        dt_proj_weight, u, delta, Bm, Cm, seqlen, dim, dt_rank, d_state,
+        dt_proj_weight, delta_bias if delta_bias is not None else weight,
+        u, delta, Bm, Cm, seqlen, dim, dt_rank, d_state,
         n_lblocks, x.stride(0), x.stride(1), weight.stride(0),
         weight.stride(1), x_proj_weight.stride(0), x_proj_weight.stride(1),
         dt_proj_weight.stride(0), dt_proj_weight.stride(1),
@@ -333,7 +370,9 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
         TWO_PASS=cfg.two_pass,
         BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
-        cfg.block_e, num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+        cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
+        DT_SOFTPLUS=delta_softplus, num_warps=cfg.num_warps,
+        num_stages=cfg.num_stages,
         **({'maxnreg': cfg.maxnreg}
            if cfg.maxnreg and x.element_size() <= 2 else {}))
     return u, delta, Bm, Cm

@@ -47,6 +47,7 @@ import os
 from typing import Callable, Optional, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .._utils import (grad_needed, is_mamba_ssm_cuda_available,
@@ -410,6 +411,7 @@ def selective_scan_into(out: Tensor,
                         reverse: bool = False,
                         out_scale: float = 1.0,
                         accumulate: bool = False,
+                        gate_sum: bool = False,
                         backend: str = 'auto') -> Tensor:
     """``out = out_scale * selective_scan(u, ...)`` in place, or ``out +=``
     it with ``accumulate``; forward only (inference).
@@ -430,6 +432,11 @@ def selective_scan_into(out: Tensor,
         u, ..., delta_softplus, reverse, backend: as :func:`selective_scan`.
         out_scale: factor applied to the scan's output.
         accumulate: add into ``out`` instead of overwriting it.
+        gate_sum: (with ``accumulate`` and ``z``) gate the sum instead of
+            the scan's output: ``out = out_scale * (out + y) * silu(z)``
+            with y the ungated scan. A bidirectional caller whose first
+            direction wrote its ungated y (``z=None``) so computes the
+            gate once (Vim's inference: the two directions share z).
 
     Returns:
         ``out``.
@@ -453,12 +460,21 @@ def selective_scan_into(out: Tensor,
             'selective_scan_into is forward-only: call it under '
             'torch.no_grad()/inference_mode(), or use selective_scan / '
             'bidir_selective_scan (which have a backward) for training')
+    if gate_sum and not (accumulate and z is not None):
+        raise ValueError('selective_scan_into: gate_sum=True needs '
+                         'accumulate=True and z')
     name = resolve_backend(backend, u.device, A.shape[1], False)
     if name == 'triton':
         from .triton import selective_scan_into_triton
         return selective_scan_into_triton(out, u, delta, A, B, C, D, z,
                                           delta_bias, delta_softplus,
-                                          reverse, out_scale, accumulate)
+                                          reverse, out_scale, accumulate,
+                                          bool(gate_sum))
+    if gate_sum:
+        y = selective_scan(u, delta, A, B, C, D, None, delta_bias,
+                           delta_softplus, reverse=reverse, backend=name)
+        gated = (out.float() + y.float()) * F.silu(z.float()) * out_scale
+        return out.copy_(gated)
     y = selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                        reverse=reverse, backend=name)
     if accumulate:

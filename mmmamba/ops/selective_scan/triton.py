@@ -585,27 +585,27 @@ def bidir_selective_scan_triton(
 def _into(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
           C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
           delta_bias: Optional[Tensor], delta_softplus: bool, reverse: bool,
-          out_scale: float, accumulate: bool) -> None:
+          out_scale: float, accumulate: bool, gate_sum: bool) -> None:
     B = B.unsqueeze(1) if B.dim() == 3 else B
     C = C.unsqueeze(1) if C.dim() == 3 else C
     selective_scan_fwd(  # B, C as given: the launcher copies if it must
         scan_layout(u), scan_layout(delta), _fp32(A), B, C, _fp32(D),
         scan_layout(z), _fp32(delta_bias),
         delta_softplus, False, reverse=reverse, out=out,
-        out_scale=out_scale, accumulate=accumulate)
+        out_scale=out_scale, accumulate=accumulate, gate_sum=gate_sum)
 
 
 class SelectiveScanIntoTritonFn(torch.autograd.Function):
     """The forward kernel into a given ``out`` (forward only). Arguments
     ``(u, delta, A, B, C, D, z, delta_bias, out, delta_softplus, reverse,
-    out_scale, accumulate)``: the first eight at the positions of
+    out_scale, accumulate, gate_sum)``: the first eight at the positions of
     :class:`SelectiveScanTritonFn`'s, which FLOP counting reads."""
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, out,
-                delta_softplus, reverse, out_scale, accumulate):
+                delta_softplus, reverse, out_scale, accumulate, gate_sum):
         _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-              reverse, out_scale, accumulate)
+              reverse, out_scale, accumulate, gate_sum)
         ctx.mark_dirty(out)
         return out
 
@@ -618,10 +618,11 @@ class SelectiveScanIntoTritonFn(torch.autograd.Function):
 def _into_op(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
              C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
              delta_bias: Optional[Tensor], delta_softplus: bool,
-             reverse: bool, out_scale: float, accumulate: bool) -> None:
+             reverse: bool, out_scale: float, accumulate: bool,
+             gate_sum: bool) -> None:
     """:func:`_into` as an op that mutates ``out``."""
     _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse,
-          out_scale, accumulate)
+          out_scale, accumulate, gate_sum)
 
 
 def selective_scan_into_triton(out: Tensor, u: Tensor, delta: Tensor,
@@ -630,25 +631,27 @@ def selective_scan_into_triton(out: Tensor, u: Tensor, delta: Tensor,
                                delta_bias: Optional[Tensor],
                                delta_softplus: bool, reverse: bool,
                                out_scale: float,
-                               accumulate: bool) -> Tensor:
+                               accumulate: bool,
+                               gate_sum: bool = False) -> Tensor:
     """``out = out_scale * scan(...)`` (or ``+=`` with ``accumulate``) on
     the Triton forward kernel; same inputs as :func:`selective_scan_triton`
     (u, delta, z without a copy when contiguous or channel-last; B, C
     when contiguous or transposed views of contiguous (batch, L, N) ones,
     as :func:`~mmmamba.ops.conv1d_silu_proj` returns them), ``out``
-    (batch, dim, L) any strides and float dtype. Forward only (the caller
+    (batch, dim, L) any strides and float dtype; ``gate_sum`` as
+    :func:`~mmmamba.ops.selective_scan_into`. Forward only (the caller
     checks that no gradient is needed). Returns ``out``."""
     out_scale = float(out_scale)
     if use_custom_ops():
         _into_op(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                 reverse, out_scale, accumulate)
+                 reverse, out_scale, accumulate, gate_sum)
         return out
     if torch.jit.is_tracing():  # FLOP counting reads the Function's node
         return SelectiveScanIntoTritonFn.apply(
             u, delta, A, B, C, D, z, delta_bias, out, delta_softplus,
-            reverse, out_scale, accumulate)
+            reverse, out_scale, accumulate, gate_sum)
     # no autograd node to record (no gradient, checked by the caller):
     # the launcher itself, without the Function's host cost
     _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse,
-          out_scale, accumulate)
+          out_scale, accumulate, gate_sum)
     return out

@@ -91,6 +91,7 @@ import math
 from typing import NamedTuple, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 import triton
 import triton.language as tl
 from torch import Tensor
@@ -695,12 +696,15 @@ def _selective_scan_fwd_tmajor_kernel(
     STATE_L: tl.constexpr, REVERSE: tl.constexpr, ACCUMULATE: tl.constexpr,
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
     T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
+    GATE_SUM: tl.constexpr,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
     incoming state is folded from pass 1's per-segment results. States for
     the backward are saved every ``STATE_L`` steps (the backward's chunk).
-    Epilogue: out = out_scale * y, or out += out_scale * y (ACCUMULATE)."""
+    Epilogue (y gated by z when HAS_Z): out = out_scale * y, or out +=
+    out_scale * y (ACCUMULATE); with GATE_SUM (and ACCUMULATE) the gate is
+    on the sum, out = out_scale * (out + y) silu(z), y ungated."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -757,12 +761,15 @@ def _selective_scan_fwd_tmajor_kernel(
         y = tl.sum(hh * Ct.to(tl.float32)[:, :, None], axis=1)  # (T, D)
         if HAS_D:
             y += Dv[None, :] * u
+        if GATE_SUM:  # the gate on the sum: (prev + y) silu(z) out_scale
+            y += prev.to(tl.float32)
         if HAS_Z:
             zz = zz.to(tl.float32)
             y = y * zz * tl.sigmoid(zz)
         y = y * out_scale
         if ACCUMULATE:
-            y += prev.to(tl.float32)
+            if not GATE_SUM:
+                y += prev.to(tl.float32)
         tl.store(out_ptr + _td(row_o, pos, so_l),
                  y.to(out_ptr.dtype.element_ty), mask=m_td)
         h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
@@ -1478,6 +1485,7 @@ def selective_scan_fwd(
         out: Optional[Tensor] = None,
         out_scale: float = 1.0,
         accumulate: Optional[bool] = None,
+        gate_sum: bool = False,
 ) -> Tuple[Tensor, Tensor, Optional[Tensor], ScanConfig]:
     """Run the forward kernel.
 
@@ -1507,6 +1515,12 @@ def selective_scan_fwd(
         out_scale: factor applied to y before it is written or added.
         accumulate: whether ``out_scale * y`` is added to ``out`` (True) or
             overwrites it (False); None: add exactly when ``out`` is given.
+        gate_sum: (with ``accumulate`` and ``z``) the gate applies to the
+            sum: ``out = out_scale * (out + y) * silu(z)``, y ungated (the
+            second direction of a bidirectional scan whose first wrote its
+            ungated y: one gate instead of two). In the time-major kernel's
+            epilogue; the other kernels run ungated into a temporary and
+            the sum is gated in PyTorch.
 
     Returns:
         out (batch, dim, L) in ``u.dtype`` (or the given ``out``);
@@ -1528,6 +1542,17 @@ def selective_scan_fwd(
         accumulate = out is not None
     elif accumulate and out is None:
         raise ValueError('selective_scan_fwd: accumulate=True needs out')
+    if gate_sum and not (accumulate and z is not None):
+        raise ValueError('selective_scan_fwd: gate_sum=True needs '
+                         'accumulate=True, out and z')
+    if gate_sum and (config.steps or not config.block_t):
+        # only the time-major kernel's epilogue gates the sum
+        y, last, states, config = selective_scan_fwd(
+            u, delta, A, B, C, D, None, delta_bias, delta_softplus,
+            save_states, config, reverse)
+        gate = F.silu(z.float()).mul_(out_scale)
+        out.copy_((out.float() + y.float()).mul_(gate))
+        return out, last, states, config
     if out is None:
         out = _like_layout(u)
     last = torch.empty(batch, dim, dstate, device=u.device,
@@ -1561,7 +1586,7 @@ def selective_scan_fwd(
             B, C = B.contiguous(), C.contiguous()
         _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
                            last, config, save_states, n_state_chunks, flags,
-                           epi, accumulate, sz == su, so == su)
+                           epi, accumulate, sz == su, so == su, gate_sum)
         return out, last, states, config
     B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
     grid = (batch * (dim // config.block_d), )
@@ -1586,11 +1611,12 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                        config: ScanConfig, save_states: bool,
                        n_state_chunks: int, flags: dict, epi: tuple,
                        accumulate: bool, z_as_u: bool,
-                       out_as_u: bool) -> None:
+                       out_as_u: bool, gate_sum: bool = False) -> None:
     """The time-major forward: pass 1 over segments 0 .. n_seg-2 (when the
     sequence is split), then the main kernel over all segments. ``epi``:
     the strides of u, delta, z, out and the output scale; ``*_as_u``: z and
-    out have the strides of u."""
+    out have the strides of u; ``gate_sum``: as :func:`selective_scan_fwd`.
+    """
     batch, dim, seqlen = u.shape
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
@@ -1621,7 +1647,8 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
         n_seg, chunks_per_seg, *epi,
         HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
         BLOCK_T=block_t, STATE_L=config.block_l, ACCUMULATE=accumulate,
-        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, PREFETCH=config.prefetch, **flags)
+        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, PREFETCH=config.prefetch,
+        GATE_SUM=gate_sum, **flags)
 
 
 def bc_steps_layout(B: Tensor, C: Tensor) -> Tuple[Tensor, Tensor]:

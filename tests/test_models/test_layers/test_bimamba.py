@@ -419,3 +419,38 @@ def test_gpu_fused_inference_path_equals_training_path(monkeypatch, dtype):
     infer, train = both_paths()
     torch.testing.assert_close(infer, train, rtol=tol,
                                atol=tol * train.abs().max().item())
+
+
+def test_inference_state_matrix_is_cached_until_A_log_changes():
+    """The inference core's A = -exp(A_log) is reused while A_log keeps its
+    storage and version, and recomputed after an in-place update, a
+    load_state_dict and a replaced ``.data``; each time equal to
+    -exp(A_log) of the moment."""
+    m = _perturbed_mixer(seed=2)
+
+    def A():
+        with torch.inference_mode():
+            return m._state_matrix(m.A_log, 'f')
+
+    first = A()
+    assert A() is first
+    torch.testing.assert_close(first, -torch.exp(m.A_log.detach()))
+    with torch.inference_mode():  # the other direction: its own entry
+        torch.testing.assert_close(m._state_matrix(m.A_b_log, 'b'),
+                                   -torch.exp(m.A_b_log.detach()))
+    assert A() is first
+    with torch.no_grad():
+        m.A_log.add_(0.5)
+    second = A()
+    assert second is not first
+    torch.testing.assert_close(second, -torch.exp(m.A_log.detach()))
+    state = {k: v.clone() for k, v in m.state_dict().items()}
+    state['A_log'] = state['A_log'] * 0.5
+    m.load_state_dict(state)
+    third = A()
+    assert third is not second
+    torch.testing.assert_close(third, -torch.exp(m.A_log.detach()))
+    m.A_log.data = m.A_log.detach() + 1.0
+    torch.testing.assert_close(A(), -torch.exp(m.A_log.detach()))
+    assert 'A_log' in dict(m.named_parameters())
+    assert all('cache' not in k for k in m.state_dict())
