@@ -19,6 +19,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
+from mmmamba.ops._utils import is_compiling
 from mmmamba.registry import MODELS
 from ..layers.bimamba import BiMamba
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
@@ -521,6 +522,40 @@ class VisionMamba(BaseModule):
             self.interpolate_mode,
             with_cls_token=self.with_cls_token)
 
+    def _tokens(self, x: Tensor, grid: Tuple[int, int]) -> Tensor:
+        """The patch tokens (B, M, D) with the middle class token inserted
+        and the position embedding added: (B, M + 1, D) (or (B, M, D)
+        without a class token), in the promoted dtype (fp32 for bf16
+        patch tokens: the class token and the embedding are fp32).
+
+        Without autograd (and outside tracing and ``torch.compile``) the
+        three pieces are added straight into one output, bit for bit the
+        concatenation's sum without the concatenated copy: at Vim-Ti 1248²
+        batch 64 the concatenation and the add were two passes over a
+        0.28 GiB fp32 tensor (~1.5 ms of ~101, H200 profile in
+        ``benchmarks/NOTES.md``).
+        """
+        pos = self._pos_embed_for(grid)
+        if not self.with_cls_token:
+            return x + pos
+        batch = x.shape[0]
+        cls_index = (grid[0] * grid[1]) // 2
+        cls_token = self.cls_token.expand(batch, -1, -1)
+        if (torch.is_grad_enabled() or torch.jit.is_tracing()
+                or is_compiling()):
+            x = torch.cat([x[:, :cls_index], cls_token, x[:, cls_index:]],
+                          dim=1)
+            return x + pos
+        num_tokens = x.shape[1] + 1
+        dtype = torch.promote_types(torch.promote_types(x.dtype, pos.dtype),
+                                    cls_token.dtype)
+        out = x.new_empty((batch, num_tokens, x.shape[2]), dtype=dtype)
+        c = cls_index
+        torch.add(x[:, :c], pos[:, :c], out=out[:, :c])
+        torch.add(cls_token, pos[:, c:c + 1], out=out[:, c:c + 1])
+        torch.add(x[:, c:], pos[:, c + 1:], out=out[:, c + 1:])
+        return out
+
     def _format_output(self, feat: Tensor, grid: Tuple[int, int]) -> Tensor:
         if self.out_type == 'raw':
             return feat
@@ -554,14 +589,8 @@ class VisionMamba(BaseModule):
             order; shape per ``out_type``: 'cls_token' / 'avg_featmap'
             (B, D), 'featmap' (B, D, Hp, Wp), 'raw' (B, Hp * Wp + 1, D).
         """
-        batch = x.shape[0]
         x, grid = self.patch_embed(x)
-        if self.with_cls_token:
-            cls_index = (grid[0] * grid[1]) // 2
-            cls_token = self.cls_token.expand(batch, -1, -1)
-            x = torch.cat([x[:, :cls_index], cls_token, x[:, cls_index:]],
-                          dim=1)
-        hidden = self.drop_after_pos(x + self._pos_embed_for(grid))
+        hidden = self.drop_after_pos(self._tokens(x, grid))
         del x  # no local keeps the tokens alive past the first layer
         residual: Optional[Tensor] = None
 

@@ -625,3 +625,33 @@ def test_layer_loop_frees_the_previous_stream_before_the_mixer():
     assert len(dead) == len(model.layers)
     assert [flags for flags in dead[1:]] == [[True, True]] * 2
     torch.testing.assert_close(out, want)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('hw', [(64, 64), (48, 80)])
+def test_tokens_without_autograd_equal_the_concatenation(dtype, hw):
+    """Without autograd the class token and the position embedding are
+    added into one output (no concatenated copy): bit for bit the
+    concatenation's sum (fp32 for bf16 patch tokens, whose sum promotes),
+    also for a grid other than the model's (resized embedding); with
+    autograd the concatenation runs and gradients reach both."""
+    model = _tiny(out_type='raw').eval()
+    grid = (hw[0] // 16, hw[1] // 16)
+    x = torch.randn(2, grid[0] * grid[1], 16).to(dtype)
+    with torch.no_grad():
+        got = model._tokens(x, grid)
+    want = model._tokens(x, grid)  # grad mode: the concatenation
+    assert want.requires_grad and not got.requires_grad
+    assert got.dtype == want.dtype == torch.float32
+    assert torch.equal(got, want.detach())
+    c = (grid[0] * grid[1]) // 2
+    pos = model._pos_embed_for(grid).detach()
+    cls = (model.cls_token[:, 0] + pos[:, c]).detach()  # (1, D)
+    assert torch.equal(got[:, c], cls.expand(2, -1))
+    assert torch.equal(got[:, c + 1:], x[:, c:].float() + pos[:, c + 1:])
+    want.sum().backward()
+    assert model.cls_token.grad is not None
+    assert model.pos_embed.grad is not None
+    with torch.no_grad():  # the whole backbone, both paths
+        out = model(torch.randn(1, 3, *hw))[0]
+    assert out.shape == (1, grid[0] * grid[1] + 1, 16)
