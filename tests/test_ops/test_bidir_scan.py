@@ -414,19 +414,23 @@ def test_gpu_triton_matches_fp32_reference(batch, seqlen, layout, dtype):
 # ---------------------------------------------------------------- into
 
 
-def _into_both(ins, backend, out_scale):
+def _into_both(ins, backend, out_scale, gate_sum=False):
     """The two directions one after the other through selective_scan_into
     (Vim's low-memory inference), into the (B, E, L) view of a (B, L, E)
-    tensor as Vim passes it."""
+    tensor as Vim passes it. With ``gate_sum``, as Vim's inference core
+    now runs them: the forward direction writes its ungated y (z=None),
+    the reverse one adds its own and gates the sum."""
     u = ins['u_f']
     y = torch.full((u.shape[0], u.shape[2], u.shape[1]), float('nan'),
                    dtype=u.dtype).transpose(1, 2)
     for s, reverse in (('f', False), ('b', True)):
-        args = [ins[f'{k}_{s}'] for k in DIR_NAMES]
-        u_, delta, A, B, C, D, bias = args
+        u_, delta, A, B, C, D, bias = [ins[f'{k}_{s}'] for k in DIR_NAMES]
+        gated = reverse or not gate_sum
         got = selective_scan_into(
-            y, u_, delta, A, B, C, D, ins['z'], bias, True, reverse=reverse,
-            out_scale=out_scale, accumulate=reverse, backend=backend)
+            y, u_, delta, A, B, C, D, ins['z'] if gated else None, bias,
+            True, reverse=reverse, out_scale=out_scale if gated else 1.0,
+            accumulate=reverse, gate_sum=gate_sum and reverse,
+            backend=backend)
         assert got is y
     return y
 
@@ -453,23 +457,6 @@ def test_into_both_directions_equals_bidir(backend, dtype):
     torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol)
 
 
-def _into_gate_sum(ins, backend, out_scale):
-    """The two directions as Vim's inference runs them: the forward one
-    writes its ungated y (z=None), the reverse one adds its own and gates
-    the sum (``gate_sum``)."""
-    u = ins['u_f']
-    y = torch.full((u.shape[0], u.shape[2], u.shape[1]), float('nan'),
-                   dtype=u.dtype).transpose(1, 2)
-    for s, reverse in (('f', False), ('b', True)):
-        u_, delta, A, B, C, D, bias = [ins[f'{k}_{s}'] for k in DIR_NAMES]
-        got = selective_scan_into(
-            y, u_, delta, A, B, C, D, ins['z'] if reverse else None, bias,
-            True, reverse=reverse, out_scale=out_scale if reverse else 1.0,
-            accumulate=reverse, gate_sum=reverse, backend=backend)
-        assert got is y
-    return y
-
-
 @pytest.mark.parametrize('backend', [
     'reference',
     pytest.param('triton', marks=requires_triton_interpreter)])
@@ -480,7 +467,7 @@ def test_into_gate_sum_equals_bidir(backend, dtype):
     is stored ungated) and the float64 definition."""
     ins = vim_layout(make_inputs(2, 8, 4, 19, 2, dtype=dtype))
     with torch.no_grad():
-        got = _into_gate_sum(ins, backend, 0.5)
+        got = _into_both(ins, backend, 0.5, gate_sum=True)
         want = call(bidir_selective_scan, ins, 0.5, backend=backend)
     tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
     torch.testing.assert_close(got, want, rtol=tol, atol=tol)
