@@ -629,9 +629,9 @@ def tmajor_bc(monkeypatch):
     seen = []
     launch = tk._launch_tmajor_fwd
 
-    def spy(u, delta, A, B, C, *args):
+    def spy(u, delta, A, B, C, *args, **kwargs):
         seen.append((B, C, args[-5]['BC_NL']))
-        return launch(u, delta, A, B, C, *args)
+        return launch(u, delta, A, B, C, *args, **kwargs)
 
     monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
     return seen
@@ -989,6 +989,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
             for k in ('dt', 'z', 'g', 'du', 'ddt', 'dz')}
     as_u['OUT_AS_U'] = strides['o'] == strides['u']
     as_u['BC_NL'] = layout == 'vim'  # B, C as conv1d_silu_proj makes them
+    as_u['GATE_SUM'] = acc  # Vim's inference: the gate on the sum
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -1065,7 +1066,8 @@ for bd, n, w in ((4, 4, 1), (8, 4, 1), (2, 16, 2), (16, 16, 2), (16, 4, 2)):
     consts = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   REVERSE=False, SAVE_STATES=True, ACCUMULATE=False,
                   BLOCK_D=bd, BLOCK_T=8, BLOCK_N=n, STATE_L=8,
-                  T_IN_THREAD=rule, PREFETCH=False, BC_NL=True, **as_u)
+                  T_IN_THREAD=rule, PREFETCH=False, BC_NL=True,
+                  GATE_SUM=False, **as_u)
     kernel = build(fn, {k: v for k, v in consts.items() if k in names},
                    'bf16', strides, w)
     t_split = []
@@ -1117,7 +1119,7 @@ for bd, bt, pf in ((16, 8, True), (32, 4, True), (16, 8, False)):
                   REVERSE=False, SAVE_STATES=False, ACCUMULATE=True,
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
-                  Z_AS_U=False, OUT_AS_U=True, BC_NL=True)
+                  Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'

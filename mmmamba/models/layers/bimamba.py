@@ -382,25 +382,30 @@ class BiMamba(BaseModule):
              self._state_matrix(self.A_log, 'f'), self.D, False),
             (self.conv1d_b, self.x_proj_b, self.dt_proj_b,
              self._state_matrix(self.A_b_log, 'b'), self.D_b, True))
-        # under torch.jit tracing (FLOP counting), the unfused composition:
-        # the tracer then records the conv and the two linear layers
-        prologue = 'reference' if torch.jit.is_tracing() else 'triton'
+        # Under torch.jit tracing (FLOP counting) the model's arithmetic as
+        # the official model computes it: the unfused prologue (the tracer
+        # records the conv and the two linear layers), the step and a gate
+        # in each direction's scan. Otherwise delta is the scan's step
+        # (dt_proj's bias and the softplus in the prologue, once per
+        # (position, channel)), the forward direction writes its ungated y
+        # and the reverse one adds its own and gates the sum (the
+        # directions share z).
+        counting = torch.jit.is_tracing()
         for conv, x_proj, dt_proj, A, D, reverse in directions:
-            # delta as the scan's step: dt_proj's bias and the softplus in
-            # the prologue, once per (position, channel)
             u, delta, B, C = conv1d_silu_proj(
                 x, conv.weight, conv.bias, x_proj.weight, dt_proj.weight,
                 dt_rank=self.dt_rank, d_state=self.d_state, reverse=reverse,
-                delta_bias=dt_proj.bias, delta_softplus=True,
-                backend=prologue)
-            # the forward direction writes its ungated y; the reverse one
-            # adds its own and gates the sum (the directions share z)
+                delta_bias=None if counting else dt_proj.bias,
+                delta_softplus=not counting,
+                backend='reference' if counting else 'triton')
+            gated = reverse or counting
             selective_scan_into(
                 y.transpose(1, 2), u.transpose(1, 2), delta.transpose(1, 2),
-                A, B, C, D.float(),
-                z.transpose(1, 2) if reverse else None,
-                reverse=reverse, out_scale=scale if reverse else 1.0,
-                accumulate=reverse, gate_sum=reverse, backend='triton')
+                A, B, C, D.float(), z.transpose(1, 2) if gated else None,
+                dt_proj.bias.float() if counting else None,
+                delta_softplus=counting, reverse=reverse,
+                out_scale=scale if gated else 1.0, accumulate=reverse,
+                gate_sum=reverse and not counting, backend='triton')
             del u, delta, B, C  # before the next direction allocates its own
         return y
 

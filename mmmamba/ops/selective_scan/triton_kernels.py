@@ -1586,7 +1586,8 @@ def selective_scan_fwd(
             B, C = B.contiguous(), C.contiguous()
         _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
                            last, config, save_states, n_state_chunks, flags,
-                           epi, accumulate, sz == su, so == su, gate_sum)
+                           epi, accumulate, sz == su, so == su,
+                           gate_sum=gate_sum)
         return out, last, states, config
     B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
     grid = (batch * (dim // config.block_d), )
