@@ -47,12 +47,11 @@ import os
 from typing import Callable, Optional, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .._utils import (grad_needed, is_mamba_ssm_cuda_available,
                       is_triton_available, triton_interpret)
-from .reference import selective_scan_ref
+from .reference import gate_sum_, selective_scan_ref
 
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
@@ -473,8 +472,7 @@ def selective_scan_into(out: Tensor,
     if gate_sum:
         y = selective_scan(u, delta, A, B, C, D, None, delta_bias,
                            delta_softplus, reverse=reverse, backend=name)
-        gated = (out.float() + y.float()) * F.silu(z.float()) * out_scale
-        return out.copy_(gated)
+        return gate_sum_(out, y, z, out_scale)
     y = selective_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                        reverse=reverse, backend=name)
     if accumulate:

@@ -36,7 +36,8 @@ from torch import Tensor
 from .._utils import (custom_op, register_autograd, register_fake,
                       use_custom_ops)
 
-__all__ = ['selective_scan_ref', 'SelectiveScanRefFn', 'chunked_scan_']
+__all__ = ['selective_scan_ref', 'SelectiveScanRefFn', 'chunked_scan_',
+           'gate_sum_']
 
 #: Steps per chunk.
 CHUNK = 32
@@ -418,3 +419,12 @@ def selective_scan_ref(
         return (out, last) if return_last_state else out
     return SelectiveScanRefFn.apply(u, delta, A, B, C, D, z, delta_bias,
                                     delta_softplus, return_last_state)
+
+
+def gate_sum_(out: Tensor, y: Tensor, z: Tensor, out_scale: float) -> Tensor:
+    """``out = out_scale * (out + y) * silu(z)`` in place, computed in fp32:
+    the gated sum of ``selective_scan_into(..., gate_sum=True)`` wherever
+    the time-major kernel's epilogue does not compute it (the other
+    backends and kernels). Returns ``out``."""
+    return out.copy_((out.float() + y.float()) * F.silu(z.float())
+                     * out_scale)

@@ -91,13 +91,13 @@ import math
 from typing import NamedTuple, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 import triton
 import triton.language as tl
 from torch import Tensor
 from triton.language.extra import libdevice
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
+from .reference import gate_sum_
 
 __all__ = [
     'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config',
@@ -1550,9 +1550,7 @@ def selective_scan_fwd(
         y, last, states, config = selective_scan_fwd(
             u, delta, A, B, C, D, None, delta_bias, delta_softplus,
             save_states, config, reverse)
-        gate = F.silu(z.float()).mul_(out_scale)
-        out.copy_((out.float() + y.float()).mul_(gate))
-        return out, last, states, config
+        return gate_sum_(out, y, z, out_scale), last, states, config
     if out is None:
         out = _like_layout(u)
     last = torch.empty(batch, dim, dstate, device=u.device,
