@@ -88,6 +88,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2
+from ..triton_math import silu
 
 __all__ = [
     'bidir_conv1d_fwd', 'bidir_conv1d_bwd', 'Conv1dConfig', 'default_config'
@@ -204,8 +205,8 @@ def _bidir_conv1d_fwd_kernel(
     if HAS_BIAS_B:
         acc_b += tl.load(bb_ptr + offs_e, mask=mask_e,
                          other=0.0).to(tl.float32)[None, :]
-    u_f = acc_f * tl.sigmoid(acc_f)
-    u_b = acc_b * tl.sigmoid(acc_b)
+    u_f = silu(acc_f)
+    u_b = silu(acc_b)
     out_off = pid_b.to(tl.int64) * seqlen * dim
     ptrs = offs_l[:, None] * dim + offs_e[None, :]
     omask = (offs_l < seqlen)[:, None] & mask_e[None, :]

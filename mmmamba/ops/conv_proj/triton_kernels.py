@@ -58,6 +58,7 @@ from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
 from ..selective_scan.triton_kernels import _log2_1p, _softplus
+from ..triton_math import silu
 
 __all__ = ['ConvProjConfig', 'conv_proj_fwd', 'default_config']
 
@@ -92,15 +93,15 @@ class ConvProjConfig(NamedTuple):
 
 
 #: Default (:func:`default_config`): the lowest mean time relative to each
-#: shape's best in the H200 sweep of 2026-12-04
-#: (``benchmarks/session_1204d_h200/callC/sweep.log``; bf16, Vim-Ti
-#: 224² b128, 1248² b8 / b64, 2048² b8: 0.0598, 0.0769, 0.504, 0.179 ms,
-#: against 0.0594, 0.1004, 0.576, 0.198 for the previous default, the same
-#: without ``block_ec`` and ``maxnreg``, which took 255 registers: 8 warps
-#: per SM, 0.36 instructions issued per cycle per scheduler, ncu in
-#: ``callB``). The cap of 128 registers alone was slower (spills); with the
-#: conv pass on 32-channel chunks it fits.
-FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=32, maxnreg=128)
+#: shape's best in the H200 sweeps of 2026-12-04
+#: (``benchmarks/session_1204d_h200/callC/sweep.log``: the conv pass on
+#: 32-channel chunks under a register cap, against the previous default's
+#: 255 registers, 8 warps per SM; ``session_1204f_h200/callB``, with the
+#: special-function SiLU: the cap at 168 instead of 128, which spilled 144
+#: bytes, bf16 Vim-Ti 224² b128, 1248² b8 / b64, 2048² b8: 0.0544, 0.0705,
+#: 0.497, 0.186 ms against 0.0599, 0.0773, 0.515, 0.181; uncapped 0.0551,
+#: 0.1029, 0.597, 0.206).
+FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=32, maxnreg=168)
 
 
 def default_config(seqlen: int, dim: int) -> ConvProjConfig:
@@ -204,7 +205,7 @@ def _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e, seqlen,
         bias = tl.load(bias_ptr + offs_e, mask=mask_e,
                        other=0.0).to(tl.float32)
         a += _round_to(bias, xdt)[None, :]
-    return a * tl.sigmoid(a)
+    return silu(a)
 
 
 @triton.jit

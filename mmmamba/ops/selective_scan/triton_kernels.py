@@ -97,6 +97,7 @@ from torch import Tensor
 from triton.language.extra import libdevice
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
+from ..triton_math import silu
 from .reference import gate_sum_
 
 __all__ = [
@@ -319,7 +320,7 @@ def _selective_scan_fwd_kernel(
         if HAS_Z:
             zz = tl.load(z_ptr + (row_z[:, None] + pos[None, :] * sz_l),
                          mask=m_dl, other=0.0).to(tl.float32)
-            y = y * zz * tl.sigmoid(zz)
+            y = y * silu(zz)
         y = y * out_scale
         ptr_o = out_ptr + (row_o[:, None] + pos[None, :] * so_l)
         if ACCUMULATE:
@@ -765,7 +766,7 @@ def _selective_scan_fwd_tmajor_kernel(
             y += prev.to(tl.float32)
         if HAS_Z:
             zz = zz.to(tl.float32)
-            y = y * zz * tl.sigmoid(zz)
+            y = y * silu(zz)
         y = y * out_scale
         if ACCUMULATE:
             if not GATE_SUM:
