@@ -42,7 +42,7 @@ output and delta are alive at a time, and computes each direction's conv
 and projections in one kernel (:func:`mmmamba.ops.conv1d_silu_proj`).
 """
 import math
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -334,25 +334,57 @@ class BiMamba(BaseModule):
             backend='triton')  # (B, E, L) view of a (B, L, E) tensor
         return y.transpose(1, 2)
 
-    def _state_matrix(self, A_log: Tensor, name: str) -> Tensor:
-        """A = -exp(A_log) in fp32 for the inference core, kept between
-        calls while ``A_log`` holds the same storage at the same version
-        (an in-place update, ``load_state_dict`` or a move recomputes it):
-        two launches fewer per direction and layer, host time that decides
-        Vim's inference speed at small batches. The cache holds a view of
-        ``A_log`` so that its storage cannot be freed and reused unseen.
-        Not cached under tracing or ``torch.compile``."""
-        if torch.jit.is_tracing() or is_compiling() or A_log.is_inference():
-            return -torch.exp(A_log.float())
-        cache = self.__dict__.setdefault('_state_matrix_cache', {})
+    def _cached(self, name: str, src: Tensor,
+                make: Callable[[Tensor], Tensor]) -> Tensor:
+        """``make(src.detach())``, kept between calls while ``src`` holds
+        the same storage at the same version (an in-place update,
+        ``load_state_dict`` or a move recomputes it): launches fewer per
+        direction and layer, host time that decides Vim's inference speed
+        at small batches. The cache holds a view of ``src`` so that its
+        storage cannot be freed and reused unseen. Not cached under
+        tracing or ``torch.compile``, nor for inference tensors."""
+        if torch.jit.is_tracing() or is_compiling() or src.is_inference():
+            return make(src.detach())
+        cache = self.__dict__.setdefault('_param_cache', {})
         hit = cache.get(name)
-        if (hit is not None and hit[0].data_ptr() == A_log.data_ptr()
-                and hit[0].device == A_log.device
-                and hit[1] == A_log._version):
+        if (hit is not None and hit[0].data_ptr() == src.data_ptr()
+                and hit[0].device == src.device
+                and hit[1] == src._version):
             return hit[2]
-        A = -torch.exp(A_log.detach().float())
-        cache[name] = (A_log.detach(), A_log._version, A)
-        return A
+        out = make(src.detach())
+        cache[name] = (src.detach(), src._version, out)
+        return out
+
+    def _state_matrix(self, A_log: Tensor, name: str) -> Tensor:
+        """A = -exp(A_log) in fp32 for the inference core, cached
+        (:meth:`_cached`): two launches fewer per direction and layer."""
+        return self._cached(name, A_log, lambda a: -torch.exp(a.float()))
+
+    def _prologue_weights(self, conv: nn.Conv1d, x_proj: nn.Linear,
+                          dt_proj: nn.Linear, dtype: torch.dtype,
+                          name: str) -> tuple:
+        """The conv taps (E, K), conv bias, ``x_proj`` and ``dt_proj``
+        weights in ``dtype``, cached (:meth:`_cached`), for
+        :func:`~mmmamba.ops.conv1d_silu_proj`. It rounds them to the
+        activations' dtype itself (as autocast casts them), so the
+        results are the same bit for bit; given them in that dtype, and
+        the taps as the transposed view of a contiguous (K, E) tensor (unit
+        stride along channels), its kernel loads each tap row as one
+        vector instead of converting and gathering fp32 scalars in every
+        channel chunk (offline Triton 3.6 SASS: 3144 -> 2688 instructions,
+        ``benchmarks/NOTES.md``, session of 2026-12-04, sixth part)."""
+        def cast(t: Tensor) -> Tensor:
+            return t.to(dtype)
+
+        taps = self._cached(
+            f'{name}.taps.{dtype}', conv.weight,
+            lambda w: w.squeeze(1).t().to(dtype).contiguous().t())
+        bias = None if conv.bias is None else self._cached(
+            f'{name}.bias.{dtype}', conv.bias, cast)
+        return (taps, bias,
+                self._cached(f'{name}.x_proj.{dtype}', x_proj.weight, cast),
+                self._cached(f'{name}.dt_proj.{dtype}', dt_proj.weight,
+                             cast))
 
     def _forward_core_fused_inference(self, xz: Tensor) -> Tensor:
         """The fused core one direction after the other (no gradient).
@@ -375,8 +407,8 @@ class BiMamba(BaseModule):
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
         y = xz.new_empty(x.shape)  # (B, L, E), written by the first scan
         scale = 0.5 if self.divide_output else 1.0
-        # the conv parameters as they are: the op rounds them to x's dtype
-        # as autocast would (no cast launches per call)
+        # the prologue's weights in x's dtype are cached per direction
+        # (_prologue_weights): no cast launches per call
         directions = (
             (self.conv1d, self.x_proj, self.dt_proj,
              self._state_matrix(self.A_log, 'f'), self.D, False),
@@ -392,8 +424,14 @@ class BiMamba(BaseModule):
         # directions share z).
         counting = torch.jit.is_tracing()
         for conv, x_proj, dt_proj, A, D, reverse in directions:
+            if counting:
+                weights = (conv.weight, conv.bias, x_proj.weight,
+                           dt_proj.weight)
+            else:
+                weights = self._prologue_weights(
+                    conv, x_proj, dt_proj, x.dtype, 'b' if reverse else 'f')
             u, delta, B, C = conv1d_silu_proj(
-                x, conv.weight, conv.bias, x_proj.weight, dt_proj.weight,
+                x, *weights,
                 dt_rank=self.dt_rank, d_state=self.d_state, reverse=reverse,
                 delta_bias=None if counting else dt_proj.bias,
                 delta_softplus=not counting,

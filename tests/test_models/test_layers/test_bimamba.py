@@ -454,3 +454,71 @@ def test_inference_state_matrix_is_cached_until_A_log_changes():
     torch.testing.assert_close(A(), -torch.exp(m.A_log.detach()))
     assert 'A_log' in dict(m.named_parameters())
     assert all('cache' not in k for k in m.state_dict())
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_inference_prologue_weights_cached_and_exact(dtype):
+    """The inference core's prologue weights (conv taps as a (K, E)
+    tensor's transposed view, conv bias, x_proj / dt_proj weights) are the
+    parameters cast to the activations' dtype, reused until a parameter
+    changes, and give conv1d_silu_proj's outputs bit for bit as the fp32
+    parameters do (the op rounds them to that dtype itself)."""
+    from mmmamba.ops import conv1d_silu_proj
+    m = _perturbed_mixer(seed=5, scan_backend='triton', fuse_mixer=True)
+    e = m.d_inner
+
+    def weights():
+        with torch.inference_mode():
+            return m._prologue_weights(m.conv1d_b, m.x_proj_b, m.dt_proj_b,
+                                       dtype, 'b')
+
+    first = weights()
+    taps, bias, wx, wdt = first
+    assert taps.shape == (e, m.d_conv) and taps.stride() == (1, e)
+    raw = (m.conv1d_b.weight.squeeze(1), m.conv1d_b.bias, m.x_proj_b.weight,
+           m.dt_proj_b.weight)
+    for got, want in zip(first, raw):
+        assert got.dtype == dtype and torch.equal(got, want.detach().to(dtype))
+    assert all(a is b for a, b in zip(weights(), first))
+    x = torch.randn(2, 11, 2 * e).to(dtype)[..., :e]
+    kw = dict(dt_rank=m.dt_rank, d_state=m.d_state, reverse=True,
+              delta_bias=m.dt_proj_b.bias.detach(), delta_softplus=True,
+              backend='triton')
+    # fp32 storage of the weights' dtype-rounded values: the interpreter's
+    # fp32 -> bf16 cast truncates where the GPU's rounds (the GPU test
+    # below gives the raw fp32 parameters)
+    fp32 = [t.detach().to(dtype).float() for t in raw]
+    with torch.inference_mode():
+        cached = conv1d_silu_proj(x, *first, **kw)
+        plain = conv1d_silu_proj(x, *fp32, **kw)
+    for a, b in zip(cached, plain):
+        assert torch.equal(a, b)
+    with torch.no_grad():
+        m.conv1d_b.weight.mul_(0.5)
+    second = weights()
+    assert second[0] is not taps and second[2] is wx  # only the taps
+    assert torch.equal(second[0],
+                       m.conv1d_b.weight.detach().squeeze(1).to(dtype))
+    assert all('cache' not in k for k in m.state_dict())
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_gpu_inference_prologue_weights_exact(monkeypatch):
+    """On CUDA under bf16 autocast, the inference core's output is the same
+    bit for bit with the cached bf16 prologue weights as with the fp32
+    parameters handed to conv1d_silu_proj as they are (the kernel rounds
+    them to bf16 as torch does)."""
+    m = _perturbed_mixer(seed=6, embed_dims=64, d_state=16, d_conv=4,
+                         scan_backend='triton', fuse_mixer=True).cuda()
+    x = torch.randn(2, 300, 64, device='cuda')
+    with torch.inference_mode(), torch.autocast('cuda', torch.bfloat16):
+        cached = m(x)
+        monkeypatch.setattr(
+            BiMamba, '_prologue_weights',
+            lambda self, conv, x_proj, dt_proj, dtype, name:
+            (conv.weight, conv.bias, x_proj.weight, dt_proj.weight))
+        plain = m(x)
+    assert cached.dtype == torch.bfloat16
+    assert torch.equal(cached, plain)
