@@ -23,10 +23,12 @@ def silu(a):
     unit's exp2 and reciprocal: ~5 instructions where ``a *
     tl.sigmoid(a)``, whose division is IEEE-rounded, takes ~12 (offline
     Triton 3.6 sm_90 SASS, ``benchmarks/NOTES.md``, session of 2026-12-04,
-    sixth part). Relative error a few fp32 ulps, far below the 16-bit
-    rounding of every output that takes it; ``-0.0`` for ``a`` below
-    about -88 (where ``exp(-a)`` overflows), as the exact value rounds.
-    The interpreter computes ``a * tl.sigmoid(a)``."""
+    sixth part). Relative error a few fp32 ulps (the approximate
+    reciprocal's 2 ulps on top of the exp2 both versions use), below a
+    16-bit rounding and inside the fp32 paths' test tolerances; for ``a``
+    below about -87 the result is 0 (``1 + exp(-a)`` beyond 2^126),
+    where the true value is below 1e-36 in magnitude. The interpreter
+    computes ``a * tl.sigmoid(a)``."""
     if _COMPILED:
         e = tl.exp2(a * -1.4426950408889634)
         return libdevice.fast_dividef(a, 1.0 + e)
