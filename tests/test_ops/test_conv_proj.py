@@ -410,8 +410,12 @@ for dtype in ('bf16', 'fp32'):
                               ones, div16, cfg.num_warps, cfg.num_stages,
                               cfg.maxnreg if dtype == 'bf16' else None)
         assert len(kernel.asm['cubin']) > 0
+        ptx = kernel.asm['ptx']
         if dtype == 'bf16':  # the projections run on the tensor cores
-            assert 'mma' in kernel.asm['ptx'], 'no mma instruction'
+            assert 'mma' in ptx, 'no mma instruction'
+        # the SiLU divides on the special-function unit (triton_math.silu),
+        # not with tl.sigmoid's IEEE division
+        assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
         n += 1
 print(f'compiled {n}')
 """
@@ -423,7 +427,8 @@ def test_kernel_compiles_for_sm90():
     it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
     launch configuration (the register cap in bf16), bf16 and fp32, both
     directions (the reverse one with the scan's step: bias and softplus);
-    in bf16 the projections must compile to tensor-core MMAs."""
+    in bf16 the projections must compile to tensor-core MMAs, and the
+    SiLU to the approximate division (no IEEE one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
     assert out.strip().split('\n')[-1] == 'compiled 4', out
 
