@@ -42,7 +42,7 @@ output and delta are alive at a time, and computes each direction's conv
 and projections in one kernel (:func:`mmmamba.ops.conv1d_silu_proj`).
 """
 import math
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -334,57 +334,69 @@ class BiMamba(BaseModule):
             backend='triton')  # (B, E, L) view of a (B, L, E) tensor
         return y.transpose(1, 2)
 
-    def _cached(self, name: str, src: Tensor,
-                make: Callable[[Tensor], Tensor]) -> Tensor:
-        """``make(src.detach())``, kept between calls while ``src`` holds
-        the same storage at the same version (an in-place update,
-        ``load_state_dict`` or a move recomputes it): launches fewer per
-        direction and layer, host time that decides Vim's inference speed
-        at small batches. The cache holds a view of ``src`` so that its
-        storage cannot be freed and reused unseen. Not cached under
-        tracing or ``torch.compile``, nor for inference tensors."""
-        if torch.jit.is_tracing() or is_compiling() or src.is_inference():
-            return make(src.detach())
-        cache = self.__dict__.setdefault('_param_cache', {})
-        hit = cache.get(name)
-        if (hit is not None and hit[0].data_ptr() == src.data_ptr()
-                and hit[0].device == src.device
-                and hit[1] == src._version):
-            return hit[2]
-        out = make(src.detach())
-        cache[name] = (src.detach(), src._version, out)
+    def _cached(self, name: str, srcs: Tuple[Optional[Tensor], ...],
+                make: Callable[..., tuple]) -> tuple:
+        """``make(*srcs)`` (detached; None stays None), kept between calls
+        while every source holds the same storage at the same version (an
+        in-place update, ``load_state_dict`` or a move recomputes it):
+        launches fewer per layer, and one lookup per direction, host time
+        that decides Vim's inference speed at small batches. The cache
+        holds views of the sources so that their storage cannot be freed
+        and reused unseen. Not cached under tracing or ``torch.compile``,
+        nor for inference tensors."""
+        live = [t for t in srcs if t is not None]
+        if not (torch.jit.is_tracing() or is_compiling()
+                or any(t.is_inference() for t in live)):
+            key = (live[0].device, ) + tuple(
+                (t.data_ptr(), t._version) for t in live)
+            hit = self.__dict__.get('_param_cache', {}).get(name)
+            if hit is not None and hit[0] == key:
+                return hit[2]
+        else:
+            key = None
+        detached = [None if t is None else t.detach() for t in srcs]
+        out = make(*detached)
+        if key is not None:
+            self.__dict__.setdefault('_param_cache', {})[name] = (
+                key, detached, out)
         return out
 
-    def _state_matrix(self, A_log: Tensor, name: str) -> Tensor:
-        """A = -exp(A_log) in fp32 for the inference core, cached
-        (:meth:`_cached`): two launches fewer per direction and layer."""
-        return self._cached(name, A_log, lambda a: -torch.exp(a.float()))
+    def _inference_params(self, reverse: bool, dtype: torch.dtype) -> tuple:
+        """One direction's parameters as the inference core hands them to
+        the ops, cached (:meth:`_cached`, one lookup per direction):
 
-    def _prologue_weights(self, conv: nn.Conv1d, x_proj: nn.Linear,
-                          dt_proj: nn.Linear, dtype: torch.dtype,
-                          name: str) -> tuple:
-        """The conv taps (E, K), conv bias, ``x_proj`` and ``dt_proj``
-        weights in ``dtype``, cached (:meth:`_cached`), for
-        :func:`~mmmamba.ops.conv1d_silu_proj`. It rounds them to the
-        activations' dtype itself (as autocast casts them), so the
-        results are the same bit for bit; given them in that dtype, and
-        the taps as the transposed view of a contiguous (K, E) tensor (unit
-        stride along channels), its kernel loads each tap row as one
-        vector instead of converting and gathering fp32 scalars in every
-        channel chunk (offline Triton 3.6 SASS: 3144 -> 2688 instructions,
-        ``benchmarks/NOTES.md``, session of 2026-12-04, sixth part)."""
-        def cast(t: Tensor) -> Tensor:
-            return t.to(dtype)
+        - ``A = -exp(A_log)`` in fp32 (two launches fewer per call);
+        - the conv taps (E, K) as the transposed view of a contiguous
+          (K, E) tensor, the conv bias and the ``x_proj`` / ``dt_proj``
+          weights, in ``dtype`` (the activations'). The conv + projection
+          op rounds its weights to that dtype itself (as autocast casts
+          them), so its results are the same bit for bit; given them so,
+          its kernel loads each tap row as one vector instead of
+          gathering and rounding fp32 scalars in every channel chunk
+          (offline Triton 3.6 SASS: 3144 -> 2688 instructions,
+          ``benchmarks/NOTES.md``, session of 2026-12-04, sixth part).
 
-        taps = self._cached(
-            f'{name}.taps.{dtype}', conv.weight,
-            lambda w: w.squeeze(1).t().to(dtype).contiguous().t())
-        bias = None if conv.bias is None else self._cached(
-            f'{name}.bias.{dtype}', conv.bias, cast)
-        return (taps, bias,
-                self._cached(f'{name}.x_proj.{dtype}', x_proj.weight, cast),
-                self._cached(f'{name}.dt_proj.{dtype}', dt_proj.weight,
-                             cast))
+        Returns:
+            tuple: (A, taps, conv bias or None, x_proj weight, dt_proj
+            weight).
+        """
+        if reverse:
+            conv, x_proj, dt_proj, A_log = (self.conv1d_b, self.x_proj_b,
+                                            self.dt_proj_b, self.A_b_log)
+        else:
+            conv, x_proj, dt_proj, A_log = (self.conv1d, self.x_proj,
+                                            self.dt_proj, self.A_log)
+
+        def make(a_log, w, b, wx, wdt):
+            return (-torch.exp(a_log.float()),
+                    w.squeeze(1).t().to(dtype).contiguous().t(),
+                    None if b is None else b.to(dtype), wx.to(dtype),
+                    wdt.to(dtype))
+
+        return self._cached(
+            f'{"b" if reverse else "f"}.{dtype}',
+            (A_log, conv.weight, conv.bias, x_proj.weight, dt_proj.weight),
+            make)
 
     def _forward_core_fused_inference(self, xz: Tensor) -> Tensor:
         """The fused core one direction after the other (no gradient).
@@ -407,13 +419,10 @@ class BiMamba(BaseModule):
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
         y = xz.new_empty(x.shape)  # (B, L, E), written by the first scan
         scale = 0.5 if self.divide_output else 1.0
-        # the prologue's weights in x's dtype are cached per direction
-        # (_prologue_weights): no cast launches per call
-        directions = (
-            (self.conv1d, self.x_proj, self.dt_proj,
-             self._state_matrix(self.A_log, 'f'), self.D, False),
-            (self.conv1d_b, self.x_proj_b, self.dt_proj_b,
-             self._state_matrix(self.A_b_log, 'b'), self.D_b, True))
+        directions = ((self.conv1d, self.x_proj, self.dt_proj, self.D,
+                       False),
+                      (self.conv1d_b, self.x_proj_b, self.dt_proj_b,
+                       self.D_b, True))
         # Under torch.jit tracing (FLOP counting) the model's arithmetic as
         # the official model computes it: the unfused prologue (the tracer
         # records the conv and the two linear layers), the step and a gate
@@ -423,13 +432,14 @@ class BiMamba(BaseModule):
         # and the reverse one adds its own and gates the sum (the
         # directions share z).
         counting = torch.jit.is_tracing()
-        for conv, x_proj, dt_proj, A, D, reverse in directions:
-            if counting:
+        for conv, x_proj, dt_proj, D, reverse in directions:
+            if counting:  # the parameters as the official model uses them
+                A_log = self.A_b_log if reverse else self.A_log
+                A = -torch.exp(A_log.float())
                 weights = (conv.weight, conv.bias, x_proj.weight,
                            dt_proj.weight)
-            else:
-                weights = self._prologue_weights(
-                    conv, x_proj, dt_proj, x.dtype, 'b' if reverse else 'f')
+            else:  # cached, in x's dtype: no launches per call
+                A, *weights = self._inference_params(reverse, x.dtype)
             u, delta, B, C = conv1d_silu_proj(
                 x, *weights,
                 dt_rank=self.dt_rank, d_state=self.d_state, reverse=reverse,

@@ -430,14 +430,15 @@ def test_inference_state_matrix_is_cached_until_A_log_changes():
 
     def A():
         with torch.inference_mode():
-            return m._state_matrix(m.A_log, 'f')
+            return m._inference_params(False, torch.float32)[0]
 
     first = A()
     assert A() is first
     torch.testing.assert_close(first, -torch.exp(m.A_log.detach()))
     with torch.inference_mode():  # the other direction: its own entry
-        torch.testing.assert_close(m._state_matrix(m.A_b_log, 'b'),
-                                   -torch.exp(m.A_b_log.detach()))
+        torch.testing.assert_close(
+            m._inference_params(True, torch.float32)[0],
+            -torch.exp(m.A_b_log.detach()))
     assert A() is first
     with torch.no_grad():
         m.A_log.add_(0.5)
@@ -470,8 +471,7 @@ def test_inference_prologue_weights_cached_and_exact(dtype):
 
     def weights():
         with torch.inference_mode():
-            return m._prologue_weights(m.conv1d_b, m.x_proj_b, m.dt_proj_b,
-                                       dtype, 'b')
+            return m._inference_params(True, dtype)[1:]
 
     first = weights()
     taps, bias, wx, wdt = first
@@ -496,8 +496,8 @@ def test_inference_prologue_weights_cached_and_exact(dtype):
         assert torch.equal(a, b)
     with torch.no_grad():
         m.conv1d_b.weight.mul_(0.5)
-    second = weights()
-    assert second[0] is not taps and second[2] is wx  # only the taps
+    second = weights()  # recomputed, the unchanged weights equal
+    assert second[0] is not taps and torch.equal(second[2], wx)
     assert torch.equal(second[0],
                        m.conv1d_b.weight.detach().squeeze(1).to(dtype))
     assert all('cache' not in k for k in m.state_dict())
@@ -515,10 +515,17 @@ def test_gpu_inference_prologue_weights_exact(monkeypatch):
     x = torch.randn(2, 300, 64, device='cuda')
     with torch.inference_mode(), torch.autocast('cuda', torch.bfloat16):
         cached = m(x)
-        monkeypatch.setattr(
-            BiMamba, '_prologue_weights',
-            lambda self, conv, x_proj, dt_proj, dtype, name:
-            (conv.weight, conv.bias, x_proj.weight, dt_proj.weight))
+        cached_params = BiMamba._inference_params
+
+        def raw(self, reverse, dtype):  # A as cached, the fp32 parameters
+            conv, x_proj, dt_proj = ((self.conv1d_b, self.x_proj_b,
+                                      self.dt_proj_b) if reverse else
+                                     (self.conv1d, self.x_proj,
+                                      self.dt_proj))
+            return (cached_params(self, reverse, dtype)[0], conv.weight,
+                    conv.bias, x_proj.weight, dt_proj.weight)
+
+        monkeypatch.setattr(BiMamba, '_inference_params', raw)
         plain = m(x)
     assert cached.dtype == torch.bfloat16
     assert torch.equal(cached, plain)
