@@ -1,8 +1,11 @@
 """Host time of the inference core's parameter lookups per layer (both
-directions) on this 2-core CPU: head (2a3a89f: _state_matrix + _prologue_weights,
-five lookups per direction) or tree (_inference_params, one). Usage:
-PYTHONPATH=<mmmamba root> python lookup.py LABEL"""
-import os, sys, timeit
+directions) on this 2-core CPU: head (2a3a89f: _state_matrix and
+_prologue_weights, five lookups per direction) or tree
+(_inference_params, one). Usage: PYTHONPATH=<mmmamba root> python
+lookup.py LABEL"""
+import sys
+import timeit
+
 import torch
 from mmmamba.models.layers import BiMamba
 m = BiMamba(192).eval()
