@@ -57,8 +57,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
-from ..selective_scan.triton_kernels import _log2_1p, _softplus
-from ..triton_math import silu
+from ..triton_math import silu, softplus, softplus_16bit
 
 __all__ = ['ConvProjConfig', 'conv_proj_fwd', 'default_config']
 
@@ -159,19 +158,6 @@ def _round_to(w, dtype: tl.constexpr):
         bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & -65536
         return bits.to(tl.float32, bitcast=True)
     return w.to(dtype).to(tl.float32)
-
-
-@triton.jit
-def _softplus_16bit(x):
-    """softplus(x) for a result stored in 16 bits: ``max(x, 0) + ln 2 *
-    log2(1 + 2^(-|x| log2 e))`` on the special-function unit, ~6
-    instructions instead of :func:`_softplus`'s ~15 (which keeps fp32
-    accuracy where ``e`` is small). Absolute error below ~2e-7 (the
-    hardware log2's), below a bf16 rounding of any result above ~1e-4;
-    below that (x < -9) the step is too small to move the scan's state
-    by more than that error times ``B u``."""
-    e = tl.exp2(-tl.abs(x) * 1.4426950408889634)
-    return tl.maximum(x, 0.0) + _log2_1p(e) * 0.6931471805599453
 
 
 @triton.jit
@@ -313,9 +299,9 @@ def _conv_proj_fwd_kernel(
                                  other=0.0).to(tl.float32)[None, :]
             if DT_SOFTPLUS:
                 if IEEE:  # fp32 activations: fp32 accuracy
-                    delta = _softplus(delta)
+                    delta = softplus(delta)
                 else:
-                    delta = _softplus_16bit(delta)
+                    delta = softplus_16bit(delta)
         tl.store(delta_ptr + out_off + offs_l[:, None] * dim
                  + offs_e[None, :], delta.to(dtype),
                  mask=mask_l[:, None] & mask_e[None, :])

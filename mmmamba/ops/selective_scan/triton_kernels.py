@@ -94,10 +94,9 @@ import torch
 import triton
 import triton.language as tl
 from torch import Tensor
-from triton.language.extra import libdevice
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
-from ..triton_math import silu
+from ..triton_math import silu, softplus
 from .reference import gate_sum_
 
 __all__ = [
@@ -132,39 +131,6 @@ def _combine(a1, b1, a2, b2):
     # (a1, b1) is the earlier segment, (a2, b2) the later one:
     # h = a2 * (a1 * h0 + b1) + b2.
     return a1 * a2, b1 * a2 + b2
-
-
-# Compiled kernels take log2 from the special-function unit (lg2.approx,
-# one MUFU op); Triton's interpreter has no libdevice and uses tl.log2.
-_MUFU_LOG = tl.constexpr(not triton_interpret())
-
-
-@triton.jit
-def _log2_1p(e):
-    """log2(1 + e) for e in (0, 1]."""
-    if _MUFU_LOG:
-        return libdevice.fast_log2f(1.0 + e)
-    return tl.log2(1.0 + e)
-
-
-@triton.jit
-def _softplus(x):
-    """softplus(x) with torch's beta 1 and threshold 20, in ~15
-    instructions instead of ``tl.log``'s ~45 (a software log):
-    ``max(x, 0) + log1p(e)`` with ``e = exp(-|x|)``, where ``log1p(e)`` is
-    the series ``e - e^2/2 + e^3/3 - e^4/4 + e^5/5`` for ``e < 1/16``
-    (relative error below ``e^5 / 6``, 2e-7) and ``ln 2 * log2(1 + e)``
-    above, whose MUFU log2 (absolute error about 2^-22) is at least
-    ``log2(17/16) = 0.087`` there: relative error below 3e-6 everywhere,
-    also for the small deltas (x << 0) where ``log2(1 + e)`` alone would
-    lose most of its digits. Offline Triton 3.6 / sm_90 SASS of the
-    time-major forward at Vim's tile: 15.8 instead of 18.8 instructions per
-    state update (NOTES.md)."""
-    e = tl.exp2(-tl.abs(x) * 1.4426950408889634)
-    series = e * (1.0 + e * (-0.5 + e * (0.3333333333333333 + e * (
-        -0.25 + e * 0.2))))
-    log1p = tl.where(e < 0.0625, series, _log2_1p(e) * 0.6931471805599453)
-    return tl.where(x > 20.0, x, tl.maximum(x, 0.0) + log1p)
 
 
 @triton.jit
@@ -304,7 +270,7 @@ def _selective_scan_fwd_kernel(
         if HAS_BIAS:
             dt = dt + bias[:, None]
         if SOFTPLUS:
-            dt = _softplus(dt)
+            dt = softplus(dt)
 
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
         b = (dt * u)[:, None, :] * Bt[None, :, :]
@@ -549,7 +515,7 @@ def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
         dt = dt + bias[None, :]
     dt_in = dt
     if SOFTPLUS:
-        dt = _softplus(dt)
+        dt = softplus(dt)
     dt = tl.where(m_td, dt, 0.0)
     return dt_in, dt, tl.exp2(dt[:, None, :] * A2[None, :, :])
 
@@ -1206,8 +1172,8 @@ def _selective_scan_bwd_kernel(
             dt_raw = dt_raw + bias[:, None]
             dt_next = dt_next + bias[:, None]
         if SOFTPLUS:
-            dt = _softplus(dt_raw)
-            dt_next = _softplus(dt_next)
+            dt = softplus(dt_raw)
+            dt_next = softplus(dt_next)
         else:
             dt = dt_raw
         ptr_nl = bc_base + offs_n[:, None] * seqlen + pos[None, :]

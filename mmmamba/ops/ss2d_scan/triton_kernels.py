@@ -93,7 +93,7 @@ NUM_DIRECTIONS = 4
 def _softplus(x):
     """softplus(x), torch's beta 1 and threshold 20, with ``tl.log`` (a
     software log). The selective scan's kernels moved to a series / MUFU
-    form (``selective_scan.triton_kernels._softplus``, 6-20% faster there);
+    form (``mmmamba.ops.triton_math.softplus``, 6-20% faster there);
     here it spills (VMamba-T stage-1 backward, bf16: 128 registers and 8
     bytes of stack, ``test_kernels_compile_for_sm90``) and it has not been
     timed on the GPU, so these kernels keep this form."""
