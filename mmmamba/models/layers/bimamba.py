@@ -361,6 +361,14 @@ class BiMamba(BaseModule):
                 key, detached, out)
         return out
 
+    def _direction(self, reverse: bool) -> tuple:
+        """(conv1d, x_proj, dt_proj, A_log, D) of the forward or, with
+        ``reverse``, the backward direction."""
+        if reverse:
+            return (self.conv1d_b, self.x_proj_b, self.dt_proj_b,
+                    self.A_b_log, self.D_b)
+        return self.conv1d, self.x_proj, self.dt_proj, self.A_log, self.D
+
     def _inference_params(self, reverse: bool, dtype: torch.dtype) -> tuple:
         """One direction's parameters as the inference core hands them to
         the ops, cached (:meth:`_cached`, one lookup per direction):
@@ -380,12 +388,7 @@ class BiMamba(BaseModule):
             tuple: (A, taps, conv bias or None, x_proj weight, dt_proj
             weight).
         """
-        if reverse:
-            conv, x_proj, dt_proj, A_log = (self.conv1d_b, self.x_proj_b,
-                                            self.dt_proj_b, self.A_b_log)
-        else:
-            conv, x_proj, dt_proj, A_log = (self.conv1d, self.x_proj,
-                                            self.dt_proj, self.A_log)
+        conv, x_proj, dt_proj, A_log, _ = self._direction(reverse)
 
         def make(a_log, w, b, wx, wdt):
             return (-torch.exp(a_log.float()),
@@ -419,10 +422,6 @@ class BiMamba(BaseModule):
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
         y = xz.new_empty(x.shape)  # (B, L, E), written by the first scan
         scale = 0.5 if self.divide_output else 1.0
-        directions = ((self.conv1d, self.x_proj, self.dt_proj, self.D,
-                       False),
-                      (self.conv1d_b, self.x_proj_b, self.dt_proj_b,
-                       self.D_b, True))
         # Under torch.jit tracing (FLOP counting) the model's arithmetic as
         # the official model computes it: the unfused prologue (the tracer
         # records the conv and the two linear layers), the step and a gate
@@ -432,9 +431,9 @@ class BiMamba(BaseModule):
         # and the reverse one adds its own and gates the sum (the
         # directions share z).
         counting = torch.jit.is_tracing()
-        for conv, x_proj, dt_proj, D, reverse in directions:
+        for reverse in (False, True):
+            conv, x_proj, dt_proj, A_log, D = self._direction(reverse)
             if counting:  # the parameters as the official model uses them
-                A_log = self.A_b_log if reverse else self.A_log
                 A = -torch.exp(A_log.float())
                 weights = (conv.weight, conv.bias, x_proj.weight,
                            dt_proj.weight)

@@ -518,10 +518,7 @@ def test_gpu_inference_prologue_weights_exact(monkeypatch):
         cached_params = BiMamba._inference_params
 
         def raw(self, reverse, dtype):  # A as cached, the fp32 parameters
-            conv, x_proj, dt_proj = ((self.conv1d_b, self.x_proj_b,
-                                      self.dt_proj_b) if reverse else
-                                     (self.conv1d, self.x_proj,
-                                      self.dt_proj))
+            conv, x_proj, dt_proj, _, _ = self._direction(reverse)
             return (cached_params(self, reverse, dtype)[0], conv.weight,
                     conv.bias, x_proj.weight, dt_proj.weight)
 
