@@ -6,6 +6,7 @@ from .causal_conv1d import (bidir_conv1d_silu, bidir_conv1d_silu_ref,
 from .conv_proj import conv1d_silu_proj, conv1d_silu_proj_ref
 from .cross_scan import (check_cross_scan_backend, cross_merge,
                          cross_merge_ref, cross_scan, cross_scan_ref)
+from .layer_norm2d import layer_norm_2d, layer_norm_2d_ref
 from .selective_scan import (AUTO_ORDER, auto_order, available_backends,
                              bidir_selective_scan, check_backend,
                              resolve_backend, selective_scan,
@@ -19,5 +20,6 @@ __all__ = [
     'cross_merge', 'cross_scan_ref', 'cross_merge_ref',
     'check_cross_scan_backend', 'ss2d_scan', 'ss2d_scan_ref',
     'scan_positions', 'bidir_conv1d_silu', 'bidir_conv1d_silu_ref',
-    'check_conv1d_backend', 'conv1d_silu_proj', 'conv1d_silu_proj_ref'
+    'check_conv1d_backend', 'conv1d_silu_proj', 'conv1d_silu_proj_ref',
+    'layer_norm_2d', 'layer_norm_2d_ref'
 ]

@@ -173,7 +173,8 @@ class SS2D(BaseModule):
         self.A_logs = nn.Parameter(torch.empty(_K * D, N))
         self.Ds = nn.Parameter(torch.empty(_K * D))
         self.out_norm = (
-            build_norm(D, channel_first)
+            # cast to the conv output's dtype right after (forward)
+            build_norm(D, channel_first, cast_output=True)
             if out_norm == 'ln' else nn.Identity())
         self.out_act = nn.GELU() if out_act else nn.Identity()
         self.out_proj = build_linear(D, C, channel_first, bias=False)

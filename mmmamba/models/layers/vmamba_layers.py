@@ -23,6 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...ops.layer_norm2d import layer_norm_2d
+
 __all__ = [
     'DropPath', 'LayerNorm2d', 'Linear2d', 'Permute', 'VMambaMlp',
     'PatchEmbedV1', 'PatchEmbedV2', 'ConvDownsample', 'PatchMerging2D',
@@ -57,15 +59,51 @@ class DropPath(nn.Module):
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a (B, C, H, W) tensor.
 
-    Same parameters as ``nn.LayerNorm(num_channels)``; the input is permuted
-    to (B, H, W, C), normalised over C, and permuted back.
+    Same parameters as ``nn.LayerNorm(num_channels)`` and the official
+    module's result (permute to (B, H, W, C), ``F.layer_norm`` over C,
+    permute back: a channels-last (B, C, H, W) tensor, fp32 under CUDA
+    autocast), computed by :func:`mmmamba.ops.layer_norm2d.layer_norm_2d`,
+    whose Triton backend runs one kernel each way instead of the casts and
+    layout copies around ``F.layer_norm``.
+
+    Args:
+        backend (str): the op's backend: ``'auto'`` (the PyTorch
+            composition until the Triton kernels are measured on a GPU:
+            :data:`mmmamba.ops.layer_norm2d.AUTO_TRITON`), ``'reference'``
+            or ``'triton'`` (CUDA). Under ``torch.jit`` tracing (FLOP
+            counting) the reference always runs.
+        cast_output (bool): under autocast, return the result in autocast's
+            dtype (the fp32 result rounded once) instead of fp32. For a
+            norm whose only consumer is an autocast op that casts its input
+            to that dtype (a VSS block's norms feed ``Linear2d``
+            convolutions), the same values downstream, with half the
+            bytes written and no cast kernel. Defaults to False.
+        Other arguments as ``nn.LayerNorm``.
     """
 
+    def __init__(self,
+                 *args,
+                 backend: str = 'auto',
+                 cast_output: bool = False,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if len(self.normalized_shape) != 1:
+            raise ValueError('LayerNorm2d normalises one axis (C); got '
+                             f'normalized_shape={self.normalized_shape}')
+        self.backend = backend
+        self.cast_output = bool(cast_output)
+
     def forward(self, x: Tensor) -> Tensor:
-        x = x.permute(0, 2, 3, 1)
-        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias,
-                         self.eps)
-        return x.permute(0, 3, 1, 2)
+        out_dtype = None
+        if self.cast_output and torch.is_autocast_enabled(x.device.type):
+            out_dtype = torch.get_autocast_dtype(x.device.type)
+        backend = 'reference' if torch.jit.is_tracing() else self.backend
+        return layer_norm_2d(x, self.weight, self.bias, self.eps,
+                             out_dtype=out_dtype, backend=backend)
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, backend={self.backend!r}, '
+                f'cast_output={self.cast_output}')
 
 
 class Linear2d(nn.Linear):
@@ -95,10 +133,14 @@ class Permute(nn.Module):
 
 def build_norm(num_channels: int,
                channel_first: bool,
-               eps: float = 1e-5) -> nn.LayerNorm:
-    """LayerNorm over channels for the given layout."""
-    cls = LayerNorm2d if channel_first else nn.LayerNorm
-    return cls(num_channels, eps=eps)
+               eps: float = 1e-5,
+               cast_output: bool = False) -> nn.LayerNorm:
+    """LayerNorm over channels for the given layout; ``cast_output`` as
+    :class:`LayerNorm2d`'s (channel-first only: ``nn.LayerNorm`` keeps
+    PyTorch's behaviour)."""
+    if channel_first:
+        return LayerNorm2d(num_channels, eps=eps, cast_output=cast_output)
+    return nn.LayerNorm(num_channels, eps=eps)
 
 
 def build_linear(in_features: int,

@@ -79,12 +79,16 @@ class VSSBlock(BaseModule):
         ssm_cfg.setdefault('type', 'mmmamba.SS2D')
         ssm_cfg.update(embed_dims=embed_dims, channel_first=channel_first)
 
-        self.norm = build_norm(embed_dims, channel_first)
+        # the norms' results feed Linear2d convolutions only (SS2D's
+        # in_proj, the MLP's fc1), which cast them to autocast's dtype:
+        # LayerNorm2d returns them in it (cast_output)
+        self.norm = build_norm(embed_dims, channel_first, cast_output=True)
         self.op = MODELS.build(ssm_cfg)
         self.drop_path = DropPath(drop_path)
         self.mlp_branch = mlp_ratio > 0
         if self.mlp_branch:
-            self.norm2 = build_norm(embed_dims, channel_first)
+            self.norm2 = build_norm(
+                embed_dims, channel_first, cast_output=True)
             self.mlp = VMambaMlp(
                 embed_dims,
                 int(embed_dims * mlp_ratio),

@@ -1,0 +1,37 @@
+# Copyright (c) mmmamba contributors. All rights reserved.
+"""Reference (plain PyTorch) channel LayerNorm of (B, C, H, W) maps: the
+math of :class:`mmmamba.models.layers.LayerNorm2d` before the fused kernels
+(the official VMamba ``LayerNorm2d``: permute to (B, H, W, C),
+``F.layer_norm`` over C, permute back), and the oracle of the Triton
+backend.
+
+Every op is an ordinary PyTorch op, so autograd, autocast (``layer_norm``
+runs in fp32 under it), ``torch.compile`` and FLOP counting see the same
+graph as before.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ['layer_norm_2d_ref']
+
+
+def layer_norm_2d_ref(x: Tensor,
+                      weight: Optional[Tensor],
+                      bias: Optional[Tensor],
+                      eps: float = 1e-5,
+                      out_dtype: Optional[torch.dtype] = None) -> Tensor:
+    """LayerNorm over the channels of ``x`` (B, C, H, W).
+
+    Returns:
+        Tensor: (B, C, H, W), a permuted view of a (B, H, W, C) result
+        (channels-last memory for a contiguous ``x``); dtype as
+        ``F.layer_norm`` gives it (fp32 under autocast), or ``out_dtype``.
+    """
+    y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1], ), weight, bias,
+                     eps).permute(0, 3, 1, 2)
+    if out_dtype is not None:
+        y = y.to(out_dtype)
+    return y
