@@ -59,6 +59,14 @@ from mmmamba.registry import MODELS
 OptConfig = Optional[Union[dict, list]]
 
 
+def _global_module_hooks() -> bool:
+    """Whether global ``nn.Module`` forward hooks are registered
+    (``register_module_forward_hook`` / ``_pre_hook``)."""
+    hooks = torch.nn.modules.module
+    return bool(getattr(hooks, '_global_forward_hooks', None)
+                or getattr(hooks, '_global_forward_pre_hooks', None))
+
+
 @MODELS.register_module()
 class BiMamba(BaseModule):
     """Bidirectional Mamba mixer ("v2", div2) of Vision Mamba.
@@ -243,7 +251,45 @@ class BiMamba(BaseModule):
         if x.dim() != 3 or x.shape[-1] != self.embed_dims:
             raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
                              f'{tuple(x.shape)}')
-        return self.out_proj(self.forward_core(self.in_proj(x)))
+        linears = self._autocast_linears(x)
+        if linears is None:
+            return self.out_proj(self.forward_core(self.in_proj(x)))
+        w_in, b_in, w_out, b_out = linears
+        return F.linear(self.forward_core(F.linear(x, w_in, b_in)), w_out,
+                        b_out)
+
+    def _autocast_linears(self, x: Tensor) -> Optional[tuple]:
+        """``in_proj``'s and ``out_proj``'s weights and biases in autocast's
+        dtype, cached (:meth:`_cached`), for an inference call under
+        autocast; None otherwise (then the modules run).
+
+        Under autocast each ``nn.Linear`` call casts its fp32 weight: a
+        kernel launch, an allocation and the dispatch around them, twice
+        per layer, where Vim's inference at small batches is bound by the
+        host. Autocast's cast is ``weight.to(dtype)`` (round to nearest),
+        which the cache holds, so ``F.linear`` on the cached weights (no
+        cast left for autocast to do) gives the modules' output bit for
+        bit. Not taken with a gradient to compute, under tracing or
+        ``torch.compile``, or when either module has hooks (which a direct
+        ``F.linear`` would skip).
+        """
+        device = x.device.type
+        if (not torch.is_autocast_enabled(device) or torch.is_grad_enabled()
+                or torch.jit.is_tracing() or is_compiling()):
+            return None
+        mods = (self.in_proj, self.out_proj)
+        if any(m._forward_hooks or m._forward_pre_hooks for m in mods) or (
+                _global_module_hooks()):
+            return None
+        dtype = torch.get_autocast_dtype(device)
+
+        def make(*tensors):
+            return tuple(None if t is None else t.to(dtype) for t in tensors)
+
+        return self._cached(
+            f'linears.{dtype}',
+            (self.in_proj.weight, self.in_proj.bias, self.out_proj.weight,
+             self.out_proj.bias), make)
 
     def _needs_grad(self, xz: Tensor) -> bool:
         """Whether this call builds an autograd graph."""

@@ -457,6 +457,53 @@ def test_inference_state_matrix_is_cached_until_A_log_changes():
     assert all('cache' not in k for k in m.state_dict())
 
 
+@pytest.mark.parametrize('bias', [False, True])
+def test_autocast_inference_linears_cached_and_exact(bias):
+    """Under autocast without gradients, in_proj / out_proj run on cached
+    weights in autocast's dtype: the modules' output bit for bit (autocast
+    casts their fp32 weights the same way), no cast per call, recomputed
+    after an in-place update; the modules themselves run with a gradient
+    to compute, without autocast, or when either has a hook."""
+    m = _perturbed_mixer(seed=7, bias=bias)
+    x = torch.randn(2, 9, 8)
+
+    def modules_path():
+        return m.out_proj(m.forward_core(m.in_proj(x)))
+
+    def both():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            return m(x), modules_path()
+
+    with torch.inference_mode():
+        got, want = both()
+        assert got.dtype == torch.bfloat16 and torch.equal(got, want)
+        cached = m._param_cache['linears.torch.bfloat16'][2]
+        assert cached[0].dtype == torch.bfloat16
+        assert (cached[1] is None) == (not bias)
+        got, _ = both()
+        assert m._param_cache['linears.torch.bfloat16'][2] is cached
+    with torch.no_grad():
+        m.in_proj.weight.mul_(0.5)
+        got, want = both()
+    assert torch.equal(got, want)
+    assert m._param_cache['linears.torch.bfloat16'][2] is not cached
+    # the modules: a gradient to compute, no autocast, a hook
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        m(x).float().sum().backward()
+    assert m.in_proj.weight.grad is not None
+    with torch.no_grad():
+        assert m._autocast_linears(x) is None
+    calls = []
+    handle = m.out_proj.register_forward_hook(
+        lambda mod, args, out: calls.append(out.shape))
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        assert m._autocast_linears(x) is None
+        m(x)
+    handle.remove()
+    assert calls == [(2, 9, 8)]
+    assert all('cache' not in k for k in m.state_dict())
+
+
 @requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_inference_prologue_weights_cached_and_exact(dtype):
