@@ -25,7 +25,8 @@ import torch
 __all__ = [
     'is_triton_available', 'is_mamba_ssm_cuda_available', 'triton_interpret',
     'HAS_CUSTOM_OPS', 'custom_op', 'register_fake', 'register_autograd',
-    'is_compiling', 'use_custom_ops', 'grad_needed', 'cdiv', 'next_power_of_2'
+    'is_compiling', 'use_custom_ops', 'grad_needed', 'cdiv', 'next_power_of_2',
+    'persistent_programs'
 ]
 
 #: Whether ``torch.library.custom_op`` and its companions exist (torch 2.4+).
@@ -86,6 +87,24 @@ def next_power_of_2(n: int) -> int:
     """The smallest power of two >= ``n`` (n >= 1), as
     ``triton.next_power_of_2`` (see :func:`cdiv` for why not that)."""
     return 1 << max(n - 1, 0).bit_length()
+
+
+@functools.lru_cache(maxsize=None)
+def _sm_count(index: int) -> int:
+    return torch.cuda.get_device_properties(index).multi_processor_count
+
+
+def persistent_programs(device: torch.device, n_items: int,
+                        per_sm: int) -> int:
+    """How many programs a kernel that walks ``n_items`` work items in a
+    loop (each program a contiguous range, one partial result per program)
+    launches: at most ``per_sm`` per SM of ``device`` and at most one per
+    item; a few in Triton's CPU interpreter."""
+    if device.type == 'cuda':
+        index = device.index if device.index is not None else \
+            torch.cuda.current_device()
+        return max(1, min(n_items, _sm_count(index) * per_sm))
+    return max(1, min(n_items, 4))
 
 
 def triton_interpret() -> bool:

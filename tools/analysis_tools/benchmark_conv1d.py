@@ -39,10 +39,7 @@ Examples::
     python tools/analysis_tools/benchmark_conv1d.py --device cpu --quick
 """
 import argparse
-import datetime
-import os
 import os.path as osp
-import platform
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -51,8 +48,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scan import (measure_copy_bandwidth, time_cpu,  # noqa: E402
-                            time_cuda)
+from benchmark_scan import (measure_copy_bandwidth, pick_shapes,  # noqa: E402
+                            time_cpu, time_cuda, write_table)
 
 # name: (batch, seqlen, dim E = d_inner); Vim-Ti: D = 192, E = 384
 GPU_SHAPES = {
@@ -307,16 +304,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     args = parse_args(argv)
-    if args.device == 'cpu':
-        # the Triton path on CPU runs in the interpreter, which must be on
-        # before the kernels are first imported
-        os.environ.setdefault('TRITON_INTERPRET', '1')
-    if args.quick:
-        shapes = QUICK_SHAPES
-    else:
-        shapes = GPU_SHAPES if args.device == 'cuda' else CPU_SHAPES
-    if args.shapes:
-        shapes = {k: v for k, v in shapes.items() if k in args.shapes}
+    shapes = pick_shapes(args, GPU_SHAPES, CPU_SHAPES, QUICK_SHAPES)
     from mmmamba.ops._utils import is_triton_available
     paths = args.paths or (['pytorch', 'triton'] + (
         ['reference'] if args.device == 'cpu' else []))
@@ -352,18 +340,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     summary = speedups(rows)
     print('\n'.join(summary))
     if args.out:
-        device = (torch.cuda.get_device_name(0) if args.device == 'cuda' else
-                  f'{platform.processor() or platform.machine()}, '
-                  f'{torch.get_num_threads()} threads')
-        now = datetime.datetime.now(datetime.timezone.utc)
-        with open(args.out, 'w') as f:
-            f.write(f'date: {now:%Y-%m-%d %H:%M} UTC\n'
-                    f'device: {device}; torch {torch.__version__}'
-                    + (f'; copy bandwidth {bandwidth / 1e12:.2f} TB/s'
-                       if bandwidth else '') + '\n\n')
-            f.write(HEADER + '\n')
-            f.write('\n'.join(fmt_row(r) for r in rows) + '\n\n')
-            f.write('\n'.join(summary) + '\n')
+        write_table(args.out, args.device, HEADER,
+                    [fmt_row(r) for r in rows], summary,
+                    f'; copy bandwidth {bandwidth / 1e12:.2f} TB/s'
+                    if bandwidth else '')
     return rows
 
 

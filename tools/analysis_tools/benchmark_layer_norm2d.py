@@ -35,19 +35,16 @@ Examples::
 """  # noqa: E501
 import argparse
 import contextlib
-import datetime
 import itertools
-import os
 import os.path as osp
-import platform
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scan import (measure_copy_bandwidth, time_cpu,  # noqa: E402
-                            time_cuda)
+from benchmark_scan import (measure_copy_bandwidth, pick_shapes,  # noqa: E402
+                            time_cpu, time_cuda, write_table)
 
 # name: (B, C, H, W)
 GPU_SHAPES = {
@@ -238,16 +235,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     args = parse_args(argv)
-    if args.device == 'cpu':
-        # the Triton backend on CPU runs in the interpreter; it must be set
-        # before the kernels are first imported
-        os.environ.setdefault('TRITON_INTERPRET', '1')
-    if args.quick:
-        shapes = QUICK_SHAPES
-    else:
-        shapes = GPU_SHAPES if args.device == 'cuda' else CPU_SHAPES
-    if args.shapes:
-        shapes = {k: v for k, v in shapes.items() if k in args.shapes}
+    shapes = pick_shapes(args, GPU_SHAPES, CPU_SHAPES, QUICK_SHAPES)
     from mmmamba.ops._utils import is_triton_available
     backends = [b for b in args.backends
                 if b != 'triton' or is_triton_available()]
@@ -287,19 +275,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     summary = speedups(rows)
     print('\n'.join(summary))
     if args.out:
-        device = (torch.cuda.get_device_name(0) if args.device == 'cuda' else
-                  f'{platform.processor() or platform.machine()}, '
-                  f'{torch.get_num_threads()} threads')
-        now = datetime.datetime.now(datetime.timezone.utc)
-        with open(args.out, 'w') as f:
-            f.write(f'date: {now:%Y-%m-%d %H:%M} UTC\n'
-                    f'device: {device}; torch {torch.__version__}\n'
-                    f'command: benchmark_layer_norm2d.py '
-                    f'{" ".join(argv if argv is not None else sys.argv[1:])}'
-                    '\n\n')
-            f.write(header + '\n')
-            f.write('\n'.join(fmt_row(r) for r in rows) + '\n\n')
-            f.write('\n'.join(summary) + '\n')
+        command = ' '.join(argv if argv is not None else sys.argv[1:])
+        write_table(args.out, args.device, header,
+                    [fmt_row(r) for r in rows], summary,
+                    f'\ncommand: benchmark_layer_norm2d.py {command}')
     return rows
 
 

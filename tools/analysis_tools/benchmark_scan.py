@@ -29,6 +29,7 @@ Examples::
 """
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import sys
@@ -156,6 +157,38 @@ def time_cpu(fn: Callable, repeats: int, warmup: int = 1) -> float:
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
+
+
+def pick_shapes(args, gpu: Dict, cpu: Dict, quick: Dict) -> Dict:
+    """The shapes a benchmark script's ``main`` runs: ``quick`` with
+    ``--quick``, else ``gpu`` or ``cpu`` by ``--device``, filtered by
+    ``--shapes`` names. On CPU it first turns Triton's interpreter on
+    (``TRITON_INTERPRET=1`` if unset), which must happen before any kernel
+    module is imported."""
+    if args.device == 'cpu':
+        os.environ.setdefault('TRITON_INTERPRET', '1')
+    shapes = quick if args.quick else (gpu if args.device == 'cuda' else cpu)
+    if args.shapes:
+        shapes = {k: v for k, v in shapes.items() if k in args.shapes}
+    return shapes
+
+
+def write_table(path: str, device: str, header: str, lines: List[str],
+                summary: List[str], extra: str = '') -> None:
+    """Write a benchmark table as markdown: the date (UTC), the device
+    (``device``: 'cuda' or 'cpu', described), torch's version and ``extra``
+    on the first lines, then ``header``, the table's ``lines`` and the
+    ``summary`` lines."""
+    name = (torch.cuda.get_device_name(0) if device == 'cuda' else
+            f'{platform.processor() or platform.machine()}, '
+            f'{torch.get_num_threads()} threads')
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with open(path, 'w') as f:
+        f.write(f'date: {now:%Y-%m-%d %H:%M} UTC\n'
+                f'device: {name}; torch {torch.__version__}{extra}\n\n')
+        f.write(header + '\n')
+        f.write('\n'.join(lines) + '\n\n')
+        f.write('\n'.join(summary) + '\n')
 
 
 def measure_copy_bandwidth() -> float:

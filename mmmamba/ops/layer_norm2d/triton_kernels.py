@@ -31,7 +31,6 @@ walking a contiguous range of tiles, and written as one partial row per
 program; the launcher reduces the (programs, C) partials with ``sum(0)``:
 deterministic, no atomics.
 """
-import functools
 from typing import NamedTuple, Optional, Tuple
 
 import torch
@@ -39,7 +38,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .._utils import cdiv, next_power_of_2
+from .._utils import cdiv, next_power_of_2, persistent_programs
 
 __all__ = [
     'layer_norm_2d_fwd', 'layer_norm_2d_bwd', 'LayerNorm2dConfig',
@@ -266,20 +265,6 @@ def layer_norm_2d_fwd(x: Tensor,
     return y
 
 
-@functools.lru_cache(maxsize=None)
-def _sm_count(index: int) -> int:
-    return torch.cuda.get_device_properties(index).multi_processor_count
-
-
-def _num_programs(device: torch.device, n_tiles: int,
-                  config: LayerNorm2dConfig) -> int:
-    if device.type == 'cuda':
-        index = device.index if device.index is not None else \
-            torch.cuda.current_device()
-        return max(1, min(n_tiles, _sm_count(index) * config.programs_per_sm))
-    return max(1, min(n_tiles, 4))  # the CPU interpreter: a few programs
-
-
 def layer_norm_2d_bwd(dy: Tensor,
                       x: Tensor,
                       weight: Optional[Tensor],
@@ -315,7 +300,7 @@ def layer_norm_2d_bwd(dy: Tensor,
     config = config or default_config(C, n_pos, backward=True)
     n_pblocks = cdiv(n_pos, config.block_p)
     n_tiles = B * n_pblocks
-    n_prog = _num_programs(x.device, n_tiles, config)
+    n_prog = persistent_programs(x.device, n_tiles, config.programs_per_sm)
     tiles_per_prog = cdiv(n_tiles, n_prog)
     n_prog = cdiv(n_tiles, tiles_per_prog)
     partial = x.new_empty((2 if compute_dw and compute_db else 1, n_prog, C),

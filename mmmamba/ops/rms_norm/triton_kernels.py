@@ -33,7 +33,6 @@ range of row blocks, and written as one partial row per program; the
 launcher reduces the (programs, C) partials with one ``sum(0)``:
 deterministic, no atomics.
 """
-import functools
 from typing import NamedTuple, Optional, Tuple
 
 import torch
@@ -41,7 +40,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from .._utils import cdiv, next_power_of_2
+from .._utils import cdiv, next_power_of_2, persistent_programs
 
 __all__ = [
     'add_rms_norm_fwd', 'add_rms_norm_bwd', 'RMSNormConfig', 'default_config'
@@ -220,21 +219,6 @@ def add_rms_norm_fwd(x: Tensor,
     return y, res_out
 
 
-@functools.lru_cache(maxsize=None)
-def _sm_count(index: int) -> int:
-    return torch.cuda.get_device_properties(index).multi_processor_count
-
-
-def _num_programs(device: torch.device, n_blocks: int,
-                  config: RMSNormConfig) -> int:
-    if device.type == 'cuda':
-        index = device.index if device.index is not None else \
-            torch.cuda.current_device()
-        sms = _sm_count(index)
-        return max(1, min(n_blocks, sms * config.programs_per_sm))
-    return max(1, min(n_blocks, 4))  # the CPU interpreter: a few programs
-
-
 def add_rms_norm_bwd(dy: Optional[Tensor],
                      dres_out: Optional[Tensor],
                      r: Tensor,
@@ -281,7 +265,7 @@ def add_rms_norm_bwd(dy: Optional[Tensor],
         return dx, dres, dw
     config = config or default_config(n_cols, backward=True)
     n_blocks = cdiv(n_rows, config.block_m)
-    n_prog = _num_programs(r.device, n_blocks, config)
+    n_prog = persistent_programs(r.device, n_blocks, config.programs_per_sm)
     rows_per_prog = cdiv(n_blocks, n_prog) * config.block_m
     n_prog = cdiv(n_rows, rows_per_prog)
     partial = torch.empty((n_prog, n_cols), dtype=torch.float32,
