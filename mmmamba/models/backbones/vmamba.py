@@ -18,7 +18,8 @@ from torch import Tensor
 
 from mmmamba.registry import MODELS
 from ..layers.ss2d import vmamba_init_weights
-from ..layers.vmamba_layers import (ConvDownsample, PatchEmbedV1, PatchEmbedV2,
+from ..layers.vmamba_layers import (ConvDownsample, LayerNorm2d,
+                                    PatchEmbedV1, PatchEmbedV2,
                                     PatchMerging2D, build_norm)
 from ..layers.vss_block import VSSBlock
 
@@ -45,6 +46,7 @@ _ARCH_DEFAULTS = dict(
     downsample_version='v3',
     channel_first=True,
 )
+_NORM_BACKENDS = ('auto', 'reference', 'triton')
 _ESSENTIAL_KEYS = {'embed_dims', 'depths', 'd_state', 'ssm_ratio'}
 _OPTIONAL_KEYS = set(_ARCH_DEFAULTS) | {'patch_size', 'in_channels'}
 
@@ -328,6 +330,12 @@ class VMamba(BaseModule):
         fuse_cross_scan (bool): SS2D's fused core on the Triton scan
             backend (see :class:`~mmmamba.models.layers.SS2D`; opt-in until
             it has run on a GPU). Defaults to False.
+        norm_backend (str): backend of every channel-first
+            :class:`~mmmamba.models.layers.LayerNorm2d`
+            (:func:`mmmamba.ops.layer_norm2d.layer_norm_2d`): ``'auto'``,
+            ``'reference'`` or ``'triton'`` (one kernel each way; opt-in
+            until it has run on a GPU). Channel-last models use
+            ``nn.LayerNorm`` and ignore it. Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): mmengine init config; without
             a ``Pretrained`` entry the official init is applied (trunc-normal
             linears, unit LayerNorms, Mamba init of the SSM parameters).
@@ -353,8 +361,12 @@ class VMamba(BaseModule):
                  scan_backend: str = 'auto',
                  cross_scan_backend: str = 'auto',
                  fuse_cross_scan: bool = False,
+                 norm_backend: str = 'auto',
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if norm_backend not in _NORM_BACKENDS:
+            raise ValueError(f'VMamba: norm_backend must be one of '
+                             f'{_NORM_BACKENDS}, got {norm_backend!r}')
         arch = self._resolve_arch(arch)
         overrides = dict(
             channel_first=channel_first,
@@ -454,6 +466,9 @@ class VMamba(BaseModule):
             self.layers.append(_Stage(blocks, downsample))
         for i in self.out_indices:
             self.add_module(f'outnorm{i}', build_norm(dims[i], cf))
+        for m in self.modules():
+            if isinstance(m, LayerNorm2d):
+                m.backend = norm_backend
         self._freeze_stages()
 
     @classmethod

@@ -344,6 +344,20 @@ def test_fuse_cross_scan_reaches_every_ss2d():
                    if type(op).__name__ == 'SS2D')
 
 
+def test_norm_backend_reaches_every_layer_norm_2d():
+    from mmmamba.models.layers import LayerNorm2d
+    model = VMamba(arch=TINY, norm_backend='triton')
+    norms = [m for m in model.modules() if isinstance(m, LayerNorm2d)]
+    # stem 2, a downsample per stage but the last, per block norm / norm2
+    # / SS2D out_norm, the out norms
+    assert len(norms) == 2 + 3 + 3 * 5 + 4
+    assert all(m.backend == 'triton' for m in norms)
+    assert all(m.backend == 'auto' for m in VMamba(arch=TINY).modules()
+               if isinstance(m, LayerNorm2d))
+    with pytest.raises(ValueError, match="norm_backend must be one of"):
+        VMamba(arch=TINY, norm_backend='fast')
+
+
 # --------------------------------------------------------------------------
 # training features
 # --------------------------------------------------------------------------
