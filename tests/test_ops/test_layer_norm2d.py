@@ -417,6 +417,20 @@ def test_triton_no_grad_and_empty():
 
 
 @requires_triton_interpreter
+def test_triton_expanded_output_gradient():
+    """``y.sum()`` hands the backward an expanded gradient (all strides
+    0): read in place, the same gradients as the reference's."""
+    ins = make_inputs((2, 5, 3, 4), torch.float32)
+    leaves = (ins['x'], ins['weight'], ins['bias'])
+    got, want = (torch.autograd.grad(
+        layer_norm_2d(*leaves, backend=be).sum(), leaves)
+        for be in ('triton', 'reference'))
+    for name, g, w in zip(NAMES[1:], got, want):
+        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5,
+                                   msg=lambda m, n=name: f'{n}: {m}')
+
+
+@requires_triton_interpreter
 def test_triton_custom_ops_opcheck():
     from mmmamba.ops.layer_norm2d import triton as tb
     g = torch.Generator().manual_seed(0)
