@@ -15,8 +15,9 @@ TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_backbone.py')
 
 EXPECTED_COLUMNS = [
     'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
-    'status', 'images_per_s', 'median_ms', 'peak_mem_gib', 'params', 'warmup',
-    'repeats', 'device', 'torch', 'scan_backend', 'compile', 'message'
+    'status', 'images_per_s', 'median_ms', 'kernel_ms', 'peak_mem_gib',
+    'params', 'warmup', 'repeats', 'device', 'torch', 'scan_backend',
+    'compile', 'message'
 ]
 
 # 2-layer Vim of width 16 (1 token per 16x16 patch): a few ms per batch
@@ -81,6 +82,46 @@ def test_resolution_mode_cpu(tool, tmp_path):
             for r in redrawn] == [float(r['images_per_s']) for r in written]
     assert osp.getsize(again / 'fig1.png') > 10_000
     assert (again / 'summary.md').read_text().count('| inference |') == 4
+
+
+def test_kernel_time_needs_cuda_and_fills_the_summary(tool, tmp_path):
+    """--kernel-time refuses a CPU run (it profiles CUDA kernels); rows that
+    have a kernel time get wall and kernel columns in the summary (read
+    back from a CSV, as --from-csv does)."""
+    with pytest.raises(SystemExit, match='needs a CUDA device'):
+        tool.main(['--device', 'cpu', '--kernel-time', '--out-dir',
+                   str(tmp_path / 'refused')])
+    assert tool.parse_args(['--kernel-time']).kernel_time == 3
+    assert tool.parse_args(['--kernel-time', '5']).kernel_time == 5
+    args = tool.parse_args(['--kernel-time'])
+    res = dict(status='ok', message='', params=10, median_s=0.042,
+               kernel_s=0.0187, peak_mem_gib=0.44)
+    row = tool._row('resolution', 'vim-tiny', 'inference', 1248, 8, 'bf16',
+                    res, args, torch.device('cpu'))
+    assert row['median_ms'] == 42.0 and row['kernel_ms'] == 18.7
+    assert 'wall 42.00 ms, kernels 18.70 ms' in tool._format_row(row)
+    tool.write_csv([row], str(tmp_path / 'results.csv'))
+    rows = tool.read_csv(str(tmp_path / 'results.csv'))
+    assert rows[0]['kernel_ms'] == 18.7
+    tool.write_summary(rows, str(tmp_path / 'summary.md'), args, 'H200',
+                       'cmd')
+    text = (tmp_path / 'summary.md').read_text()
+    assert '| img/s | peak GiB | wall ms | kernel ms | status |' in text
+    assert '| 1248 | 8 | bf16 | 190.476 | 0.44 | 42.0 | 18.7 | ok |' in text
+    assert 'kernel ms: GPU kernel time per batch' in text
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='requires CUDA')
+def test_kernel_time_on_gpu(tool, tmp_path):
+    rows = tool.main([
+        '--models', f'vim-toy={TOY_VIM}', '--resolutions', '64',
+        '--batch-size', '2', '--warmup', '1', '--repeats', '2',
+        '--precisions', 'bf16', '--kernel-time', '2', '--no-plot',
+        '--out-dir', str(tmp_path)
+    ])
+    assert rows[0]['status'] == 'ok', rows[0]['message']
+    assert 0 < rows[0]['kernel_ms'] < 10 * rows[0]['median_ms']
 
 
 @pytest.mark.parametrize('mode', ['resolution', 'vmamba-throughput'])

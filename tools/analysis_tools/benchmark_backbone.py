@@ -10,7 +10,10 @@ Mode ``resolution`` (default): batch inference of backbone features
 included). Writes ``results.csv``, ``fig1.png`` (FPS on a log axis and memory
 against resolution, as Fig. 1(b)(c)) and ``summary.md`` (tables and the
 Vim-vs-DeiT ratios) to ``--out-dir``. All models of one run use the same
-batch size at a given resolution and the same precision.
+batch size at a given resolution and the same precision. With
+``--kernel-time`` (CUDA) every point also records its GPU kernel time per
+batch (``kernel_ms``, torch.profiler over a few more batches): a wall time
+well above it is bound by the host (Python and launches), not the GPU.
 
 Mode ``vmamba-throughput``: classifiers at 224², batch 128, measured as
 VMamba's README measures them: inference throughput (fp32 and bf16
@@ -94,8 +97,9 @@ import torch.nn.functional as F
 
 CSV_COLUMNS = [
     'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
-    'status', 'images_per_s', 'median_ms', 'peak_mem_gib', 'params', 'warmup',
-    'repeats', 'device', 'torch', 'scan_backend', 'compile', 'message'
+    'status', 'images_per_s', 'median_ms', 'kernel_ms', 'peak_mem_gib',
+    'params', 'warmup', 'repeats', 'device', 'torch', 'scan_backend',
+    'compile', 'message'
 ]
 
 COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune',
@@ -441,11 +445,30 @@ def warm_compiled(step: Callable[[], Any], args) -> None:
             step()
 
 
+def kernel_seconds(fn: Callable[[], Any], steps: int) -> float:
+    """GPU time of one call of ``fn``: the sum of the durations of the CUDA
+    kernels (and copies) torch.profiler records over ``steps`` calls, over
+    ``steps``. Against the wall time of a call it tells whether the host or
+    the GPU bounds it."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            fn()
+        torch.cuda.synchronize()
+    total_us = sum(e.device_time_total for e in prof.key_averages()
+                   if e.device_type.name == 'CUDA')
+    return total_us / steps / 1e6
+
+
 def run_point(make: Callable[[], Tuple[Callable[[], Any],
                                        int]], device: torch.device,
-              warmup: int, repeats: int) -> Dict[str, Any]:
+              warmup: int, repeats: int,
+              kernel_steps: int = 0) -> Dict[str, Any]:
     """Build (``make`` returns the step function and the parameter count),
-    time and measure one point; OOM and other errors become a status."""
+    time and measure one point (with ``kernel_steps``, also the GPU kernel
+    time per call, :func:`kernel_seconds`, after the peak memory is read);
+    OOM and other errors become a status."""
     _free(device)
     _reset_peak(device)
     result: Dict[str, Any] = dict(status='ok', message='')
@@ -455,6 +478,8 @@ def run_point(make: Callable[[], Tuple[Callable[[], Any],
         times = time_fn(fn, device, warmup, repeats)
         result['median_s'] = statistics.median(times)
         result['peak_mem_gib'] = _peak_gib(device)
+        if kernel_steps:
+            result['kernel_s'] = kernel_seconds(fn, kernel_steps)
     except Exception as err:  # noqa: BLE001 - recorded, the run goes on
         result['status'] = 'OOM' if is_oom(err) else 'error'
         result['message'] = f'{type(err).__name__}: {err}'.splitlines(
@@ -477,6 +502,7 @@ def _row(mode: str, label: str, measure: str, resolution: int, batch: int,
         status=res['status'],
         images_per_s='',
         median_ms='',
+        kernel_ms='',
         peak_mem_gib='',
         params=res.get('params', ''),
         warmup=args.warmup,
@@ -489,6 +515,8 @@ def _row(mode: str, label: str, measure: str, resolution: int, batch: int,
     if res['status'] == 'ok':
         row['images_per_s'] = round(batch / res['median_s'], 3)
         row['median_ms'] = round(res['median_s'] * 1e3, 3)
+        if 'kernel_s' in res:
+            row['kernel_ms'] = round(res['kernel_s'] * 1e3, 3)
         if res['peak_mem_gib'] is not None:
             row['peak_mem_gib'] = round(res['peak_mem_gib'], 3)
     return row
@@ -546,7 +574,8 @@ def bench_resolution(
                     warm_compiled(step, args)
                     return step, params
 
-                res = run_point(make, device, args.warmup, args.repeats)
+                res = run_point(make, device, args.warmup, args.repeats,
+                                args.kernel_time)
                 row = _row('resolution', label, 'inference', resolution, batch,
                            precision, res, args, device)
                 print(_format_row(row), flush=True)
@@ -611,7 +640,8 @@ def bench_vmamba(
                     warm_compiled(step, args)
                     return step, params
 
-                res = run_point(make, device, args.warmup, args.repeats)
+                res = run_point(make, device, args.warmup, args.repeats,
+                                args.kernel_time)
                 row = _row('vmamba-throughput', label, measure, resolution,
                            batch, precision, res, args, device)
                 print(_format_row(row), flush=True)
@@ -631,6 +661,9 @@ def _format_row(row: Dict[str, Any]) -> str:
         mem = (f"{row['peak_mem_gib']:.2f} GiB"
                if row['peak_mem_gib'] != '' else '-')
         value = f"{row['images_per_s']:.1f} img/s  {mem}"
+        if row.get('kernel_ms', '') != '':
+            value += (f"  wall {row['median_ms']:.2f} ms, kernels "
+                      f"{row['kernel_ms']:.2f} ms")
     return (f"{row['label']:<18s} {row['measure']:<14s} "
             f"{row['resolution']:>5d}² b{row['batch_size']:<4d} "
             f"{row['precision']:<5s} {value}")
@@ -656,7 +689,7 @@ def batch_text(rows: List[Dict[str, Any]]) -> str:
 def read_csv(path: str) -> List[Dict[str, Any]]:
     """Rows of a ``results.csv`` written by this tool, numbers parsed."""
     ints = ('resolution', 'batch_size', 'warmup', 'repeats', 'params')
-    floats = ('images_per_s', 'median_ms', 'peak_mem_gib')
+    floats = ('images_per_s', 'median_ms', 'kernel_ms', 'peak_mem_gib')
     rows = []
     with open(path, newline='') as f:
         for row in csv.DictReader(f):
@@ -779,16 +812,28 @@ def write_summary(rows: List[Dict[str, Any]], path: str, args, device: str,
         'peak memory = torch.cuda.max_memory_allocated (weights included)',
         f'- torch.compile: {_compile_text(rows)}',
         '',
+    ]
+    kernels = any(r.get('kernel_ms', '') != '' for r in rows)
+    if kernels:
+        lines[-1:-1] = [
+            '- kernel ms: GPU kernel time per batch (torch.profiler, '
+            f'{args.kernel_time} batches after the timed ones); a wall time '
+            'well above it is the host\'s'
+        ]
+    lines += [
         '| model | measure | res | batch | precision | img/s | peak GiB | '
-        'status |',
-        '|---|---|---|---|---|---|---|---|',
+        + ('wall ms | kernel ms | ' if kernels else '') + 'status |',
+        '|---|---|---|---|---|---|---|' + ('---|---|' if kernels else '')
+        + '---|',
     ]
     for r in rows:
+        timing = (f"{r['median_ms'] or '-'} | "
+                  f"{r.get('kernel_ms', '') or '-'} | " if kernels else '')
         lines.append(f"| {r['label']} | {r['measure']} | {r['resolution']} "
                      f"| {r['batch_size']} | {r['precision']} | "
                      f"{r['images_per_s'] or '-'} | "
                      f"{r['peak_mem_gib'] if r['peak_mem_gib'] != '' else '-'}"
-                     f" | {r['status']} |")
+                     f" | {timing}{r['status']} |")
     labels = {r['label'] for r in rows}
     ours = [m for m in ('vim-tiny', ) if m in labels]
     bases = [b for b in ('deit-tiny-naive', 'deit-tiny-sdpa') if b in labels]
@@ -885,6 +930,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='torch.compile backend (default: inductor; e.g. aot_eager for '
         'a quick check; --compile MODE applies to inductor only)')
     parser.add_argument(
+        '--kernel-time',
+        type=int,
+        nargs='?',
+        const=3,
+        default=0,
+        metavar='N',
+        help='also record the GPU kernel time per batch of every point '
+        '(torch.profiler over N batches after the timed ones, default 3; '
+        'CUDA only): where the wall time is well above it, the host bounds '
+        'the model')
+    parser.add_argument(
         '--out-dir', required=False, default='work_dirs/benchmark_backbone')
     parser.add_argument(
         '--no-plot', action='store_true', help='do not draw the figure')
@@ -907,6 +963,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.batch_size_at = _parse_batch_at(args.batch_size_at)
     if args.warmup < 0 or args.repeats < 1:
         parser.error('--warmup must be >= 0 and --repeats >= 1')
+    if args.kernel_time < 0:
+        parser.error('--kernel-time must be >= 1 batches')
     return args
 
 
@@ -918,6 +976,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         return []
     device = torch.device(
         args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if args.kernel_time and device.type != 'cuda' and not args.from_csv:
+        raise SystemExit('--kernel-time measures GPU kernels: it needs a '
+                         f'CUDA device, not {device}')
     os.makedirs(args.out_dir, exist_ok=True)
     script = osp.relpath(osp.abspath(__file__))
     command = 'python ' + ' '.join(
