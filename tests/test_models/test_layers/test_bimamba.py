@@ -457,21 +457,23 @@ def test_inference_state_matrix_is_cached_until_A_log_changes():
     assert all('cache' not in k for k in m.state_dict())
 
 
+@pytest.mark.parametrize('device', [
+    'cpu', pytest.param('cuda', marks=[pytest.mark.gpu, requires_cuda])])
 @pytest.mark.parametrize('bias', [False, True])
-def test_autocast_inference_linears_cached_and_exact(bias):
+def test_autocast_inference_linears_cached_and_exact(bias, device):
     """Under autocast without gradients, in_proj / out_proj run on cached
     weights in autocast's dtype: the modules' output bit for bit (autocast
     casts their fp32 weights the same way), no cast per call, recomputed
     after an in-place update; the modules themselves run with a gradient
     to compute, without autocast, or when either has a hook."""
-    m = _perturbed_mixer(seed=7, bias=bias)
-    x = torch.randn(2, 9, 8)
+    m = _perturbed_mixer(seed=7, bias=bias).to(device)
+    x = torch.randn(2, 9, 8, device=device)
 
     def modules_path():
         return m.out_proj(m.forward_core(m.in_proj(x)))
 
     def both():
-        with torch.autocast('cpu', dtype=torch.bfloat16):
+        with torch.autocast(device, dtype=torch.bfloat16):
             return m(x), modules_path()
 
     with torch.inference_mode():
@@ -488,7 +490,7 @@ def test_autocast_inference_linears_cached_and_exact(bias):
     assert torch.equal(got, want)
     assert m._param_cache['linears.torch.bfloat16'][2] is not cached
     # the modules: a gradient to compute, no autocast, a hook
-    with torch.autocast('cpu', dtype=torch.bfloat16):
+    with torch.autocast(device, dtype=torch.bfloat16):
         m(x).float().sum().backward()
     assert m.in_proj.weight.grad is not None
     with torch.no_grad():
@@ -496,7 +498,7 @@ def test_autocast_inference_linears_cached_and_exact(bias):
     calls = []
     handle = m.out_proj.register_forward_hook(
         lambda mod, args, out: calls.append(out.shape))
-    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16):
         assert m._autocast_linears(x) is None
         m(x)
     handle.remove()
