@@ -10,7 +10,7 @@ from triton.language.extra import libdevice
 
 from ._utils import triton_interpret
 
-__all__ = ['log2_1p', 'silu', 'softplus', 'softplus_16bit']
+__all__ = ['log2_1p', 'silu', 'softplus', 'softplus_16bit', 'widen']
 
 # Compiled kernels take log2 and the reciprocal from the special-function
 # unit (lg2.approx, div.approx: one MUFU op each); Triton's interpreter has
@@ -75,3 +75,39 @@ def softplus_16bit(x):
     by more than that error times ``B u``."""
     e = tl.exp2(-tl.abs(x) * 1.4426950408889634)
     return tl.maximum(x, 0.0) + log2_1p(e) * 0.6931471805599453
+
+
+#: PTX of the opaque widenings :func:`widen` uses (valid from sm_80 on):
+#: the bf16 bits as the high half of an fp32 word, and fp16's conversion.
+BF16_TO_F32_PTX = tl.constexpr(
+    '{ .reg .b16 z; mov.b16 z, 0; mov.b32 $0, {z, $1}; }')
+F16_TO_F32_PTX = tl.constexpr('cvt.f32.f16 $0, $1;')
+
+
+@triton.jit
+def widen(x):
+    """``x`` (fp16, bf16 or fp32) as fp32, exactly, by an inline-asm
+    conversion in compiled kernels (``x.to(tl.float32)`` in the
+    interpreter, which runs no PTX).
+
+    Why not ``.to``: Triton 3.6's layout pass moves a layout conversion
+    above an extension op (the narrower type costs fewer bytes to move).
+    For a (T, N) tile every thread of a wider tile needs all of (the
+    scans' B and C: each thread reads 64-128 of them per chunk), that
+    leaves every thread widening all of them itself, ~1.9 integer ops per
+    value. The pass does not move a conversion over an opaque element-wise
+    op, so after this one the few values each thread loaded are widened
+    and the conversion moves fp32 (Triton 3.8 compiles ``.to`` that way by
+    itself). Offline sm_90 SASS of the batch-64 time-major scan: 11.12 ->
+    8.31 instructions per state update at 165 instead of 168 registers
+    (``benchmarks/NOTES.md``, 2026-12-04, seventh part)."""
+    if _COMPILED:
+        if x.dtype == tl.bfloat16:
+            return tl.inline_asm_elementwise(
+                BF16_TO_F32_PTX, '=r,h', [x.to(tl.int16, bitcast=True)],
+                dtype=tl.float32, is_pure=True, pack=1)
+        if x.dtype == tl.float16:
+            return tl.inline_asm_elementwise(
+                F16_TO_F32_PTX, '=r,h', [x.to(tl.int16, bitcast=True)],
+                dtype=tl.float32, is_pure=True, pack=1)
+    return x.to(tl.float32)

@@ -518,6 +518,68 @@ def test_time_major_config_checks_state_spacing():
                               out, config=tk.ScanConfig(2, 16, 1, n_seg=2))
 
 
+def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
+                   block_t):
+    """The time-major forward as Vim's second direction calls it (B, C as
+    N-last views, reverse, the gate on the sum onto a given ``out``), with
+    ``widen_bc`` off and on: [(out, last_state)] for each."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = make_inputs(batch, dim, 16, seqlen, 1, dtype=dtype, device=device)
+    u, delta, z = (channel_last(ins[k].detach())
+                   for k in ('u', 'delta', 'z'))
+    A, D = ins['A'].detach(), ins['D'].detach()
+    B, C = (ins[k].detach().transpose(2, 3).contiguous().transpose(2, 3)
+            for k in ('B', 'C'))
+    base = channel_last(torch.randn(batch, dim, seqlen, device=device,
+                                    dtype=dtype))
+    runs = []
+    for widen in (False, True):
+        cfg = tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
+                            n_seg=n_seg, widen_bc=widen)
+        out, last, _, _ = tk.selective_scan_fwd(
+            u, delta, A, B, C, D, z, None, False, False, config=cfg,
+            reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
+        runs.append((out, last))
+    return runs, (u, delta, A, B, C, D, z, base)
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('n_seg,block_d,block_t', [(1, 16, 8), (3, 32, 4)],
+                         ids=['unsplit', '3-segments'])
+def test_triton_interpreter_widen_bc_forward(n_seg, block_d, block_t):
+    """``ScanConfig.widen_bc`` reaches the time-major forward and its
+    pre-pass (the interpreter widens with ``.to``; the inline asm is
+    checked by the sm_80/sm_90 compile test and on the GPU): the same
+    output and last state as without, and the reference's."""
+    (plain, widened), (u, delta, A, B, C, D, z, base) = _widen_bc_runs(
+        'cpu', torch.bfloat16, 2, 32, 29, n_seg, block_d, block_t)
+    for a, b in zip(plain, widened):
+        assert torch.equal(a, b)
+    flip = [t.double().flip(-1) for t in (u, delta, B, C)]
+    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
+                           D.double()).flip(-1)  # the reverse scan
+    want = 0.5 * (base.double() + y) * F.silu(z.double())
+    torch.testing.assert_close(widened[0].double(), want, rtol=2e-2,
+                               atol=2e-2 * want.abs().max().item())
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16,
+                                   torch.float32])
+@pytest.mark.parametrize('batch,seqlen,n_seg,block_d,block_t', [
+    (16, 1000, 1, 16, 8), (2, 2049, 16, 32, 4)], ids=['unsplit', 'split'])
+def test_gpu_widen_bc_forward_bit_identical(dtype, batch, seqlen, n_seg,
+                                            block_d, block_t):
+    """On the GPU the inline-asm widening gives the values ``.to`` gives:
+    output and last state bit for bit, at Vim's batch-64 tile (d16 t8,
+    unsplit) and batch-8 tile (d32 t4, 16 segments)."""
+    (plain, widened), _ = _widen_bc_runs('cuda', dtype, batch, 384, seqlen,
+                                         n_seg, block_d, block_t)
+    for a, b in zip(plain, widened):
+        assert torch.equal(a, b)
+
+
 # ------------------------------------------- triton: strided layouts
 
 
@@ -990,6 +1052,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
     as_u['OUT_AS_U'] = strides['o'] == strides['u']
     as_u['BC_NL'] = layout == 'vim'  # B, C as conv1d_silu_proj makes them
     as_u['GATE_SUM'] = acc  # Vim's inference: the gate on the sum
+    as_u['WIDEN_BC'] = layout == 'vim'  # the opt-in opaque B/C widening
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -1164,6 +1227,68 @@ def test_time_major_layout_rule_matches_compiler():
     spread T over lanes or warps exactly when it says they do."""
     out = run_compiler_script(_LAYOUT_RULE, timeout=600)
     assert out.strip().endswith('rule holds')
+
+
+_WIDEN_PTX = r"""
+import os
+os.environ.pop('TRITON_INTERPRET', None)
+from mmmamba.ops import triton_math
+from mmmamba.ops.selective_scan import triton_kernels as tk
+from mmmamba.testing.sm90 import compile_sm90
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource, compile
+
+# the time-major forward and its pre-pass with B and C widened where they
+# are loaded (ScanConfig.widen_bc): bf16 and fp16 B/C, sm_90 and sm_80
+low = {'u', 'delta', 'B', 'C', 'z', 'out'}
+fwd = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=False, SOFTPLUS=False,
+           SAVE_STATES=False, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, STATE_L=8,
+           REVERSE=True, ACCUMULATE=True, DT_AS_U=True, Z_AS_U=False,
+           OUT_AS_U=True, T_IN_THREAD=True, PREFETCH=True, BC_NL=True,
+           GATE_SUM=True, WIDEN_BC=True)
+seg = {k: fwd[k] for k in ('HAS_BIAS', 'SOFTPLUS', 'BLOCK_D', 'BLOCK_T',
+                           'BLOCK_N', 'REVERSE', 'DT_AS_U', 'T_IN_THREAD',
+                           'PREFETCH', 'BC_NL', 'WIDEN_BC')}
+# an inline-asm block (PTX marks them) that holds the conversion
+want = {
+    'bf16': triton_math.BF16_TO_F32_PTX.value.split(';')[1].strip(),
+    'fp16': triton_math.F16_TO_F32_PTX.value.split(' ')[0]}
+
+
+def has_asm(ptx, text):
+    return any(text in block.split('// end inline asm')[0]
+               for block in ptx.split('// begin inline asm')[1:])
+
+
+for dtype in ('bf16', 'fp16'):
+    for fn, consts in ((tk._selective_scan_fwd_tmajor_kernel, fwd),
+                       (tk._selective_scan_fwd_seg_kernel, seg)):
+        k = compile_sm90(fn, consts, dtype, low)
+        ptx = k.asm['ptx']
+        assert has_asm(ptx, want[dtype]), (dtype, fn.__name__)
+        assert len(k.asm['cubin']) > 0
+    # sm_80 (A100): the same PTX assembles
+    sig = {n: ('constexpr' if n in fwd else ('*' + (dtype if n[:-4] in low
+                                                   else 'fp32'))
+               if n.endswith('_ptr') else 'fp32' if n.endswith('_scale')
+               else 'i32')
+           for n in tk._selective_scan_fwd_tmajor_kernel.arg_names}
+    k = compile(ASTSource(fn=tk._selective_scan_fwd_tmajor_kernel,
+                          signature=sig, constexprs=fwd),
+                target=GPUTarget('cuda', 80, 32), options=dict(num_warps=1))
+    assert has_asm(k.asm['ptx'], want[dtype]) and len(k.asm['cubin']) > 0
+print('compiled')
+"""
+
+
+@requires_triton
+def test_widened_bc_compiles_for_sm80_and_sm90():
+    """``ScanConfig.widen_bc``'s inline-asm widening of B and C (the
+    interpreter runs ``.to`` instead, so only a compile checks it): the
+    time-major forward and its pre-pass compile for sm_90 and the forward
+    for sm_80 with bf16 and fp16 B/C, and their PTX holds the conversion."""
+    out = run_compiler_script(_WIDEN_PTX, timeout=600)
+    assert out.strip().endswith('compiled')
 
 
 @requires_triton
