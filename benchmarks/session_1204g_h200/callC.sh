@@ -4,7 +4,8 @@
 # forward (offline Triton 3.6: 11.12 -> 8.31 instructions per state update
 # at batch 64 at equal registers). Its GPU tests (bit-identical outputs),
 # then widen_ab.py: the mixer core's kernel time and Vim-Ti img/s with it
-# off, on, and on under a 168-register cap (batch-8 tiles).
+# off, on (B/C; B/C and u/delta), and on under a 168-register cap
+# (batch-8 tiles).
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1
 mkdir -p $OUT/callC
 export PYTHONPATH=.:/tmp/site

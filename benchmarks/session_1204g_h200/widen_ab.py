@@ -2,9 +2,10 @@
 session). Vim-Ti's fused inference mixer core (both directions, bf16
 autocast) at SHAPES, GPU kernel time per call (torch.profiler, 10 calls
 after 3), for the forward scan configurations VARIANTS: 'off' (the
-defaults), 'on' (widen_bc=True), 'on168' (widen_bc=True, and a 168
-register cap where the default has none: the batch-8 tiles, 187-190
-registers uncapped). The outputs must match 'off' bit for bit. Then
+defaults), 'bc' (widen_bc=True), 'bcud' (widen_bc and widen_ud), each
+also with '168' (a 168-register cap where the default has none: the
+batch-8 tiles, 184-190 registers uncapped). The outputs must match 'off'
+bit for bit. Then
 Vim-Ti eager bf16 img/s at E2E shapes for each variant, alternating in one
 process (median of 15 event-timed batches, 3 rounds)."""
 import os
@@ -21,7 +22,8 @@ from mmmamba.models.layers import BiMamba  # noqa: E402
 from mmmamba.ops.selective_scan import triton_kernels as tk  # noqa: E402
 
 DEFAULT = tk.default_config
-VARIANTS = os.environ.get('VARIANTS', 'off,on,on168').split(',')
+VARIANTS = os.environ.get('VARIANTS',
+                          'off,bc,bc168,bcud,bcud168').split(',')
 
 
 def use(variant):
@@ -31,8 +33,9 @@ def use(variant):
             return cfg
         if variant == 'off' or not cfg.block_t:
             return cfg
-        cfg = cfg._replace(widen_bc=True)
-        if variant == 'on168' and not cfg.maxnreg:
+        cfg = cfg._replace(widen_bc=True,
+                           widen_ud=variant.startswith('bcud'))
+        if variant.endswith('168') and not cfg.maxnreg:
             cfg = cfg._replace(maxnreg=168)
         return cfg
     tk.default_config = config

@@ -522,7 +522,8 @@ def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
                    block_t):
     """The time-major forward as Vim's second direction calls it (B, C as
     N-last views, reverse, the gate on the sum onto a given ``out``), with
-    ``widen_bc`` off and on: [(out, last_state)] for each."""
+    no widening, ``widen_bc`` and ``widen_bc`` + ``widen_ud``:
+    [(out, last_state)] for each."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     ins = make_inputs(batch, dim, 16, seqlen, 1, dtype=dtype, device=device)
     u, delta, z = (channel_last(ins[k].detach())
@@ -533,9 +534,9 @@ def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
     base = channel_last(torch.randn(batch, dim, seqlen, device=device,
                                     dtype=dtype))
     runs = []
-    for widen in (False, True):
+    for bc, ud in ((False, False), (True, False), (True, True)):
         cfg = tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
-                            n_seg=n_seg, widen_bc=widen)
+                            n_seg=n_seg, widen_bc=bc, widen_ud=ud)
         out, last, _, _ = tk.selective_scan_fwd(
             u, delta, A, B, C, D, z, None, False, False, config=cfg,
             reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
@@ -547,14 +548,16 @@ def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
 @pytest.mark.parametrize('n_seg,block_d,block_t', [(1, 16, 8), (3, 32, 4)],
                          ids=['unsplit', '3-segments'])
 def test_triton_interpreter_widen_bc_forward(n_seg, block_d, block_t):
-    """``ScanConfig.widen_bc`` reaches the time-major forward and its
-    pre-pass (the interpreter widens with ``.to``; the inline asm is
-    checked by the sm_80/sm_90 compile test and on the GPU): the same
+    """``ScanConfig.widen_bc`` / ``widen_ud`` reach the time-major forward
+    and its pre-pass (the interpreter widens with ``.to``; the inline asm
+    is checked by the sm_80/sm_90 compile test and on the GPU): the same
     output and last state as without, and the reference's."""
-    (plain, widened), (u, delta, A, B, C, D, z, base) = _widen_bc_runs(
+    (plain, *widened), (u, delta, A, B, C, D, z, base) = _widen_bc_runs(
         'cpu', torch.bfloat16, 2, 32, 29, n_seg, block_d, block_t)
-    for a, b in zip(plain, widened):
-        assert torch.equal(a, b)
+    for run in widened:
+        for a, b in zip(plain, run):
+            assert torch.equal(a, b)
+    widened = widened[-1]
     flip = [t.double().flip(-1) for t in (u, delta, B, C)]
     y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
                            D.double()).flip(-1)  # the reverse scan
@@ -574,10 +577,11 @@ def test_gpu_widen_bc_forward_bit_identical(dtype, batch, seqlen, n_seg,
     """On the GPU the inline-asm widening gives the values ``.to`` gives:
     output and last state bit for bit, at Vim's batch-64 tile (d16 t8,
     unsplit) and batch-8 tile (d32 t4, 16 segments)."""
-    (plain, widened), _ = _widen_bc_runs('cuda', dtype, batch, 384, seqlen,
-                                         n_seg, block_d, block_t)
-    for a, b in zip(plain, widened):
-        assert torch.equal(a, b)
+    (plain, *widened), _ = _widen_bc_runs('cuda', dtype, batch, 384, seqlen,
+                                          n_seg, block_d, block_t)
+    for run in widened:
+        for a, b in zip(plain, run):
+            assert torch.equal(a, b)
 
 
 # ------------------------------------------- triton: strided layouts
@@ -1052,7 +1056,8 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
     as_u['OUT_AS_U'] = strides['o'] == strides['u']
     as_u['BC_NL'] = layout == 'vim'  # B, C as conv1d_silu_proj makes them
     as_u['GATE_SUM'] = acc  # Vim's inference: the gate on the sum
-    as_u['WIDEN_BC'] = layout == 'vim'  # the opt-in opaque B/C widening
+    as_u['WIDEN_BC'] = layout == 'vim'  # the opt-in opaque widenings
+    as_u['WIDEN_UD'] = layout == 'vim'
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -1238,17 +1243,18 @@ from mmmamba.testing.sm90 import compile_sm90
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource, compile
 
-# the time-major forward and its pre-pass with B and C widened where they
-# are loaded (ScanConfig.widen_bc): bf16 and fp16 B/C, sm_90 and sm_80
+# the time-major forward and its pre-pass with B, C, u and delta widened
+# where they are loaded (ScanConfig.widen_bc, widen_ud): bf16 and fp16,
+# sm_90 and sm_80
 low = {'u', 'delta', 'B', 'C', 'z', 'out'}
 fwd = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=False, SOFTPLUS=False,
            SAVE_STATES=False, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, STATE_L=8,
            REVERSE=True, ACCUMULATE=True, DT_AS_U=True, Z_AS_U=False,
            OUT_AS_U=True, T_IN_THREAD=True, PREFETCH=True, BC_NL=True,
-           GATE_SUM=True, WIDEN_BC=True)
+           GATE_SUM=True, WIDEN_BC=True, WIDEN_UD=True)
 seg = {k: fwd[k] for k in ('HAS_BIAS', 'SOFTPLUS', 'BLOCK_D', 'BLOCK_T',
                            'BLOCK_N', 'REVERSE', 'DT_AS_U', 'T_IN_THREAD',
-                           'PREFETCH', 'BC_NL', 'WIDEN_BC')}
+                           'PREFETCH', 'BC_NL', 'WIDEN_BC', 'WIDEN_UD')}
 # an inline-asm block (PTX marks them) that holds the conversion
 want = {
     'bf16': triton_math.BF16_TO_F32_PTX.value.split(';')[1].strip(),

@@ -452,10 +452,11 @@ def _tmajor_index(bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
 def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                   bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
                   BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
-                  BC_NL: tl.constexpr = False, WIDEN_BC: tl.constexpr = False):
+                  BC_NL: tl.constexpr = False, WIDEN_BC: tl.constexpr = False,
+                  WIDEN_UD: tl.constexpr = False):
     """u, delta (T, D) and B (T, N) of chunk ``c``, in their own dtypes
-    (zeros past the end; B in fp32 with WIDEN_BC, :func:`widen`); B's
-    layout as :func:`_tmajor_index`."""
+    (zeros past the end; B in fp32 with WIDEN_BC, u and delta with
+    WIDEN_UD, :func:`widen`); B's layout as :func:`_tmajor_index`."""
     pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
                                             dstate, seqlen, c, BLOCK_T,
                                             REVERSE, BC_NL)
@@ -464,6 +465,9 @@ def _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
     Bt = tl.load(B_ptr + ptr_tn, mask=m_tn, other=0.0)
     if WIDEN_BC:
         Bt = widen(Bt)
+    if WIDEN_UD:
+        u = widen(u)
+        dt = widen(dt)
     return u, dt, Bt
 
 
@@ -472,12 +476,14 @@ def _tmajor_loads_bc(u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt,
                      sdt_l, bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
                      BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
                      BC_NL: tl.constexpr = False,
-                     WIDEN_BC: tl.constexpr = False):
+                     WIDEN_BC: tl.constexpr = False,
+                     WIDEN_UD: tl.constexpr = False):
     """:func:`_tmajor_loads` plus C (T, N), and the chunk's memory
     positions ``pos`` (T,) and (T, D) mask for the other (T, D) loads."""
     u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                               sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                              seqlen, c, BLOCK_T, REVERSE, BC_NL, WIDEN_BC)
+                              seqlen, c, BLOCK_T, REVERSE, BC_NL, WIDEN_BC,
+                              WIDEN_UD)
     pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
                                             dstate, seqlen, c, BLOCK_T,
                                             REVERSE, BC_NL)
@@ -493,15 +499,16 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
                       offs_t, offs_n, mask_d, dstate, seqlen, c,
                       HAS_Z: tl.constexpr, ACCUMULATE: tl.constexpr,
                       BLOCK_T: tl.constexpr, REVERSE: tl.constexpr,
-                      BC_NL: tl.constexpr, WIDEN_BC: tl.constexpr = False):
+                      BC_NL: tl.constexpr, WIDEN_BC: tl.constexpr = False,
+                      WIDEN_UD: tl.constexpr = False):
     """Every load of chunk ``c`` of the time-major forward, in the tensors'
-    own dtypes (zeros past the end; B and C in fp32 with WIDEN_BC): u,
-    delta (T, D), B, C (T, N), z and the output to accumulate onto (T, D)
-    (u when absent, never used)."""
+    own dtypes (zeros past the end; B and C in fp32 with WIDEN_BC, u and
+    delta with WIDEN_UD): u, delta (T, D), B, C (T, N), z and the output
+    to accumulate onto (T, D) (u when absent, never used)."""
     u, dt, Bt, Ct, pos, m_td = _tmajor_loads_bc(
         u_ptr, delta_ptr, B_ptr, C_ptr, row_u, su_l, row_dt, sdt_l, bc_base,
         offs_t, offs_n, mask_d, dstate, seqlen, c, BLOCK_T, REVERSE, BC_NL,
-        WIDEN_BC)
+        WIDEN_BC, WIDEN_UD)
     zz = u
     if HAS_Z:
         zz = tl.load(z_ptr + _td(row_z, pos, sz_l), mask=m_td, other=0.0)
@@ -611,14 +618,15 @@ def _selective_scan_fwd_seg_kernel(
     BLOCK_D: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
     PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
-    WIDEN_BC: tl.constexpr = False,
+    WIDEN_BC: tl.constexpr = False, WIDEN_UD: tl.constexpr = False,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
     over it (dtsum, (batch, dim, n_seg)), whose exp2(A2 * dtsum) carries an
     incoming state across the segment. Segments 0 .. n_seg-2 only (full
     ones). PREFETCH issues chunk c+1's loads before chunk c's math;
-    WIDEN_BC widens B where it is loaded (:func:`widen`)."""
+    WIDEN_BC widens B where it is loaded, WIDEN_UD u and delta
+    (:func:`widen`)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -635,19 +643,19 @@ def _selective_scan_fwd_seg_kernel(
     if PREFETCH:
         nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                             sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                            seqlen, c0, BLOCK_T, REVERSE, BC_NL, WIDEN_BC)
+                            seqlen, c0, BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
     for c in range(c0, c0 + chunks_per_seg):
         if PREFETCH:  # chunk c + 1's loads in flight during c's math
             u, dt, Bt = nxt
             nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                                 sdt_l, bc_base, offs_t, offs_n, mask_d,
                                 dstate, seqlen, c + 1, BLOCK_T, REVERSE,
-                                BC_NL, WIDEN_BC)
+                                BC_NL, WIDEN_BC, WIDEN_UD)
         else:
             u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
                                       row_dt, sdt_l, bc_base, offs_t, offs_n,
                                       mask_d, dstate, seqlen, c, BLOCK_T,
-                                      REVERSE, BC_NL, WIDEN_BC)
+                                      REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
         _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
@@ -674,6 +682,7 @@ def _selective_scan_fwd_tmajor_kernel(
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
     T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     GATE_SUM: tl.constexpr, WIDEN_BC: tl.constexpr = False,
+    WIDEN_UD: tl.constexpr = False,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -682,7 +691,8 @@ def _selective_scan_fwd_tmajor_kernel(
     Epilogue (y gated by z when HAS_Z): out = out_scale * y, or out +=
     out_scale * y (ACCUMULATE); with GATE_SUM (and ACCUMULATE) the gate is
     on the sum, out = out_scale * (out + y) silu(z), y ungated. WIDEN_BC
-    widens B and C where they are loaded (:func:`widen`)."""
+    widens B and C where they are loaded, WIDEN_UD u and delta
+    (:func:`widen`)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -715,7 +725,7 @@ def _selective_scan_fwd_tmajor_kernel(
             u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
             row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t, offs_n,
             mask_d, dstate, seqlen, c0, HAS_Z, ACCUMULATE, BLOCK_T, REVERSE,
-            BC_NL, WIDEN_BC)
+            BC_NL, WIDEN_BC, WIDEN_UD)
     for c in range(c0, c1):
         if SAVE_STATES:
             tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
@@ -726,13 +736,13 @@ def _selective_scan_fwd_tmajor_kernel(
                 u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
                 row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
                 offs_n, mask_d, dstate, seqlen, c + 1, HAS_Z, ACCUMULATE,
-                BLOCK_T, REVERSE, BC_NL, WIDEN_BC)
+                BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
         else:
             u, dt, Bt, Ct, zz, prev = _tmajor_fwd_loads(
                 u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
                 row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
                 offs_n, mask_d, dstate, seqlen, c, HAS_Z, ACCUMULATE,
-                BLOCK_T, REVERSE, BC_NL, WIDEN_BC)
+                BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
         u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
@@ -1272,8 +1282,10 @@ class ScanConfig(NamedTuple):
     kernels load them, by an opaque conversion
     (:func:`~mmmamba.ops.triton_math.widen`): the same values, and in
     Triton 3.6 about a quarter fewer instructions per state update (offline
-    sm_90 SASS, ``benchmarks/NOTES.md``, 2026-12-04, seventh part); off
-    by default until it is timed on a GPU.
+    sm_90 SASS, ``benchmarks/NOTES.md``, 2026-12-04, seventh part);
+    ``widen_ud`` does the same for u and delta (fewer still, with spills
+    in the gated direction's loop). Both off by default until they are
+    timed on a GPU.
     """
     block_d: int
     block_l: int
@@ -1284,6 +1296,7 @@ class ScanConfig(NamedTuple):
     maxnreg: int = 0  # >0: cap registers per thread (more resident warps)
     steps: bool = False  # forward: the step-loop kernel (triton_steps)
     widen_bc: bool = False  # time-major forward: B, C widened where loaded
+    widen_ud: bool = False  # time-major forward: u, delta widened likewise
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1562,6 +1575,7 @@ def selective_scan_fwd(
         if config.maxnreg:
             flags['maxnreg'] = config.maxnreg
         flags['WIDEN_BC'] = config.widen_bc
+        flags['WIDEN_UD'] = config.widen_ud
         # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
         # ones as they are (BC_NL); anything else is copied
         flags['BC_NL'] = (not (B.is_contiguous() and C.is_contiguous())
