@@ -643,7 +643,8 @@ def _selective_scan_fwd_seg_kernel(
     if PREFETCH:
         nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                             sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                            seqlen, c0, BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
+                            seqlen, c0, BLOCK_T, REVERSE, BC_NL, WIDEN_BC,
+                            WIDEN_UD)
     for c in range(c0, c0 + chunks_per_seg):
         if PREFETCH:  # chunk c + 1's loads in flight during c's math
             u, dt, Bt = nxt
