@@ -1182,12 +1182,16 @@ import re
 strides = layouts['vim']
 fn = tk._selective_scan_fwd_tmajor_kernel
 names = {p.name for p in fn.params if p.is_constexpr}
-for bd, bt, pf in ((16, 8, True), (32, 4, True), (16, 8, False)):
+# the defaults' tiles, without and with the opt-in widenings
+for bd, bt, pf, widen in ((16, 8, True, False), (32, 4, True, False),
+                          (16, 8, False, False), (16, 8, True, True),
+                          (32, 4, True, True)):
     consts = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True,
                   REVERSE=False, SAVE_STATES=False, ACCUMULATE=True,
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
-                  Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True)
+                  Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True,
+                  WIDEN_BC=widen, WIDEN_UD=widen)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'
