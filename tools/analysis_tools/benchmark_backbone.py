@@ -95,6 +95,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_scan import kernel_ms  # noqa: E402
+
 CSV_COLUMNS = [
     'mode', 'label', 'measure', 'resolution', 'batch_size', 'precision',
     'status', 'images_per_s', 'median_ms', 'kernel_ms', 'peak_mem_gib',
@@ -445,30 +448,14 @@ def warm_compiled(step: Callable[[], Any], args) -> None:
             step()
 
 
-def kernel_seconds(fn: Callable[[], Any], steps: int) -> float:
-    """GPU time of one call of ``fn``: the sum of the durations of the CUDA
-    kernels (and copies) torch.profiler records over ``steps`` calls, over
-    ``steps``. Against the wall time of a call it tells whether the host or
-    the GPU bounds it."""
-    from torch.profiler import ProfilerActivity, profile
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(steps):
-            fn()
-        torch.cuda.synchronize()
-    total_us = sum(e.device_time_total for e in prof.key_averages()
-                   if e.device_type.name == 'CUDA')
-    return total_us / steps / 1e6
-
-
 def run_point(make: Callable[[], Tuple[Callable[[], Any],
                                        int]], device: torch.device,
               warmup: int, repeats: int,
               kernel_steps: int = 0) -> Dict[str, Any]:
     """Build (``make`` returns the step function and the parameter count),
     time and measure one point (with ``kernel_steps``, also the GPU kernel
-    time per call, :func:`kernel_seconds`, after the peak memory is read);
-    OOM and other errors become a status."""
+    time per call, ``benchmark_scan.kernel_ms``, after the peak memory is
+    read); OOM and other errors become a status."""
     _free(device)
     _reset_peak(device)
     result: Dict[str, Any] = dict(status='ok', message='')
@@ -479,7 +466,7 @@ def run_point(make: Callable[[], Tuple[Callable[[], Any],
         result['median_s'] = statistics.median(times)
         result['peak_mem_gib'] = _peak_gib(device)
         if kernel_steps:
-            result['kernel_s'] = kernel_seconds(fn, kernel_steps)
+            result['kernel_s'] = kernel_ms(fn, kernel_steps) / 1e3
     except Exception as err:  # noqa: BLE001 - recorded, the run goes on
         result['status'] = 'OOM' if is_oom(err) else 'error'
         result['message'] = f'{type(err).__name__}: {err}'.splitlines(

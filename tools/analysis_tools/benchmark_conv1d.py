@@ -48,8 +48,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scan import (measure_copy_bandwidth, pick_shapes,  # noqa: E402
-                            time_cpu, time_cuda, write_table)
+from benchmark_scan import (add_common_args,  # noqa: E402
+                            measure_copy_bandwidth, pick_shapes, time_cpu,
+                            time_cuda, write_table)
 
 # name: (batch, seqlen, dim E = d_inner); Vim-Ti: D = 192, E = 384
 GPU_SHAPES = {
@@ -282,23 +283,12 @@ def sweep(shape: Tuple[int, int, int], dtype: torch.dtype, device: str,
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
-                        else 'cpu', choices=['cuda', 'cpu'])
-    parser.add_argument('--quick', action='store_true',
-                        help='a toy shape (CPU smoke test)')
+    add_common_args(parser, repeats=20, warmup=3)
     parser.add_argument('--paths', nargs='+', choices=PATHS,
                         help='default: pytorch triton (plus reference on '
                         'CPU)')
-    parser.add_argument('--shapes', nargs='*', help='subset of shape names')
     parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'],
                         choices=list(DTYPES))
-    parser.add_argument('--repeats', type=int, default=20)
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--sweep', action='store_true',
-                        help='time the Triton kernels over launch '
-                        'configurations')
-    parser.add_argument('--out', help='also write the table (markdown) here '
-                        '(not with --sweep)')
     return parser.parse_args(argv)
 
 

@@ -42,8 +42,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scan import (measure_copy_bandwidth, pick_shapes,  # noqa: E402
-                            time_cpu, time_cuda, write_table)
+from benchmark_scan import (add_common_args,  # noqa: E402
+                            measure_copy_bandwidth, pick_shapes, time_cpu,
+                            time_cuda, write_table)
 
 # name: (rows, C)
 GPU_SHAPES = {
@@ -218,23 +219,12 @@ def speedups(rows: List[Dict]) -> List[str]:
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
-                        else 'cpu', choices=['cuda', 'cpu'])
-    parser.add_argument('--quick', action='store_true',
-                        help='a toy shape (CPU smoke test)')
+    add_common_args(parser, repeats=50, warmup=5)
     parser.add_argument('--backends', nargs='+', choices=BACKENDS,
                         default=['reference', 'triton'])
-    parser.add_argument('--shapes', nargs='*', help='subset of shape names')
     parser.add_argument('--dtypes', nargs='+', default=['bf16', 'fp32'],
                         choices=list(DTYPES),
                         help="x's dtype (the residual stream is fp32)")
-    parser.add_argument('--repeats', type=int, default=50)
-    parser.add_argument('--warmup', type=int, default=5)
-    parser.add_argument('--sweep', action='store_true',
-                        help='time the Triton kernels over launch '
-                        'configurations')
-    parser.add_argument('--out', help='also write the table (markdown) here '
-                        '(not with --sweep)')
     return parser.parse_args(argv)
 
 

@@ -159,6 +159,42 @@ def time_cpu(fn: Callable, repeats: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def add_common_args(parser: argparse.ArgumentParser, repeats: int,
+                    warmup: int) -> None:
+    """The options the op benchmarks share: --device, --quick, --shapes
+    (:func:`pick_shapes` reads them), --repeats, --warmup, --sweep and
+    --out (:func:`write_table`)."""
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                        else 'cpu', choices=['cuda', 'cpu'])
+    parser.add_argument('--quick', action='store_true',
+                        help='a toy shape (CPU smoke test)')
+    parser.add_argument('--shapes', nargs='*', help='subset of shape names')
+    parser.add_argument('--repeats', type=int, default=repeats)
+    parser.add_argument('--warmup', type=int, default=warmup)
+    parser.add_argument('--sweep', action='store_true',
+                        help='time the Triton kernels over launch '
+                        'configurations')
+    parser.add_argument('--out', help='also write the table (markdown) here '
+                        '(not with --sweep)')
+
+
+def kernel_ms(fn: Callable, repeats: int, warmup: int = 0) -> float:
+    """GPU kernel milliseconds per call of ``fn``: the device time of the
+    CUDA kernels (and copies) torch.profiler records over ``repeats``
+    calls, divided by ``repeats``; host time and launch gaps excluded."""
+    from torch.profiler import ProfilerActivity, profile
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(repeats):
+            fn()
+        torch.cuda.synchronize()
+    total_us = sum(e.device_time_total for e in prof.key_averages()
+                   if e.device_type.name == 'CUDA')
+    return total_us / repeats / 1e3
+
+
 def pick_shapes(args, gpu: Dict, cpu: Dict, quick: Dict) -> Dict:
     """The shapes a benchmark script's ``main`` runs: ``quick`` with
     ``--quick``, else ``gpu`` or ``cpu`` by ``--device``, filtered by

@@ -46,7 +46,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scan import time_cpu, time_cuda  # noqa: E402
+from benchmark_scan import kernel_ms, time_cpu, time_cuda  # noqa: E402
 
 # name: (batch, embed_dims D, L); Vim-Ti: E = 2D = 384, N = 16
 GPU_SHAPES = {
@@ -64,23 +64,6 @@ def build_mixer(dims: int, fuse: bool, device: str):
     from mmmamba.models.layers import BiMamba
     torch.manual_seed(0)
     return BiMamba(dims, scan_backend='triton', fuse_mixer=fuse).to(device)
-
-
-def kernel_ms(fn, repeats: int, warmup: int) -> float:
-    """GPU kernel milliseconds per call of ``fn``: the device time of the
-    CUDA kernels (and copies) torch.profiler records over ``repeats``
-    calls, divided by ``repeats``; host time and launch gaps excluded."""
-    from torch.profiler import ProfilerActivity, profile
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(repeats):
-            fn()
-        torch.cuda.synchronize()
-    total_us = sum(e.device_time_total for e in prof.key_averages()
-                   if e.device_type.name == 'CUDA')
-    return total_us / repeats / 1e3
 
 
 def time_it(fn, device: str, repeats: int, warmup: int,
