@@ -12,5 +12,5 @@ export PYTHONPATH=.:/tmp/site
 date -u; uptime
 timeout 120 python3 -m pytest -m gpu -p no:cacheprovider --tb=short -rA tests/test_ops/test_selective_scan.py -k widen > $OUT/callC/gpu_tests.log 2>&1; echo tests rc=$?
 grep -E "PASSED|FAILED|ERROR|passed|failed" $OUT/callC/gpu_tests.log | tail -8
-timeout 400 python3 benchmarks/session_1204g_h200/widen_ab.py 2>&1 | grep -v "Warn\|warn" | tee $OUT/callC/widen_ab.log
+timeout 500 python3 benchmarks/session_1204g_h200/widen_ab.py 2>&1 | grep -v "Warn\|warn" | tee $OUT/callC/widen_ab.log
 date -u
