@@ -52,10 +52,8 @@ Examples::
     python tools/analysis_tools/benchmark_ss2d.py --device cpu --quick
 """
 import argparse
-import datetime
 import os
 import os.path as osp
-import platform
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -63,7 +61,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_scan import time_cpu, time_cuda  # noqa: E402
+from benchmark_scan import time_cpu, time_cuda, write_table  # noqa: E402
 
 # name: (batch, embed_dims C, H, W); VMamba-T (s1l8): ssm_ratio 1 -> D = C
 GPU_SHAPES = {
@@ -648,16 +646,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     summary = speedups(rows)
     print('\n'.join(summary))
     if args.out:
-        device = (torch.cuda.get_device_name(0) if args.device == 'cuda' else
-                  f'{platform.processor() or platform.machine()}, '
-                  f'{torch.get_num_threads()} threads')
-        now = datetime.datetime.now(datetime.timezone.utc)
-        with open(args.out, 'w') as f:
-            f.write(f'date: {now:%Y-%m-%d %H:%M} UTC\n'
-                    f'device: {device}; torch {torch.__version__}\n\n')
-            f.write(HEADER + '\n')
-            f.write('\n'.join(fmt_row(r) for r in rows) + '\n\n')
-            f.write('\n'.join(summary) + '\n')
+        write_table(args.out, args.device, HEADER,
+                    [fmt_row(r) for r in rows], summary)
     return rows
 
 
