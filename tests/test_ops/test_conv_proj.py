@@ -18,7 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmmamba.ops import conv1d_silu_proj, conv1d_silu_proj_ref
+from mmmamba.ops import conv1d_silu_proj
 from mmmamba.ops.causal_conv1d import conv1d_silu_ref
 from mmmamba.testing import (requires_cuda, requires_triton,
                              requires_triton_interpreter, run_compiler_script)
@@ -228,6 +228,43 @@ def test_triton_interpreter_conv_chunk_changes_nothing(monkeypatch, reverse):
 
 
 @requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('K,bias', [(4, True), (3, False), (2, True)])
+@pytest.mark.parametrize('reverse', [False, True])
+def test_triton_interpreter_row_group_changes_nothing(monkeypatch, reverse, K,
+                                                      bias, dtype):
+    """``row_group`` (the conv pass in groups of G rows, each shifted row
+    set loaded once): the same values bit for bit as the whole tile, at a
+    ragged L (37: partial groups and blocks, the sequence's edges inside
+    a group) and E (72: a partial channel chunk), G up to block_l."""
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    ins = make_inputs(2, 37, 72, K=K, bias=bias, dtype=dtype)
+    outs = []
+    for g in (1, 2, 4, 16):
+        cfg = tk.ConvProjConfig(16, 32, 2, 1, True, block_ec=16,
+                                row_group=g)
+        monkeypatch.setattr(tk, 'default_config', lambda *a, c=cfg: c)
+        outs.append(conv1d_silu_proj(**ins, reverse=reverse,
+                                     backend='triton'))
+    for got in outs[1:]:
+        for name, a, b in zip(OUTS, outs[0], got):
+            assert torch.equal(a, b), name
+    want = oracle(**ins, reverse=reverse)
+    tol = (1e-4, 1e-5) if dtype == torch.float32 else (2e-2, 1e-2)
+    assert_close(outs[-1][0], want[0], *tol, 'u')
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('g', [0, 3, 32])
+def test_row_group_must_be_a_power_of_two_within_the_block(monkeypatch, g):
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    cfg = tk.ConvProjConfig(16, 32, 2, 1, True, row_group=g)
+    monkeypatch.setattr(tk, 'default_config', lambda *a: cfg)
+    with pytest.raises(ValueError, match='row_group must be a power of two'):
+        conv1d_silu_proj(**make_inputs(1, 8, 16), backend='triton')
+
+
+@requires_triton_interpreter
 def test_triton_interpreter_bf16_rounds_like_the_unfused_path():
     """bf16: u, dt, B, C and delta each rounded to bf16 as the unfused
     path's conv and GEMM outputs are; against the reference (which runs
@@ -398,25 +435,37 @@ div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_we', 'stride_wxr',
          'stride_wdte'}
 cfg = tk.FWD_CONFIG
 n = 0
-for dtype in ('bf16', 'fp32'):
-    for reverse in (False, True):
-        consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
-                      IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
-                      BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
-                      TWO_PASS=cfg.two_pass,
-                      BLOCK_EC=cfg.block_ec or cfg.block_e,
-                      HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse)
-        kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
-                              ones, div16, cfg.num_warps, cfg.num_stages,
-                              cfg.maxnreg if dtype == 'bf16' else None)
-        assert len(kernel.asm['cubin']) > 0
-        ptx = kernel.asm['ptx']
-        if dtype == 'bf16':  # the projections run on the tensor cores
-            assert 'mma' in ptx, 'no mma instruction'
-        # the SiLU divides on the special-function unit (triton_math.silu),
-        # not with tl.sigmoid's IEEE division
-        assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
-        n += 1
+x_loads = {}
+for dtype, reverse, group in (('bf16', False, cfg.row_group),
+                              ('bf16', True, cfg.row_group),
+                              ('fp32', False, cfg.row_group),
+                              ('fp32', True, cfg.row_group),
+                              ('bf16', False, 1), ('bf16', False, 4)):
+    consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
+                  IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
+                  BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
+                  TWO_PASS=cfg.two_pass,
+                  BLOCK_EC=cfg.block_ec or cfg.block_e,
+                  HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse,
+                  ROW_GROUP=group)
+    names = {p.name for p in tk._conv_proj_fwd_kernel.params
+             if p.is_constexpr}
+    assert names <= set(consts) | ones, names - set(consts)
+    kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
+                          ones, div16, cfg.num_warps, cfg.num_stages,
+                          cfg.maxnreg if dtype == 'bf16' else None)
+    assert len(kernel.asm['cubin']) > 0
+    ptx = kernel.asm['ptx']
+    if dtype == 'bf16':  # the projections run on the tensor cores
+        assert 'mma' in ptx, 'no mma instruction'
+    # the SiLU divides on the special-function unit (triton_math.silu),
+    # not with tl.sigmoid's IEEE division
+    assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
+    x_loads[dtype, reverse, group] = ptx.count('ld.global.v4.b32')
+    n += 1
+# row groups: each shifted row set of x loaded once per group (7 loads of
+# 8 bf16 per group of 4 rows), not once per tap (16)
+assert x_loads['bf16', False, 4] < x_loads['bf16', False, 1], x_loads
 print(f'compiled {n}')
 """
 
@@ -430,7 +479,7 @@ def test_kernel_compiles_for_sm90():
     in bf16 the projections must compile to tensor-core MMAs, and the
     SiLU to the approximate division (no IEEE one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
-    assert out.strip().split('\n')[-1] == 'compiled 4', out
+    assert out.strip().split('\n')[-1] == 'compiled 6', out
 
 
 # ---------------------------------------------------------------- GPU
@@ -485,6 +534,38 @@ def test_gpu_triton_matches_reference(batch, seqlen, dim, dtype, reverse):
         assert (ulps == 0).float().mean().item() > 0.99
     else:
         assert_close(step[1], want, 1e-5, 0.0, 'delta')
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('reverse', [False, True])
+@pytest.mark.parametrize('dtype', list(GPU_TOL))
+@pytest.mark.parametrize('batch,seqlen,dim', GPU_CASES)
+def test_gpu_row_group_bit_identical(monkeypatch, batch, seqlen, dim, dtype,
+                                     reverse):
+    """Compiled, ``row_group`` 4 and 8 give the outputs of 1 bit for bit
+    (the same taps in the same order: ptxas must contract them the same
+    way), with the taps as Vim's inference hands them ((K, E)-contiguous
+    in x's dtype) and the step's bias and softplus."""
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    ins = make_inputs(batch, seqlen, dim, dtype=dtype, device='cuda')
+    ins['weight'] = ins['weight'].squeeze(1).t().to(dtype).contiguous().t()
+    dt_bias = torch.randn(dim, device='cuda') - 2.0
+    default = tk.default_config
+    outs = []
+    for g in (1, 4, 8):
+        monkeypatch.setattr(
+            tk, 'default_config',
+            lambda *a, g=g: default(*a)._replace(row_group=g))
+        with torch.no_grad():
+            outs.append(conv1d_silu_proj(**ins, reverse=reverse,
+                                         delta_bias=dt_bias,
+                                         delta_softplus=True,
+                                         backend='triton'))
+    for got in outs[1:]:
+        for name, a, b in zip(OUTS, outs[0], got):
+            assert torch.equal(a, b), name
 
 
 def test_reference_equals_f_linear_composition():

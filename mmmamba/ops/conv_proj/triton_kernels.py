@@ -81,6 +81,15 @@ class ConvProjConfig(NamedTuple):
             for 16-bit activations; fp32 ones, whose tiles take twice the
             registers, would spill heavily under it (offline ptxas: 2.5 KB
             per thread at 128) and run uncapped.
+        row_group: output rows per group G of the conv pass (power of
+            two, <= ``block_l``; 1: the tile at once). The G + K - 1 row
+            sets a group's outputs read are each loaded and widened once
+            (:func:`_conv_silu_rows`), not K times per output: offline
+            Triton 3.6 sm_90, Vim-Ti's bf16 inference call, the conv
+            pass's loop 755 -> 578 instructions per 32 outputs a thread
+            (G = 4) or 554 (G = 8), 168 registers either way, no stack
+            (``benchmarks/NOTES.md``, session of 2026-12-05). The same u
+            bit for bit. Opt-in until timed on a GPU.
     """
     block_l: int
     block_e: int
@@ -89,6 +98,7 @@ class ConvProjConfig(NamedTuple):
     two_pass: bool = True
     block_ec: int = 0
     maxnreg: int = 0
+    row_group: int = 1
 
 
 #: Default (:func:`default_config`): the lowest mean time relative to each
@@ -112,7 +122,8 @@ def default_config(seqlen: int, dim: int) -> ConvProjConfig:
     block_l = min(FWD_CONFIG.block_l,
                   max(16, next_power_of_2(max(seqlen, 1))))
     return FWD_CONFIG._replace(block_l=block_l, block_e=block_e,
-                               block_ec=min(FWD_CONFIG.block_ec, block_e))
+                               block_ec=min(FWD_CONFIG.block_ec, block_e),
+                               row_group=min(FWD_CONFIG.row_group, block_l))
 
 
 def _pad(n: int) -> int:
@@ -195,6 +206,55 @@ def _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e, seqlen,
 
 
 @triton.jit
+def _conv_silu_rows(x_base, w_ptr, bias_ptr, offs_g, offs_e, mask_e, seqlen,
+                    stride_xl, stride_we, stride_wk, K: tl.constexpr,
+                    HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
+                    G: tl.constexpr):
+    """:func:`_conv_silu` of the rows ``offs_g + j``, j < G (``offs_g``
+    steps by G): a tuple of G fp32 (NG, BLOCK_E) tiles. The G + K - 1 row
+    sets these taps read are loaded (and widened) once each and shared by
+    the outputs that need them: (G + K - 1) / G loads per output instead
+    of K. Each output sums the same taps in the same order, then the
+    bias, as :func:`_conv_silu`: the same u bit for bit."""
+    P: tl.constexpr = K - 1
+    xdt = x_base.dtype.element_ty
+    xs = ()
+    for m in tl.static_range(G + P):
+        # row set m: x[offs_g + m - P] (causal) or x[offs_g + m] (reverse)
+        if REVERSE:
+            rows = offs_g + m
+        else:
+            rows = offs_g + (m - P)
+        xs = xs + (tl.load(
+            x_base + (rows[:, None] * stride_xl + offs_e[None, :]),
+            mask=((rows >= 0) & (rows < seqlen))[:, None] & mask_e[None, :],
+            other=0.0).to(tl.float32), )
+    ws = ()
+    for k in tl.static_range(K):
+        wk = tl.load(w_ptr + offs_e * stride_we + k * stride_wk,
+                     mask=mask_e, other=0.0).to(tl.float32)
+        ws = ws + (_round_to(wk, xdt), )
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_e, mask=mask_e,
+                       other=0.0).to(tl.float32)
+        bias = _round_to(bias, xdt)
+    outs = ()
+    for j in tl.static_range(G):
+        a = tl.zeros((offs_g.shape[0], offs_e.shape[0]), dtype=tl.float32)
+        for i in tl.static_range(K):
+            # causal: tap i reads x[t - P + i] = row set j + i; reverse:
+            # tap P - i reads x[t + i] = row set j + i
+            if REVERSE:
+                a += ws[P - i][None, :] * xs[j + i]
+            else:
+                a += ws[i][None, :] * xs[j + i]
+        if HAS_BIAS:
+            a += bias[None, :]
+        outs = outs + (silu(a), )
+    return outs
+
+
+@triton.jit
 def _project(u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
              dstate, stride_wxr, stride_wxe, IEEE: tl.constexpr,
              BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr):
@@ -226,7 +286,8 @@ def _conv_proj_fwd_kernel(
         IEEE: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
         TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
-        HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr):
+        HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
+        ROW_GROUP: tl.constexpr):
     """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
     (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
     dtype of x. With HAS_DT_BIAS / DT_SOFTPLUS, delta is
@@ -244,15 +305,28 @@ def _conv_proj_fwd_kernel(
     acc_dt = tl.zeros((BLOCK_R, BLOCK_L), dtype=tl.float32)
     acc_B = tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32)
     acc_C = tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32)
+    # ROW_GROUP > 1: output rows in G interleaved sets, l0 + G g + j
+    offs_g = pid_l * BLOCK_L \
+        + ROW_GROUP * tl.arange(0, BLOCK_L // ROW_GROUP)
     for e0 in range(0, dim, BLOCK_EC):
         offs_e = e0 + tl.arange(0, BLOCK_EC)
         mask_e = offs_e < dim
-        u = _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e,
-                       seqlen, stride_xl, stride_we, stride_wk, K, HAS_BIAS,
-                       REVERSE).to(dtype)  # the conv's output dtype
         u_ptrs = u_ptr + out_off + offs_l[:, None] * dim + offs_e[None, :]
         u_mask = mask_l[:, None] & mask_e[None, :]
-        tl.store(u_ptrs, u, mask=u_mask)
+        if ROW_GROUP == 1:
+            u = _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e,
+                           seqlen, stride_xl, stride_we, stride_wk, K,
+                           HAS_BIAS, REVERSE).to(dtype)  # the conv's dtype
+            tl.store(u_ptrs, u, mask=u_mask)
+        else:
+            us = _conv_silu_rows(x_base, w_ptr, bias_ptr, offs_g, offs_e,
+                                 mask_e, seqlen, stride_xl, stride_we,
+                                 stride_wk, K, HAS_BIAS, REVERSE, ROW_GROUP)
+            for j in tl.static_range(ROW_GROUP):
+                rows = offs_g + j
+                tl.store(u_ptr + out_off + rows[:, None] * dim
+                         + offs_e[None, :], us[j].to(dtype),
+                         mask=(rows < seqlen)[:, None] & mask_e[None, :])
         if not TWO_PASS:
             # read u back (L2) in whatever layout the dots want: otherwise
             # Triton moves the conv itself into the dot-operand layout
@@ -339,6 +413,10 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
                          f'strides {tuple(x.stride())}')
     cfg = config or default_config(seqlen, dim)
+    g = cfg.row_group
+    if g < 1 or g & (g - 1) or g > cfg.block_l:
+        raise ValueError('conv_proj_fwd: row_group must be a power of two '
+                         f'<= block_l ({cfg.block_l}), got {g}')
     u = torch.empty((batch, seqlen, dim), device=x.device, dtype=x.dtype)
     delta = torch.empty_like(u)
     Bm = torch.empty((batch, seqlen, d_state), device=x.device,
@@ -358,7 +436,8 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         TWO_PASS=cfg.two_pass,
         BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
         cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
-        DT_SOFTPLUS=delta_softplus, num_warps=cfg.num_warps,
+        DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
+        num_warps=cfg.num_warps,
         num_stages=cfg.num_stages,
         **({'maxnreg': cfg.maxnreg}
            if cfg.maxnreg and x.element_size() <= 2 else {}))
