@@ -87,7 +87,8 @@ for spec in os.environ.get('SHAPES', default_shapes).split(','):
             cells.append(f'G{group} {per_call_ms(call):.4f}{same}')
         print(f'{res}² b{batch} {"rev" if reverse else "fwd"}: ms/call '
               + ', '.join(cells), flush=True)
-    torch.cuda.empty_cache() if not CPU else None
+    if not CPU:
+        torch.cuda.empty_cache()
 
 default_e2e = '32x2' if CPU else '1248x64,2048x64,1248x8'
 for spec in os.environ.get('E2E', default_e2e).split(','):
@@ -118,4 +119,5 @@ for spec in os.environ.get('E2E', default_e2e).split(','):
     first = next(iter(ys.values()))
     print(f'{res}² b{batch} features equal across groups: '
           f'{all(torch.equal(first, y) for y in ys.values())}')
-    torch.cuda.empty_cache() if not CPU else None
+    if not CPU:
+        torch.cuda.empty_cache()

@@ -434,6 +434,7 @@ ones = {'stride_wk', 'stride_wxe', 'stride_wdtr'}
 div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_we', 'stride_wxr',
          'stride_wdte'}
 cfg = tk.FWD_CONFIG
+names = {p.name for p in tk._conv_proj_fwd_kernel.params if p.is_constexpr}
 n = 0
 x_loads = {}
 for dtype, reverse, group in (('bf16', False, cfg.row_group),
@@ -448,8 +449,6 @@ for dtype, reverse, group in (('bf16', False, cfg.row_group),
                   BLOCK_EC=cfg.block_ec or cfg.block_e,
                   HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse,
                   ROW_GROUP=group)
-    names = {p.name for p in tk._conv_proj_fwd_kernel.params
-             if p.is_constexpr}
     assert names <= set(consts) | ones, names - set(consts)
     kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
                           ones, div16, cfg.num_warps, cfg.num_stages,
