@@ -441,7 +441,7 @@ for dtype, reverse, group in (('bf16', False, cfg.row_group),
                               ('bf16', True, cfg.row_group),
                               ('fp32', False, cfg.row_group),
                               ('fp32', True, cfg.row_group),
-                              ('bf16', False, 1), ('bf16', False, 4)):
+                              ('bf16', False, 1)):
     consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
                   IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                   BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
@@ -462,9 +462,11 @@ for dtype, reverse, group in (('bf16', False, cfg.row_group),
     assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
     x_loads[dtype, reverse, group] = ptx.count('ld.global.v4.b32')
     n += 1
-# row groups: each shifted row set of x loaded once per group (7 loads of
-# 8 bf16 per group of 4 rows), not once per tap (16)
-assert x_loads['bf16', False, 4] < x_loads['bf16', False, 1], x_loads
+# the default's row groups: each shifted row set of x loaded once per
+# group (7 loads of 8 bf16 per group of 4 rows), not once per tap (16)
+assert cfg.row_group > 1
+assert x_loads['bf16', False, cfg.row_group] < x_loads['bf16', False, 1], \
+    x_loads
 print(f'compiled {n}')
 """
 
@@ -478,7 +480,7 @@ def test_kernel_compiles_for_sm90():
     in bf16 the projections must compile to tensor-core MMAs, and the
     SiLU to the approximate division (no IEEE one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
-    assert out.strip().split('\n')[-1] == 'compiled 6', out
+    assert out.strip().split('\n')[-1] == 'compiled 5', out
 
 
 # ---------------------------------------------------------------- GPU

@@ -572,16 +572,23 @@ def test_triton_interpreter_widen_bc_forward(n_seg, block_d, block_t):
                                    torch.float32])
 @pytest.mark.parametrize('batch,seqlen,n_seg,block_d,block_t', [
     (16, 1000, 1, 16, 8), (2, 2049, 16, 32, 4)], ids=['unsplit', 'split'])
-def test_gpu_widen_bc_forward_bit_identical(dtype, batch, seqlen, n_seg,
+def test_gpu_widen_bc_forward_matches_plain(dtype, batch, seqlen, n_seg,
                                             block_d, block_t):
-    """On the GPU the inline-asm widening gives the values ``.to`` gives:
-    output and last state bit for bit, at Vim's batch-64 tile (d16 t8,
-    unsplit) and batch-8 tile (d32 t4, 16 segments)."""
+    """Compiled, the widened kernels give the plain kernels' outputs to
+    rounding (not bit for bit: on the H200 even fp32, whose widening is no
+    conversion at all, differs; the compiled sums run in another order),
+    at Vim's batch-64 tile (d16 t8, unsplit) and batch-8 tile (d32 t4, 16
+    segments): the output within about one unit in the last place of its
+    dtype, the fp32 last state within 1e-5 of its largest value."""
     (plain, *widened), _ = _widen_bc_runs('cuda', dtype, batch, 384, seqlen,
                                           n_seg, block_d, block_t)
-    for run in widened:
-        for a, b in zip(plain, run):
-            assert torch.equal(a, b)
+    tol = {torch.bfloat16: 2**-7, torch.float16: 2**-10,
+           torch.float32: 1e-5}[dtype]
+    for out, last in widened:
+        for got, want, r in ((out, plain[0], tol), (last, plain[1], 1e-5)):
+            scale = want.double().abs().max().item()
+            torch.testing.assert_close(got.double(), want.double(), rtol=r,
+                                       atol=r * scale)
 
 
 # ------------------------------------------- triton: strided layouts
@@ -923,11 +930,15 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert (small.block_d, small.block_t) == (16, 8)
     assert (infer.block_d, infer.block_t) == (32, 4) and infer.n_seg > 1
     assert infer_large.block_d == 16 and infer_large.n_seg == 1
-    # a register cap only for the unsplit inference tile
-    assert infer_large.maxnreg == tk.TMAJOR_FWD_MAXNREG
-    assert infer.maxnreg == small.maxnreg == large.maxnreg == 0
-    assert tk.default_config(197, 16, 384, backward=False, save_states=False,
-                             n_rows=8 * 384).maxnreg == 0  # d32, unsplit
+    # inference: B and C widened where loaded and a register cap, split
+    # or not; the forward that saves states for a backward: neither
+    infer_short = tk.default_config(197, 16, 384, backward=False,
+                                    save_states=False, n_rows=8 * 384)
+    for c in (infer, infer_large, infer_short):
+        assert c.maxnreg == tk.TMAJOR_FWD_MAXNREG and c.widen_bc
+    for c in (small, large, short):
+        assert c.maxnreg == 0 and not c.widen_bc
+    assert not any(c.widen_ud for c in (infer, infer_large, small, large))
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
     assert all(c.prefetch for c in (small, large, short, infer, infer_large))
     # fewer states: no 32-channel tile (measured for N = 16 only)

@@ -89,7 +89,7 @@ class ConvProjConfig(NamedTuple):
             pass's loop 755 -> 578 instructions per 32 outputs a thread
             (G = 4) or 554 (G = 8), 168 registers either way, no stack
             (``benchmarks/NOTES.md``, session of 2026-12-05). The same u
-            bit for bit. Opt-in until timed on a GPU.
+            bit for bit (interpreter; compiled on the H200).
     """
     block_l: int
     block_e: int
@@ -109,8 +109,14 @@ class ConvProjConfig(NamedTuple):
 #: special-function SiLU: the cap at 168 instead of 128, which spilled 144
 #: bytes, bf16 Vim-Ti 224² b128, 1248² b8 / b64, 2048² b8: 0.0544, 0.0705,
 #: 0.497, 0.186 ms against 0.0599, 0.0773, 0.515, 0.181; uncapped 0.0551,
-#: 0.1029, 0.597, 0.206).
-FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=32, maxnreg=168)
+#: 0.1029, 0.597, 0.206). Row groups of 4: the fastest of 1, 2, 4, 8 at
+#: each of 224² b128, 1248² b8 / b64, 2048² b8 / b64 and both directions
+#: (``benchmarks/session_1205_h200/callD``, run 2026-12-05: 0.0447,
+#: 0.0606, 0.4489, 0.1642, 1.1901 ms -> 0.0439, 0.0590, 0.4418, 0.1597,
+#: 1.1684 forward; 8 within 0.001 ms of 4, below it only at 2048² b64
+#: forward, by 0.0003).
+FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=32, maxnreg=168,
+                            row_group=4)
 
 
 def default_config(seqlen: int, dim: int) -> ConvProjConfig:

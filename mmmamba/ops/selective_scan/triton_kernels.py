@@ -1278,15 +1278,17 @@ class ScanConfig(NamedTuple):
     in parallel (a state-passing pre-pass joins them); in a backward config
     it selects the time-major backward, whose ``n_seg`` segments (of whole
     saved-state blocks) are joined by an adjoint pre-pass. ``maxnreg > 0``
-    caps the registers of the time-major kernels (ptxas ``.maxnreg``).
+    caps the registers of the time-major kernels (ptxas ``.maxnreg``; in
+    the forward the main kernel's, not the pre-pass's).
     ``widen_bc`` widens B and C to fp32 where the time-major forward
     kernels load them, by an opaque conversion
-    (:func:`~mmmamba.ops.triton_math.widen`): the same values, and in
+    (:func:`~mmmamba.ops.triton_math.widen`): the same values in, and in
     Triton 3.6 about a quarter fewer instructions per state update (offline
-    sm_90 SASS, ``benchmarks/NOTES.md``, 2026-12-04, seventh part);
+    sm_90 SASS, ``benchmarks/NOTES.md``, 2026-12-04, seventh part). The
+    compiled kernel then sums in another order: outputs equal to rounding,
+    not bit for bit (H200). On by default for inference (N = 16).
     ``widen_ud`` does the same for u and delta (fewer still, with spills
-    in the gated direction's loop). Both off by default until they are
-    timed on a GPU.
+    in the gated direction's loop; not faster on the H200, off).
     """
     block_d: int
     block_l: int
@@ -1397,14 +1399,25 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     while (n_prog < TMAJOR_SPLIT_BELOW and n_prog * n_seg < TMAJOR_PROGRAMS
            and seqlen // (2 * n_seg) >= TMAJOR_MIN_SEGMENT):
         n_seg *= 2
-    # Inference without a split: ptxas under a 168-register cap schedules
-    # the 16-channel tile better (H200, benchmarks/session_1204d_h200/callD:
-    # 1248² b64 1.654 -> 1.531 ms, 224² b128 0.1145 -> 0.1056; the split
-    # batch-8 tiles were 1-5% slower under any cap, so they run without).
-    maxnreg = (TMAJOR_FWD_MAXNREG if n_seg == 1 and not save_states
-               and block_n == 16 and block_d == 16 else 0)
+    # Inference (N = 16): B and C widened where they are loaded, and the
+    # main kernel under a 168-register cap (the pre-pass runs uncapped).
+    # The cap alone: ptxas schedules the unsplit 16-channel tile better
+    # (H200, benchmarks/session_1204d_h200/callD: 1248² b64 1.654 -> 1.531
+    # ms, 224² b128 0.1145 -> 0.1056), the split batch-8 tiles 1-5% worse.
+    # With widen_bc the batch-8 main kernel takes 187-190 registers
+    # uncapped and is slower than without; capped it is faster. H200,
+    # benchmarks/session_1204g_h200/callC (run 2026-12-05), Vim-Ti mixer
+    # core, bf16 kernel ms, off -> widened: main kernel 1248² b64 2.452 ->
+    # 2.250, 224² b128 0.173 -> 0.160, 1248² b8 0.353 -> 0.320 (uncapped
+    # 0.472), 2048² b8 0.849 -> 0.751 (1.180); pre-pass 0.215 -> 0.206
+    # (capped 0.214), 0.549 -> 0.527 (0.549). widen_ud as well was no
+    # better (2048² b64 Vim-Ti 264.5 -> 261.0 img/s). The training forward
+    # (save_states) is not timed with either and keeps its defaults.
+    infer = not save_states and block_n == 16
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
-                      block_t=block_t, n_seg=n_seg, maxnreg=maxnreg)
+                      block_t=block_t, n_seg=n_seg,
+                      maxnreg=TMAJOR_FWD_MAXNREG if infer else 0,
+                      widen_bc=infer)
 
 
 def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
@@ -1633,10 +1646,13 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     dummy = out
     hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
     if n_seg > 1:
+        # the register cap is the main kernel's: the pre-pass, with fewer
+        # live values, ran faster without it (default_config)
         _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
             batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
-            *epi[:6], BLOCK_T=block_t, PREFETCH=config.prefetch, **flags)
+            *epi[:6], BLOCK_T=block_t, PREFETCH=config.prefetch,
+            **{k: v for k, v in flags.items() if k != 'maxnreg'})
     _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
         u, delta, A, B, C,
         D if D is not None else dummy,
