@@ -111,7 +111,7 @@ class ConvProjConfig(NamedTuple):
 #: 0.497, 0.186 ms against 0.0599, 0.0773, 0.515, 0.181; uncapped 0.0551,
 #: 0.1029, 0.597, 0.206). Row groups of 4: the fastest of 1, 2, 4, 8 at
 #: each of 224² b128, 1248² b8 / b64, 2048² b8 / b64 and both directions
-#: (``benchmarks/session_1205_h200/callD``, run 2026-12-05: 0.0447,
+#: (``benchmarks/session_1205b_h200/callD``, 2026-12-05: 0.0447,
 #: 0.0606, 0.4489, 0.1642, 1.1901 ms -> 0.0439, 0.0590, 0.4418, 0.1597,
 #: 1.1684 forward; 8 within 0.001 ms of 4, below it only at 2048² b64
 #: forward, by 0.0003).

@@ -1406,13 +1406,14 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # ms, 224² b128 0.1145 -> 0.1056), the split batch-8 tiles 1-5% worse.
     # With widen_bc the batch-8 main kernel takes 187-190 registers
     # uncapped and is slower than without; capped it is faster. H200,
-    # benchmarks/session_1204g_h200/callC (run 2026-12-05), Vim-Ti mixer
-    # core, bf16 kernel ms, off -> widened: main kernel 1248² b64 2.452 ->
-    # 2.250, 224² b128 0.173 -> 0.160, 1248² b8 0.353 -> 0.320 (uncapped
-    # 0.472), 2048² b8 0.849 -> 0.751 (1.180); pre-pass 0.215 -> 0.206
-    # (capped 0.214), 0.549 -> 0.527 (0.549). widen_ud as well was no
-    # better (2048² b64 Vim-Ti 264.5 -> 261.0 img/s). The training forward
-    # (save_states) is not timed with either and keeps its defaults.
+    # benchmarks/session_1205b_h200/callC (session_1204g_h200/callC.sh),
+    # Vim-Ti mixer core, bf16 kernel ms, off -> widened: main kernel 1248²
+    # b64 2.452 -> 2.250, 224² b128 0.173 -> 0.160, 1248² b8 0.353 ->
+    # 0.320 (uncapped 0.472), 2048² b8 0.849 -> 0.751 (1.180); pre-pass
+    # 0.215 -> 0.206 (capped 0.214), 0.549 -> 0.527 (0.549). widen_ud as
+    # well was no better (2048² b64 Vim-Ti 264.5 -> 261.0 img/s). The
+    # training forward (save_states) is not timed with either and keeps
+    # its defaults.
     infer = not save_states and block_n == 16
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg,
@@ -1586,8 +1587,6 @@ def selective_scan_fwd(
                           epi, accumulate, sz == su, so == su)
         return out, last, states, config
     if config.block_t:
-        if config.maxnreg:
-            flags['maxnreg'] = config.maxnreg
         flags['WIDEN_BC'] = config.widen_bc
         flags['WIDEN_UD'] = config.widen_ud
         # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
@@ -1646,13 +1645,14 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     dummy = out
     hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
     if n_seg > 1:
-        # the register cap is the main kernel's: the pre-pass, with fewer
-        # live values, ran faster without it (default_config)
         _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
             batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
-            *epi[:6], BLOCK_T=block_t, PREFETCH=config.prefetch,
-            **{k: v for k, v in flags.items() if k != 'maxnreg'})
+            *epi[:6], BLOCK_T=block_t, PREFETCH=config.prefetch, **flags)
+    # the register cap is the main kernel's: the pre-pass, with fewer live
+    # values, ran faster without it (default_config)
+    if config.maxnreg:
+        flags['maxnreg'] = config.maxnreg
     _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
         u, delta, A, B, C,
         D if D is not None else dummy,
@@ -1715,8 +1715,7 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
                                       max(state_l // block_t, 1))
     n_prog = batch * (dim // config.block_d)
-    flags = {k: v for k, v in flags.items() if k != 'maxnreg'}
-    flags.update(EVEN_N=flags['BLOCK_N'] == dstate,
+    flags = dict(flags, EVEN_N=flags['BLOCK_N'] == dstate,
                  FAST_MATH=not triton_interpret())
     dummy = out
     hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
