@@ -151,6 +151,58 @@ def test_compile_flag_cpu(tool, tmp_path, mode):
         tool.parse_args(['--compile', 'fast'])
 
 
+def test_cuda_graph_flag_checks_and_labels(tool, tmp_path):
+    """--cuda-graph refuses a CPU run, --compile and training measures;
+    its rows say ``cuda-graph`` in the compile column and the summary says
+    the forward was replayed from a graph, not compiled."""
+    with pytest.raises(SystemExit, match='needs a CUDA device'):
+        tool.main(['--device', 'cpu', '--cuda-graph', '--out-dir',
+                   str(tmp_path / 'refused')])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--cuda-graph', '--compile'])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--mode', 'vmamba-throughput', '--cuda-graph'])
+    args = tool.parse_args(['--mode', 'vmamba-throughput', '--cuda-graph',
+                            '--measures', 'inference'])
+    assert tool.compile_label(args) == 'cuda-graph'
+    with pytest.raises(ValueError, match='needs a CUDA device'):
+        tool.cuda_graph_step(lambda: None, torch.device('cpu'), 'bf16')
+    res = dict(status='ok', message='', params=10, median_s=0.02,
+               peak_mem_gib=0.5)
+    row = tool._row('resolution', 'vim-tiny', 'inference', 1248, 8, 'bf16',
+                    res, args, torch.device('cpu'))
+    assert row['compile'] == 'cuda-graph'
+    tool.write_summary([row], str(tmp_path / 'summary.md'), args, 'H200',
+                       'cmd')
+    text = (tmp_path / 'summary.md').read_text()
+    assert ('- torch.compile: no; the eager forward captured in one CUDA '
+            'graph and replayed') in text
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='requires CUDA')
+@pytest.mark.parametrize('precision', ['fp32', 'bf16'])
+def test_cuda_graph_replays_the_eager_forward(tool, precision):
+    """The captured step returns the graph's static outputs, equal to an
+    eager forward of the same input under the same autocast, and each
+    replay recomputes them (zeroed outputs come back)."""
+    torch.manual_seed(0)
+    device = torch.device('cuda')
+    model = tool.build_feature_model(tool.parse_model(f'toy={TOY_VIM}')[1],
+                                     64, None).to(device).eval()
+    x = torch.randn(2, 3, 64, 64, device=device)
+    step = tool.cuda_graph_step(lambda: model(x)[-1], device, precision)
+    got = step()
+    with torch.inference_mode(), tool._autocast(device, precision):
+        want = model(x)[-1]
+    assert got.shape == (2, 16, 4, 4)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    got.zero_()
+    again = step()
+    assert again.data_ptr() == got.data_ptr()
+    torch.testing.assert_close(again, want, rtol=0, atol=0)
+
+
 def test_vim_at_uncovered_resolution_uses_the_covered_crop(tool):
     # 40 = 2 * 16 + 8: a stride-16 conv takes 2x2 patches, so does Vim
     assert tool.covered_size(40) == 32 and tool.covered_size(48) == 48

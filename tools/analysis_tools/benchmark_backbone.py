@@ -29,6 +29,15 @@ compilation (and, for ``reduce-overhead``, the CUDA-graph recording) is not
 timed; the ``compile`` column of the CSV says how each row was run (empty
 for eager). Compare with an eager run of the same command.
 
+With ``--cuda-graph`` (CUDA, inference points) every model's eager forward
+is captured in one ``torch.cuda.CUDAGraph`` after :data:`GRAPH_WARM_CALLS`
+untimed calls on a side stream, and the timed step replays it (the
+``compile`` column reads ``cuda-graph``): the host's Python and launch
+time leave the measurement, which is then the GPU's alone, as a deployed
+model replaying a graph runs. Autocast runs with its weight-cast cache off
+inside the capture (casts become graph nodes). Not with ``--compile``
+(``reduce-overhead`` records its own graphs).
+
 Precisions: ``fp32`` (no autocast; PyTorch's default TF32 settings) and
 ``bf16`` (``torch.autocast(dtype=torch.bfloat16)``, fp32 weights, as AMP
 inference runs). An out-of-memory error at one point is recorded as
@@ -111,6 +120,10 @@ COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune',
 #: forward (and backward), then, under ``reduce-overhead``, CUDA-graph
 #: warm-up and recording.
 COMPILE_CALLS = 3
+#: Untimed eager calls on a side stream before a ``--cuda-graph`` capture
+#: (Triton compiles and the lazily cached inference parameters are built
+#: here, outside the graph).
+GRAPH_WARM_CALLS = 3
 
 RESOLUTIONS = (512, 640, 738, 1024, 1248, 1536, 2048)
 
@@ -391,11 +404,13 @@ def time_fn(fn: Callable[[], Any], device: torch.device, warmup: int,
     return times
 
 
-def _autocast(device: torch.device, precision: str):
+def _autocast(device: torch.device, precision: str,
+              cache_enabled: bool = True):
     if precision == 'fp32':
         return torch.autocast(device.type, enabled=False)
     if precision == 'bf16':
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(
+            device.type, dtype=torch.bfloat16, cache_enabled=cache_enabled)
     raise ValueError(f"precision must be 'fp32' or 'bf16', got "
                      f'{precision!r}')
 
@@ -432,8 +447,42 @@ def maybe_compile(model: nn.Module, args) -> nn.Module:
     return torch.compile(model, **kwargs)
 
 
+def cuda_graph_step(forward: Callable[[], Any], device: torch.device,
+                    precision: str) -> Callable[[], Any]:
+    """``forward()`` under inference mode and ``precision``'s autocast,
+    captured in one CUDA graph; returns a step that replays it and returns
+    the graph's (static) outputs. :data:`GRAPH_WARM_CALLS` untimed calls
+    run first on a side stream, as capture requires."""
+    if device.type != 'cuda':
+        raise ValueError(f'--cuda-graph needs a CUDA device, not {device}')
+
+    def run():
+        with torch.inference_mode(), _autocast(
+                device, precision, cache_enabled=False):
+            return forward()
+
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(GRAPH_WARM_CALLS):
+            run()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = run()
+
+    def replay():
+        graph.replay()
+        return out
+
+    return replay
+
+
 def compile_label(args) -> str:
-    """The ``compile`` column: '' (eager), the mode, or mode/backend."""
+    """The ``compile`` column: '' (eager), 'cuda-graph', the mode, or
+    mode/backend."""
+    if getattr(args, 'cuda_graph', False):
+        return 'cuda-graph'
     if not args.compile:
         return ''
     if args.compile_backend == 'inductor':
@@ -552,6 +601,9 @@ def bench_resolution(
                     model = maybe_compile(model, args)
                     x = torch.randn(
                         batch, 3, resolution, resolution, device=device)
+                    if args.cuda_graph:
+                        return cuda_graph_step(lambda: model(x), device,
+                                               precision), params
 
                     def step():
                         with torch.inference_mode(), _autocast(
@@ -602,6 +654,9 @@ def bench_vmamba(
                         batch, 3, resolution, resolution, device=device)
                     if measure == 'inference':
                         model.eval()
+                        if args.cuda_graph:
+                            return cuda_graph_step(lambda: model(x), device,
+                                                   precision), params
                         run = maybe_compile(model, args)
 
                         def step():
@@ -781,6 +836,10 @@ def _compile_text(rows: List[Dict[str, Any]]) -> str:
     modes = sorted({r.get('compile') or '' for r in rows})
     if modes == ['']:
         return 'no (eager)'
+    if modes == ['cuda-graph']:
+        return ('no; the eager forward captured in one CUDA graph and '
+                f'replayed ({GRAPH_WARM_CALLS} untimed calls before the '
+                'capture)')
     return ', '.join(m or 'eager' for m in modes) + \
         f' (fullgraph; {COMPILE_CALLS} untimed calls before the warm-up)'
 
@@ -917,6 +976,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='torch.compile backend (default: inductor; e.g. aot_eager for '
         'a quick check; --compile MODE applies to inductor only)')
     parser.add_argument(
+        '--cuda-graph',
+        action='store_true',
+        help='capture every model\'s eager inference forward in one CUDA '
+        'graph and time its replays (CUDA; inference measures only; not '
+        'with --compile): the GPU\'s time without the host\'s')
+    parser.add_argument(
         '--kernel-time',
         type=int,
         nargs='?',
@@ -952,6 +1017,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--warmup must be >= 0 and --repeats >= 1')
     if args.kernel_time < 0:
         parser.error('--kernel-time must be >= 1 batches')
+    if args.cuda_graph and args.compile:
+        parser.error('--cuda-graph and --compile exclude each other '
+                     '(--compile reduce-overhead records its own graphs)')
+    if args.cuda_graph and vm and set(args.measures) != {'inference'}:
+        parser.error('--cuda-graph times inference only: add '
+                     '--measures inference')
     return args
 
 
@@ -965,6 +1036,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if args.kernel_time and device.type != 'cuda' and not args.from_csv:
         raise SystemExit('--kernel-time measures GPU kernels: it needs a '
+                         f'CUDA device, not {device}')
+    if args.cuda_graph and device.type != 'cuda' and not args.from_csv:
+        raise SystemExit('--cuda-graph replays a CUDA graph: it needs a '
                          f'CUDA device, not {device}')
     os.makedirs(args.out_dir, exist_ok=True)
     script = osp.relpath(osp.abspath(__file__))
@@ -996,8 +1070,12 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     if not args.no_plot and any(
             r['measure'] == 'inference' and r['mode'] == 'resolution'
             for r in rows):
-        compiled = sorted({r.get('compile') or '' for r in rows} - {''})
+        modes = sorted({r.get('compile') or '' for r in rows} - {''})
         title = f'{where}; {batch_text(rows)}'
+        graphed = [m for m in modes if m == 'cuda-graph']
+        compiled = [m for m in modes if m != 'cuda-graph']
+        if graphed:
+            title += '; CUDA graph'
         if compiled:
             title += f"; torch.compile {', '.join(compiled)}"
         plot_figure(rows, osp.join(args.out_dir, 'fig1.png'), title)

@@ -1,0 +1,133 @@
+"""Batch-8 scan tiles A/B (prepared 2026-12-05, third part, no device).
+
+Vim-Ti's fused inference mixer core (both directions, bf16 autocast) at
+SHAPES (default 1248² and 2048², batch 8), GPU kernel time per call
+(torch.profiler, 10 calls after 3), split into the main scan kernel, its
+segment pre-pass and the rest, for the inference forward tiles TILES
+(``d<block_d> t<block_t> s<n_seg>``, ``w``: widen_bc, ``r<N>``: register
+cap of the main kernel; ``def``: default_config's own). Each variant's
+output is compared with the default's (max |diff| / max |default|).
+
+The question: with B and C widened where they are loaded, is the split
+one-thread-per-channel tile (d32 t4 s16: two passes over 15/16 of the
+sequence) still the fastest at batch 8, or do the lane-split tiles (d8 /
+d4: a channel's 16 states over 4 / 8 lanes) with fewer segments or none
+(one pass, 1 exp2 per state update instead of ~1.94) now win? Offline
+sm_90 SASS (Triton 3.6, widen_bc, no cap) of the main kernel's loop,
+instructions per state update (ungated / gated direction): d32 t4 7.53 /
+8.39 plus the pre-pass 5.83 on 15/16 of the steps; d8 t16 10.11 / 10.98
+(190 / 196 registers); d8 t8 10.78 / 12.06 (103 / 115); d4 t16 15.31 /
+16.25 (``benchmarks/NOTES.md``, 2026-12-05, third part).
+
+DEVICE=cpu runs a toy mixer (width 16) at 96² batch 1 in Triton's
+interpreter: a check of the script and of every tile's output against the
+default's (no timing)."""
+import os
+import sys
+from collections import defaultdict
+
+DEVICE = os.environ.get('DEVICE', 'cuda')
+if DEVICE == 'cpu':
+    os.environ.setdefault('TRITON_INTERPRET', '1')
+
+import torch  # noqa: E402
+from torch.profiler import ProfilerActivity, profile
+
+from mmmamba.models.layers import BiMamba  # noqa: E402
+from mmmamba.ops.selective_scan import triton_kernels as tk  # noqa: E402
+
+CPU = DEVICE == 'cpu'
+
+DEFAULT = tk.default_config
+TILES = os.environ.get(
+    'TILES', 'def,d32t4s16w,d32t4s8wr168,d32t4s32wr168,d16t8s8wr168,'
+    'd16t8s4wr168,d16t8s16wr168,d8t16s1w,d8t16s2w,d8t16s4w,d8t16s4wr168,'
+    'd8t8s1w,d8t8s2w,d8t8s4w,d8t8s8w,d4t16s1w,d4t16s2w').split(',')
+
+
+def parse(tile):
+    """'d8t16s2wr168' -> ScanConfig fields."""
+    if tile == 'def':
+        return None
+    rest, reg = (tile.split('r') + ['0'])[:2]
+    widen = rest.endswith('w')
+    rest = rest.rstrip('w')
+    d, rest = rest[1:].split('t')
+    t, s = rest.split('s')
+    # block_l: the saved-state spacing, which block_t must divide even
+    # where (inference) no state is saved
+    return dict(block_d=int(d), block_t=int(t), n_seg=int(s),
+                widen_bc=widen, maxnreg=int(reg),
+                block_l=max(tk.TMAJOR_STATE_L, int(t)))
+
+
+def use(tile):
+    fields = parse(tile)
+
+    def config(*args, **kwargs):
+        cfg = DEFAULT(*args, **kwargs)
+        backward = kwargs.get('backward', args[3] if len(args) > 3 else 0)
+        if (fields is None or backward or kwargs.get('save_states', True)
+                or not cfg.block_t):
+            return cfg
+        return cfg._replace(**fields)
+
+    tk.default_config = config
+
+
+def kernel_split(call):
+    if CPU:
+        return call(), defaultdict(float)
+    for _ in range(3):
+        y = call()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(10):
+            call()
+        torch.cuda.synchronize()
+    per = defaultdict(float)
+    for e in prof.key_averages():
+        if e.device_type.name == 'CUDA':
+            key = ('pre-pass' if 'seg_kernel' in e.key else
+                   'main' if 'tmajor_kernel' in e.key else 'rest')
+            per[key] += e.device_time_total / 10 / 1e3
+    return y, per
+
+
+for spec in os.environ.get('SHAPES', '96x1' if CPU else
+                           '1248x8,2048x8').split(','):
+    res, batch = map(int, spec.split('x'))
+    seqlen = (res // 16)**2 + 1
+    torch.manual_seed(0)
+    width = 16 if CPU else 192
+    mixer = BiMamba(width, scan_backend='triton').to(DEVICE).eval()
+    with torch.no_grad():
+        for p in mixer.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    xz = torch.randn(batch, seqlen, 4 * width, device=DEVICE,
+                     dtype=torch.bfloat16)
+    ref = None
+    for tile in TILES:
+        use(tile)
+
+        def call():
+            with torch.inference_mode(), torch.autocast(DEVICE,
+                                                        torch.bfloat16):
+                return mixer.forward_core(xz)
+
+        try:
+            y, per = kernel_split(call)
+        except Exception as exc:  # noqa: BLE001 - report, go on
+            print(f'{tile:14s} {res}² b{batch}: {type(exc).__name__}: '
+                  f'{str(exc)[:200]}', flush=True)
+            continue
+        if ref is None:
+            ref = y.float()
+        diff = ((y.float() - ref).abs().max() / ref.abs().max()).item()
+        print(f'{tile:14s} {res}² b{batch}: {sum(per.values()):.4f} ms/call'
+              f' (main {per["main"]:.4f}, pre-pass {per["pre-pass"]:.4f}, '
+              f'rest {per["rest"]:.4f}); rel diff vs def {diff:.1e}',
+              flush=True)
+    if not CPU:
+        torch.cuda.empty_cache()
+sys.exit(0)
