@@ -5,7 +5,8 @@ SHAPES (default 1248² and 2048², batch 8), GPU kernel time per call
 (torch.profiler, 10 calls after 3), split into the main scan kernel, its
 segment pre-pass and the rest, for the inference forward tiles TILES
 (``d<block_d> t<block_t> s<n_seg>``, ``w``: widen_bc, ``r<N>``: register
-cap of the main kernel; ``def``: default_config's own). Each variant's
+cap of the main kernel; ``def``: default_config's own; ``+p<D>t<T>``: the
+pre-pass on its own tile, ``ScanConfig.pre_block_d`` / ``pre_block_t``). Each variant's
 output is compared with the default's (max |diff| / max |default|).
 
 The question: with B and C widened where they are loaded, is the split
@@ -17,7 +18,11 @@ sm_90 SASS (Triton 3.6, widen_bc, no cap) of the main kernel's loop,
 instructions per state update (ungated / gated direction): d32 t4 7.53 /
 8.39 plus the pre-pass 5.83 on 15/16 of the steps; d8 t16 10.11 / 10.98
 (190 / 196 registers); d8 t8 10.78 / 12.06 (103 / 115); d4 t16 15.31 /
-16.25 (``benchmarks/NOTES.md``, 2026-12-05, third part).
+16.25 (``benchmarks/NOTES.md``, 2026-12-05, third part). The pre-pass alone
+(no outputs, so no cross-lane sums on a lane-split tile): d32 t4 5.83 per
+update at 124 registers (~11 of its 1440 one-warp programs per SM),
+d16 t8 6.25 at 96 (21 resident, 2880 programs), d16 t4 6.78 at 63,
+d8 t16 7.45 at 122.
 
 DEVICE=cpu runs a toy mixer (width 16) at 96² batch 1 in Triton's
 interpreter: a check of the script and of every tile's output against the
@@ -42,11 +47,20 @@ DEFAULT = tk.default_config
 TILES = os.environ.get(
     'TILES', 'def,d32t4s16w,d32t4s8wr168,d32t4s32wr168,d16t8s8wr168,'
     'd16t8s4wr168,d16t8s16wr168,d8t16s1w,d8t16s2w,d8t16s4w,d8t16s4wr168,'
-    'd8t8s1w,d8t8s2w,d8t8s4w,d8t8s8w,d4t16s1w,d4t16s2w').split(',')
+    'd8t8s1w,d8t8s2w,d8t8s4w,d8t8s8w,d4t16s1w,d4t16s2w,def+p16t8,'
+    'def+p16t4,def+p16t16,def+p8t16,def+p32t8').split(',')
 
 
 def parse(tile):
-    """'d8t16s2wr168' -> ScanConfig fields."""
+    """'d8t16s2wr168' -> ScanConfig fields; '+p16t8' appended: the
+    pre-pass on its own tile (pre_block_d 16, pre_block_t 8); 'def': the
+    default's fields (None when nothing is added)."""
+    if '+p' in tile:
+        tile, pre = tile.split('+p')
+        d, t = pre.split('t')
+        fields = parse(tile) or {}
+        fields.update(pre_block_d=int(d), pre_block_t=int(t))
+        return fields
     if tile == 'def':
         return None
     rest, reg = (tile.split('r') + ['0'])[:2]

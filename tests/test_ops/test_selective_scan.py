@@ -591,6 +591,101 @@ def test_gpu_widen_bc_forward_matches_plain(dtype, batch, seqlen, n_seg,
                                        atol=r * scale)
 
 
+def _pre_tile_runs(device, dtype, batch, dim, seqlen, block_d, block_t,
+                   n_seg, pre_tiles):
+    """Vim's second direction (as :func:`_widen_bc_runs`, widened B and C)
+    split into ``n_seg`` segments, with the pre-pass on the main tile and on
+    each (pre_block_d, pre_block_t) of ``pre_tiles``: [(out, last_state)]
+    for each, and the inputs."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = make_inputs(batch, dim, 16, seqlen, 1, dtype=dtype, device=device)
+    u, delta, z = (channel_last(ins[k].detach())
+                   for k in ('u', 'delta', 'z'))
+    A, D = ins['A'].detach(), ins['D'].detach()
+    B, C = (ins[k].detach().transpose(2, 3).contiguous().transpose(2, 3)
+            for k in ('B', 'C'))
+    base = channel_last(torch.randn(batch, dim, seqlen, device=device,
+                                    dtype=dtype))
+    runs = []
+    for pre_d, pre_t in [(0, 0)] + list(pre_tiles):
+        cfg = tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
+                            n_seg=n_seg, widen_bc=True, pre_block_d=pre_d,
+                            pre_block_t=pre_t)
+        out, last, _, _ = tk.selective_scan_fwd(
+            u, delta, A, B, C, D, z, None, False, False, config=cfg,
+            reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
+        runs.append((out, last))
+    return runs, (u, delta, A, B, C, D, z, base)
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_pre_pass_own_tile():
+    """``ScanConfig.pre_block_d`` / ``pre_block_t``: a split forward whose
+    pre-pass runs on another tile (a channel's states over 2 or 4 lanes,
+    2-16 steps per chunk, segments rounded to its chunks) gives the
+    reference's result, and the same last state and output as the main
+    tile's pre-pass to fp32 rounding of the per-segment sums."""
+    pre_tiles = [(16, 8), (8, 16), (16, 2)]
+    (plain, *others), (u, delta, A, B, C, D, z, base) = _pre_tile_runs(
+        'cpu', torch.float32, 2, 32, 45, 32, 4, 3, pre_tiles)
+    flip = [t.double().flip(-1) for t in (u, delta, B, C)]
+    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
+                           D.double()).flip(-1)  # the reverse scan
+    want = 0.5 * (base.double() + y) * F.silu(z.double())
+    for (out, last), tile in zip([plain] + others, [(0, 0)] + pre_tiles):
+        torch.testing.assert_close(out.double(), want, rtol=1e-5,
+                                   atol=1e-5 * want.abs().max().item(),
+                                   msg=f'pre-pass tile {tile}')
+        for got, ref in ((out, plain[0]), (last, plain[1])):
+            torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-6 *
+                                       ref.abs().max().item(),
+                                       msg=f'pre-pass tile {tile}')
+
+
+@requires_triton_interpreter
+def test_pre_pass_tile_is_checked():
+    """A pre-pass tile that cannot run is refused by name, before any
+    launch: channels that do not divide the group, a chunk length that is
+    not a power of two, too few channels for a time-major tile, a kernel
+    without a pre-pass of its own."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = make_inputs(1, 32, 16, 40, 1, dtype=torch.float32)
+    args = [ins[k].detach() for k in ('u', 'delta', 'A')]
+    B, C = (ins[k].detach() for k in ('B', 'C'))
+    for fields, match in ((dict(pre_block_d=64), 'pre_block_d=64 must '
+                           'divide'),
+                          (dict(pre_block_t=12), 'pre_block_t=12 must '
+                           'be a power of two'),
+                          (dict(pre_block_d=1), 'pre_block_d=1 holds too '
+                           'few state lanes'),
+                          (dict(block_t=0, pre_block_d=16), 'need the '
+                           'time-major forward'),
+                          (dict(steps=True, pre_block_t=8), 'need the '
+                           'time-major forward')):
+        fields = dict(dict(block_t=4), **fields)
+        cfg = tk.ScanConfig(32, 8, 1, n_seg=2, **fields)
+        with pytest.raises(ValueError, match=match):
+            tk.selective_scan_fwd(*args, B, C, None, None, None, True, False,
+                                  config=cfg)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
+def test_gpu_pre_pass_own_tile_matches(dtype):
+    """Compiled, the batch-8 split forward with its pre-pass on lane-split
+    tiles gives the default pre-pass's outputs to rounding (Vim-Ti's 384
+    channels, 16 segments)."""
+    (plain, *others), _ = _pre_tile_runs(
+        'cuda', dtype, 2, 384, 2049, 32, 4, 16, [(16, 8), (16, 4), (8, 16)])
+    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
+    for out, last in others:
+        for got, want, r in ((out, plain[0], tol), (last, plain[1], 1e-5)):
+            scale = want.double().abs().max().item()
+            torch.testing.assert_close(got.double(), want.double(), rtol=r,
+                                       atol=r * scale)
+
+
 # ------------------------------------------- triton: strided layouts
 
 

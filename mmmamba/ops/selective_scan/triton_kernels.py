@@ -1289,6 +1289,11 @@ class ScanConfig(NamedTuple):
     not bit for bit (H200). On by default for inference (N = 16).
     ``widen_ud`` does the same for u and delta (fewer still, with spills
     in the gated direction's loop; not faster on the H200, off).
+    ``pre_block_d`` / ``pre_block_t`` (0: the main kernel's) give a split
+    forward's pre-pass its own tile: it writes only per-segment states, so
+    a channel's states over more lanes cost it no reductions; segments
+    then hold a multiple of ``pre_block_t`` steps. Its dtsum sums per
+    tile slot, so a different tile changes outputs by rounding.
     """
     block_d: int
     block_l: int
@@ -1300,6 +1305,8 @@ class ScanConfig(NamedTuple):
     steps: bool = False  # forward: the step-loop kernel (triton_steps)
     widen_bc: bool = False  # time-major forward: B, C widened where loaded
     widen_ud: bool = False  # time-major forward: u, delta widened likewise
+    pre_block_d: int = 0  # split forward's pre-pass tile (0: block_d)
+    pre_block_t: int = 0  # (0: block_t)
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1433,9 +1440,11 @@ def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
 
 def _check_block_d(config: ScanConfig, dim_per_group: int) -> None:
     """A program's channels must lie in one B/C group."""
-    if dim_per_group % config.block_d:
-        raise ValueError(f'scan config: block_d={config.block_d} must divide '
-                         f'the channels per group ({dim_per_group})')
+    for name in ('block_d', 'pre_block_d'):
+        block_d = getattr(config, name)
+        if block_d and dim_per_group % block_d:
+            raise ValueError(f'scan config: {name}={block_d} must divide '
+                             f'the channels per group ({dim_per_group})')
 
 
 def is_channel_last(t: Tensor) -> bool:
@@ -1549,6 +1558,11 @@ def selective_scan_fwd(
                                 save_states=save_states, n_rows=batch * dim,
                                 itemsize=u.element_size())
     _check_block_d(config, dpg)
+    if (config.pre_block_d or config.pre_block_t) and (
+            config.steps or not config.block_t):
+        raise ValueError('selective_scan_fwd: pre_block_d / pre_block_t '
+                         'need the time-major forward (block_t > 0, '
+                         'steps=False)')
     block_n = next_power_of_2(max(dstate, 1))
     n_state_chunks = cdiv(seqlen, config.block_l)
     if accumulate is None:
@@ -1636,19 +1650,33 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     if config.block_l % block_t:
         raise ValueError(f'time-major forward: block_t={block_t} must divide '
                          f'block_l={config.block_l} (the saved-state spacing)')
+    pre_d = config.pre_block_d or config.block_d
+    pre_t = config.pre_block_t or block_t
+    if pre_t & (pre_t - 1):
+        raise ValueError(f'time-major forward: pre_block_t={pre_t} must be '
+                         'a power of two')
+    if not t_in_thread(pre_d, flags['BLOCK_N'], config.num_warps):
+        raise ValueError(f'time-major forward: pre_block_d={pre_d} holds '
+                         'too few state lanes for a time-major tile '
+                         '(t_in_thread)')
     n_chunks = cdiv(seqlen, block_t)
-    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg,
-                                      config.block_l // block_t)
+    # segments of whole main chunks, saved-state blocks and pre-pass chunks
+    align = max(config.block_l, pre_t) // block_t
+    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg, align)
     n_prog = batch * (dim // config.block_d)
+    block_n = flags['BLOCK_N']
     flags = dict(flags, T_IN_THREAD=t_in_thread(
-        config.block_d, flags['BLOCK_N'], config.num_warps))
+        config.block_d, block_n, config.num_warps))
     dummy = out
     hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
     if n_seg > 1:
-        _selective_scan_fwd_seg_kernel[(n_prog, n_seg - 1)](
+        pre_flags = dict(flags, BLOCK_D=pre_d, T_IN_THREAD=t_in_thread(
+            pre_d, block_n, config.num_warps))
+        _selective_scan_fwd_seg_kernel[(batch * (dim // pre_d), n_seg - 1)](
             u, delta, A, B, bias_arg, hend, dtsum,
-            batch, dim, seqlen, dstate, dpg, n_groups, n_seg, chunks_per_seg,
-            *epi[:6], BLOCK_T=block_t, PREFETCH=config.prefetch, **flags)
+            batch, dim, seqlen, dstate, dpg, n_groups, n_seg,
+            chunks_per_seg * block_t // pre_t,
+            *epi[:6], BLOCK_T=pre_t, PREFETCH=config.prefetch, **pre_flags)
     # the register cap is the main kernel's: the pre-pass, with fewer live
     # values, ran faster without it (default_config)
     if config.maxnreg:
