@@ -1393,6 +1393,12 @@ for dtype in ('bf16', 'fp16'):
                           signature=sig, constexprs=fwd),
                 target=GPUTarget('cuda', 80, 32), options=dict(num_warps=1))
     assert has_asm(k.asm['ptx'], want[dtype]) and len(k.asm['cubin']) > 0
+# the pre-pass on its own (lane-split) tiles (ScanConfig.pre_block_d / _t)
+for block_d, block_t in ((16, 8), (16, 4), (8, 16)):
+    k = compile_sm90(tk._selective_scan_fwd_seg_kernel,
+                     dict(seg, BLOCK_D=block_d, BLOCK_T=block_t,
+                          WIDEN_UD=False), 'bf16', low)
+    assert has_asm(k.asm['ptx'], want['bf16']) and len(k.asm['cubin']) > 0
 print('compiled')
 """
 
@@ -1402,7 +1408,9 @@ def test_widened_bc_compiles_for_sm80_and_sm90():
     """``ScanConfig.widen_bc``'s inline-asm widening of B and C (the
     interpreter runs ``.to`` instead, so only a compile checks it): the
     time-major forward and its pre-pass compile for sm_90 and the forward
-    for sm_80 with bf16 and fp16 B/C, and their PTX holds the conversion."""
+    for sm_80 with bf16 and fp16 B/C, and their PTX holds the conversion;
+    so does the pre-pass on the lane-split tiles ``pre_block_d`` /
+    ``pre_block_t`` give it."""
     out = run_compiler_script(_WIDEN_PTX, timeout=600)
     assert out.strip().endswith('compiled')
 
