@@ -1655,10 +1655,6 @@ def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
     if pre_t & (pre_t - 1):
         raise ValueError(f'time-major forward: pre_block_t={pre_t} must be '
                          'a power of two')
-    if not t_in_thread(pre_d, flags['BLOCK_N'], config.num_warps):
-        raise ValueError(f'time-major forward: pre_block_d={pre_d} holds '
-                         'too few state lanes for a time-major tile '
-                         '(t_in_thread)')
     n_chunks = cdiv(seqlen, block_t)
     # segments of whole main chunks, saved-state blocks and pre-pass chunks
     align = max(config.block_l, pre_t) // block_t
