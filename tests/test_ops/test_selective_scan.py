@@ -518,13 +518,11 @@ def test_time_major_config_checks_state_spacing():
                               out, config=tk.ScanConfig(2, 16, 1, n_seg=2))
 
 
-def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
-                   block_t):
-    """The time-major forward as Vim's second direction calls it (B, C as
-    N-last views, reverse, the gate on the sum onto a given ``out``), with
-    no widening, ``widen_bc`` and ``widen_bc`` + ``widen_ud``:
-    [(out, last_state)] for each."""
-    from mmmamba.ops.selective_scan import triton_kernels as tk
+def _dir2_inputs(device, dtype, batch, dim, seqlen):
+    """Inputs of Vim's second direction as its time-major forward reads
+    them: u, delta, z channel-last, B and C as N-last views, N = 16, and
+    the first direction's output to gate the sum onto: (u, delta, A, B, C,
+    D, z, base)."""
     ins = make_inputs(batch, dim, 16, seqlen, 1, dtype=dtype, device=device)
     u, delta, z = (channel_last(ins[k].detach())
                    for k in ('u', 'delta', 'z'))
@@ -533,15 +531,34 @@ def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
             for k in ('B', 'C'))
     base = channel_last(torch.randn(batch, dim, seqlen, device=device,
                                     dtype=dtype))
+    return u, delta, A, B, C, D, z, base
+
+
+def _dir2_runs(inputs, configs):
+    """The forward of each config on :func:`_dir2_inputs`, reversed, the
+    gate on the sum onto a copy of ``base``: [(out, last_state)]."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    u, delta, A, B, C, D, z, base = inputs
     runs = []
-    for bc, ud in ((False, False), (True, False), (True, True)):
-        cfg = tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
-                            n_seg=n_seg, widen_bc=bc, widen_ud=ud)
+    for cfg in configs:
         out, last, _, _ = tk.selective_scan_fwd(
             u, delta, A, B, C, D, z, None, False, False, config=cfg,
             reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
         runs.append((out, last))
-    return runs, (u, delta, A, B, C, D, z, base)
+    return runs
+
+
+def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
+                   block_t):
+    """Vim's second direction (:func:`_dir2_inputs`) with no widening,
+    ``widen_bc`` and ``widen_bc`` + ``widen_ud``: [(out, last_state)] for
+    each, and the inputs."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    inputs = _dir2_inputs(device, dtype, batch, dim, seqlen)
+    configs = [tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
+                             n_seg=n_seg, widen_bc=bc, widen_ud=ud)
+               for bc, ud in ((False, False), (True, False), (True, True))]
+    return _dir2_runs(inputs, configs), inputs
 
 
 @requires_triton_interpreter
@@ -593,29 +610,17 @@ def test_gpu_widen_bc_forward_matches_plain(dtype, batch, seqlen, n_seg,
 
 def _pre_tile_runs(device, dtype, batch, dim, seqlen, block_d, block_t,
                    n_seg, pre_tiles):
-    """Vim's second direction (as :func:`_widen_bc_runs`, widened B and C)
-    split into ``n_seg`` segments, with the pre-pass on the main tile and on
-    each (pre_block_d, pre_block_t) of ``pre_tiles``: [(out, last_state)]
-    for each, and the inputs."""
+    """Vim's second direction (:func:`_dir2_inputs`, widened B and C) split
+    into ``n_seg`` segments, with the pre-pass on the main tile and on each
+    (pre_block_d, pre_block_t) of ``pre_tiles``: [(out, last_state)] for
+    each, and the inputs."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
-    ins = make_inputs(batch, dim, 16, seqlen, 1, dtype=dtype, device=device)
-    u, delta, z = (channel_last(ins[k].detach())
-                   for k in ('u', 'delta', 'z'))
-    A, D = ins['A'].detach(), ins['D'].detach()
-    B, C = (ins[k].detach().transpose(2, 3).contiguous().transpose(2, 3)
-            for k in ('B', 'C'))
-    base = channel_last(torch.randn(batch, dim, seqlen, device=device,
-                                    dtype=dtype))
-    runs = []
-    for pre_d, pre_t in [(0, 0)] + list(pre_tiles):
-        cfg = tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
-                            n_seg=n_seg, widen_bc=True, pre_block_d=pre_d,
-                            pre_block_t=pre_t)
-        out, last, _, _ = tk.selective_scan_fwd(
-            u, delta, A, B, C, D, z, None, False, False, config=cfg,
-            reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
-        runs.append((out, last))
-    return runs, (u, delta, A, B, C, D, z, base)
+    inputs = _dir2_inputs(device, dtype, batch, dim, seqlen)
+    configs = [tk.ScanConfig(block_d, 8, 1, prefetch=True, block_t=block_t,
+                             n_seg=n_seg, widen_bc=True, pre_block_d=pre_d,
+                             pre_block_t=pre_t)
+               for pre_d, pre_t in [(0, 0)] + list(pre_tiles)]
+    return _dir2_runs(inputs, configs), inputs
 
 
 @requires_triton_interpreter
