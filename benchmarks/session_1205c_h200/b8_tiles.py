@@ -40,8 +40,9 @@ if DEVICE == 'cpu':
     os.environ.setdefault('TRITON_INTERPRET', '1')
 
 import torch  # noqa: E402
-from torch.profiler import ProfilerActivity, profile
 
+sys.path.insert(0, 'tools/analysis_tools')
+from benchmark_scan import kernel_ms_by  # noqa: E402
 from mmmamba.models.layers import BiMamba  # noqa: E402
 from mmmamba.ops.selective_scan import triton_kernels as tk  # noqa: E402
 
@@ -94,23 +95,18 @@ def use(tile):
     tk.default_config = config
 
 
+def _kind(name):
+    return ('pre-pass' if 'seg_kernel' in name else
+            'main' if 'tmajor_kernel' in name else 'rest')
+
+
 def kernel_split(call):
+    """The call's output and its kernel ms per call (10 calls after 3)
+    split into main / pre-pass / rest; no timing on CPU."""
     if CPU:
         return call(), defaultdict(float)
-    for _ in range(3):
-        y = call()
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(10):
-            call()
-        torch.cuda.synchronize()
-    per = defaultdict(float)
-    for e in prof.key_averages():
-        if e.device_type.name == 'CUDA':
-            key = ('pre-pass' if 'seg_kernel' in e.key else
-                   'main' if 'tmajor_kernel' in e.key else 'rest')
-            per[key] += e.device_time_total / 10 / 1e3
-    return y, per
+    y = call()
+    return y, defaultdict(float, kernel_ms_by(call, 10, 3, _kind))
 
 
 for spec in os.environ.get('SHAPES', '96x1' if CPU else

@@ -178,10 +178,13 @@ def add_common_args(parser: argparse.ArgumentParser, repeats: int,
                         '(not with --sweep)')
 
 
-def kernel_ms(fn: Callable, repeats: int, warmup: int = 0) -> float:
-    """GPU kernel milliseconds per call of ``fn``: the device time of the
-    CUDA kernels (and copies) torch.profiler records over ``repeats``
-    calls, divided by ``repeats``; host time and launch gaps excluded."""
+def kernel_ms_by(fn: Callable, repeats: int, warmup: int = 0,
+                 group: Optional[Callable[[str], str]] = None
+                 ) -> Dict[str, float]:
+    """GPU kernel milliseconds per call of ``fn``, per kernel name (or per
+    ``group(name)``): the device time of the CUDA kernels (and copies)
+    torch.profiler records over ``repeats`` calls, divided by
+    ``repeats``; host time and launch gaps excluded."""
     from torch.profiler import ProfilerActivity, profile
     for _ in range(warmup):
         fn()
@@ -190,9 +193,18 @@ def kernel_ms(fn: Callable, repeats: int, warmup: int = 0) -> float:
         for _ in range(repeats):
             fn()
         torch.cuda.synchronize()
-    total_us = sum(e.device_time_total for e in prof.key_averages()
-                   if e.device_type.name == 'CUDA')
-    return total_us / repeats / 1e3
+    per: Dict[str, float] = {}
+    for e in prof.key_averages():
+        if e.device_type.name == 'CUDA':
+            key = group(e.key) if group else e.key
+            per[key] = per.get(key, 0.0) + e.device_time_total / repeats / 1e3
+    return per
+
+
+def kernel_ms(fn: Callable, repeats: int, warmup: int = 0) -> float:
+    """GPU kernel milliseconds per call of ``fn`` (:func:`kernel_ms_by`,
+    all kernels)."""
+    return sum(kernel_ms_by(fn, repeats, warmup).values())
 
 
 def pick_shapes(args, gpu: Dict, cpu: Dict, quick: Dict) -> Dict:
