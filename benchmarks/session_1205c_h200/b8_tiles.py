@@ -50,11 +50,9 @@ CPU = DEVICE == 'cpu'
 
 DEFAULT = tk.default_config
 TILES = os.environ.get(
-    'TILES', 'def,def+p16t8,def+p16t4,def+p16t16,def+p8t16,def+p32t8,'
-    'd32t4s16w,d32t4s8wr168,d32t4s32wr168,d32t2s32w,d32t2s32wr128,'
+    'TILES', 'def,def+p16t8,def+p16t4,def+p8t16,d32t4s8wr168,d32t2s32w,'
     'd32t2s32wr128+p16t8,d16t4s16w,d16t4s16w+p16t8,d16t8s8wr168,'
-    'd16t8s4wr168,d16t8s16wr168,d8t16s1w,d8t16s2w,d8t16s4w,d8t16s4wr168,'
-    'd8t8s1w,d8t8s4w,d4t16s1w,d4t16s2w').split(',')
+    'd16t8s16wr168,d8t16s1w,d8t16s4w,d8t8s4w,d4t16s2w').split(',')
 
 
 def parse(tile):
