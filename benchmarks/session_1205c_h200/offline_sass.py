@@ -18,9 +18,8 @@ import subprocess
 import tempfile
 os.environ.pop('TRITON_INTERPRET', None)
 import triton
-from triton.backends.compiler import GPUTarget
-from triton.compiler import ASTSource, compile
 from mmmamba.ops.selective_scan import triton_kernels as tk
+from mmmamba.testing.sm90 import compile_sm90
 
 E, L, BATCH = 384, 6085, 64
 BIN = os.path.join(os.path.dirname(triton.__file__), 'backends/nvidia/bin')
@@ -28,39 +27,31 @@ cl = (E * L, 1, E)
 strides = dict(u=cl, dt=cl, z=(2 * E * L, 1, 2 * E), o=cl)
 
 
-def build(fn, consts, warps, vals, maxnreg=None, stages=None):
-    sig, cx, attrs = {}, dict(consts), {}
-    for i, p in enumerate(fn.params):
+def build(fn, consts, warps, vals, maxnreg=None):
+    """``fn`` compiled for sm_90 as the launcher specialises it at these
+    argument values (:func:`mmmamba.testing.sm90.compile_sm90`): strides
+    from ``strides``, other ints from ``vals``; ones compiled in,
+    multiples of 16 marked divisible."""
+    consts = dict(consts)
+    consts.update({p.name: p.default for p in fn.params
+                   if p.is_constexpr and p.name not in consts})  # defaults
+    ints = {}
+    for p in fn.params:
         n = p.name
-        if p.is_constexpr:
-            sig[n] = 'constexpr'
+        if p.is_constexpr or n.endswith('_ptr') or n.endswith('_scale'):
             continue
-        if n.endswith('_ptr'):
-            sig[n] = '*' + ('bf16' if n in LOW else 'fp32')
-            attrs[(i,)] = [['tt.divisibility', 16]]
-            continue
-        if n.endswith('_scale'):
-            sig[n] = 'fp32'
-            continue
-        if n[0] == 's' and n[-2:] in ('_b', '_d', '_l') and n[1:-2] in strides:
-            v = strides[n[1:-2]]['bdl'.index(n[-1])]
+        if n[0] == 's' and n[-2:] in ('_b', '_d', '_l') \
+                and n[1:-2] in strides:
+            ints[n] = strides[n[1:-2]]['bdl'.index(n[-1])]
         else:
-            v = vals[n]
-        if v == 1:
-            sig[n] = 'constexpr'
-            cx[n] = 1
-        else:
-            sig[n] = 'i32'
-            if v % 16 == 0:
-                attrs[(i,)] = [['tt.divisibility', 16]]
-    opts = dict(num_warps=warps)
-    if maxnreg:
-        opts['maxnreg'] = maxnreg
-    if stages:
-        opts['num_stages'] = stages
-    return compile(ASTSource(fn=fn, signature=sig, constexprs=cx,
-                             attrs=attrs),
-                   target=GPUTarget('cuda', 90, 32), options=opts)
+            ints[n] = vals[n]
+    names = {p.name for p in fn.params}
+    return compile_sm90(
+        fn, consts, 'bf16', {k[:-4] for k in LOW},
+        ones=[n for n, v in ints.items() if v == 1],
+        div16=[n for n, v in ints.items() if v != 1 and v % 16 == 0],
+        num_warps=warps, maxnreg=maxnreg,
+        floats=[n for n in names if n.endswith('_scale')])
 
 
 LOW = {'u_ptr', 'delta_ptr', 'B_ptr', 'C_ptr', 'z_ptr', 'out_ptr'}

@@ -9,7 +9,8 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
                  low: Iterable[str], ones: Iterable[str] = (),
                  div16: Iterable[str] = (), num_warps: int = 4,
                  num_stages: Optional[int] = None,
-                 maxnreg: Optional[int] = None) -> Any:
+                 maxnreg: Optional[int] = None,
+                 floats: Iterable[str] = ()) -> Any:
     """Compile the ``@triton.jit`` kernel ``fn`` for sm_90 (PTX and ptxas,
     no GPU needed), specialised as its launcher specialises a real call.
 
@@ -18,7 +19,8 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
         constexprs: values of its ``tl.constexpr`` arguments.
         dtype: the activations' Triton dtype (``'bf16'``, ``'fp32'``): of
             each ``NAME_ptr`` argument with NAME in ``low``; other pointers
-            are fp32, other arguments i32.
+            are fp32, the arguments in ``floats`` fp32 scalars (e.g. an
+            output scale), the others i32.
         ones: integer arguments that are 1 at the launch (unit strides,
             compiled in as constants).
         div16: integer arguments divisible by 16 (pointers always are).
@@ -31,7 +33,7 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource, compile
     names = fn.arg_names
-    low, ones, div16 = set(low), set(ones), set(div16)
+    low, ones, div16, floats = set(low), set(ones), set(div16), set(floats)
     consts = dict(constexprs)
     consts.update({k: 1 for k in names if k in ones})
     sig = {}
@@ -40,6 +42,8 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
             sig[k] = 'constexpr'
         elif k.endswith('_ptr'):
             sig[k] = '*' + (dtype if k[:-4] in low else 'fp32')
+        elif k in floats:
+            sig[k] = 'fp32'
         else:
             sig[k] = 'i32'
     attrs = {(names.index(k), ): [['tt.divisibility', 16]]
