@@ -481,7 +481,7 @@ def cuda_graph_step(forward: Callable[[], Any], device: torch.device,
 def compile_label(args) -> str:
     """The ``compile`` column: '' (eager), 'cuda-graph', the mode, or
     mode/backend."""
-    if getattr(args, 'cuda_graph', False):
+    if args.cuda_graph:
         return 'cuda-graph'
     if not args.compile:
         return ''
@@ -1072,9 +1072,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
             for r in rows):
         modes = sorted({r.get('compile') or '' for r in rows} - {''})
         title = f'{where}; {batch_text(rows)}'
-        graphed = [m for m in modes if m == 'cuda-graph']
         compiled = [m for m in modes if m != 'cuda-graph']
-        if graphed:
+        if 'cuda-graph' in modes:
             title += '; CUDA graph'
         if compiled:
             title += f"; torch.compile {', '.join(compiled)}"
