@@ -543,6 +543,77 @@ def test_into_refuses_gradients_and_bad_out():
                             gate_sum=True, backend='reference')
 
 
+def _vim_into_inputs(seqlen, dtype, seed):
+    """:func:`vim_layout`'s inputs (batch 1, 8 channels, N = 4) with B and
+    C as the (B, N, L) views of (B, L, N) tensors that Vim hands the
+    scan; detached."""
+    ins = vim_layout(make_inputs(1, 8, 4, seqlen, bc_3d=True, dtype=dtype,
+                                 seed=seed))
+    for k in ('B_f', 'C_f', 'B_b', 'C_b'):
+        ins[k] = ins[k].transpose(1, 2).contiguous().transpose(1, 2)
+    return {k: None if v is None else v.detach() for k, v in ins.items()}
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('seqlen', [19, 300])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_into_launcher_equals_the_op(seqlen, dtype):
+    """selective_scan_into_launcher: checked once, its launches give the
+    Triton op's output bit for bit, both directions as Vim's inference
+    runs them (the forward writes its ungated y, the reverse adds its own
+    and gates the sum), on the tensors they were made from and on new
+    ones of the same layout; at 300 steps the sequence is split in two
+    (a pre-pass launch)."""
+    from mmmamba.ops.selective_scan import (selective_scan_into_launcher,
+                                            triton_kernels)
+    assert triton_kernels.default_config(
+        seqlen, 4, 8, backward=False, save_states=False,
+        n_rows=8).n_seg == (2 if seqlen == 300 else 1)
+    launchers = {}
+    for seed in (0, 1):
+        ins = _vim_into_inputs(seqlen, dtype, seed)
+        got, want = (torch.empty(1, seqlen, 8, dtype=dtype).transpose(1, 2)
+                     for _ in range(2))
+        with torch.no_grad():
+            for s, reverse in (('f', False), ('b', True)):
+                args = [ins[f'{k}_{s}'] for k in DIR_NAMES]
+                args.insert(6, ins['z'] if reverse else None)  # after D
+                kw = dict(reverse=reverse, out_scale=0.5 if reverse else 1.0,
+                          accumulate=reverse, gate_sum=reverse)
+                if s not in launchers:
+                    launchers[s] = selective_scan_into_launcher(
+                        got, *args, True, **kw)
+                assert launchers[s](got, *args) is got
+                selective_scan_into(want, *args, True, backend='triton', **kw)
+        assert torch.equal(got, want)
+
+
+@requires_triton_interpreter
+def test_into_launcher_declines_conversions_and_refuses_as_the_op():
+    """None where every call would convert an input (an fp64 D or a
+    non-contiguous A, which the op casts or copies; u with neither the L
+    nor the channel stride 1, which it copies); the op's errors (a
+    gradient to compute, a wrong ``out``)."""
+    from mmmamba.ops.selective_scan import selective_scan_into_launcher
+    ins = _vim_into_inputs(19, torch.float32, 0)
+    u, delta, A, B, C, D, bias = [ins[f'{k}_f'] for k in DIR_NAMES]
+    out = torch.empty_like(u)
+    with torch.no_grad():
+        assert selective_scan_into_launcher(out, u, delta, A, B, C, D)
+        assert selective_scan_into_launcher(out, u, delta, A, B, C,
+                                            D.double()) is None
+        assert selective_scan_into_launcher(
+            out, u, delta, A.t().contiguous().t(), B, C, D) is None
+        strided = torch.randn(1, 19, 16)[..., ::2].transpose(1, 2)
+        assert selective_scan_into_launcher(out, strided, delta, A, B, C,
+                                            D) is None
+        with pytest.raises(ValueError, match='out must have'):
+            selective_scan_into_launcher(out[:, :, 1:], u, delta, A, B, C)
+    with pytest.raises(RuntimeError, match='forward-only'):
+        selective_scan_into_launcher(out, u, delta, A.requires_grad_(True),
+                                     B, C)
+
+
 @requires_triton_interpreter
 def test_into_custom_op_opcheck():
     """Schema (``out`` mutated) and fake of

@@ -393,6 +393,45 @@ def test_triton_refuses_gradients():
 
 
 @requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('reverse', [False, True])
+def test_launcher_equals_the_op(dtype, reverse):
+    """conv1d_silu_proj_launcher: checked once, its launch gives the Triton
+    op's outputs bit for bit and in the op's layouts, on the tensors it was
+    made from and on new ones of the same layout (the conv weight as
+    nn.Conv1d's (E, 1, K), as the op takes it)."""
+    from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher
+    launch = None
+    for seed in (0, 1):
+        ins = make_inputs(2, 37, 24, dt_rank=3, d_state=4, dtype=dtype,
+                          seed=seed)
+        ins['delta_bias'] = torch.randn(24)
+        kw = dict(reverse=reverse, delta_softplus=True)
+        with torch.no_grad():
+            if launch is None:
+                launch = conv1d_silu_proj_launcher(**ins, **kw)
+            got = launch(ins['x'], ins['weight'], ins['bias'],
+                         ins['x_proj_weight'], ins['dt_proj_weight'],
+                         ins['delta_bias'])
+            want = conv1d_silu_proj(**ins, **kw, backend='triton')
+        for name, a, b in zip(OUTS, got, want):
+            assert torch.equal(a, b) and a.stride() == b.stride(), name
+
+
+@requires_triton_interpreter
+def test_launcher_refuses_what_the_op_refuses():
+    """The launcher's checks are the op's: a wrong shape, a gradient to
+    compute."""
+    from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher
+    ins = make_inputs(1, 6, 16, dt_rank=2, d_state=2)
+    with torch.no_grad(), pytest.raises(ValueError, match='x_proj_weight'):
+        conv1d_silu_proj_launcher(**dict(ins, dt_rank=3))
+    ins['x_proj_weight'].requires_grad_(True)
+    with pytest.raises(RuntimeError, match='forward-only'):
+        conv1d_silu_proj_launcher(**ins)
+
+
+@requires_triton_interpreter
 def test_triton_compiles_fullgraph_and_opcheck():
     """Under torch.compile(fullgraph=True) the op is one custom-op node
     with eager's numbers; opcheck validates its schema and shape

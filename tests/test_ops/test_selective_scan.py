@@ -794,16 +794,18 @@ def expected_strides(t):
 
 @pytest.fixture
 def tmajor_bc(monkeypatch):
-    """Record (B, C, BC_NL) of every time-major forward launch."""
+    """Record (B, C, BC_NL) of every time-major forward launch: the B and
+    C handed to the launch, which passes them to the kernels as they are
+    when BC_NL is set (and copies them otherwise)."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     seen = []
-    launch = tk._launch_tmajor_fwd
+    launch = tk.TmajorFwdLaunch.__call__
 
-    def spy(u, delta, A, B, C, *args, **kwargs):
-        seen.append((B, C, args[-5]['BC_NL']))
-        return launch(u, delta, A, B, C, *args, **kwargs)
+    def spy(self, u, delta, A, B, C, *args):
+        seen.append((B, C, self._bc_nl))
+        return launch(self, u, delta, A, B, C, *args)
 
-    monkeypatch.setattr(tk, '_launch_tmajor_fwd', spy)
+    monkeypatch.setattr(tk.TmajorFwdLaunch, '__call__', spy)
     return seen
 
 

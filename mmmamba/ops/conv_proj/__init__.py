@@ -31,8 +31,13 @@ Backends (one file each):
 (and ``x`` is not fp64), ``'reference'`` otherwise. Under
 ``torch.compile`` the Triton backend runs as the custom op
 ``mmmamba::conv1d_silu_proj_triton_fwd`` (no graph break).
+
+:func:`conv1d_silu_proj_launcher` checks a call's arguments once and
+returns a callable that runs the Triton kernel for tensors laid out as
+those, with no per-call checks or dispatch: the host time of an eager
+caller that runs the op many times on one layout (Vim's inference).
 """
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from torch import Tensor
 
@@ -40,7 +45,10 @@ from ..causal_conv1d import (CONV1D_BACKENDS, _check_float, check_tokens,
                              resolve_conv1d_backend)
 from .reference import conv1d_silu_proj_ref
 
-__all__ = ['conv1d_silu_proj', 'conv1d_silu_proj_ref', 'CONV_PROJ_BACKENDS']
+__all__ = [
+    'conv1d_silu_proj', 'conv1d_silu_proj_launcher', 'conv1d_silu_proj_ref',
+    'CONV_PROJ_BACKENDS'
+]
 
 CONV_PROJ_BACKENDS = CONV1D_BACKENDS
 _NAME = 'conv1d_silu_proj'
@@ -174,3 +182,43 @@ def conv1d_silu_proj(x: Tensor,
     return conv1d_silu_proj_ref(x, weight, bias, x_proj_weight,
                                 dt_proj_weight, dt_rank, d_state, reverse,
                                 delta_bias, bool(delta_softplus))
+
+
+def conv1d_silu_proj_launcher(
+        x: Tensor,
+        weight: Tensor,
+        bias: Optional[Tensor],
+        x_proj_weight: Tensor,
+        dt_proj_weight: Tensor,
+        *,
+        dt_rank: int,
+        d_state: int,
+        reverse: bool = False,
+        delta_bias: Optional[Tensor] = None,
+        delta_softplus: bool = False
+) -> Callable[..., Tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """:func:`conv1d_silu_proj` on the Triton backend, checked once for
+    many calls.
+
+    Checks the arguments as the op does (``backend='triton'``) and returns
+    ``launch(x, weight, bias, x_proj_weight, dt_proj_weight,
+    delta_bias=None)``, which returns the op's ``(u, delta, B, C)`` for
+    tensors with the shapes, strides, dtypes and device of these (``bias``
+    and ``delta_bias`` given or None as here). Each call allocates the
+    outputs and launches the same kernel with the same arguments as the op
+    (the same results bit for bit), and does nothing else: no checks, no
+    backend dispatch, no ``torch.compile`` custom op, no gradient. For an
+    eager caller that runs the op on one layout many times (Vim's
+    inference core keeps one per input layout), where the op's per-call
+    checks and dispatch are most of the host's time.
+
+    Raises:
+        As :func:`conv1d_silu_proj` with ``backend='triton'``.
+    """
+    weight = _validate(x, weight, bias, x_proj_weight, dt_proj_weight,
+                       dt_rank, d_state, delta_bias)
+    _resolve_backend('triton', x)
+    from .triton import conv1d_silu_proj_triton_launcher
+    return conv1d_silu_proj_triton_launcher(
+        x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank, d_state,
+        reverse, delta_bias, bool(delta_softplus))

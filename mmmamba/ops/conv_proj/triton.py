@@ -7,15 +7,15 @@ interpreter (``TRITON_INTERPRET=1``, used by the CPU test-suite). While
 break); eager calls run the launcher directly (a custom op's dispatch adds
 host time, and Vim inference at small batches is host-bound).
 """
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from torch import Tensor
 
 from .._utils import custom_op, grad_needed, register_fake, use_custom_ops
 from ..causal_conv1d.triton import _unit_channel_stride
-from .triton_kernels import conv_proj_fwd
+from .triton_kernels import ConvProjLaunch, conv_proj_fwd
 
-__all__ = ['conv1d_silu_proj_triton']
+__all__ = ['conv1d_silu_proj_triton', 'conv1d_silu_proj_triton_launcher']
 
 Outputs = Tuple[Tensor, Tensor, Tensor, Tensor]
 
@@ -54,6 +54,14 @@ def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x.new_empty((batch, seqlen, d_state)))
 
 
+def _check_no_grad(*tensors: Optional[Tensor]) -> None:
+    if grad_needed(*tensors):
+        raise RuntimeError(
+            'conv1d_silu_proj (triton) is forward-only: it has no backward. '
+            'Call it under torch.no_grad()/inference_mode(), or use '
+            "backend='reference' (differentiable) for training")
+
+
 def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
                             bias: Optional[Tensor], x_proj_weight: Tensor,
                             dt_proj_weight: Tensor, dt_rank: int,
@@ -67,14 +75,37 @@ def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
         RuntimeError: an input requires grad while grad mode is on (the
             kernel has no backward).
     """
-    if grad_needed(x, weight, bias, x_proj_weight, dt_proj_weight,
-                   delta_bias):
-        raise RuntimeError(
-            'conv1d_silu_proj (triton) is forward-only: it has no backward. '
-            'Call it under torch.no_grad()/inference_mode(), or use '
-            "backend='reference' (differentiable) for training")
+    _check_no_grad(x, weight, bias, x_proj_weight, dt_proj_weight,
+                   delta_bias)
     fwd = _fwd_op if use_custom_ops() else _launch
     u, delta, Bm, Cm = fwd(x, weight, bias, x_proj_weight, dt_proj_weight,
                            dt_rank, d_state, reverse, delta_bias,
                            delta_softplus)
     return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
+
+
+def conv1d_silu_proj_triton_launcher(
+        x: Tensor, weight: Tensor, bias: Optional[Tensor],
+        x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+        d_state: int, reverse: bool, delta_bias: Optional[Tensor] = None,
+        delta_softplus: bool = False) -> Callable[..., Outputs]:
+    """The launcher of :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`
+    (weight (E, K), arguments checked by the caller).
+
+    Raises:
+        RuntimeError: as :func:`conv1d_silu_proj_triton`.
+    """
+    _check_no_grad(x, weight, bias, x_proj_weight, dt_proj_weight,
+                   delta_bias)
+    kernel = ConvProjLaunch(x, weight, bias, x_proj_weight, dt_proj_weight,
+                            dt_rank, d_state, reverse, delta_bias=delta_bias,
+                            delta_softplus=bool(delta_softplus))
+
+    def launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+               x_proj_weight: Tensor, dt_proj_weight: Tensor,
+               delta_bias: Optional[Tensor] = None) -> Outputs:
+        u, delta, Bm, Cm = kernel(x, weight, bias, x_proj_weight,
+                                  dt_proj_weight, delta_bias)
+        return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
+
+    return launch

@@ -59,7 +59,9 @@ from torch import Tensor
 from .._utils import cdiv, next_power_of_2, triton_interpret
 from ..triton_math import silu, softplus, softplus_16bit
 
-__all__ = ['ConvProjConfig', 'conv_proj_fwd', 'default_config']
+__all__ = [
+    'ConvProjConfig', 'ConvProjLaunch', 'conv_proj_fwd', 'default_config'
+]
 
 
 class ConvProjConfig(NamedTuple):
@@ -390,6 +392,76 @@ def _conv_proj_fwd_kernel(
                  mask=mask_l[:, None] & mask_e[None, :])
 
 
+class ConvProjLaunch:
+    """The kernel's launch for inputs with the shapes, strides, dtypes and
+    device of the ones it was made from, every integer and compile-time
+    argument computed once (:func:`conv_proj_fwd` runs one per call;
+    a caller that calls it many times with the same layouts keeps one).
+
+    Calling it allocates u, delta, B and C and launches the kernel: no
+    checks, no conversions (``x`` must have channel stride 1, as when the
+    launch was made).
+
+    Args: those of :func:`conv_proj_fwd`.
+    """
+    __slots__ = ('_kernel', '_ints', '_kwargs', '_shape_e', '_shape_n',
+                 '_dtype', '_device')
+
+    def __init__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                 x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+                 d_state: int, reverse: bool,
+                 config: Optional[ConvProjConfig] = None,
+                 delta_bias: Optional[Tensor] = None,
+                 delta_softplus: bool = False) -> None:
+        batch, seqlen, dim = x.shape
+        if x.stride(2) != 1 and dim > 1:
+            raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
+                             f'strides {tuple(x.stride())}')
+        cfg = config or default_config(seqlen, dim)
+        g = cfg.row_group
+        if g < 1 or g & (g - 1) or g > cfg.block_l:
+            raise ValueError('conv_proj_fwd: row_group must be a power of '
+                             f'two <= block_l ({cfg.block_l}), got {g}')
+        n_lblocks = cdiv(seqlen, cfg.block_l)
+        self._kernel = _conv_proj_fwd_kernel[(n_lblocks * batch, )]
+        self._ints = (
+            seqlen, dim, dt_rank, d_state, n_lblocks, x.stride(0),
+            x.stride(1), weight.stride(0), weight.stride(1),
+            x_proj_weight.stride(0), x_proj_weight.stride(1),
+            dt_proj_weight.stride(0), dt_proj_weight.stride(1))
+        self._kwargs = dict(
+            K=weight.shape[1], HAS_BIAS=bias is not None, REVERSE=reverse,
+            IEEE=x.dtype == torch.float32, BLOCK_L=cfg.block_l,
+            BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank),
+            BLOCK_N=_pad(d_state), TWO_PASS=cfg.two_pass,
+            BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
+            cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
+            DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
+            num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+            **({'maxnreg': cfg.maxnreg}
+               if cfg.maxnreg and x.element_size() <= 2 else {}))
+        self._shape_e = (batch, seqlen, dim)
+        self._shape_n = (batch, seqlen, d_state)
+        self._dtype, self._device = x.dtype, x.device
+
+    def __call__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                 x_proj_weight: Tensor, dt_proj_weight: Tensor,
+                 delta_bias: Optional[Tensor] = None
+                 ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """u, delta (B, L, E) and B, C (B, L, N), contiguous, in the dtype
+        of ``x``."""
+        u = torch.empty(self._shape_e, device=self._device, dtype=self._dtype)
+        delta = torch.empty(self._shape_e, device=self._device,
+                            dtype=self._dtype)
+        Bm = torch.empty(self._shape_n, device=self._device, dtype=self._dtype)
+        Cm = torch.empty(self._shape_n, device=self._device, dtype=self._dtype)
+        self._kernel(
+            x, weight, bias if bias is not None else weight, x_proj_weight,
+            dt_proj_weight, delta_bias if delta_bias is not None else weight,
+            u, delta, Bm, Cm, *self._ints, **self._kwargs)
+        return u, delta, Bm, Cm
+
+
 def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                   x_proj_weight: Tensor, dt_proj_weight: Tensor,
                   dt_rank: int, d_state: int, reverse: bool,
@@ -417,37 +489,7 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         u, delta: (B, L, E) and B, C: (B, L, N), all contiguous, in
         ``x.dtype`` (the caller takes B and C's (B, N, L) views).
     """
-    batch, seqlen, dim = x.shape
-    if x.stride(2) != 1 and dim > 1:
-        raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
-                         f'strides {tuple(x.stride())}')
-    cfg = config or default_config(seqlen, dim)
-    g = cfg.row_group
-    if g < 1 or g & (g - 1) or g > cfg.block_l:
-        raise ValueError('conv_proj_fwd: row_group must be a power of two '
-                         f'<= block_l ({cfg.block_l}), got {g}')
-    u = torch.empty((batch, seqlen, dim), device=x.device, dtype=x.dtype)
-    delta = torch.empty_like(u)
-    Bm = torch.empty((batch, seqlen, d_state), device=x.device,
-                     dtype=x.dtype)
-    Cm = torch.empty_like(Bm)
-    n_lblocks = cdiv(seqlen, cfg.block_l)
-    _conv_proj_fwd_kernel[(n_lblocks * batch, )](
-        x, weight, bias if bias is not None else weight, x_proj_weight,
-        dt_proj_weight, delta_bias if delta_bias is not None else weight,
-        u, delta, Bm, Cm, seqlen, dim, dt_rank, d_state,
-        n_lblocks, x.stride(0), x.stride(1), weight.stride(0),
-        weight.stride(1), x_proj_weight.stride(0), x_proj_weight.stride(1),
-        dt_proj_weight.stride(0), dt_proj_weight.stride(1),
-        K=weight.shape[1], HAS_BIAS=bias is not None, REVERSE=reverse,
-        IEEE=x.dtype == torch.float32, BLOCK_L=cfg.block_l,
-        BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
-        TWO_PASS=cfg.two_pass,
-        BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
-        cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
-        DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
-        num_warps=cfg.num_warps,
-        num_stages=cfg.num_stages,
-        **({'maxnreg': cfg.maxnreg}
-           if cfg.maxnreg and x.element_size() <= 2 else {}))
-    return u, delta, Bm, Cm
+    launch = ConvProjLaunch(x, weight, bias, x_proj_weight, dt_proj_weight,
+                            dt_rank, d_state, reverse, config, delta_bias,
+                            delta_softplus)
+    return launch(x, weight, bias, x_proj_weight, dt_proj_weight, delta_bias)

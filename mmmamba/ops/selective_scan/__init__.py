@@ -55,8 +55,9 @@ from .reference import gate_sum_, selective_scan_ref
 
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
-    'selective_scan_into', 'check_backend', 'resolve_backend',
-    'available_backends', 'auto_order', 'AUTO_ORDER', 'BACKENDS'
+    'selective_scan_into', 'selective_scan_into_launcher', 'check_backend',
+    'resolve_backend', 'available_backends', 'auto_order', 'AUTO_ORDER',
+    'BACKENDS'
 ]
 
 BACKENDS = ('reference', 'triton', 'mamba_ssm')
@@ -396,6 +397,28 @@ def bidir_selective_scan(u_f: Tensor,
     return out if out_scale == 1 else out * out_scale
 
 
+def _check_into(out: Tensor, u: Tensor, delta: Tensor, A: Tensor,
+                B: Tensor, C: Tensor, D: Optional[Tensor],
+                z: Optional[Tensor], delta_bias: Optional[Tensor],
+                accumulate: bool, gate_sum: bool) -> None:
+    """:func:`selective_scan_into`'s argument checks."""
+    validate_inputs(u, delta, A, B, C, D, z, delta_bias)
+    _check_tensor('out', out, (3, ), False)
+    if out.shape != u.shape or out.device != u.device:
+        raise ValueError(
+            f'selective_scan_into: out must have the shape and device of u '
+            f'{tuple(u.shape)} on {u.device}, got {tuple(out.shape)} on '
+            f'{out.device}')
+    if grad_needed(out, u, delta, A, B, C, D, z, delta_bias):
+        raise RuntimeError(
+            'selective_scan_into is forward-only: call it under '
+            'torch.no_grad()/inference_mode(), or use selective_scan / '
+            'bidir_selective_scan (which have a backward) for training')
+    if gate_sum and not (accumulate and z is not None):
+        raise ValueError('selective_scan_into: gate_sum=True needs '
+                         'accumulate=True and z')
+
+
 def selective_scan_into(out: Tensor,
                         u: Tensor,
                         delta: Tensor,
@@ -447,21 +470,8 @@ def selective_scan_into(out: Tensor,
             (use :func:`selective_scan` / :func:`bidir_selective_scan` to
             train); the backend cannot run here.
     """
-    validate_inputs(u, delta, A, B, C, D, z, delta_bias)
-    _check_tensor('out', out, (3, ), False)
-    if out.shape != u.shape or out.device != u.device:
-        raise ValueError(
-            f'selective_scan_into: out must have the shape and device of u '
-            f'{tuple(u.shape)} on {u.device}, got {tuple(out.shape)} on '
-            f'{out.device}')
-    if grad_needed(out, u, delta, A, B, C, D, z, delta_bias):
-        raise RuntimeError(
-            'selective_scan_into is forward-only: call it under '
-            'torch.no_grad()/inference_mode(), or use selective_scan / '
-            'bidir_selective_scan (which have a backward) for training')
-    if gate_sum and not (accumulate and z is not None):
-        raise ValueError('selective_scan_into: gate_sum=True needs '
-                         'accumulate=True and z')
+    _check_into(out, u, delta, A, B, C, D, z, delta_bias, accumulate,
+                gate_sum)
     name = resolve_backend(backend, u.device, A.shape[1], False)
     if name == 'triton':
         from .triton import selective_scan_into_triton
@@ -478,3 +488,50 @@ def selective_scan_into(out: Tensor,
     if accumulate:
         return out.add_(y.to(out.dtype), alpha=out_scale)
     return out.copy_(y.mul_(out_scale) if out_scale != 1 else y)
+
+
+def selective_scan_into_launcher(
+        out: Tensor,
+        u: Tensor,
+        delta: Tensor,
+        A: Tensor,
+        B: Tensor,
+        C: Tensor,
+        D: Optional[Tensor] = None,
+        z: Optional[Tensor] = None,
+        delta_bias: Optional[Tensor] = None,
+        delta_softplus: bool = False,
+        *,
+        reverse: bool = False,
+        out_scale: float = 1.0,
+        accumulate: bool = False,
+        gate_sum: bool = False) -> Optional[Callable[..., Tensor]]:
+    """:func:`selective_scan_into` on the Triton backend, checked once for
+    many calls.
+
+    Checks the arguments as the op does (``backend='triton'``) and returns
+    ``launch(out, u, delta, A, B, C, D=None, z=None, delta_bias=None)``,
+    which computes the op into ``out`` (and returns it) for tensors with
+    the shapes, strides, dtypes and device of these (``D``, ``z``,
+    ``delta_bias`` given or None as here); with the same launches and
+    arguments as the op, so the same results bit for bit, and nothing else
+    per call: no checks, no conversions, no backend dispatch, no
+    ``torch.compile`` custom op, no gradient. For an eager caller that
+    runs the op on one layout many times (Vim's inference core).
+
+    Returns None when these tensors would take conversions on every call
+    (u, delta or z with neither the L nor the channel stride 1; A, D or
+    ``delta_bias`` not contiguous fp32) or another kernel than the
+    time-major forward (the configuration :func:`default_config` gives for
+    this shape): call :func:`selective_scan_into` then.
+
+    Raises:
+        As :func:`selective_scan_into` with ``backend='triton'``.
+    """
+    _check_into(out, u, delta, A, B, C, D, z, delta_bias, accumulate,
+                gate_sum)
+    resolve_backend('triton', u.device, A.shape[1], False)
+    from .triton import selective_scan_into_triton_launcher
+    return selective_scan_into_triton_launcher(
+        out, u, delta, A, B, C, D, z, delta_bias, bool(delta_softplus),
+        reverse, float(out_scale), bool(accumulate), bool(gate_sum))

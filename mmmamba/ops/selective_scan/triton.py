@@ -25,20 +25,23 @@ the x projection's output) in place and copies anything else; the
 backward launcher copies the latter to (batch, G, N, L) (small). The
 tensors saved for the backward are the caller's.
 """
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from .._utils import (custom_op, grad_needed, register_autograd,
                       register_fake, use_custom_ops)
-from .triton_kernels import (_like_layout, default_config, scan_layout,
-                             selective_scan_bwd, selective_scan_fwd)
+from . import triton_kernels
+from .triton_kernels import (TmajorFwdLaunch, _like_layout, default_config,
+                             scan_layout, selective_scan_bwd,
+                             selective_scan_fwd)
 
 __all__ = [
     'SelectiveScanTritonFn', 'selective_scan_triton',
     'BidirSelectiveScanTritonFn', 'bidir_selective_scan_triton',
-    'SelectiveScanIntoTritonFn', 'selective_scan_into_triton'
+    'SelectiveScanIntoTritonFn', 'selective_scan_into_triton',
+    'selective_scan_into_triton_launcher'
 ]
 
 
@@ -655,3 +658,44 @@ def selective_scan_into_triton(out: Tensor, u: Tensor, delta: Tensor,
     _into(out, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse,
           out_scale, accumulate, gate_sum)
     return out
+
+
+def _fp32_contiguous(t: Optional[Tensor]) -> bool:
+    return t is None or (t.dtype == torch.float32 and t.is_contiguous())
+
+
+def selective_scan_into_triton_launcher(
+        out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+        C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+        delta_bias: Optional[Tensor], delta_softplus: bool, reverse: bool,
+        out_scale: float, accumulate: bool,
+        gate_sum: bool) -> Optional[Callable[..., Tensor]]:
+    """The launcher of
+    :func:`~mmmamba.ops.selective_scan.selective_scan_into_launcher`
+    (arguments checked by the caller): :func:`_into`'s launches, or None
+    where a call would convert an input or take another kernel."""
+    if any(t is not None and scan_layout(t) is not t for t in (u, delta, z)):
+        return None
+    if not all(_fp32_contiguous(t) for t in (A, D, delta_bias)):
+        return None
+    B4 = B.unsqueeze(1) if B.dim() == 3 else B
+    C4 = C.unsqueeze(1) if C.dim() == 3 else C
+    batch, dim, seqlen = u.shape
+    # looked up as selective_scan_fwd does (tests replace it there)
+    config = triton_kernels.default_config(
+        seqlen, B4.shape[2], dim // B4.shape[1], backward=False,
+        save_states=False, n_rows=batch * dim, itemsize=u.element_size())
+    if config.steps or not config.block_t:
+        return None
+    kernels = TmajorFwdLaunch(u, delta, A, B4, C4, D, z, delta_bias,
+                              delta_softplus, False, config, reverse, out,
+                              out_scale, accumulate, gate_sum)
+
+    def launch(out: Tensor, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+               C: Tensor, D: Optional[Tensor] = None,
+               z: Optional[Tensor] = None,
+               delta_bias: Optional[Tensor] = None) -> Tensor:
+        kernels(u, delta, A, B, C, D, z, delta_bias, out)
+        return out
+
+    return launch

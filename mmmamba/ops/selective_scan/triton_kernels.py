@@ -101,7 +101,7 @@ from .reference import gate_sum_
 
 __all__ = [
     'selective_scan_fwd', 'selective_scan_bwd', 'ScanConfig', 'default_config',
-    'scan_layout', 'is_channel_last'
+    'scan_layout', 'is_channel_last', 'TmajorFwdLaunch'
 ]
 
 LOG2E = math.log2(math.e)
@@ -1580,39 +1580,26 @@ def selective_scan_fwd(
         return gate_sum_(out, y, z, out_scale), last, states, config
     if out is None:
         out = _like_layout(u)
+    if config.block_t and not config.steps:
+        launch = TmajorFwdLaunch(u, delta, A, B, C, D, z, delta_bias,
+                                 delta_softplus, save_states, config,
+                                 reverse, out, out_scale, accumulate,
+                                 gate_sum)
+        last, states = launch(u, delta, A, B, C, D, z, delta_bias, out)
+        return out, last, states, config
     last = torch.empty(batch, dim, dstate, device=u.device,
                        dtype=torch.float32)
     states = (torch.empty(batch, dim, n_state_chunks, dstate, device=u.device,
                           dtype=torch.float32) if save_states else None)
     dummy = out  # never read: the matching HAS_* flag is off
-    flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
-                 BLOCK_D=config.block_d, BLOCK_N=block_n, REVERSE=reverse,
-                 num_warps=config.num_warps)
     bias_arg = delta_bias if delta_bias is not None else dummy
-    su, sdt = _strides(u), _strides(delta)
-    sz = su if z is None else _strides(z)
-    so = _strides(out)
-    # (u, delta, z, out) strides, then the epilogue's scale
-    epi = (*su, *sdt, *sz, *so, float(out_scale))
-    flags['DT_AS_U'] = sdt == su
+    flags, epi, z_as_u, out_as_u = _fwd_flags(
+        u, delta, z, out, delta_bias, delta_softplus, config, block_n,
+        reverse, out_scale)
     if config.steps:  # opt-in (module triton_steps says why)
         _launch_steps_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
                           last, config, save_states, n_state_chunks, flags,
-                          epi, accumulate, sz == su, so == su)
-        return out, last, states, config
-    if config.block_t:
-        flags['WIDEN_BC'] = config.widen_bc
-        flags['WIDEN_UD'] = config.widen_ud
-        # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
-        # ones as they are (BC_NL); anything else is copied
-        flags['BC_NL'] = (not (B.is_contiguous() and C.is_contiguous())
-                          and is_n_last(B) and is_n_last(C))
-        if not flags['BC_NL']:
-            B, C = B.contiguous(), C.contiguous()
-        _launch_tmajor_fwd(u, delta, A, B, C, D, z, bias_arg, out, states,
-                           last, config, save_states, n_state_chunks, flags,
-                           epi, accumulate, sz == su, so == su,
-                           gate_sum=gate_sum)
+                          epi, accumulate, z_as_u, out_as_u)
         return out, last, states, config
     B, C = B.contiguous(), C.contiguous()  # the other kernels' layout
     grid = (batch * (dim // config.block_d), )
@@ -1625,70 +1612,147 @@ def selective_scan_fwd(
         batch, dim, seqlen, dstate, dpg, n_groups, n_state_chunks, *epi,
         HAS_D=D is not None, HAS_Z=z is not None,
         SAVE_STATES=save_states, BLOCK_L=config.block_l,
-        PREFETCH=config.prefetch, ACCUMULATE=accumulate, Z_AS_U=sz == su,
-        OUT_AS_U=so == su, **flags)
+        PREFETCH=config.prefetch, ACCUMULATE=accumulate, Z_AS_U=z_as_u,
+        OUT_AS_U=out_as_u, **flags)
     return out, last, states, config
 
 
-def _launch_tmajor_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
-                       C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
-                       bias_arg: Tensor, out: Tensor,
-                       states: Optional[Tensor], last: Tensor,
-                       config: ScanConfig, save_states: bool,
-                       n_state_chunks: int, flags: dict, epi: tuple,
-                       accumulate: bool, z_as_u: bool,
-                       out_as_u: bool, gate_sum: bool = False) -> None:
-    """The time-major forward: pass 1 over segments 0 .. n_seg-2 (when the
-    sequence is split), then the main kernel over all segments. ``epi``:
-    the strides of u, delta, z, out and the output scale; ``*_as_u``: z and
-    out have the strides of u; ``gate_sum``: as :func:`selective_scan_fwd`.
+def _fwd_flags(u: Tensor, delta: Tensor, z: Optional[Tensor], out: Tensor,
+               delta_bias: Optional[Tensor], delta_softplus: bool,
+               config: ScanConfig, block_n: int, reverse: bool,
+               out_scale: float) -> Tuple[dict, tuple, bool, bool]:
+    """The forward kernels' shared compile-time flags and epilogue
+    arguments: ``(flags, epi, z_as_u, out_as_u)`` with ``epi`` the strides
+    of u, delta, z and out, then the output scale, and ``*_as_u`` whether z
+    and out have the strides of u."""
+    flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+                 BLOCK_D=config.block_d, BLOCK_N=block_n, REVERSE=reverse,
+                 num_warps=config.num_warps)
+    su, sdt = _strides(u), _strides(delta)
+    sz = su if z is None else _strides(z)
+    so = _strides(out)
+    epi = (*su, *sdt, *sz, *so, float(out_scale))
+    flags['DT_AS_U'] = sdt == su
+    return flags, epi, sz == su, so == su
+
+
+class TmajorFwdLaunch:
+    """The time-major forward's launches (pass 1 over segments 0 .. n_seg-2
+    when the sequence is split, then the main kernel over all segments) for
+    inputs with the shapes, strides, dtypes and device of the ones it was
+    made from, every integer and compile-time argument computed once
+    (:func:`selective_scan_fwd` runs one per call; a caller that calls it
+    many times with the same layouts keeps one).
+
+    Calling it, ``launch(u, delta, A, B, C, D, z, delta_bias, out)`` with
+    ``D`` / ``z`` / ``delta_bias`` present or None as when it was made,
+    allocates the end state (and the saved states and segment buffers)
+    and launches: B and C are copied when they are neither contiguous nor
+    N-last views (as when made), nothing else is checked or converted. B
+    and C may be passed 3-D (one group). Returns ``(last, states)``.
+
+    Args: those of :func:`selective_scan_fwd`, with ``config`` and ``out``
+    given and ``accumulate`` a bool.
     """
-    batch, dim, seqlen = u.shape
-    n_groups, dstate = B.shape[1], B.shape[2]
-    dpg = dim // n_groups
-    block_t = config.block_t
-    if config.block_l % block_t:
-        raise ValueError(f'time-major forward: block_t={block_t} must divide '
-                         f'block_l={config.block_l} (the saved-state spacing)')
-    pre_d = config.pre_block_d or config.block_d
-    pre_t = config.pre_block_t or block_t
-    if pre_t & (pre_t - 1):
-        raise ValueError(f'time-major forward: pre_block_t={pre_t} must be '
-                         'a power of two')
-    n_chunks = cdiv(seqlen, block_t)
-    # segments of whole main chunks, saved-state blocks and pre-pass chunks
-    align = max(config.block_l, pre_t) // block_t
-    n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg, align)
-    n_prog = batch * (dim // config.block_d)
-    block_n = flags['BLOCK_N']
-    flags = dict(flags, T_IN_THREAD=t_in_thread(
-        config.block_d, block_n, config.num_warps))
-    dummy = out
-    hend, dtsum = _segment_buffers(u, n_seg, dstate, dummy)
-    if n_seg > 1:
-        pre_flags = dict(flags, BLOCK_D=pre_d, T_IN_THREAD=t_in_thread(
-            pre_d, block_n, config.num_warps))
-        _selective_scan_fwd_seg_kernel[(batch * (dim // pre_d), n_seg - 1)](
-            u, delta, A, B, bias_arg, hend, dtsum,
-            batch, dim, seqlen, dstate, dpg, n_groups, n_seg,
-            chunks_per_seg * block_t // pre_t,
-            *epi[:6], BLOCK_T=pre_t, PREFETCH=config.prefetch, **pre_flags)
-    # the register cap is the main kernel's: the pre-pass, with fewer live
-    # values, ran faster without it (default_config)
-    if config.maxnreg:
-        flags['maxnreg'] = config.maxnreg
-    _selective_scan_fwd_tmajor_kernel[(n_prog, n_seg)](
-        u, delta, A, B, C,
-        D if D is not None else dummy,
-        z if z is not None else dummy,
-        bias_arg, out, states if states is not None else dummy, last,
-        hend, dtsum,
-        batch, dim, seqlen, dstate, dpg, n_groups, n_chunks, n_state_chunks,
-        n_seg, chunks_per_seg, *epi,
-        HAS_D=D is not None, HAS_Z=z is not None, SAVE_STATES=save_states,
-        BLOCK_T=block_t, STATE_L=config.block_l, ACCUMULATE=accumulate,
-        Z_AS_U=z_as_u, OUT_AS_U=out_as_u, PREFETCH=config.prefetch,
-        GATE_SUM=gate_sum, **flags)
+    __slots__ = ('_bc_nl', '_pre', '_pre_args', '_pre_kwargs', '_seg_shapes',
+                 '_main', '_main_args', '_main_kwargs', '_last_shape',
+                 '_states_shape', '_device')
+
+    def __init__(self, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                 delta_bias: Optional[Tensor], delta_softplus: bool,
+                 save_states: bool, config: ScanConfig, reverse: bool,
+                 out: Tensor, out_scale: float, accumulate: bool,
+                 gate_sum: bool) -> None:
+        batch, dim, seqlen = u.shape
+        n_groups, dstate = B.shape[1], B.shape[2]
+        dpg = dim // n_groups
+        block_t = config.block_t
+        if config.block_l % block_t:
+            raise ValueError(f'time-major forward: block_t={block_t} must '
+                             f'divide block_l={config.block_l} (the '
+                             'saved-state spacing)')
+        pre_d = config.pre_block_d or config.block_d
+        pre_t = config.pre_block_t or block_t
+        if pre_t & (pre_t - 1):
+            raise ValueError(f'time-major forward: pre_block_t={pre_t} must '
+                             'be a power of two')
+        block_n = next_power_of_2(max(dstate, 1))
+        flags, epi, z_as_u, out_as_u = _fwd_flags(
+            u, delta, z, out, delta_bias, delta_softplus, config, block_n,
+            reverse, out_scale)
+        flags['WIDEN_BC'] = config.widen_bc
+        flags['WIDEN_UD'] = config.widen_ud
+        # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
+        # ones as they are (BC_NL); anything else is copied
+        self._bc_nl = (not (B.is_contiguous() and C.is_contiguous())
+                       and is_n_last(B) and is_n_last(C))
+        flags['BC_NL'] = self._bc_nl
+        n_chunks = cdiv(seqlen, block_t)
+        n_state_chunks = cdiv(seqlen, config.block_l)
+        # segments of whole main chunks, saved-state blocks and pre-pass
+        # chunks
+        align = max(config.block_l, pre_t) // block_t
+        n_seg, chunks_per_seg = _segments(n_chunks, config.n_seg, align)
+        flags['T_IN_THREAD'] = t_in_thread(config.block_d, block_n,
+                                           config.num_warps)
+        self._pre = None
+        if n_seg > 1:
+            self._pre = _selective_scan_fwd_seg_kernel[
+                (batch * (dim // pre_d), n_seg - 1)]
+            self._pre_args = (batch, dim, seqlen, dstate, dpg, n_groups,
+                              n_seg, chunks_per_seg * block_t // pre_t,
+                              *epi[:6])
+            self._pre_kwargs = dict(
+                flags, BLOCK_D=pre_d, BLOCK_T=pre_t,
+                T_IN_THREAD=t_in_thread(pre_d, block_n, config.num_warps),
+                PREFETCH=config.prefetch)
+            self._seg_shapes = ((batch, dim, n_seg, dstate),
+                                (batch, dim, n_seg))
+        # the register cap is the main kernel's: the pre-pass, with fewer
+        # live values, ran faster without it (default_config)
+        if config.maxnreg:
+            flags['maxnreg'] = config.maxnreg
+        self._main = _selective_scan_fwd_tmajor_kernel[
+            (batch * (dim // config.block_d), n_seg)]
+        self._main_args = (batch, dim, seqlen, dstate, dpg, n_groups,
+                           n_chunks, n_state_chunks, n_seg, chunks_per_seg,
+                           *epi)
+        self._main_kwargs = dict(
+            flags, HAS_D=D is not None, HAS_Z=z is not None,
+            SAVE_STATES=save_states, BLOCK_T=block_t,
+            STATE_L=config.block_l, ACCUMULATE=accumulate, Z_AS_U=z_as_u,
+            OUT_AS_U=out_as_u, PREFETCH=config.prefetch, GATE_SUM=gate_sum)
+        self._last_shape = (batch, dim, dstate)
+        self._states_shape = ((batch, dim, n_state_chunks, dstate)
+                              if save_states else None)
+        self._device = u.device
+
+    def __call__(self, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
+                 delta_bias: Optional[Tensor],
+                 out: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        device = self._device
+        last = torch.empty(self._last_shape, device=device,
+                           dtype=torch.float32)
+        states = (None if self._states_shape is None else torch.empty(
+            self._states_shape, device=device, dtype=torch.float32))
+        if not self._bc_nl:
+            B, C = B.contiguous(), C.contiguous()
+        bias_arg = delta_bias if delta_bias is not None else out
+        hend = dtsum = out  # never read unless the sequence is split
+        if self._pre is not None:
+            hend = torch.empty(self._seg_shapes[0], device=device,
+                               dtype=torch.float32)
+            dtsum = torch.empty(self._seg_shapes[1], device=device,
+                                dtype=torch.float32)
+            self._pre(u, delta, A, B, bias_arg, hend, dtsum, *self._pre_args,
+                      **self._pre_kwargs)
+        self._main(u, delta, A, B, C, D if D is not None else out,
+                   z if z is not None else out, bias_arg, out,
+                   states if states is not None else out, last, hend, dtsum,
+                   *self._main_args, **self._main_kwargs)
+        return last, states
 
 
 def bc_steps_layout(B: Tensor, C: Tensor) -> Tuple[Tensor, Tensor]:
@@ -1722,7 +1786,7 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                       out_as_u: bool) -> None:
     """The step-loop forward (:mod:`.triton_steps`): pass 1 over segments
     0 .. n_seg-2 when the sequence is split, then the main kernel; arguments
-    as :func:`_launch_tmajor_fwd`."""
+    as :class:`TmajorFwdLaunch`'s."""
     from .triton_steps import (_selective_scan_fwd_steps_kernel,
                                _selective_scan_fwd_steps_seg_kernel)
     batch, dim, seqlen = u.shape
