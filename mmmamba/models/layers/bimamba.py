@@ -42,7 +42,7 @@ output and delta are alive at a time, and computes each direction's conv
 and projections in one kernel (:func:`mmmamba.ops.conv1d_silu_proj`).
 """
 import math
-from typing import Callable, Optional, Tuple, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -53,6 +53,8 @@ from torch import Tensor
 from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
                          check_backend, conv1d_silu_proj, resolve_backend,
                          selective_scan, selective_scan_into)
+from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher
+from mmmamba.ops.selective_scan import selective_scan_into_launcher
 from mmmamba.ops._utils import is_compiling
 from mmmamba.registry import MODELS
 
@@ -65,6 +67,39 @@ def _global_module_hooks() -> bool:
     hooks = torch.nn.modules.module
     return bool(getattr(hooks, '_global_forward_hooks', None)
                 or getattr(hooks, '_global_forward_pre_hooks', None))
+
+
+#: (submodule or None for BiMamba itself, parameter name) of what the
+#: inference core reads, per direction: A_log, the conv's weight and bias,
+#: x_proj's and dt_proj's weights, D, dt_proj's bias.
+_INFERENCE_SOURCES = tuple(
+    (None if owner is None else owner + suffix, name)
+    for suffix in ('', '_b')
+    for owner, name in ((None, f'A{suffix}_log'), ('conv1d', 'weight'),
+                        ('conv1d', 'bias'), ('x_proj', 'weight'),
+                        ('dt_proj', 'weight'), (None, f'D{suffix}'),
+                        ('dt_proj', 'bias')))
+
+#: Input layouts per parameter state for which :class:`BiMamba` keeps its
+#: inference launchers (the oldest is dropped beyond).
+MAX_LAUNCH_LAYOUTS = 8
+
+
+class _InferenceState(NamedTuple):
+    """What :meth:`BiMamba._inference_state` caches per parameter state:
+    each direction's inference parameters, its (D, dt_proj bias), and the
+    launchers per input layout."""
+    params: Tuple[tuple, tuple]
+    scan_params: Tuple[tuple, tuple]
+    launchers: dict
+
+
+def _store_bounded(cache: dict, key, value) -> None:
+    """``cache[key] = value``, first dropping the oldest entries beyond
+    :data:`MAX_LAUNCH_LAYOUTS`."""
+    while len(cache) >= MAX_LAUNCH_LAYOUTS:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 @MODELS.register_module()
@@ -417,7 +452,7 @@ class BiMamba(BaseModule):
 
     def _inference_params(self, reverse: bool, dtype: torch.dtype) -> tuple:
         """One direction's parameters as the inference core hands them to
-        the ops, cached (:meth:`_cached`, one lookup per direction):
+        the ops (from :meth:`_inference_state`, cached):
 
         - ``A = -exp(A_log)`` in fp32 (two launches fewer per call);
         - the conv taps (E, K) as the transposed view of a contiguous
@@ -434,18 +469,43 @@ class BiMamba(BaseModule):
             tuple: (A, taps, conv bias or None, x_proj weight, dt_proj
             weight).
         """
-        conv, x_proj, dt_proj, A_log, _ = self._direction(reverse)
+        return self._inference_state(dtype).params[reverse]
 
-        def make(a_log, w, b, wx, wdt):
+    def _inference_sources(self) -> Iterator[Optional[Tensor]]:
+        """The parameters :meth:`_inference_state` is made from, in the
+        order of :data:`_INFERENCE_SOURCES`, read from the parameter dicts:
+        ``nn.Module.__getattr__`` costs ~0.6 µs a lookup, and the 21 it
+        would take were a third of the cached core's host time
+        (``tools/analysis_tools/host_overhead.py``); attribute lookup
+        where a dict does not hold the name (e.g. a parametrized
+        weight)."""
+        for owner, name in _INFERENCE_SOURCES:
+            module = self if owner is None else self._modules[owner]
+            try:
+                yield module._parameters[name]
+            except KeyError:
+                yield getattr(module, name)
+
+    def _inference_state(self, dtype: torch.dtype) -> _InferenceState:
+        """Both directions' :meth:`_inference_params`, their ``D`` and
+        ``dt_proj`` bias (detached) and the kernel launchers of
+        :meth:`_forward_core_launched`, cached together (:meth:`_cached`,
+        one lookup per call): a change to any parameter of either
+        direction makes them all anew."""
+        srcs = tuple(self._inference_sources())
+
+        def direction(a_log, w, b, wx, wdt):
             return (-torch.exp(a_log.float()),
                     w.squeeze(1).t().to(dtype).contiguous().t(),
                     None if b is None else b.to(dtype), wx.to(dtype),
                     wdt.to(dtype))
 
-        return self._cached(
-            f'{"b" if reverse else "f"}.{dtype}',
-            (A_log, conv.weight, conv.bias, x_proj.weight, dt_proj.weight),
-            make)
+        def make(*t):
+            return _InferenceState(
+                (direction(*t[:5]), direction(*t[7:12])),
+                ((t[5], t[6]), (t[12], t[13])), {})
+
+        return self._cached(f'infer.{dtype}', srcs, make)
 
     def _forward_core_fused_inference(self, xz: Tensor) -> Tensor:
         """The fused core one direction after the other (no gradient).
@@ -463,7 +523,21 @@ class BiMamba(BaseModule):
         direction's u and delta (B, L, E) are freed before the other
         direction's are made: two (B, L, E) tensors fewer alive at the
         peak, whose size at Vim-Ti 1248² batch 64 bf16 is 0.28 GiB each.
+
+        Eager calls run the ops' launchers (:meth:`_forward_core_launched`):
+        the same kernels with the same arguments, without the ops' per-call
+        host work; under tracing and ``torch.compile``, and for layouts the
+        launchers do not take, the ops themselves
+        (:meth:`_forward_core_ops`).
         """
+        if not (torch.jit.is_tracing() or is_compiling()):
+            y = self._forward_core_launched(xz)
+            if y is not None:
+                return y
+        return self._forward_core_ops(xz)
+
+    def _forward_core_ops(self, xz: Tensor) -> Tensor:
+        """:meth:`_forward_core_fused_inference` through the public ops."""
         e = self.d_inner
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
         y = xz.new_empty(x.shape)  # (B, L, E), written by the first scan
@@ -500,6 +574,59 @@ class BiMamba(BaseModule):
                 out_scale=scale if gated else 1.0, accumulate=reverse,
                 gate_sum=reverse and not counting, backend='triton')
             del u, delta, B, C  # before the next direction allocates its own
+        return y
+
+    def _forward_core_launched(self, xz: Tensor) -> Optional[Tensor]:
+        """:meth:`_forward_core_ops` (not tracing) on the ops' launchers
+        (:func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`,
+        :func:`~mmmamba.ops.selective_scan.selective_scan_into_launcher`):
+        the ops check the arguments and make the launchers on the first
+        call for an input layout (shape, strides, dtype, device); later
+        calls with that layout launch the same kernels with the same
+        arguments (the same output bit for bit) without the ops' checks,
+        dispatch and launch arithmetic, most of the host's time per layer
+        (``tools/analysis_tools/host_overhead.py``). The launchers are
+        kept with the cached parameters (:meth:`_inference_state`), for
+        up to :data:`MAX_LAUNCH_LAYOUTS` layouts. None when the scan's
+        launcher does not take these inputs (then the ops run)."""
+        e = self.d_inner
+        x, z = xz[..., :e], xz[..., e:]
+        state = self._inference_state(x.dtype)
+        key = (xz.shape, xz.stride(), xz.dtype, xz.device)
+        launchers = state.launchers.get(key)
+        if launchers is False:  # the scan's launcher took no such inputs
+            return None
+        y = xz.new_empty(x.shape)
+        scale = 0.5 if self.divide_output else 1.0
+        made = []
+        for reverse in (False, True):
+            A, *weights = state.params[reverse]
+            D, dt_bias = state.scan_params[reverse]
+            if launchers is None:
+                conv = conv1d_silu_proj_launcher(
+                    x, *weights, dt_rank=self.dt_rank, d_state=self.d_state,
+                    reverse=reverse, delta_bias=dt_bias, delta_softplus=True)
+            else:
+                conv = launchers[2 * reverse]
+            u, delta, B, C = conv(x, *weights, dt_bias)
+            args = (y.transpose(1, 2), u.transpose(1, 2),
+                    delta.transpose(1, 2), A, B, C, D,
+                    z.transpose(1, 2) if reverse else None)
+            if launchers is None:
+                scan = selective_scan_into_launcher(
+                    *args, reverse=reverse,
+                    out_scale=scale if reverse else 1.0, accumulate=reverse,
+                    gate_sum=reverse)
+                if scan is None:  # the ops compute this call from the start
+                    _store_bounded(state.launchers, key, False)
+                    return None
+                made += [conv, scan]
+            else:
+                scan = launchers[2 * reverse + 1]
+            scan(*args)
+            del u, delta, B, C, args  # before the next direction's
+        if launchers is None:
+            _store_bounded(state.launchers, key, tuple(made))
         return y
 
     def extra_repr(self) -> str:

@@ -325,17 +325,26 @@ def test_fused_mixer_matches_unfused(divide_output):
                                    msg=n)
 
 
-@requires_triton_interpreter
-def test_fused_mixer_runs_the_fused_ops(monkeypatch):
-    """The fused path calls the bidirectional conv and scan ops once each
-    and its output is (B, L, E) contiguous for out_proj (no copy)."""
+def _spy(monkeypatch, names) -> list:
+    """Record the calls of the bimamba module's functions ``names``."""
     import mmmamba.models.layers.bimamba as bm
     calls = []
-    for name in ('bidir_conv1d_silu', 'bidir_selective_scan'):
+    for name in names:
         fn = getattr(bm, name)
         monkeypatch.setattr(
             bm, name, lambda *a, _f=fn, _n=name, **k: calls.append(_n) or
             _f(*a, **k))
+    return calls
+
+
+LAUNCHERS = ['conv1d_silu_proj_launcher', 'selective_scan_into_launcher']
+
+
+@requires_triton_interpreter
+def test_fused_mixer_runs_the_fused_ops(monkeypatch):
+    """The fused path calls the bidirectional conv and scan ops once each
+    and its output is (B, L, E) contiguous for out_proj (no copy)."""
+    calls = _spy(monkeypatch, ['bidir_conv1d_silu', 'bidir_selective_scan'])
     m = _perturbed_mixer(scan_backend='triton', fuse_mixer=True)
     xz = torch.randn(2, 7, 2 * m.d_inner)
     y = m.forward_core(xz)
@@ -356,15 +365,12 @@ def test_fused_inference_path_equals_training_path(monkeypatch,
     one after the other (conv + projections in one op, scan into one
     output) and gives the training path's output to rounding (the
     projections sum in another order), in fp32 and under bf16 autocast;
-    with a gradient it keeps the two-direction ops."""
-    import mmmamba.models.layers.bimamba as bm
-    calls = []
-    for name in ('bidir_conv1d_silu', 'bidir_selective_scan',
-                 'conv1d_silu_proj', 'selective_scan_into'):
-        fn = getattr(bm, name)
-        monkeypatch.setattr(
-            bm, name, lambda *a, _f=fn, _n=name, **k: calls.append(_n) or
-            _f(*a, **k))
+    with a gradient it keeps the two-direction ops. Eagerly it makes the
+    ops' launchers on the first call and reuses them after (the ops'
+    output bit for bit)."""
+    calls = _spy(monkeypatch, ['bidir_conv1d_silu', 'bidir_selective_scan',
+                               'conv1d_silu_proj', 'selective_scan_into']
+                 + LAUNCHERS)
     m = _perturbed_mixer(seed=4, divide_output=divide_output,
                          scan_backend='triton', fuse_mixer=True)
     x = torch.randn(2, 9, 8)
@@ -375,13 +381,64 @@ def test_fused_inference_path_equals_training_path(monkeypatch,
         calls.clear()
         with torch.inference_mode():
             infer = m(x)
-        assert calls == ['conv1d_silu_proj', 'selective_scan_into'] * 2
+        assert calls == LAUNCHERS * 2
+        calls.clear()
         with torch.no_grad():
             assert torch.equal(m(x), infer)
+            assert calls == []  # the launchers made on the first call
+            xz = torch.randn(3, 5, 2 * m.d_inner).to(dtype)
+            launched = m.forward_core(xz)
+            assert calls == LAUNCHERS * 2  # another layout: new launchers
+            calls.clear()
+            assert torch.equal(m._forward_core_ops(xz), launched)
+            assert calls == ['conv1d_silu_proj', 'selective_scan_into'] * 2
     assert infer.dtype == train.dtype == dtype
     tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
     torch.testing.assert_close(infer, train.detach(), rtol=tol,
                                atol=tol * train.abs().max().item())
+
+
+@requires_triton_interpreter
+def test_inference_launchers_follow_the_parameters(monkeypatch):
+    """The launchers are made anew after any parameter of either direction
+    changes (D and dt_proj's bias included) and give the ops' output of
+    the moment; where the scan's launcher does not take the inputs (an
+    fp64 D, which the op converts per call) the ops run, and are not
+    asked again for that layout; at most MAX_LAUNCH_LAYOUTS layouts are
+    kept."""
+    import mmmamba.models.layers.bimamba as bm
+    calls = _spy(monkeypatch, LAUNCHERS)
+    m = _perturbed_mixer(seed=9, scan_backend='triton', fuse_mixer=True)
+    xz = torch.randn(2, 7, 2 * m.d_inner)
+    with torch.no_grad():
+        first = m.forward_core(xz)
+        for change in (lambda: m.D_b.mul_(0.5),
+                       lambda: m.dt_proj.bias.add_(0.1),
+                       lambda: m.conv1d_b.weight.mul_(-1.0)):
+            calls.clear()
+            change()
+            got = m.forward_core(xz)
+            assert calls == LAUNCHERS * 2
+            assert torch.equal(got, m._forward_core_ops(xz))
+            assert not torch.equal(got, first)
+        m.D.data = m.D.data.double()
+        calls.clear()
+        got = m.forward_core(xz)
+        assert calls == LAUNCHERS  # the scan's launcher said no
+        assert torch.equal(got, m._forward_core_ops(xz))
+        calls.clear()
+        assert torch.equal(m.forward_core(xz), got) and calls == []
+        state = m._inference_state(xz.dtype)
+        assert list(state.launchers.values()) == [False]
+        m.D.data = m.D.data.float()
+        for n in range(1, bm.MAX_LAUNCH_LAYOUTS + 3):
+            m.forward_core(torch.randn(1, n, 2 * m.d_inner))
+        launchers = m._inference_state(xz.dtype).launchers
+        assert len(launchers) == bm.MAX_LAUNCH_LAYOUTS
+        assert [k[0][1] for k in launchers] == list(
+            range(3, bm.MAX_LAUNCH_LAYOUTS + 3))
+    assert all('cache' not in k and 'launch' not in k
+               for k in m.state_dict())
 
 
 @pytest.mark.gpu
@@ -416,6 +473,7 @@ def test_gpu_fused_inference_path_equals_training_path(monkeypatch, dtype):
     monkeypatch.setattr(
         tk, 'default_config', lambda *a, save_states=True, **k:
         default_config(*a, save_states=True, **k))
+    mixer.__dict__.pop('_param_cache')  # launchers made with the new config
     infer, train = both_paths()
     torch.testing.assert_close(infer, train, rtol=tol,
                                atol=tol * train.abs().max().item())
@@ -554,24 +612,43 @@ def test_inference_prologue_weights_cached_and_exact(dtype):
 
 @pytest.mark.gpu
 @requires_cuda
-def test_gpu_inference_prologue_weights_exact(monkeypatch):
-    """On CUDA under bf16 autocast, the inference core's output is the same
-    bit for bit with the cached bf16 prologue weights as with the fp32
-    parameters handed to conv1d_silu_proj as they are (the kernel rounds
-    them to bf16 as torch does)."""
+def test_gpu_inference_prologue_weights_exact():
+    """On CUDA, conv1d_silu_proj gives the same outputs bit for bit with the
+    inference core's cached bf16 prologue weights as with the fp32
+    parameters as they are (the kernel rounds them to bf16 as torch
+    does)."""
+    from mmmamba.ops import conv1d_silu_proj
     m = _perturbed_mixer(seed=6, embed_dims=64, d_state=16, d_conv=4,
                          scan_backend='triton', fuse_mixer=True).cuda()
-    x = torch.randn(2, 300, 64, device='cuda')
-    with torch.inference_mode(), torch.autocast('cuda', torch.bfloat16):
-        cached = m(x)
-        cached_params = BiMamba._inference_params
+    e = m.d_inner
+    x = torch.randn(2, 300, 2 * e, device='cuda').bfloat16()[..., :e]
+    for reverse in (False, True):
+        conv, x_proj, dt_proj, _, _ = m._direction(reverse)
+        kw = dict(dt_rank=m.dt_rank, d_state=m.d_state, reverse=reverse,
+                  delta_bias=dt_proj.bias, delta_softplus=True,
+                  backend='triton')
+        with torch.inference_mode():
+            cached = conv1d_silu_proj(
+                x, *m._inference_params(reverse, torch.bfloat16)[1:], **kw)
+            plain = conv1d_silu_proj(x, conv.weight, conv.bias,
+                                     x_proj.weight, dt_proj.weight, **kw)
+        for got, want in zip(cached, plain):
+            assert got.dtype == torch.bfloat16
+            assert torch.equal(got, want)
 
-        def raw(self, reverse, dtype):  # A as cached, the fp32 parameters
-            conv, x_proj, dt_proj, _, _ = self._direction(reverse)
-            return (cached_params(self, reverse, dtype)[0], conv.weight,
-                    conv.bias, x_proj.weight, dt_proj.weight)
 
-        monkeypatch.setattr(BiMamba, '_inference_params', raw)
-        plain = m(x)
-    assert cached.dtype == torch.bfloat16
-    assert torch.equal(cached, plain)
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_gpu_inference_launchers_equal_the_ops(dtype):
+    """On CUDA at Vim-Ti's width, batch 1 and 2 (the scan split into
+    segments, a pre-pass launch per direction), the launchers' core gives
+    the ops' output bit for bit, on the call that makes them and after."""
+    m = _perturbed_mixer(seed=10, embed_dims=192, d_state=16, d_conv=4,
+                         scan_backend='triton').cuda()
+    for batch in (1, 2):
+        xz = torch.randn(batch, 3137, 2 * m.d_inner, device='cuda').to(dtype)
+        with torch.inference_mode():
+            want = m._forward_core_ops(xz)
+            for _ in range(2):
+                assert torch.equal(m.forward_core(xz), want)
