@@ -1667,6 +1667,7 @@ class TmajorFwdLaunch:
         batch, dim, seqlen = u.shape
         n_groups, dstate = B.shape[1], B.shape[2]
         dpg = dim // n_groups
+        _check_block_d(config, dpg)
         block_t = config.block_t
         if config.block_l % block_t:
             raise ValueError(f'time-major forward: block_t={block_t} must '
