@@ -1786,8 +1786,10 @@ def _launch_steps_fwd(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                       accumulate: bool, z_as_u: bool,
                       out_as_u: bool) -> None:
     """The step-loop forward (:mod:`.triton_steps`): pass 1 over segments
-    0 .. n_seg-2 when the sequence is split, then the main kernel; arguments
-    as :class:`TmajorFwdLaunch`'s."""
+    0 .. n_seg-2 when the sequence is split, then the main kernel.
+    ``bias_arg``: the delta bias or a dummy; ``states`` / ``last``: the
+    outputs; ``flags``, ``epi`` and ``*_as_u`` (z and out have the strides
+    of u) from :func:`_fwd_flags`."""
     from .triton_steps import (_selective_scan_fwd_steps_kernel,
                                _selective_scan_fwd_steps_seg_kernel)
     batch, dim, seqlen = u.shape
