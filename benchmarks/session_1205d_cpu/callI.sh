@@ -8,6 +8,9 @@
 #    B=1 L=197), head and tree in alternating processes, two rounds.
 # 3. Vim-Ti eager wall ms per batch at 224² b1 and 1248² b8
 #    (session_1204e_h200/host_ab.py), head and tree alternating, two rounds.
+# 4. The one GPU test that failed without its cause captured (2026-12-02):
+#    VMamba-T under torch.compile(mode='reduce-overhead'), bf16 inference,
+#    with the whole traceback this time.
 # Run with carry [".whl", ".head_src"].
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1
 mkdir -p $OUT/callI
@@ -22,4 +25,6 @@ for round in 1 2; do
     LABEL=$1 PYTHONPATH=$2:/tmp/site SHAPES=224x1,1248x8 timeout 100 python3 benchmarks/session_1204e_h200/host_ab.py 2>&1 | grep "ms/batch" | tee -a $OUT/callI/e2e.log
   done
 done
+PYTHONPATH=.:/tmp/site timeout 240 python3 -m pytest -m gpu -p no:cacheprovider --tb=long -rA -x -k "reduce_overhead_bf16_inference and vmamba" tests/test_models/test_model_compile.py > $OUT/callI/vmamba_reduce_overhead.log 2>&1; echo vmamba reduce-overhead rc=$?
+grep -E "PASSED|FAILED|ERROR|Error|passed|failed" $OUT/callI/vmamba_reduce_overhead.log | tail -12
 date -u
