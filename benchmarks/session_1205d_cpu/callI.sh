@@ -11,7 +11,8 @@
 # 4. The one GPU test that failed without its cause captured (2026-12-02):
 #    VMamba-T under torch.compile(mode='reduce-overhead'), bf16 inference,
 #    with the whole traceback this time.
-# Run with carry [".whl", ".head_src"].
+# Run with carry [".whl", ".head_src"], after, here:
+#   rm -rf .head_src && mkdir .head_src && git archive 85d0c40 mmmamba | tar -x -C .head_src
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1
 mkdir -p $OUT/callI
 date -u; uptime
