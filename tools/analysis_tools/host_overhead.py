@@ -44,11 +44,12 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark_scan import write_table  # noqa: E402
 
 #: Vim-Ti at 224²: 14 x 14 patches and the class token.
 SEQLEN = 197
@@ -144,23 +145,6 @@ def measure(device: str, calls: int, rounds: int) -> Dict[str, float]:
     return results
 
 
-def write_table(path: str, device: str, stubbed: bool,
-                lines: List[str]) -> None:
-    """The table as markdown with the date, the device and the command."""
-    import platform
-    from datetime import datetime, timezone
-    name = (torch.cuda.get_device_name(0) if device == 'cuda' else
-            f'{platform.processor() or platform.machine()}, '
-            f'{torch.get_num_threads()} threads')
-    how = ('kernel launches stubbed (Triton interpreter)'
-           if stubbed else 'real kernel launches')
-    with open(path, 'w') as f:
-        f.write(f'date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n'
-                f'device: {name}; torch {torch.__version__}; {how}\n'
-                f'command: python {" ".join(sys.argv)}\n\n')
-        f.write('\n'.join(lines) + '\n')
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--device', default='cuda' if torch.cuda.is_available()
@@ -202,7 +186,10 @@ def main(argv=None) -> Dict[str, float]:
     lines += [f'| {name} | {us:.1f} |' for name, us in results.items()]
     print('\n'.join(lines))
     if args.out:
-        write_table(args.out, args.device, args.stub_kernels, lines)
+        how = ('kernel launches stubbed (Triton interpreter)'
+               if args.stub_kernels else 'real kernel launches')
+        write_table(args.out, args.device, lines[0], lines[1:], [],
+                    extra=f'; {how}\ncommand: python {" ".join(sys.argv)}')
     return results
 
 
