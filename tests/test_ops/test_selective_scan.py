@@ -673,19 +673,15 @@ def test_pre_pass_tile_is_checked():
 
 @pytest.mark.gpu
 @requires_cuda
-@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
-def test_gpu_pre_pass_own_tile_matches(dtype):
-    """Compiled, the batch-8 split forward with its pre-pass on lane-split
-    tiles gives the default pre-pass's outputs to rounding (Vim-Ti's 384
-    channels, 16 segments)."""
-    (plain, *others), _ = _pre_tile_runs(
-        'cuda', dtype, 2, 384, 2049, 32, 4, 16, [(16, 8), (16, 4), (8, 16)])
-    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
-    for out, last in others:
-        for got, want, r in ((out, plain[0], tol), (last, plain[1], 1e-5)):
-            scale = want.double().abs().max().item()
-            torch.testing.assert_close(got.double(), want.double(), rtol=r,
-                                       atol=r * scale)
+def test_gpu_pre_pass_own_tile_refused():
+    """Compiled, the pre-pass on its own tile gave wrong outputs (H100,
+    2026-12-05: values up to 1e23 and inf where the default's were O(1),
+    Vim-Ti's 384 channels, 16 segments, tiles (16, 8), (16, 4), (8, 16);
+    the interpreter test above passes), so CUDA tensors are refused with
+    the reason until that is fixed."""
+    with pytest.raises(NotImplementedError, match='wrong results on the GPU'):
+        _pre_tile_runs('cuda', torch.float32, 2, 384, 2049, 32, 4, 16,
+                       [(16, 8)])
 
 
 # ------------------------------------------- triton: strided layouts
