@@ -32,8 +32,7 @@ from torch import Tensor
 
 from .._utils import (custom_op, grad_needed, register_autograd,
                       register_fake, use_custom_ops)
-from . import triton_kernels
-from .triton_kernels import (TmajorFwdLaunch, _like_layout, default_config,
+from .triton_kernels import (TmajorFwdLaunch, _like_layout, fwd_config,
                              scan_layout, selective_scan_bwd,
                              selective_scan_fwd)
 
@@ -106,16 +105,7 @@ class SelectiveScanTritonFn(torch.autograd.Function):
 def _forward_block_l(u: Tensor, B: Tensor, save_states: bool) -> int:
     """The chunk length that :func:`selective_scan_fwd` picks with
     ``config=None`` for these inputs (``default_config`` of the forward)."""
-    batch, dim, seqlen = u.shape
-    n_groups, dstate = B.shape[1], B.shape[2]
-    return default_config(
-        seqlen,
-        dstate,
-        dim // n_groups,
-        backward=False,
-        save_states=save_states,
-        n_rows=batch * dim,
-        itemsize=u.element_size()).block_l
+    return fwd_config(u, B, save_states).block_l
 
 
 def _placeholder(like: Tensor) -> Tensor:
@@ -680,11 +670,7 @@ def selective_scan_into_triton_launcher(
         return None
     B4 = B.unsqueeze(1) if B.dim() == 3 else B
     C4 = C.unsqueeze(1) if C.dim() == 3 else C
-    batch, dim, seqlen = u.shape
-    # looked up as selective_scan_fwd does (tests replace it there)
-    config = triton_kernels.default_config(
-        seqlen, B4.shape[2], dim // B4.shape[1], backward=False,
-        save_states=False, n_rows=batch * dim, itemsize=u.element_size())
+    config = fwd_config(u, B4, False)
     if config.steps or not config.block_t:
         return None
     kernels = TmajorFwdLaunch(u, delta, A, B4, C4, D, z, delta_bias,

@@ -1430,6 +1430,16 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
                       widen_bc=infer)
 
 
+def fwd_config(u: Tensor, B: Tensor, save_states: bool) -> ScanConfig:
+    """The forward's :func:`default_config` for u (batch, dim, L) and B
+    (batch, G, N, L): what :func:`selective_scan_fwd` runs with
+    ``config=None``."""
+    batch, dim, seqlen = u.shape
+    return default_config(seqlen, B.shape[2], dim // B.shape[1],
+                          backward=False, save_states=save_states,
+                          n_rows=batch * dim, itemsize=u.element_size())
+
+
 def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
     """Whether Triton's default layout of a time-major (BLOCK_T, BLOCK_N,
     BLOCK_D) tile keeps all T steps of an element in one thread: lanes,
@@ -1556,9 +1566,7 @@ def selective_scan_fwd(
     n_groups, dstate = B.shape[1], B.shape[2]
     dpg = dim // n_groups
     if config is None:
-        config = default_config(seqlen, dstate, dpg, backward=False,
-                                save_states=save_states, n_rows=batch * dim,
-                                itemsize=u.element_size())
+        config = fwd_config(u, B, save_states)
     _check_block_d(config, dpg)
     if (config.pre_block_d or config.pre_block_t) and (
             config.steps or not config.block_t):
