@@ -122,6 +122,9 @@ for spec in os.environ.get('SHAPES', '96x1' if CPU else
     ref = None
     for tile in TILES:
         use(tile)
+        # BiMamba keeps its launchers (and so their configuration) with
+        # the cached inference parameters: make them anew for this tile
+        mixer.__dict__.pop('_param_cache', None)
 
         def call():
             with torch.inference_mode(), torch.autocast(DEVICE,

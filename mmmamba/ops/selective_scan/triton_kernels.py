@@ -1293,9 +1293,7 @@ class ScanConfig(NamedTuple):
     forward's pre-pass its own tile: it writes only per-segment states, so
     a channel's states over more lanes cost it no reductions; segments
     then hold a multiple of ``pre_block_t`` steps. Its dtsum sums per
-    tile slot, so a different tile changes outputs by rounding. Correct in
-    Triton's interpreter, wrong compiled (H100, 2026-12-05): refused for
-    CUDA tensors until fixed.
+    tile slot, so a different tile changes outputs by rounding.
     """
     block_d: int
     block_l: int
@@ -1685,14 +1683,6 @@ class TmajorFwdLaunch:
                              'saved-state spacing)')
         pre_d = config.pre_block_d or config.block_d
         pre_t = config.pre_block_t or block_t
-        if (pre_d, pre_t) != (config.block_d, block_t) and \
-                u.device.type == 'cuda':
-            raise NotImplementedError(
-                'ScanConfig.pre_block_d / pre_block_t (a pre-pass tile other '
-                'than the main kernel\'s) give wrong results on the GPU '
-                '(H100, 2026-12-05: test_gpu_pre_pass_own_tile_matches, '
-                'benchmarks/NOTES.md); they run only in Triton\'s CPU '
-                'interpreter until that is fixed: leave them 0')
         if pre_t & (pre_t - 1):
             raise ValueError(f'time-major forward: pre_block_t={pre_t} must '
                              'be a power of two')
