@@ -172,6 +172,27 @@ def test_reference_is_the_official_formula():
     assert torch.equal(got, want) and got.stride() == want.stride()
 
 
+def test_reference_takes_fp32_affine_on_a_bf16_map():
+    """A bf16 map with fp32 weight and bias outside autocast (which CUDA's
+    ``layer_norm`` refuses: 'expected scalar type BFloat16 but found
+    Float', H100 2026-12-05): normalised in fp32 and returned in bf16, as
+    CPU's mixed-dtype ``layer_norm`` does, within bf16 rounding of the
+    float64 oracle; gradients reach the fp32 parameters in fp32."""
+    ins = make_inputs((2, 12, 5, 7), torch.bfloat16)
+    x, w, b = ins['x'], ins['weight'], ins['bias']
+    assert w.dtype == torch.float32
+    y = layer_norm_2d_ref(x, w, b)
+    assert y.dtype == torch.bfloat16 and y.shape == x.shape
+    native = F.layer_norm(x.permute(0, 2, 3, 1), (12, ), w, b,
+                          1e-5).permute(0, 3, 1, 2)
+    torch.testing.assert_close(y, native, rtol=2**-8, atol=2**-8)
+    got = run(backend_fn('reference'), ins)
+    want = run(oracle_fn(), ins)
+    for name, g, o in zip(NAMES, got, want):
+        assert_close(g, o, *TOL[torch.bfloat16], name)
+    assert got[2].dtype == got[3].dtype == torch.float32
+
+
 def test_output_dtype_follows_layer_norm_under_autocast(monkeypatch):
     """F.layer_norm's dtype: fp32 under CUDA autocast (faked here: the
     rule reads the device type and the CUDA autocast state), the input's
@@ -257,8 +278,10 @@ def test_triton_backend_constraints(monkeypatch):
 
 def test_auto_on_cuda_picks_triton_when_it_can(monkeypatch):
     """'auto' for CUDA tensors (faked: the check reads ``x.device.type``,
-    ``x.dtype`` and ``x.shape``): the reference while AUTO_TRITON is off
-    (the kernels not yet run on a GPU), then triton where it can."""
+    ``x.dtype`` and ``x.shape``): triton where it can while AUTO_TRITON
+    is on (the default since the H100 run of 2026-12-05), the reference
+    with it off."""
+    assert lnm.AUTO_TRITON
     monkeypatch.delenv(lnm.ENV_VAR, raising=False)
 
     class FakeCuda:

@@ -333,8 +333,8 @@ class VMamba(BaseModule):
         norm_backend (str): backend of every channel-first
             :class:`~mmmamba.models.layers.LayerNorm2d`
             (:func:`mmmamba.ops.layer_norm2d.layer_norm_2d`): ``'auto'``,
-            ``'reference'`` or ``'triton'`` (one kernel each way; opt-in
-            until it has run on a GPU). Channel-last models use
+            ``'reference'`` or ``'triton'`` (one kernel each way; what
+            ``'auto'`` picks on CUDA). Channel-last models use
             ``nn.LayerNorm`` and ignore it. Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): mmengine init config; without
             a ``Pretrained`` entry the official init is applied (trunc-normal

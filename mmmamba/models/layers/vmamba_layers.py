@@ -67,8 +67,8 @@ class LayerNorm2d(nn.LayerNorm):
     layout copies around ``F.layer_norm``.
 
     Args:
-        backend (str): the op's backend: ``'auto'`` (the PyTorch
-            composition until the Triton kernels are measured on a GPU:
+        backend (str): the op's backend: ``'auto'`` (the Triton kernels
+            for CUDA tensors they take, else the PyTorch composition:
             :data:`mmmamba.ops.layer_norm2d.AUTO_TRITON`), ``'reference'``
             or ``'triton'`` (CUDA). Under ``torch.jit`` tracing (FLOP
             counting) the reference always runs.

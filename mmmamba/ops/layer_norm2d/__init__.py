@@ -18,15 +18,16 @@ Backends (one file each):
   gradients), each reading and writing every element once, NCHW or
   channels-last input in place (:mod:`.triton_kernels`).
 
-``backend='auto'`` resolves per call to ``'reference'``, for now: the
-Triton kernels are checked in Triton's CPU interpreter against a float64
-oracle and compiled offline for sm_90, but have not run on a GPU yet, so
-they are not the default until ``tools/analysis_tools/
-benchmark_layer_norm2d.py`` and the GPU tests have run (:data:`AUTO_TRITON`
-then makes ``'auto'`` pick ``'triton'`` on CUDA when triton imports, ``x``
-is fp16/bf16/fp32 and ``C <=`` :data:`MAX_CHANNELS`). Ask for them with
-``backend='triton'`` (``LayerNorm2d(..., backend='triton')``) or
-``MMMAMBA_NORM_BACKEND=triton``, which replaces ``'auto'`` (as for
+``backend='auto'`` resolves per call to ``'triton'`` on CUDA when triton
+imports, ``x`` is fp16/bf16/fp32 and ``C <=`` :data:`MAX_CHANNELS`, else
+to ``'reference'`` (:data:`AUTO_TRITON`). On an H100 (2026-12-05,
+``benchmarks/session_1205e_h100/call3``) the Triton norms took VMamba-T's
+eager AMP training step at 224² batch 128 from 122.5 to 103.6 ms and its
+inference forward from 43.6 to 36.5 ms; per op they are 2-12x faster
+forward at stages 1-2, slower on the small maps of stages 3-4 in some
+layouts (``tools/analysis_tools/benchmark_layer_norm2d.py``). Choose one
+with ``backend=`` (``LayerNorm2d(..., backend=...)``) or
+``MMMAMBA_NORM_BACKEND``, which replaces ``'auto'`` (as for
 :mod:`mmmamba.ops.rms_norm`).
 
 Both backends return a channels-last (B, C, H, W) tensor (what the
@@ -53,10 +54,9 @@ __all__ = [
     'output_dtype', 'MAX_CHANNELS', 'AUTO_TRITON'
 ]
 
-#: Whether ``'auto'`` picks the Triton kernels for CUDA tensors. Off until
-#: they have been timed and tested on a GPU (module docstring;
-#: ``benchmarks/NOTES.md``, 2026-12-04, seventh part).
-AUTO_TRITON = False
+#: Whether ``'auto'`` picks the Triton kernels for CUDA tensors (module
+#: docstring; ``benchmarks/NOTES.md``, 2026-12-05, fifth part).
+AUTO_TRITON = True
 
 #: Largest C the Triton kernels take (mirrors ``triton_kernels``, which
 #: this module does not import: it imports triton).

@@ -28,10 +28,32 @@ def layer_norm_2d_ref(x: Tensor,
     Returns:
         Tensor: (B, C, H, W), a permuted view of a (B, H, W, C) result
         (channels-last memory for a contiguous ``x``); dtype as
-        ``F.layer_norm`` gives it (fp32 under autocast), or ``out_dtype``.
+        ``F.layer_norm`` gives it (fp32 under autocast; else ``x``'s, also
+        for a weight or bias of another dtype, normalised in fp32 as
+        CPU's ``layer_norm`` does), or ``out_dtype``.
     """
-    y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1], ), weight, bias,
-                     eps).permute(0, 3, 1, 2)
+    xp = x.permute(0, 2, 3, 1)
+    if _mixed_outside_autocast(x, weight, bias):
+        # CUDA's layer_norm takes a weight or bias of another dtype only
+        # under autocast (CPU's computes in fp32 and returns x's dtype): the
+        # same fp32 math, spelled out
+        ct = torch.promote_types(x.dtype, torch.float32)
+        y = F.layer_norm(xp.to(ct), (x.shape[1], ),
+                         None if weight is None else weight.to(ct),
+                         None if bias is None else bias.to(ct),
+                         eps).to(x.dtype).permute(0, 3, 1, 2)
+    else:
+        y = F.layer_norm(xp, (x.shape[1], ), weight, bias,
+                         eps).permute(0, 3, 1, 2)
     if out_dtype is not None:
         y = y.to(out_dtype)
     return y
+
+
+def _mixed_outside_autocast(x: Tensor, weight: Optional[Tensor],
+                            bias: Optional[Tensor]) -> bool:
+    """Whether a weight or bias dtype differs from ``x``'s where CUDA
+    autocast does not cast them (a CUDA ``x`` under it runs in fp32)."""
+    if x.device.type == 'cuda' and torch.is_autocast_enabled('cuda'):
+        return False
+    return any(t is not None and t.dtype != x.dtype for t in (weight, bias))
