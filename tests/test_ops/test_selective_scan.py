@@ -1047,6 +1047,11 @@ def test_default_config_splits_long_sequences_at_small_batch():
     for c in (small, large, short):
         assert c.maxnreg == 0 and not c.widen_bc
     assert not any(c.widen_ud for c in (infer, infer_large, small, large))
+    # the split inference tile's pre-pass on 8-channel x 16-step tiles;
+    # unsplit or saving states, the main kernel's tile
+    assert (infer.pre_block_d, infer.pre_block_t) == (8, 16)
+    for c in (infer_large, infer_short, small, large, short):
+        assert (c.pre_block_d, c.pre_block_t) == (0, 0)
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
     assert all(c.prefetch for c in (small, large, short, infer, infer_large))
     # fewer states: no 32-channel tile (measured for N = 16 only)
