@@ -560,10 +560,10 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
 
 @triton.jit
 def _rows_tile(ptr, row, mask_d, dstate, BLOCK_N: tl.constexpr,
-               BLOCK_D: tl.constexpr):
-    """An (N, D) fp32 tile whose element (n, d) is at ``ptr + row[d] + n``
-    (0 for n >= dstate or where ``mask_d``, a (D,) mask or True, is
-    False), from N loads of (D,) rows (the time-major and step-loop
+               BLOCK_D: tl.constexpr, stride_n=1):
+    """An (N, D) fp32 tile whose element (n, d) is at ``ptr + row[d] + n *
+    stride_n`` (0 for n >= dstate or where ``mask_d``, a (D,) mask or
+    True, is False), from N loads of (D,) rows (the time-major and step-loop
     kernels' A and state tiles). A 2D
     load of this N-contiguous tile makes Triton lay it out for its own
     coalescing (lanes on N) and then convert every tile that meets it,
@@ -572,7 +572,8 @@ def _rows_tile(ptr, row, mask_d, dstate, BLOCK_N: tl.constexpr,
     offs_n = tl.arange(0, BLOCK_N)
     x = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     for n in tl.static_range(BLOCK_N):
-        v = tl.load(ptr + row + n, mask=mask_d & (n < dstate), other=0.0)
+        v = tl.load(ptr + row + n * stride_n, mask=mask_d & (n < dstate),
+                    other=0.0)
         x = tl.where(offs_n[:, None] == n, v[None, :], x)
     return x
 
@@ -621,8 +622,8 @@ def _selective_scan_fwd_seg_kernel(
     WIDEN_BC: tl.constexpr = False, WIDEN_UD: tl.constexpr = False,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
-    started from zero (hend, (batch, dim, n_seg, N)), and the sum of delta
-    over it (dtsum, (batch, dim, n_seg)), whose exp2(A2 * dtsum) carries an
+    started from zero (hend, (batch, n_seg, N, dim)), and the sum of delta
+    over it (dtsum, (batch, n_seg, dim)), whose exp2(A2 * dtsum) carries an
     incoming state across the segment. Segments 0 .. n_seg-2 only (full
     ones). PREFETCH issues chunk c+1's loads before chunk c's math;
     WIDEN_BC widens B where it is loaded, WIDEN_UD u and delta
@@ -662,10 +663,14 @@ def _selective_scan_fwd_seg_kernel(
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         dsum += dt
         h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
-    seg_row = (bidx * dim + offs_d) * n_seg + seg
-    tl.store(hend_ptr + seg_row[None, :] * dstate + offs_n[:, None], h,
-             mask=mask_nd)
-    tl.store(dtsum_ptr + seg_row, tl.sum(dsum, axis=0), mask=mask_d)
+    # hend (batch, n_seg, N, dim), dtsum (batch, n_seg, dim): a program's
+    # channels side by side, so that the main kernel's loads of them (and
+    # these stores) are coalesced
+    seg_at = bidx * n_seg + seg
+    tl.store(hend_ptr + (seg_at * dstate + offs_n[:, None]) * dim
+             + offs_d[None, :], h, mask=mask_nd)
+    tl.store(dtsum_ptr + seg_at * dim + offs_d, tl.sum(dsum, axis=0),
+             mask=mask_d)
 
 
 @triton.jit
@@ -711,11 +716,12 @@ def _selective_scan_fwd_tmajor_kernel(
     if HAS_D:
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
     h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
-    seg_row = (bidx * dim + offs_d) * n_seg
     for s in range(0, seg):  # incoming state: fold segments 0 .. seg-1
-        dts = tl.load(dtsum_ptr + seg_row + s, mask=mask_d, other=0.0)
-        he = _rows_tile(hend_ptr, (seg_row + s) * dstate, mask_d, dstate,
-                        BLOCK_N, BLOCK_D)
+        seg_at = bidx * n_seg + s  # the pre-pass's layouts
+        dts = tl.load(dtsum_ptr + seg_at * dim + offs_d, mask=mask_d,
+                      other=0.0)
+        he = _rows_tile(hend_ptr, seg_at * dstate * dim + offs_d, mask_d,
+                        dstate, BLOCK_N, BLOCK_D, dim)
         h = tl.exp2(A2 * dts[None, :]) * h + he
     st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
         + offs_n[:, None]
@@ -1723,8 +1729,9 @@ class TmajorFwdLaunch:
                 flags, BLOCK_D=pre_d, BLOCK_T=pre_t,
                 T_IN_THREAD=t_in_thread(pre_d, block_n, config.num_warps),
                 PREFETCH=config.prefetch)
-            self._seg_shapes = ((batch, dim, n_seg, dstate),
-                                (batch, dim, n_seg))
+            # (the kernels' layouts: a segment's channels contiguous)
+            self._seg_shapes = ((batch, n_seg, dstate, dim),
+                                (batch, n_seg, dim))
         # the register cap is the main kernel's: the pre-pass, with fewer
         # live values, ran faster without it (default_config)
         if config.maxnreg:
