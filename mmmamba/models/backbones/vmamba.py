@@ -328,8 +328,9 @@ class VMamba(BaseModule):
         cross_scan_backend (str): :func:`mmmamba.ops.cross_scan` backend.
             Defaults to 'auto'.
         fuse_cross_scan (bool): SS2D's fused core on the Triton scan
-            backend (see :class:`~mmmamba.models.layers.SS2D`; opt-in until
-            it has run on a GPU). Defaults to False.
+            backend (see :class:`~mmmamba.models.layers.SS2D`; opt-in
+            until the timings decide, ``benchmarks/NOTES.md``, "Fused SS2D
+            scan"). Defaults to False.
         norm_backend (str): backend of every channel-first
             :class:`~mmmamba.models.layers.LayerNorm2d`
             (:func:`mmmamba.ops.layer_norm2d.layer_norm_2d`): ``'auto'``,
