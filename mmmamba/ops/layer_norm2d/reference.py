@@ -33,18 +33,18 @@ def layer_norm_2d_ref(x: Tensor,
         CPU's ``layer_norm`` does), or ``out_dtype``.
     """
     xp = x.permute(0, 2, 3, 1)
-    if _mixed_outside_autocast(x, weight, bias):
+    mixed = _mixed_outside_autocast(x, weight, bias)
+    if mixed:
         # CUDA's layer_norm takes a weight or bias of another dtype only
         # under autocast (CPU's computes in fp32 and returns x's dtype): the
         # same fp32 math, spelled out
         ct = torch.promote_types(x.dtype, torch.float32)
-        y = F.layer_norm(xp.to(ct), (x.shape[1], ),
-                         None if weight is None else weight.to(ct),
-                         None if bias is None else bias.to(ct),
-                         eps).to(x.dtype).permute(0, 3, 1, 2)
-    else:
-        y = F.layer_norm(xp, (x.shape[1], ), weight, bias,
-                         eps).permute(0, 3, 1, 2)
+        xp, weight, bias = (None if t is None else t.to(ct)
+                            for t in (xp, weight, bias))
+    y = F.layer_norm(xp, (x.shape[1], ), weight, bias, eps)
+    if mixed:
+        y = y.to(x.dtype)
+    y = y.permute(0, 3, 1, 2)
     if out_dtype is not None:
         y = y.to(out_dtype)
     return y

@@ -611,6 +611,18 @@ def _tmajor_setup(pid, A_ptr, bias_ptr, n_batch, dim, dstate,
 
 
 @triton.jit
+def _seg_buffers_at(bidx, seg, offs_d, n_seg, dim, dstate):
+    """Where segment ``seg``'s pre-pass results for channels ``offs_d``
+    lie: hend (batch, n_seg, N, dim) holds state n of channel d at
+    ``hend_row[d] + n * dim``, dtsum (batch, n_seg, dim) at
+    ``dtsum_at[d]``. A segment's channels side by side, so that the
+    pre-pass's stores and the main kernel's loads of them are coalesced
+    (:class:`TmajorFwdLaunch` allocates these shapes)."""
+    seg_at = bidx * n_seg + seg
+    return seg_at * dstate * dim + offs_d, seg_at * dim + offs_d
+
+
+@triton.jit
 def _selective_scan_fwd_seg_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, bias_ptr, hend_ptr, dtsum_ptr,
     n_batch, dim, seqlen, dstate, dim_per_group, n_groups, n_seg,
@@ -663,14 +675,11 @@ def _selective_scan_fwd_seg_kernel(
             seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         dsum += dt
         h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
-    # hend (batch, n_seg, N, dim), dtsum (batch, n_seg, dim): a program's
-    # channels side by side, so that the main kernel's loads of them (and
-    # these stores) are coalesced
-    seg_at = bidx * n_seg + seg
-    tl.store(hend_ptr + (seg_at * dstate + offs_n[:, None]) * dim
-             + offs_d[None, :], h, mask=mask_nd)
-    tl.store(dtsum_ptr + seg_at * dim + offs_d, tl.sum(dsum, axis=0),
-             mask=mask_d)
+    hend_row, dtsum_at = _seg_buffers_at(bidx, seg, offs_d, n_seg, dim,
+                                         dstate)
+    tl.store(hend_ptr + hend_row[None, :] + offs_n[:, None] * dim, h,
+             mask=mask_nd)
+    tl.store(dtsum_ptr + dtsum_at, tl.sum(dsum, axis=0), mask=mask_d)
 
 
 @triton.jit
@@ -717,11 +726,11 @@ def _selective_scan_fwd_tmajor_kernel(
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
     h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     for s in range(0, seg):  # incoming state: fold segments 0 .. seg-1
-        seg_at = bidx * n_seg + s  # the pre-pass's layouts
-        dts = tl.load(dtsum_ptr + seg_at * dim + offs_d, mask=mask_d,
-                      other=0.0)
-        he = _rows_tile(hend_ptr, seg_at * dstate * dim + offs_d, mask_d,
-                        dstate, BLOCK_N, BLOCK_D, dim)
+        hend_row, dtsum_at = _seg_buffers_at(bidx, s, offs_d, n_seg, dim,
+                                             dstate)
+        dts = tl.load(dtsum_ptr + dtsum_at, mask=mask_d, other=0.0)
+        he = _rows_tile(hend_ptr, hend_row, mask_d, dstate, BLOCK_N, BLOCK_D,
+                        dim)
         h = tl.exp2(A2 * dts[None, :]) * h + he
     st_base = (bidx * dim + offs_d[None, :]) * n_state_chunks * dstate \
         + offs_n[:, None]
@@ -1729,7 +1738,7 @@ class TmajorFwdLaunch:
                 flags, BLOCK_D=pre_d, BLOCK_T=pre_t,
                 T_IN_THREAD=t_in_thread(pre_d, block_n, config.num_warps),
                 PREFETCH=config.prefetch)
-            # (the kernels' layouts: a segment's channels contiguous)
+            # the kernels' layouts (_seg_buffers_at)
             self._seg_shapes = ((batch, n_seg, dstate, dim),
                                 (batch, n_seg, dim))
         # the register cap is the main kernel's: the pre-pass, with fewer
