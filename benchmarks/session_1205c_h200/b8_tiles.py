@@ -57,13 +57,20 @@ TILES = os.environ.get(
 
 def parse(tile):
     """'d8t16s2wr168' -> ScanConfig fields; '+p16t8' appended: the
-    pre-pass on its own tile (pre_block_d 16, pre_block_t 8); 'def': the
-    default's fields (None when nothing is added)."""
-    if '+p' in tile:
-        tile, pre = tile.split('+p')
-        d, t = pre.split('t')
+    pre-pass on its own tile (pre_block_d 16, pre_block_t 8); '+l2': L1
+    prefetch two chunks ahead (l1_ahead 2, added in the sixth part);
+    'def': the default's fields (None when nothing is added)."""
+    if '+' in tile:
+        tile, *extras = tile.split('+')
         fields = parse(tile) or {}
-        fields.update(pre_block_d=int(d), pre_block_t=int(t))
+        for extra in extras:
+            if extra[0] == 'p':
+                d, t = extra[1:].split('t')
+                fields.update(pre_block_d=int(d), pre_block_t=int(t))
+            elif extra[0] == 'l':
+                fields.update(l1_ahead=int(extra[1:]))
+            else:
+                raise ValueError(f'unknown tile suffix +{extra}')
         return fields
     if tile == 'def':
         return None

@@ -697,6 +697,50 @@ def test_gpu_pre_pass_own_tile_matches(dtype):
     _assert_runs_match(others, plain, tol)
 
 
+def _l1_ahead_runs(device, dtype, batch, dim, seqlen, n_seg, aheads):
+    """Vim's second direction (:func:`_dir2_inputs`) split into ``n_seg``
+    segments on the batch-8 default tiles (main d32 t4, pre-pass d8 t16),
+    with ``ScanConfig.l1_ahead`` 0 and each of ``aheads``."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    inputs = _dir2_inputs(device, dtype, batch, dim, seqlen)
+    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
+                             n_seg=n_seg, widen_bc=True, pre_block_d=8,
+                             pre_block_t=16, l1_ahead=ahead)
+               for ahead in (0, ) + tuple(aheads)]
+    return _dir2_runs(inputs, configs)
+
+
+def _assert_runs_equal(runs, plain):
+    """Each (out, last_state) of ``runs`` equal to ``plain``'s bit for
+    bit (and ``plain`` finite)."""
+    assert torch.isfinite(plain[0]).all() and torch.isfinite(plain[1]).all()
+    for out, last in runs:
+        assert torch.equal(out, plain[0]) and torch.equal(last, plain[1])
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_l1_prefetch_same_outputs():
+    """``ScanConfig.l1_ahead`` (an L1 prefetch a few chunks ahead, nothing
+    in the interpreter but its address arithmetic) leaves a split
+    forward's output and last state as they are, bit for bit, with the
+    prefetched chunks running past the segment and the sequence ends."""
+    plain, *others = _l1_ahead_runs('cpu', torch.float32, 1, 32, 45, 3,
+                                    (1, 2, 5))
+    _assert_runs_equal(others, plain)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
+def test_gpu_l1_prefetch_same_outputs(dtype):
+    """Compiled, the L1 prefetch (``ScanConfig.l1_ahead`` 1, 2, 3) leaves
+    the batch-8 split forward's outputs bit for bit as they are (Vim-Ti's
+    384 channels, 16 segments)."""
+    plain, *others = _l1_ahead_runs('cuda', dtype, 2, 384, 2049, 16,
+                                    (1, 2, 3))
+    _assert_runs_equal(others, plain)
+
+
 # ------------------------------------------- triton: strided layouts
 
 
@@ -1315,7 +1359,7 @@ for bd, bt, pf, widen in ((16, 8, True, False), (32, 4, True, False),
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
                   Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True,
-                  WIDEN_BC=widen, WIDEN_UD=widen)
+                  WIDEN_BC=widen, WIDEN_UD=widen, L1_AHEAD=2 * widen)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'
@@ -1431,6 +1475,48 @@ def test_widened_bc_compiles_for_sm80_and_sm90():
     ``pre_block_t`` give it."""
     out = run_compiler_script(_WIDEN_PTX, timeout=600)
     assert out.strip().endswith('compiled')
+
+
+_L1_PREFETCH = _WIDEN_PTX.split('\n# an inline-asm block')[0] + r"""
+import os
+import subprocess
+import tempfile
+import triton
+
+nvdisasm = os.path.join(os.path.dirname(triton.__file__),
+                        'backends/nvidia/bin/nvdisasm')
+
+
+def prefetches(kernel):
+    with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
+        f.write(kernel.asm['cubin'])
+        f.flush()
+        sass = subprocess.run([nvdisasm, '-c', f.name], check=True,
+                              capture_output=True, text=True).stdout
+    return sass.count('CCTL.E.PF1')
+
+
+# ScanConfig.l1_ahead: both time-major forward kernels, at the batch-8
+# default tiles, with and without the L1 prefetch
+for fn, consts in ((tk._selective_scan_fwd_tmajor_kernel,
+                    dict(fwd, BLOCK_D=32, BLOCK_T=4, WIDEN_UD=False)),
+                   (tk._selective_scan_fwd_seg_kernel,
+                    dict(seg, BLOCK_D=8, BLOCK_T=16, WIDEN_UD=False))):
+    counts = [prefetches(compile_sm90(fn, dict(consts, L1_AHEAD=ahead),
+                                      'bf16', low)) for ahead in (0, 2)]
+    assert counts[0] == 0 and counts[1] > 0, (fn.__name__, counts)
+print('prefetched')
+"""
+
+
+@requires_triton
+def test_l1_prefetch_survives_compilation():
+    """``ScanConfig.l1_ahead``'s prefetch is an inline-asm op whose result
+    nothing uses (the interpreter skips it, so only a compile checks it):
+    compiled for sm_90, both time-major forward kernels hold the
+    prefetch instruction (``CCTL.E.PF1``) with it and none without."""
+    out = run_compiler_script(_L1_PREFETCH, timeout=600)
+    assert out.strip().endswith('prefetched')
 
 
 @requires_triton
