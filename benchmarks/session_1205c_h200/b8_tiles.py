@@ -43,7 +43,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, 'tools/analysis_tools')
 from benchmark_scan import kernel_ms_by  # noqa: E402
-from mmmamba.models.layers import BiMamba  # noqa: E402
+from mmmamba.models.layers import BiMamba, bimamba  # noqa: E402
 from mmmamba.ops.selective_scan import triton_kernels as tk  # noqa: E402
 
 CPU = DEVICE == 'cpu'
@@ -57,9 +57,12 @@ TILES = os.environ.get(
 
 def parse(tile):
     """'d8t16s2wr168' -> ScanConfig fields; '+p16t8' appended: the
-    pre-pass on its own tile (pre_block_d 16, pre_block_t 8); '+l2': L1
-    prefetch two chunks ahead (l1_ahead 2, added in the sixth part);
-    'def': the default's fields (None when nothing is added)."""
+    pre-pass on its own tile (pre_block_d 16, pre_block_t 8); '+s3':
+    Triton's software pipeliner with 3 stages instead of the register
+    prefetch (stages 3, prefetch off); '+f': B and C handed to the scan in
+    fp32 (the projection's bf16 values widened by a cast after it; not a
+    ScanConfig field); 'def': the default's fields (None when nothing is
+    added). The last two were added in the sixth part of 2026-12-05."""
     if '+' in tile:
         tile, *extras = tile.split('+')
         fields = parse(tile) or {}
@@ -67,8 +70,10 @@ def parse(tile):
             if extra[0] == 'p':
                 d, t = extra[1:].split('t')
                 fields.update(pre_block_d=int(d), pre_block_t=int(t))
-            elif extra[0] == 'l':
-                fields.update(l1_ahead=int(extra[1:]))
+            elif extra[0] == 's':  # sixth part: Triton's pipeliner
+                fields.update(stages=int(extra[1:]), prefetch=False)
+            elif extra == 'f':  # sixth part: B and C in fp32
+                fields['fp32_bc'] = True
             else:
                 raise ValueError(f'unknown tile suffix +{extra}')
         return fields
@@ -86,8 +91,27 @@ def parse(tile):
                 block_l=max(tk.TMAJOR_STATE_L, int(t)))
 
 
+CONV_LAUNCHER = bimamba.conv1d_silu_proj_launcher
+
+
+def fp32_bc_launcher(*args, **kwargs):
+    """The conv + projection launcher, its B and C cast to fp32 (their
+    (B, N, L) views keep their N-last strides)."""
+    launch = CONV_LAUNCHER(*args, **kwargs)
+
+    def call(*a, **k):
+        u, delta, B, C = launch(*a, **k)
+        return u, delta, B.float(), C.float()
+
+    return call
+
+
 def use(tile):
     fields = parse(tile)
+    fp32_bc = bool(fields and fields.pop('fp32_bc', False))
+    bimamba.conv1d_silu_proj_launcher = (fp32_bc_launcher if fp32_bc
+                                         else CONV_LAUNCHER)
+    fields = fields or None
 
     def config(*args, **kwargs):
         cfg = DEFAULT(*args, **kwargs)

@@ -10,8 +10,7 @@ from triton.language.extra import libdevice
 
 from ._utils import triton_interpret
 
-__all__ = ['log2_1p', 'prefetch_l1', 'silu', 'softplus', 'softplus_16bit',
-           'widen']
+__all__ = ['log2_1p', 'silu', 'softplus', 'softplus_16bit', 'widen']
 
 # Compiled kernels take log2 and the reciprocal from the special-function
 # unit (lg2.approx, div.approx: one MUFU op each); Triton's interpreter has
@@ -112,32 +111,3 @@ def widen(x):
                 F16_TO_F32_PTX, '=r,h', [x.to(tl.int16, bitcast=True)],
                 dtype=tl.float32, is_pure=True, pack=1)
     return x.to(tl.float32)
-
-
-#: PTX of :func:`prefetch_l1`: the line of $1 into L1 where $2 is set (no
-#: register written: the dummy $0 is a constant).
-PREFETCH_L1_PTX = tl.constexpr(
-    '{ .reg .pred p; setp.ne.b32 p, $2, 0; @p prefetch.global.L1 [$1]; '
-    'mov.b32 $0, 0; }')
-
-
-@triton.jit
-def prefetch_l1(ptrs, mask):
-    """Bring the cache lines of ``ptrs`` (a pointer tile) into L1 where
-    ``mask`` holds, without loading into registers (``prefetch.global.L1``,
-    sm_90 SASS ``CCTL.E.PF1``); nothing in the interpreter.
-
-    Why: a register prefetch (the loads of chunk c + 1 issued before chunk
-    c's math) only hides latency if nothing waits for it early, and ptxas
-    has six scoreboards for all variable-latency results. In the batch-8
-    time-major forward it put the prefetched loads on the scoreboard of
-    some exp2 results, so the first wait for those exp2 waited for the
-    global loads too (ncu source page, H100: 14% of the main kernel's
-    stall samples on that one FFMA, ``benchmarks/NOTES.md``, 2026-12-05,
-    sixth part). Lines prefetched a chunk earlier make those loads L1
-    hits. The op has side effects, so it is kept with its result unused.
-    """
-    if _COMPILED:
-        tl.inline_asm_elementwise(
-            PREFETCH_L1_PTX, '=r,l,r', [ptrs, mask.to(tl.int32)],
-            dtype=tl.int32, is_pure=False, pack=1)

@@ -697,48 +697,54 @@ def test_gpu_pre_pass_own_tile_matches(dtype):
     _assert_runs_match(others, plain, tol)
 
 
-def _l1_ahead_runs(device, dtype, batch, dim, seqlen, n_seg, aheads):
-    """Vim's second direction (:func:`_dir2_inputs`) split into ``n_seg``
-    segments on the batch-8 default tiles (main d32 t4, pre-pass d8 t16),
-    with ``ScanConfig.l1_ahead`` 0 and each of ``aheads``."""
+def _stages_runs(device, dtype, batch, dim, seqlen, n_seg, stages):
+    """Vim's second direction (:func:`_dir2_inputs`, B and C widened to
+    fp32 after their rounding to ``dtype``) split into ``n_seg`` segments
+    on the batch-8 default tiles (main d32 t4, pre-pass d8 t16): with the
+    register prefetch, then with Triton's pipeliner at each of ``stages``
+    (``ScanConfig.stages``)."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
-    inputs = _dir2_inputs(device, dtype, batch, dim, seqlen)
-    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
+    u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
+                                                 seqlen)
+    inputs = (u, delta, A, B.float(), C.float(), D, z, base)
+    assert inputs[3].stride(2) == 1  # still N-last views
+    configs = [tk.ScanConfig(32, 8, 1, prefetch=st == 1, block_t=4,
                              n_seg=n_seg, widen_bc=True, pre_block_d=8,
-                             pre_block_t=16, l1_ahead=ahead)
-               for ahead in (0, ) + tuple(aheads)]
+                             pre_block_t=16, stages=st)
+               for st in (1, ) + tuple(stages)]
     return _dir2_runs(inputs, configs)
 
 
-def _assert_runs_equal(runs, plain):
-    """Each (out, last_state) of ``runs`` equal to ``plain``'s bit for
-    bit (and ``plain`` finite)."""
-    assert torch.isfinite(plain[0]).all() and torch.isfinite(plain[1]).all()
-    for out, last in runs:
-        assert torch.equal(out, plain[0]) and torch.equal(last, plain[1])
-
-
 @requires_triton_interpreter
-def test_triton_interpreter_l1_prefetch_same_outputs():
-    """``ScanConfig.l1_ahead`` (an L1 prefetch a few chunks ahead, nothing
-    in the interpreter but its address arithmetic) leaves a split
-    forward's output and last state as they are, bit for bit, with the
-    prefetched chunks running past the segment and the sequence ends."""
-    plain, *others = _l1_ahead_runs('cpu', torch.float32, 1, 32, 45, 3,
-                                    (1, 2, 5))
-    _assert_runs_equal(others, plain)
+def test_triton_interpreter_pipelined_scan():
+    """``ScanConfig.stages`` (the chunk loops as ``tl.range`` with
+    ``num_stages``): a split forward with fp32 B and C gives the same
+    output and last state with 2 and 3 stages as with the register
+    prefetch, and refuses both at once by name."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    plain, *others = _stages_runs('cpu', torch.float32, 1, 32, 45, 3, (2, 3))
+    _assert_runs_match(others, plain, 1e-6)
+    u, delta, A, B, C, D, z, base = _dir2_inputs('cpu', torch.float32, 1, 32,
+                                                 45)
+    cfg = tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4, n_seg=3,
+                        stages=3)
+    with pytest.raises(ValueError, match='prefetch and stages'):
+        tk.selective_scan_fwd(u, delta, A, B, C, D, z, None, False, False,
+                              config=cfg, reverse=True, out=base.clone(),
+                              out_scale=0.5, gate_sum=True)
 
 
 @pytest.mark.gpu
 @requires_cuda
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
-def test_gpu_l1_prefetch_same_outputs(dtype):
-    """Compiled, the L1 prefetch (``ScanConfig.l1_ahead`` 1, 2, 3) leaves
-    the batch-8 split forward's outputs bit for bit as they are (Vim-Ti's
-    384 channels, 16 segments)."""
-    plain, *others = _l1_ahead_runs('cuda', dtype, 2, 384, 2049, 16,
-                                    (1, 2, 3))
-    _assert_runs_equal(others, plain)
+def test_gpu_pipelined_scan_matches(dtype):
+    """Compiled, the pipelined split forward (``ScanConfig.stages`` 2, 3,
+    4; fp32 B and C) gives the register-prefetch kernels' outputs to
+    rounding (Vim-Ti's 384 channels, 16 segments)."""
+    plain, *others = _stages_runs('cuda', dtype, 2, 384, 2049, 16,
+                                  (2, 3, 4))
+    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
+    _assert_runs_match(others, plain, tol)
 
 
 # ------------------------------------------- triton: strided layouts
@@ -1359,7 +1365,7 @@ for bd, bt, pf, widen in ((16, 8, True, False), (32, 4, True, False),
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
                   Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True,
-                  WIDEN_BC=widen, WIDEN_UD=widen, L1_AHEAD=2 * widen)
+                  WIDEN_BC=widen, WIDEN_UD=widen)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'
@@ -1477,46 +1483,38 @@ def test_widened_bc_compiles_for_sm80_and_sm90():
     assert out.strip().endswith('compiled')
 
 
-_L1_PREFETCH = _WIDEN_PTX.split('\n# an inline-asm block')[0] + r"""
-import os
-import subprocess
-import tempfile
-import triton
-
-nvdisasm = os.path.join(os.path.dirname(triton.__file__),
-                        'backends/nvidia/bin/nvdisasm')
-
-
-def prefetches(kernel):
-    with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
-        f.write(kernel.asm['cubin'])
-        f.flush()
-        sass = subprocess.run([nvdisasm, '-c', f.name], check=True,
-                              capture_output=True, text=True).stdout
-    return sass.count('CCTL.E.PF1')
-
-
-# ScanConfig.l1_ahead: both time-major forward kernels, at the batch-8
-# default tiles, with and without the L1 prefetch
+_PIPELINED = _WIDEN_PTX.split('\n# an inline-asm block')[0] + r"""
+# ScanConfig.stages: both time-major forward kernels at the batch-8
+# default tiles with fp32 B and C; with 3 stages every load of the chunk
+# loop is an asynchronous copy to shared memory, with 1 none is
+low32 = low - {'B', 'C'}
 for fn, consts in ((tk._selective_scan_fwd_tmajor_kernel,
                     dict(fwd, BLOCK_D=32, BLOCK_T=4, WIDEN_UD=False)),
                    (tk._selective_scan_fwd_seg_kernel,
                     dict(seg, BLOCK_D=8, BLOCK_T=16, WIDEN_UD=False))):
-    counts = [prefetches(compile_sm90(fn, dict(consts, L1_AHEAD=ahead),
-                                      'bf16', low)) for ahead in (0, 2)]
-    assert counts[0] == 0 and counts[1] > 0, (fn.__name__, counts)
-print('prefetched')
+    counts = []
+    for stages in (1, 3):
+        ptx = compile_sm90(fn, dict(consts, STAGES=stages,
+                                    PREFETCH=stages == 1),
+                           'bf16', low32).asm['ptx']
+        counts.append((ptx.count('cp.async.cg') + ptx.count('cp.async.ca'),
+                       ptx.count('ld.global')))
+    print(fn.__name__, counts)
+    (copies1, loads1), (copies3, loads3) = counts
+    assert copies1 == 0 and copies3 > 0 and loads3 < loads1, counts
+print('pipelined')
 """
 
 
 @requires_triton
-def test_l1_prefetch_survives_compilation():
-    """``ScanConfig.l1_ahead``'s prefetch is an inline-asm op whose result
-    nothing uses (the interpreter skips it, so only a compile checks it):
-    compiled for sm_90, both time-major forward kernels hold the
-    prefetch instruction (``CCTL.E.PF1``) with it and none without."""
-    out = run_compiler_script(_L1_PREFETCH, timeout=600)
-    assert out.strip().endswith('prefetched')
+def test_pipelined_scan_loads_asynchronously():
+    """``ScanConfig.stages`` relies on Triton's pipeliner taking the chunk
+    loops' loads, which it does for loops without a dot only when asked
+    (``tl.range(num_stages=...)``): compiled for sm_90 with 3 stages the
+    time-major forward and its pre-pass load through asynchronous copies
+    only, with 1 stage through none."""
+    out = run_compiler_script(_PIPELINED, timeout=600)
+    assert out.strip().endswith('pipelined')
 
 
 @requires_triton

@@ -96,7 +96,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
-from ..triton_math import prefetch_l1, silu, softplus, widen
+from ..triton_math import silu, softplus, widen
 from .reference import gate_sum_
 
 __all__ = [
@@ -519,31 +519,6 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
 
 
 @triton.jit
-def _tmajor_prefetch_l1(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr,
-                        row_u, su_l, row_dt, sdt_l, row_z, sz_l, row_o, so_l,
-                        bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c,
-                        HAS_C: tl.constexpr, HAS_Z: tl.constexpr,
-                        ACCUMULATE: tl.constexpr, BLOCK_T: tl.constexpr,
-                        REVERSE: tl.constexpr, BC_NL: tl.constexpr):
-    """:func:`prefetch_l1` of what the time-major forward kernels load for
-    chunk ``c``: u, delta (T, D), B (T, N), with HAS_C C, with HAS_Z z and
-    with ACCUMULATE the output to accumulate onto (pointers and masks as
-    :func:`_tmajor_fwd_loads`)."""
-    pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
-                                            dstate, seqlen, c, BLOCK_T,
-                                            REVERSE, BC_NL)
-    prefetch_l1(u_ptr + _td(row_u, pos, su_l), m_td)
-    prefetch_l1(delta_ptr + _td(row_dt, pos, sdt_l), m_td)
-    prefetch_l1(B_ptr + ptr_tn, m_tn)
-    if HAS_C:
-        prefetch_l1(C_ptr + ptr_tn, m_tn)
-    if HAS_Z:
-        prefetch_l1(z_ptr + _td(row_z, pos, sz_l), m_td)
-    if ACCUMULATE:
-        prefetch_l1(out_ptr + _td(row_o, pos, so_l), m_td)
-
-
-@triton.jit
 def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
                    SOFTPLUS: tl.constexpr):
     """From loaded delta (T, D), any float dtype: delta + bias before the
@@ -657,7 +632,7 @@ def _selective_scan_fwd_seg_kernel(
     REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
     PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     WIDEN_BC: tl.constexpr = False, WIDEN_UD: tl.constexpr = False,
-    L1_AHEAD: tl.constexpr = 0,
+    STAGES: tl.constexpr = 1,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, n_seg, N, dim)), and the sum of delta
@@ -665,8 +640,9 @@ def _selective_scan_fwd_seg_kernel(
     incoming state across the segment. Segments 0 .. n_seg-2 only (full
     ones). PREFETCH issues chunk c+1's loads before chunk c's math;
     WIDEN_BC widens B where it is loaded, WIDEN_UD u and delta
-    (:func:`widen`); L1_AHEAD > 0 prefetches chunk c + L1_AHEAD's lines
-    into L1 (:func:`_tmajor_prefetch_l1`)."""
+    (:func:`widen`); STAGES > 1 software-pipelines the chunk loop (Triton's
+    pipeliner: the loads as asynchronous copies to shared memory, STAGES -
+    1 chunks ahead; ``ScanConfig.stages``)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -685,13 +661,7 @@ def _selective_scan_fwd_seg_kernel(
                             sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
                             seqlen, c0, BLOCK_T, REVERSE, BC_NL, WIDEN_BC,
                             WIDEN_UD)
-    for c in range(c0, c0 + chunks_per_seg):
-        if L1_AHEAD:
-            _tmajor_prefetch_l1(
-                u_ptr, delta_ptr, B_ptr, B_ptr, u_ptr, u_ptr, row_u, su_l,
-                row_dt, sdt_l, row_u, su_l, row_u, su_l, bc_base, offs_t,
-                offs_n, mask_d, dstate, seqlen, c + L1_AHEAD, False, False,
-                False, BLOCK_T, REVERSE, BC_NL)
+    for c in tl.range(c0, c0 + chunks_per_seg, num_stages=STAGES):
         if PREFETCH:  # chunk c + 1's loads in flight during c's math
             u, dt, Bt = nxt
             nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
@@ -730,7 +700,7 @@ def _selective_scan_fwd_tmajor_kernel(
     DT_AS_U: tl.constexpr, Z_AS_U: tl.constexpr, OUT_AS_U: tl.constexpr,
     T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     GATE_SUM: tl.constexpr, WIDEN_BC: tl.constexpr = False,
-    WIDEN_UD: tl.constexpr = False, L1_AHEAD: tl.constexpr = 0,
+    WIDEN_UD: tl.constexpr = False, STAGES: tl.constexpr = 1,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -740,8 +710,8 @@ def _selective_scan_fwd_tmajor_kernel(
     out_scale * y (ACCUMULATE); with GATE_SUM (and ACCUMULATE) the gate is
     on the sum, out = out_scale * (out + y) silu(z), y ungated. WIDEN_BC
     widens B and C where they are loaded, WIDEN_UD u and delta
-    (:func:`widen`); L1_AHEAD > 0 prefetches chunk c + L1_AHEAD's lines
-    into L1 (:func:`_tmajor_prefetch_l1`)."""
+    (:func:`widen`); STAGES > 1 software-pipelines the chunk loop as in
+    :func:`_selective_scan_fwd_seg_kernel`."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -776,16 +746,10 @@ def _selective_scan_fwd_tmajor_kernel(
             row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t, offs_n,
             mask_d, dstate, seqlen, c0, HAS_Z, ACCUMULATE, BLOCK_T, REVERSE,
             BC_NL, WIDEN_BC, WIDEN_UD)
-    for c in range(c0, c1):
+    for c in tl.range(c0, c1, num_stages=STAGES):
         if SAVE_STATES:
             tl.store(states_ptr + st_base + (c * BLOCK_T // STATE_L) * dstate,
                      h, mask=mask_nd & ((c * BLOCK_T) % STATE_L == 0))
-        if L1_AHEAD:
-            _tmajor_prefetch_l1(
-                u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
-                row_dt, sdt_l, row_z, sz_l, row_o, so_l, bc_base, offs_t,
-                offs_n, mask_d, dstate, seqlen, c + L1_AHEAD, True, HAS_Z,
-                ACCUMULATE, BLOCK_T, REVERSE, BC_NL)
         if PREFETCH:  # chunk c + 1's loads in flight during c's math
             u, dt, Bt, Ct, zz, prev = nxt
             nxt = _tmajor_fwd_loads(
@@ -1349,10 +1313,15 @@ class ScanConfig(NamedTuple):
     a channel's states over more lanes cost it no reductions; segments
     then hold a multiple of ``pre_block_t`` steps. Its dtsum sums per
     tile slot, so a different tile changes outputs by rounding.
-    ``l1_ahead > 0`` has both time-major forward kernels prefetch the
-    lines of chunk c + ``l1_ahead`` into L1 during chunk c
-    (:func:`~mmmamba.ops.triton_math.prefetch_l1`), so that the register
-    prefetch of chunk c + 1 hits L1; the same outputs bit for bit.
+    ``stages > 1`` has Triton's software pipeliner run the time-major
+    forward kernels' chunk loops: every load of a chunk becomes an
+    asynchronous copy to shared memory (``cp.async``) issued ``stages -
+    1`` chunks ahead, read back in the layout the math needs, instead of
+    ``prefetch``'s loads into registers (one or the other). Those loads
+    were waited for early: ptxas gave them a scoreboard it shares with
+    exp2 results (``benchmarks/NOTES.md``, 2026-12-05, sixth part). It
+    pays only with fp32 B and C: in 16 bits every thread then widens the
+    whole chunk of B and C it reads.
     """
     block_d: int
     block_l: int
@@ -1366,7 +1335,7 @@ class ScanConfig(NamedTuple):
     widen_ud: bool = False  # time-major forward: u, delta widened likewise
     pre_block_d: int = 0  # split forward's pre-pass tile (0: block_d)
     pre_block_t: int = 0  # (0: block_t)
-    l1_ahead: int = 0  # time-major forward: L1 prefetch distance (chunks)
+    stages: int = 1  # time-major forward: software-pipeline stages
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1759,7 +1728,10 @@ class TmajorFwdLaunch:
             reverse, out_scale)
         flags['WIDEN_BC'] = config.widen_bc
         flags['WIDEN_UD'] = config.widen_ud
-        flags['L1_AHEAD'] = config.l1_ahead
+        if config.stages > 1 and config.prefetch:
+            raise ValueError('time-major forward: prefetch and stages > 1 '
+                             'are two ways of issuing loads ahead; set one')
+        flags['STAGES'] = config.stages
         # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
         # ones as they are (BC_NL); anything else is copied
         self._bc_nl = (not (B.is_contiguous() and C.is_contiguous())
