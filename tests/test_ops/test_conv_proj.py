@@ -418,6 +418,36 @@ def test_launcher_equals_the_op(dtype, reverse):
             assert torch.equal(a, b) and a.stride() == b.stride(), name
 
 
+@pytest.mark.parametrize('backend', [
+    'reference',
+    pytest.param('triton', marks=requires_triton_interpreter)
+])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_bc_fp32_returns_the_same_values_in_fp32(backend, dtype):
+    """``bc_fp32``: B and C in fp32, with the values of the 16-bit (or
+    fp32) B and C bit for bit and in the same layout ((B, N, L) views,
+    stride 1 along N); u and delta unchanged; op and launcher alike."""
+    from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher
+    ins = make_inputs(2, 37, 24, dt_rank=3, d_state=4, dtype=dtype)
+    ins['delta_bias'] = torch.randn(24)
+    kw = dict(reverse=True, delta_softplus=True)
+    with torch.no_grad():
+        plain = conv1d_silu_proj(**ins, **kw, backend=backend)
+        wide = conv1d_silu_proj(**ins, **kw, bc_fp32=True, backend=backend)
+        runs = [wide]
+        if backend == 'triton':
+            launch = conv1d_silu_proj_launcher(**ins, **kw, bc_fp32=True)
+            runs.append(launch(ins['x'], ins['weight'], ins['bias'],
+                               ins['x_proj_weight'], ins['dt_proj_weight'],
+                               ins['delta_bias']))
+    for got in runs:
+        for name, a, b in zip(OUTS, got, plain):
+            if name in ('B', 'C'):
+                assert a.dtype == torch.float32, name
+                b = b.float()
+            assert torch.equal(a, b) and a.stride() == b.stride(), name
+
+
 @requires_triton_interpreter
 def test_launcher_refuses_what_the_op_refuses():
     """The launcher's checks are the op's: a wrong shape, a gradient to
@@ -441,23 +471,28 @@ def test_triton_compiles_fullgraph_and_opcheck():
     dt_bias = torch.randn(16)
     args = (ins['x'], ins['weight'].squeeze(1), ins['bias'],
             ins['x_proj_weight'], ins['dt_proj_weight'], 2, 4, True, None,
-            False)
+            False, False)
     torch.library.opcheck(tr._fwd_op, args)
     torch.library.opcheck(tr._fwd_op, args[:2] + (None, ) + args[3:])
-    torch.library.opcheck(tr._fwd_op, args[:8] + (dt_bias, True))
+    torch.library.opcheck(tr._fwd_op, args[:8] + (dt_bias, True, False))
+    # fp32 B and C from 16-bit x: the fake's dtypes must follow
+    x16 = ins['x'].to(torch.bfloat16)
+    torch.library.opcheck(tr._fwd_op, (x16, ) + args[1:10] + (True, ))
 
-    def fn(x, w, b, wx, wdt, dtb):
+    def fn(x, w, b, wx, wdt, dtb, bc_fp32=False):
         return conv1d_silu_proj(x, w, b, wx, wdt, dt_rank=2, d_state=4,
                                 reverse=True, delta_bias=dtb,
                                 delta_softplus=dtb is not None,
-                                backend='triton')
+                                bc_fp32=bc_fp32, backend='triton')
 
-    for dtb in (None, dt_bias):
+    for dtb, x, bc_fp32 in ((None, ins['x'], False),
+                            (dt_bias, ins['x'], False),
+                            (dt_bias, x16, True)):
         torch._dynamo.reset()
         with torch.no_grad():
-            want = fn(*args[:5], dtb)
+            want = fn(x, *args[1:5], dtb, bc_fp32)
             got = torch.compile(fn, fullgraph=True, backend='aot_eager')(
-                *args[:5], dtb)
+                x, *args[1:5], dtb, bc_fp32)
         for name, g, w in zip(OUTS, got, want):
             assert torch.equal(g, w), name
 
@@ -480,7 +515,10 @@ for dtype, reverse, group in (('bf16', False, cfg.row_group),
                               ('bf16', True, cfg.row_group),
                               ('fp32', False, cfg.row_group),
                               ('fp32', True, cfg.row_group),
-                              ('bf16', False, 1)):
+                              ('bf16', False, 1),
+                              ('bf16', True, -1)):  # -1: fp32 B and C
+    low_here = low - {'B', 'C'} if group == -1 else low
+    group = abs(group) if group != -1 else cfg.row_group
     consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
                   IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                   BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
@@ -489,8 +527,8 @@ for dtype, reverse, group in (('bf16', False, cfg.row_group),
                   HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse,
                   ROW_GROUP=group)
     assert names <= set(consts) | ones, names - set(consts)
-    kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype, low,
-                          ones, div16, cfg.num_warps, cfg.num_stages,
+    kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype,
+                          low_here, ones, div16, cfg.num_warps, cfg.num_stages,
                           cfg.maxnreg if dtype == 'bf16' else None)
     assert len(kernel.asm['cubin']) > 0
     ptx = kernel.asm['ptx']
@@ -515,11 +553,12 @@ def test_kernel_compiles_for_sm90():
     """The interpreter runs the kernel's Python, not the compiler: compile
     it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
     launch configuration (the register cap in bf16), bf16 and fp32, both
-    directions (the reverse one with the scan's step: bias and softplus);
+    directions (the reverse one with the scan's step: bias and softplus),
+    and bf16 with fp32 B and C (``bc_fp32``);
     in bf16 the projections must compile to tensor-core MMAs, and the
     SiLU to the approximate division (no IEEE one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
-    assert out.strip().split('\n')[-1] == 'compiled 5', out
+    assert out.strip().split('\n')[-1] == 'compiled 6', out
 
 
 # ---------------------------------------------------------------- GPU
@@ -574,6 +613,28 @@ def test_gpu_triton_matches_reference(batch, seqlen, dim, dtype, reverse):
         assert (ulps == 0).float().mean().item() > 0.99
     else:
         assert_close(step[1], want, 1e-5, 0.0, 'delta')
+
+
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_gpu_bc_fp32_same_values(dtype):
+    """Compiled, ``bc_fp32`` gives B and C with the 16-bit ones' values
+    bit for bit (the kernel rounds to x's dtype, then widens), u and delta
+    unchanged (Vim-Ti at 1248², batch 8)."""
+    ins = make_inputs(8, 6085, 384, dtype=dtype, device='cuda')
+    dt_bias = torch.randn(384, device='cuda') - 2.0
+    kw = dict(reverse=True, delta_bias=dt_bias, delta_softplus=True,
+              backend='triton')
+    with torch.no_grad():
+        plain = conv1d_silu_proj(**ins, **kw)
+        wide = conv1d_silu_proj(**ins, **kw, bc_fp32=True)
+    for name, a, b in zip(OUTS, wide, plain):
+        if name in ('B', 'C'):
+            assert a.dtype == torch.float32, name
+            b = b.float()
+        assert torch.equal(a, b), name
 
 
 @pytest.mark.gpu

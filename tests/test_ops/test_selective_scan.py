@@ -708,7 +708,7 @@ def _stages_runs(device, dtype, batch, dim, seqlen, n_seg, stages):
                                                  seqlen)
     inputs = (u, delta, A, B.float(), C.float(), D, z, base)
     assert inputs[3].stride(2) == 1  # still N-last views
-    configs = [tk.ScanConfig(32, 8, 1, prefetch=st == 1, block_t=4,
+    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
                              n_seg=n_seg, widen_bc=True, pre_block_d=8,
                              pre_block_t=16, stages=st)
                for st in (1, ) + tuple(stages)]
@@ -717,21 +717,12 @@ def _stages_runs(device, dtype, batch, dim, seqlen, n_seg, stages):
 
 @requires_triton_interpreter
 def test_triton_interpreter_pipelined_scan():
-    """``ScanConfig.stages`` (the chunk loops as ``tl.range`` with
-    ``num_stages``): a split forward with fp32 B and C gives the same
-    output and last state with 2 and 3 stages as with the register
-    prefetch, and refuses both at once by name."""
-    from mmmamba.ops.selective_scan import triton_kernels as tk
+    """``ScanConfig.stages`` (the main kernel's chunk loop as ``tl.range``
+    with ``num_stages``, its register prefetch off; the pre-pass keeps
+    it): a split forward with fp32 B and C gives the same output and last
+    state with 2 and 3 stages as with the register prefetch."""
     plain, *others = _stages_runs('cpu', torch.float32, 1, 32, 45, 3, (2, 3))
     _assert_runs_match(others, plain, 1e-6)
-    u, delta, A, B, C, D, z, base = _dir2_inputs('cpu', torch.float32, 1, 32,
-                                                 45)
-    cfg = tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4, n_seg=3,
-                        stages=3)
-    with pytest.raises(ValueError, match='prefetch and stages'):
-        tk.selective_scan_fwd(u, delta, A, B, C, D, z, None, False, False,
-                              config=cfg, reverse=True, out=base.clone(),
-                              out_scale=0.5, gate_sum=True)
 
 
 @pytest.mark.gpu
@@ -1102,6 +1093,17 @@ def test_default_config_splits_long_sequences_at_small_batch():
     assert (infer.pre_block_d, infer.pre_block_t) == (8, 16)
     for c in (infer_large, infer_short, small, large, short):
         assert (c.pre_block_d, c.pre_block_t) == (0, 0)
+    # its main kernel's loop software-pipelined: 4 stages with fp32 B and
+    # C, 3 with 16-bit ones; elsewhere not
+    infer_bf16 = tk.default_config(6085, 16, 384, backward=False,
+                                   save_states=False, n_rows=8 * 384,
+                                   itemsize=2)
+    infer_bc32 = tk.default_config(6085, 16, 384, backward=False,
+                                   save_states=False, n_rows=8 * 384,
+                                   itemsize=2, bc_itemsize=4)
+    assert (infer.stages, infer_bf16.stages, infer_bc32.stages) == (4, 3, 4)
+    for c in (infer_large, infer_short, small, large, short):
+        assert c.stages == 1
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
     assert all(c.prefetch for c in (small, large, short, infer, infer_large))
     # fewer states: no 32-channel tile (measured for N = 16 only)
@@ -1365,7 +1367,7 @@ for bd, bt, pf, widen in ((16, 8, True, False), (32, 4, True, False),
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
                   Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True,
-                  WIDEN_BC=widen, WIDEN_UD=widen)
+                  WIDEN_BC=widen, WIDEN_UD=widen, STAGES=1)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'

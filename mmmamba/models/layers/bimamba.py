@@ -54,7 +54,8 @@ from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
                          check_backend, conv1d_silu_proj, resolve_backend,
                          selective_scan, selective_scan_into)
 from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher
-from mmmamba.ops.selective_scan import selective_scan_into_launcher
+from mmmamba.ops.selective_scan import (selective_scan_into_launcher,
+                                        triton_prefers_fp32_bc)
 from mmmamba.ops._utils import is_compiling
 from mmmamba.registry import MODELS
 
@@ -551,6 +552,7 @@ class BiMamba(BaseModule):
         # and the reverse one adds its own and gates the sum (the
         # directions share z).
         counting = torch.jit.is_tracing()
+        bc_fp32 = not counting and self._fp32_bc(x)
         for reverse in (False, True):
             conv, x_proj, dt_proj, A_log, D = self._direction(reverse)
             if counting:  # the parameters as the official model uses them
@@ -563,7 +565,7 @@ class BiMamba(BaseModule):
                 x, *weights,
                 dt_rank=self.dt_rank, d_state=self.d_state, reverse=reverse,
                 delta_bias=None if counting else dt_proj.bias,
-                delta_softplus=not counting,
+                delta_softplus=not counting, bc_fp32=bc_fp32,
                 backend='reference' if counting else 'triton')
             gated = reverse or counting
             selective_scan_into(
@@ -575,6 +577,14 @@ class BiMamba(BaseModule):
                 gate_sum=reverse and not counting, backend='triton')
             del u, delta, B, C  # before the next direction allocates its own
         return y
+
+    def _fp32_bc(self, x: Tensor) -> bool:
+        """Whether this direction's B and C go to the scan in fp32 (the
+        same values; :func:`~mmmamba.ops.selective_scan.
+        triton_prefers_fp32_bc`) for ``x`` (B, L, E)."""
+        batch, seqlen, dim = x.shape
+        return triton_prefers_fp32_bc(batch, dim, seqlen, self.d_state,
+                                      x.element_size())
 
     def _forward_core_launched(self, xz: Tensor) -> Optional[Tensor]:
         """:meth:`_forward_core_ops` (not tracing) on the ops' launchers
@@ -605,7 +615,8 @@ class BiMamba(BaseModule):
             if launchers is None:
                 conv = conv1d_silu_proj_launcher(
                     x, *weights, dt_rank=self.dt_rank, d_state=self.d_state,
-                    reverse=reverse, delta_bias=dt_bias, delta_softplus=True)
+                    reverse=reverse, delta_bias=dt_bias, delta_softplus=True,
+                    bc_fp32=self._fp32_bc(x))
             else:
                 conv = launchers[2 * reverse]
             u, delta, B, C = conv(x, *weights, dt_bias)

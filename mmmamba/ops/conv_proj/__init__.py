@@ -120,6 +120,7 @@ def conv1d_silu_proj(x: Tensor,
                      reverse: bool = False,
                      delta_bias: Optional[Tensor] = None,
                      delta_softplus: bool = False,
+                     bc_fp32: bool = False,
                      backend: str = 'auto'
                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Conv1d + SiLU, then the x and dt projections (module docstring).
@@ -153,13 +154,18 @@ def conv1d_silu_proj(x: Tensor,
         delta_bias: (E,) or None, ``dt_proj.bias`` (the scan's
             ``delta_bias``), added to delta in fp32.
         delta_softplus: apply softplus to delta (after the bias).
+        bc_fp32: return B and C in fp32, their values rounded to the dtype
+            of ``x`` all the same (the scan's batch-8 time-major forward
+            pipelines its loads best from fp32 B and C:
+            ``ScanConfig.stages``).
         backend: ``'auto'``, ``'reference'`` or ``'triton'``.
 
     Returns:
         u, delta: (B, L, E) contiguous (``.transpose(1, 2)`` is the scan's
         channel-last (B, E, L)); B, C: (B, N, L) transposed views of
         contiguous (B, L, N) tensors (stride 1 along N); all in
-        ``x.dtype``. The reference backend is differentiable; the Triton
+        ``x.dtype`` (B and C in fp32 with ``bc_fp32``).
+        The reference backend is differentiable; the Triton
         one is forward only.
 
     Raises:
@@ -178,10 +184,11 @@ def conv1d_silu_proj(x: Tensor,
         return conv1d_silu_proj_triton(x, weight, bias, x_proj_weight,
                                        dt_proj_weight, dt_rank, d_state,
                                        reverse, delta_bias,
-                                       bool(delta_softplus))
+                                       bool(delta_softplus), bool(bc_fp32))
     return conv1d_silu_proj_ref(x, weight, bias, x_proj_weight,
                                 dt_proj_weight, dt_rank, d_state, reverse,
-                                delta_bias, bool(delta_softplus))
+                                delta_bias, bool(delta_softplus),
+                                bool(bc_fp32))
 
 
 def conv1d_silu_proj_launcher(
@@ -195,7 +202,8 @@ def conv1d_silu_proj_launcher(
         d_state: int,
         reverse: bool = False,
         delta_bias: Optional[Tensor] = None,
-        delta_softplus: bool = False
+        delta_softplus: bool = False,
+        bc_fp32: bool = False
 ) -> Callable[..., Tuple[Tensor, Tensor, Tensor, Tensor]]:
     """:func:`conv1d_silu_proj` on the Triton backend, checked once for
     many calls.
@@ -221,4 +229,4 @@ def conv1d_silu_proj_launcher(
     from .triton import conv1d_silu_proj_triton_launcher
     return conv1d_silu_proj_triton_launcher(
         x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank, d_state,
-        reverse, delta_bias, bool(delta_softplus))
+        reverse, delta_bias, bool(delta_softplus), bool(bc_fp32))

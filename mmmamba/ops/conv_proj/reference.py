@@ -25,14 +25,15 @@ def conv1d_silu_proj_ref(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                          x_proj_weight: Tensor, dt_proj_weight: Tensor,
                          dt_rank: int, d_state: int, reverse: bool,
                          delta_bias: Optional[Tensor] = None,
-                         delta_softplus: bool = False
+                         delta_softplus: bool = False, bc_fp32: bool = False
                          ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """u, delta (B, L, E) contiguous and B, C (B, N, L) transposed views of
     contiguous (B, L, N) tensors, all in ``x.dtype`` (arguments as
     :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj`). With ``delta_bias``
     or ``delta_softplus``, delta is the scan's step computed as the scan
     computes it from the projection's output: in fp32, rounded to
-    ``x.dtype`` at the end."""
+    ``x.dtype`` at the end. With ``bc_fp32`` B and C are then widened to
+    fp32 (the same values)."""
     u = conv1d_silu_ref(x, weight.to(x.dtype),
                         None if bias is None else bias.to(x.dtype), reverse)
     with torch.autocast(x.device.type, enabled=False):
@@ -46,5 +47,7 @@ def conv1d_silu_proj_ref(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         if delta_softplus:
             step = F.softplus(step)
         delta = step.to(delta.dtype)
+    if bc_fp32:
+        Bm, Cm = Bm.float(), Cm.float()
     return (u, delta.contiguous(), Bm.contiguous().transpose(1, 2),
             Cm.contiguous().transpose(1, 2))

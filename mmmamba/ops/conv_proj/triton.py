@@ -9,6 +9,7 @@ host time, and Vim inference at small batches is host-bound).
 """
 from typing import Callable, Optional, Tuple
 
+import torch
 from torch import Tensor
 
 from .._utils import custom_op, grad_needed, register_fake, use_custom_ops
@@ -23,35 +24,36 @@ Outputs = Tuple[Tensor, Tensor, Tensor, Tensor]
 def _launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
             d_state: int, reverse: bool, delta_bias: Optional[Tensor],
-            delta_softplus: bool) -> Outputs:
+            delta_softplus: bool, bc_fp32: bool) -> Outputs:
     return conv_proj_fwd(_unit_channel_stride(x), weight, bias,
                          x_proj_weight, dt_proj_weight, dt_rank, d_state,
                          reverse, delta_bias=delta_bias,
-                         delta_softplus=delta_softplus)
+                         delta_softplus=delta_softplus, bc_fp32=bc_fp32)
 
 
 @custom_op('mmmamba::conv1d_silu_proj_triton_fwd')
 def _fwd_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
             d_state: int, reverse: bool, delta_bias: Optional[Tensor],
-            delta_softplus: bool) -> Outputs:
+            delta_softplus: bool, bc_fp32: bool) -> Outputs:
     """:func:`_launch` as an op for ``torch.compile``: B and C as their
     contiguous (B, L, N) tensors (an op's outputs must have its fake's
     strides; the caller takes the (B, N, L) views)."""
     return _launch(x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
-                   d_state, reverse, delta_bias, delta_softplus)
+                   d_state, reverse, delta_bias, delta_softplus, bc_fp32)
 
 
 @register_fake(_fwd_op)
 def _fwd_fake(x: Tensor, weight: Tensor, bias: Optional[Tensor],
               x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
               d_state: int, reverse: bool, delta_bias: Optional[Tensor],
-              delta_softplus: bool) -> Outputs:
+              delta_softplus: bool, bc_fp32: bool) -> Outputs:
     batch, seqlen, dim = x.shape
+    bc_dtype = torch.float32 if bc_fp32 else x.dtype
     return (x.new_empty((batch, seqlen, dim)),
             x.new_empty((batch, seqlen, dim)),
-            x.new_empty((batch, seqlen, d_state)),
-            x.new_empty((batch, seqlen, d_state)))
+            x.new_empty((batch, seqlen, d_state), dtype=bc_dtype),
+            x.new_empty((batch, seqlen, d_state), dtype=bc_dtype))
 
 
 def _check_no_grad(*tensors: Optional[Tensor]) -> None:
@@ -67,7 +69,8 @@ def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
                             dt_proj_weight: Tensor, dt_rank: int,
                             d_state: int, reverse: bool,
                             delta_bias: Optional[Tensor] = None,
-                            delta_softplus: bool = False) -> Outputs:
+                            delta_softplus: bool = False,
+                            bc_fp32: bool = False) -> Outputs:
     """The Triton op (weight (E, K)); contract of
     :func:`mmmamba.ops.conv_proj.conv1d_silu_proj`.
 
@@ -80,7 +83,7 @@ def conv1d_silu_proj_triton(x: Tensor, weight: Tensor,
     fwd = _fwd_op if use_custom_ops() else _launch
     u, delta, Bm, Cm = fwd(x, weight, bias, x_proj_weight, dt_proj_weight,
                            dt_rank, d_state, reverse, delta_bias,
-                           delta_softplus)
+                           delta_softplus, bc_fp32)
     return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
 
 
@@ -88,7 +91,8 @@ def conv1d_silu_proj_triton_launcher(
         x: Tensor, weight: Tensor, bias: Optional[Tensor],
         x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
         d_state: int, reverse: bool, delta_bias: Optional[Tensor] = None,
-        delta_softplus: bool = False) -> Callable[..., Outputs]:
+        delta_softplus: bool = False,
+        bc_fp32: bool = False) -> Callable[..., Outputs]:
     """The launcher of :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`
     (weight (E, K), arguments checked by the caller).
 
@@ -99,7 +103,8 @@ def conv1d_silu_proj_triton_launcher(
                    delta_bias)
     kernel = ConvProjLaunch(x, weight, bias, x_proj_weight, dt_proj_weight,
                             dt_rank, d_state, reverse, delta_bias=delta_bias,
-                            delta_softplus=bool(delta_softplus))
+                            delta_softplus=bool(delta_softplus),
+                            bc_fp32=bool(bc_fp32))
 
     def launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                x_proj_weight: Tensor, dt_proj_weight: Tensor,

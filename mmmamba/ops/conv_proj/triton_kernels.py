@@ -365,8 +365,13 @@ def _conv_proj_fwd_kernel(
     bc_off = pid_b.to(tl.int64) * dstate * seqlen \
         + offs_n[:, None] + offs_l[None, :] * dstate
     bc_mask = (offs_n[:, None] < dstate) & mask_l[None, :]
-    tl.store(B_ptr + bc_off, acc_B.to(dtype), mask=bc_mask)
-    tl.store(C_ptr + bc_off, acc_C.to(dtype), mask=bc_mask)
+    # rounded to x's dtype (x_proj's output dtype), stored in B's: x's or
+    # fp32 (bc_fp32), the same values
+    bc_dtype = B_ptr.dtype.element_ty
+    tl.store(B_ptr + bc_off, _round_to(acc_B, dtype).to(bc_dtype),
+             mask=bc_mask)
+    tl.store(C_ptr + bc_off, _round_to(acc_C, dtype).to(bc_dtype),
+             mask=bc_mask)
     dt = tl.trans(acc_dt.to(dtype))  # (BLOCK_L, R): x_proj's output dtype
     offs_r = tl.arange(0, BLOCK_R)
     for e0 in range(0, dim, BLOCK_E):
@@ -405,14 +410,15 @@ class ConvProjLaunch:
     Args: those of :func:`conv_proj_fwd`.
     """
     __slots__ = ('_kernel', '_ints', '_kwargs', '_shape_e', '_shape_n',
-                 '_dtype', '_device')
+                 '_dtype', '_bc_dtype', '_device')
 
     def __init__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
                  x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
                  d_state: int, reverse: bool,
                  config: Optional[ConvProjConfig] = None,
                  delta_bias: Optional[Tensor] = None,
-                 delta_softplus: bool = False) -> None:
+                 delta_softplus: bool = False,
+                 bc_fp32: bool = False) -> None:
         batch, seqlen, dim = x.shape
         if x.stride(2) != 1 and dim > 1:
             raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
@@ -443,18 +449,21 @@ class ConvProjLaunch:
         self._shape_e = (batch, seqlen, dim)
         self._shape_n = (batch, seqlen, d_state)
         self._dtype, self._device = x.dtype, x.device
+        self._bc_dtype = torch.float32 if bc_fp32 else x.dtype
 
     def __call__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
                  x_proj_weight: Tensor, dt_proj_weight: Tensor,
                  delta_bias: Optional[Tensor] = None
                  ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """u, delta (B, L, E) and B, C (B, L, N), contiguous, in the dtype
-        of ``x``."""
+        of ``x`` (B and C in fp32 with ``bc_fp32``)."""
         u = torch.empty(self._shape_e, device=self._device, dtype=self._dtype)
         delta = torch.empty(self._shape_e, device=self._device,
                             dtype=self._dtype)
-        Bm = torch.empty(self._shape_n, device=self._device, dtype=self._dtype)
-        Cm = torch.empty(self._shape_n, device=self._device, dtype=self._dtype)
+        Bm = torch.empty(self._shape_n, device=self._device,
+                         dtype=self._bc_dtype)
+        Cm = torch.empty(self._shape_n, device=self._device,
+                         dtype=self._bc_dtype)
         self._kernel(
             x, weight, bias if bias is not None else weight, x_proj_weight,
             dt_proj_weight, delta_bias if delta_bias is not None else weight,
@@ -467,7 +476,7 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                   dt_rank: int, d_state: int, reverse: bool,
                   config: Optional[ConvProjConfig] = None,
                   delta_bias: Optional[Tensor] = None,
-                  delta_softplus: bool = False
+                  delta_softplus: bool = False, bc_fp32: bool = False
                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Launch the kernel (inputs checked by the caller).
 
@@ -484,12 +493,15 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             that sum (both as the scan's own ``delta_bias`` and
             ``delta_softplus``; delta is then the scan's step, stored in
             the dtype of ``x``).
+        bc_fp32: B and C stored in fp32 (their values rounded to the dtype
+            of ``x`` all the same).
 
     Returns:
         u, delta: (B, L, E) and B, C: (B, L, N), all contiguous, in
-        ``x.dtype`` (the caller takes B and C's (B, N, L) views).
+        ``x.dtype`` (B and C fp32 with ``bc_fp32``; the caller takes B and
+        C's (B, N, L) views).
     """
     launch = ConvProjLaunch(x, weight, bias, x_proj_weight, dt_proj_weight,
                             dt_rank, d_state, reverse, config, delta_bias,
-                            delta_softplus)
+                            delta_softplus, bc_fp32)
     return launch(x, weight, bias, x_proj_weight, dt_proj_weight, delta_bias)

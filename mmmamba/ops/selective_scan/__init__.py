@@ -56,8 +56,8 @@ from .reference import gate_sum_, selective_scan_ref
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
     'selective_scan_into', 'selective_scan_into_launcher', 'check_backend',
-    'resolve_backend', 'available_backends', 'auto_order', 'AUTO_ORDER',
-    'BACKENDS'
+    'triton_prefers_fp32_bc', 'resolve_backend', 'available_backends',
+    'auto_order', 'AUTO_ORDER', 'BACKENDS'
 ]
 
 BACKENDS = ('reference', 'triton', 'mamba_ssm')
@@ -535,3 +535,25 @@ def selective_scan_into_launcher(
     return selective_scan_into_triton_launcher(
         out, u, delta, A, B, C, D, z, delta_bias, bool(delta_softplus),
         reverse, float(out_scale), bool(accumulate), bool(gate_sum))
+
+
+def triton_prefers_fp32_bc(batch: int, dim: int, seqlen: int, d_state: int,
+                           itemsize: int) -> bool:
+    """Whether the Triton forward without saved states (inference) runs
+    these sizes faster with B and C in fp32 than in 16 bits: where its
+    default configuration software-pipelines the split batch-8 main
+    kernel (``ScanConfig.stages``), which then reads B and C from shared
+    memory without widening them per thread (H100: main kernel -12 to
+    -15% at 1248² and 2048², batch 8, against -4% in bf16;
+    ``benchmarks/NOTES.md``, 2026-12-05, sixth part). A caller that makes
+    B and C (:func:`~mmmamba.ops.conv1d_silu_proj`'s ``bc_fp32``) asks
+    this; the values are the same either way.
+
+    Args:
+        batch, dim, seqlen, d_state: the scan's sizes (one B/C group).
+        itemsize: bytes per element of u (2 for fp16/bf16).
+    """
+    from .triton_kernels import default_config
+    return default_config(seqlen, d_state, dim, backward=False,
+                          save_states=False, n_rows=batch * dim,
+                          itemsize=itemsize, bc_itemsize=4).stages > 1

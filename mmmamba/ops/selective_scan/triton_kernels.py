@@ -1314,14 +1314,14 @@ class ScanConfig(NamedTuple):
     then hold a multiple of ``pre_block_t`` steps. Its dtsum sums per
     tile slot, so a different tile changes outputs by rounding.
     ``stages > 1`` has Triton's software pipeliner run the time-major
-    forward kernels' chunk loops: every load of a chunk becomes an
-    asynchronous copy to shared memory (``cp.async``) issued ``stages -
-    1`` chunks ahead, read back in the layout the math needs, instead of
-    ``prefetch``'s loads into registers (one or the other). Those loads
-    were waited for early: ptxas gave them a scoreboard it shares with
-    exp2 results (``benchmarks/NOTES.md``, 2026-12-05, sixth part). It
-    pays only with fp32 B and C: in 16 bits every thread then widens the
-    whole chunk of B and C it reads.
+    forward's chunk loop (the main kernel's; a split's pre-pass keeps
+    ``prefetch``): every load of a chunk becomes an asynchronous copy to
+    shared memory (``cp.async``) issued ``stages - 1`` chunks ahead, read
+    back in the layout the math needs, instead of ``prefetch``'s loads
+    into registers, which ptxas had waited for early, on a scoreboard it
+    shares with exp2 results (``benchmarks/NOTES.md``, 2026-12-05, sixth
+    part). It pays most with fp32 B and C: in 16 bits every thread widens
+    the whole chunk of B and C it reads.
     """
     block_d: int
     block_l: int
@@ -1349,7 +1349,7 @@ def _largest_divisor_block(n: int, cap: int) -> int:
 def default_config(seqlen: int, dstate: int, dim_per_group: int,
                    backward: bool, save_states: bool = True,
                    n_rows: int = 1 << 30, itemsize: int = 4,
-                   block_l: int = 0) -> ScanConfig:
+                   block_l: int = 0, bc_itemsize: int = 0) -> ScanConfig:
     """Launch configuration for a problem size, from sweeps on an H100 and
     an H200 (``benchmarks/NOTES.md``).
 
@@ -1358,6 +1358,7 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
         save_states: the forward keeps chunk states for a backward.
         n_rows: batch * dim, the number of independent sequences.
         itemsize: bytes per element of ``u``.
+        bc_itemsize: bytes per element of B and C (0: as ``u``'s).
         block_l: (backward) the spacing of the saved states, i.e. the
             forward's ``block_l``; 0 for the one the forward picks.
 
@@ -1456,12 +1457,23 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # them): 5% less pre-pass time at 1248² and 2048² b8, H100 and H200
     # (benchmarks/session_1205e_h100/call2, call4: 0.202 -> 0.191, 0.521
     # -> 0.493 ms per mixer core; H200 0.206 -> 0.193, 0.527 -> 0.500).
-    pre_d, pre_t = (8, 16) if (infer and n_seg > 1
-                               and block_d == 32) else (0, 0)
+    split8 = infer and n_seg > 1 and block_d == 32
+    pre_d, pre_t = (8, 16) if split8 else (0, 0)
+    # The split batch-8 main kernel's loop software-pipelined by Triton
+    # (cp.async) instead of the register prefetch: H100,
+    # benchmarks/session_1205f_h100/callC, main kernel ms per Vim-Ti mixer
+    # core, 1248² / 2048² b8: 0.2745 / 0.7148 -> fp32 B, C: 3 stages
+    # 0.2417 / 0.6313, 4 stages 0.2363 / 0.6056; bf16 B, C, 3 stages
+    # 0.2629 / 0.6859. Not at batch 64 (the unsplit d16 t8 tile: 2.287 ->
+    # 2.300 ms, fp32, 3 stages), nor for the pre-pass (+0-4%).
+    stages = 1
+    if split8:
+        stages = 4 if (bc_itemsize or itemsize) == 4 else 3
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg,
                       maxnreg=TMAJOR_FWD_MAXNREG if infer else 0,
-                      widen_bc=infer, pre_block_d=pre_d, pre_block_t=pre_t)
+                      widen_bc=infer, pre_block_d=pre_d, pre_block_t=pre_t,
+                      stages=stages)
 
 
 def fwd_config(u: Tensor, B: Tensor, save_states: bool) -> ScanConfig:
@@ -1471,7 +1483,8 @@ def fwd_config(u: Tensor, B: Tensor, save_states: bool) -> ScanConfig:
     batch, dim, seqlen = u.shape
     return default_config(seqlen, B.shape[2], dim // B.shape[1],
                           backward=False, save_states=save_states,
-                          n_rows=batch * dim, itemsize=u.element_size())
+                          n_rows=batch * dim, itemsize=u.element_size(),
+                          bc_itemsize=B.element_size())
 
 
 def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
@@ -1728,10 +1741,6 @@ class TmajorFwdLaunch:
             reverse, out_scale)
         flags['WIDEN_BC'] = config.widen_bc
         flags['WIDEN_UD'] = config.widen_ud
-        if config.stages > 1 and config.prefetch:
-            raise ValueError('time-major forward: prefetch and stages > 1 '
-                             'are two ways of issuing loads ahead; set one')
-        flags['STAGES'] = config.stages
         # B, C (batch, G, N, L) contiguous, or views of (batch, G, L, N)
         # ones as they are (BC_NL); anything else is copied
         self._bc_nl = (not (B.is_contiguous() and C.is_contiguous())
@@ -1772,7 +1781,8 @@ class TmajorFwdLaunch:
             flags, HAS_D=D is not None, HAS_Z=z is not None,
             SAVE_STATES=save_states, BLOCK_T=block_t,
             STATE_L=config.block_l, ACCUMULATE=accumulate, Z_AS_U=z_as_u,
-            OUT_AS_U=out_as_u, PREFETCH=config.prefetch, GATE_SUM=gate_sum)
+            OUT_AS_U=out_as_u, GATE_SUM=gate_sum, STAGES=config.stages,
+            PREFETCH=config.prefetch and config.stages <= 1)
         self._last_shape = (batch, dim, dstate)
         self._states_shape = ((batch, dim, n_state_chunks, dstate)
                               if save_states else None)
