@@ -1,7 +1,7 @@
 #!/bin/bash
 # Call D (2026-12-05, sixth part): the new defaults (split batch-8 main
 # kernel pipelined, fp32 B and C from the conv kernel) against the commit
-# before them (.head_src = `git archive 6f1ed4c mmmamba`). (1) GPU tests:
+# before them (.head_src = `git archive e995252 mmmamba`). (1) GPU tests:
 # conv fp32 B/C bit for bit, pipelined scan, Vim's launchers vs ops;
 # (2) mixer core kernels A/B, two alternating rounds; (3) README command
 # at 1248² and 2048² b8.
