@@ -58,21 +58,23 @@ TILES = os.environ.get(
 def parse(tile):
     """'d8t16s2wr168' -> ScanConfig fields; '+p16t8' appended: the
     pre-pass on its own tile (pre_block_d 16, pre_block_t 8); '+s3':
-    Triton's software pipeliner with 3 stages instead of the register
-    prefetch (stages 3, prefetch off); '+f': B and C handed to the scan in
+    Triton's software pipeliner for the main kernel (stages 3), '+ps3'
+    for the pre-pass (pre_stages 3); '+f': B and C handed to the scan in
     fp32 (the projection's bf16 values widened by a cast after it; not a
     ScanConfig field); 'def': the default's fields (None when nothing is
-    added). The last two were added in the sixth part of 2026-12-05."""
+    added). The last three were added in the sixth part of 2026-12-05."""
     if '+' in tile:
         tile, *extras = tile.split('+')
         fields = parse(tile) or {}
         for extra in extras:
-            if extra[0] == 'p':
+            if extra[:2] == 'ps':
+                fields.update(pre_stages=int(extra[2:]))
+            elif extra[0] == 'p':
                 d, t = extra[1:].split('t')
                 fields.update(pre_block_d=int(d), pre_block_t=int(t))
-            elif extra[0] == 's':  # sixth part: Triton's pipeliner
-                fields.update(stages=int(extra[1:]), prefetch=False)
-            elif extra == 'f':  # sixth part: B and C in fp32
+            elif extra[0] == 's':
+                fields.update(stages=int(extra[1:]))
+            elif extra == 'f':
                 fields['fp32_bc'] = True
             else:
                 raise ValueError(f'unknown tile suffix +{extra}')

@@ -1321,7 +1321,8 @@ class ScanConfig(NamedTuple):
     into registers, which ptxas had waited for early, on a scoreboard it
     shares with exp2 results (``benchmarks/NOTES.md``, 2026-12-05, sixth
     part). It pays most with fp32 B and C: in 16 bits every thread widens
-    the whole chunk of B and C it reads.
+    the whole chunk of B and C it reads. ``pre_stages`` does the same for
+    the pre-pass.
     """
     block_d: int
     block_l: int
@@ -1336,6 +1337,7 @@ class ScanConfig(NamedTuple):
     pre_block_d: int = 0  # split forward's pre-pass tile (0: block_d)
     pre_block_t: int = 0  # (0: block_t)
     stages: int = 1  # time-major forward: software-pipeline stages
+    pre_stages: int = 1  # the same for a split forward's pre-pass
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1764,7 +1766,8 @@ class TmajorFwdLaunch:
             self._pre_kwargs = dict(
                 flags, BLOCK_D=pre_d, BLOCK_T=pre_t,
                 T_IN_THREAD=t_in_thread(pre_d, block_n, config.num_warps),
-                PREFETCH=config.prefetch)
+                STAGES=config.pre_stages,
+                PREFETCH=config.prefetch and config.pre_stages <= 1)
             # the kernels' layouts (_seg_buffers_at)
             self._seg_shapes = ((batch, n_seg, dstate, dim),
                                 (batch, n_seg, dim))
