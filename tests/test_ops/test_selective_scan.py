@@ -700,18 +700,20 @@ def test_gpu_pre_pass_own_tile_matches(dtype):
 def _stages_runs(device, dtype, batch, dim, seqlen, n_seg, stages):
     """Vim's second direction (:func:`_dir2_inputs`, B and C widened to
     fp32 after their rounding to ``dtype``) split into ``n_seg`` segments
-    on the batch-8 default tiles (main d32 t4, pre-pass d8 t16): with the
+    on the batch-8 tiles (main d32 t4, pre-pass d8 t16): with the
     register prefetch, then with Triton's pipeliner at each of ``stages``
-    (``ScanConfig.stages``)."""
+    (``ScanConfig.stages``), then pipelined on 8-step chunks (d32 t8, 4
+    stages: the default with fp32 B and C)."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
                                                  seqlen)
     inputs = (u, delta, A, B.float(), C.float(), D, z, base)
     assert inputs[3].stride(2) == 1  # still N-last views
-    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
+    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=block_t,
                              n_seg=n_seg, widen_bc=True, pre_block_d=8,
                              pre_block_t=16, stages=st)
-               for st in (1, ) + tuple(stages)]
+               for st, block_t in ([(1, 4)] + [(st, 4) for st in stages]
+                                   + [(4, 8)])]
     return _dir2_runs(inputs, configs)
 
 
@@ -720,7 +722,8 @@ def test_triton_interpreter_pipelined_scan():
     """``ScanConfig.stages`` (the main kernel's chunk loop as ``tl.range``
     with ``num_stages``, its register prefetch off; the pre-pass keeps
     it): a split forward with fp32 B and C gives the same output and last
-    state with 2 and 3 stages as with the register prefetch."""
+    state with 2 and 3 stages, and with 4 on 8-step chunks, as with the
+    register prefetch."""
     plain, *others = _stages_runs('cpu', torch.float32, 1, 32, 45, 3, (2, 3))
     _assert_runs_match(others, plain, 1e-6)
 
@@ -730,8 +733,8 @@ def test_triton_interpreter_pipelined_scan():
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
 def test_gpu_pipelined_scan_matches(dtype):
     """Compiled, the pipelined split forward (``ScanConfig.stages`` 2, 3,
-    4; fp32 B and C) gives the register-prefetch kernels' outputs to
-    rounding (Vim-Ti's 384 channels, 16 segments)."""
+    4; 4 on 8-step chunks; fp32 B and C) gives the register-prefetch
+    kernels' outputs to rounding (Vim-Ti's 384 channels, 16 segments)."""
     plain, *others = _stages_runs('cuda', dtype, 2, 384, 2049, 16,
                                   (2, 3, 4))
     tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
@@ -1077,7 +1080,7 @@ def test_default_config_splits_long_sequences_at_small_batch():
     infer_large = tk.default_config(6085, 16, 384, backward=False,
                                     save_states=False, n_rows=64 * 384)
     assert (small.block_d, small.block_t) == (16, 8)
-    assert (infer.block_d, infer.block_t) == (32, 4) and infer.n_seg > 1
+    assert infer.block_d == 32 and infer.n_seg > 1
     assert infer_large.block_d == 16 and infer_large.n_seg == 1
     # inference: B and C widened where loaded and a register cap, split
     # or not; the forward that saves states for a backward: neither
@@ -1102,6 +1105,9 @@ def test_default_config_splits_long_sequences_at_small_batch():
                                    save_states=False, n_rows=8 * 384,
                                    itemsize=2, bc_itemsize=4)
     assert (infer.stages, infer_bf16.stages, infer_bc32.stages) == (4, 3, 4)
+    # on 8-step chunks when pipelined with fp32 B and C, else 4
+    assert (infer.block_t, infer_bf16.block_t, infer_bc32.block_t) == (8, 4,
+                                                                       8)
     for c in (infer_large, infer_short, small, large, short):
         assert c.stages == 1
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)

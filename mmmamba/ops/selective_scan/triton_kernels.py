@@ -1467,10 +1467,16 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # core, 1248² / 2048² b8: 0.2745 / 0.7148 -> fp32 B, C: 3 stages
     # 0.2417 / 0.6313, 4 stages 0.2363 / 0.6056; bf16 B, C, 3 stages
     # 0.2629 / 0.6859. Not at batch 64 (the unsplit d16 t8 tile: 2.287 ->
-    # 2.300 ms, fp32, 3 stages), nor for the pre-pass (+0-4%).
+    # 2.300 ms, fp32, 3 stages), nor for the pre-pass (+0-4%, callE).
+    # Pipelined with fp32 B and C it takes 8-step chunks: ~160 registers
+    # as on 4-step ones (the register prefetch of 8 steps needed ~190),
+    # 7-8% fewer instructions per state update, main kernel 0.2352 ->
+    # 0.2224 / 0.6062 -> 0.5682 ms, outputs equal (callG).
     stages = 1
     if split8:
         stages = 4 if (bc_itemsize or itemsize) == 4 else 3
+        if stages == 4:
+            block_t = 8
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg,
                       maxnreg=TMAJOR_FWD_MAXNREG if infer else 0,
