@@ -68,6 +68,10 @@ def test_config_labels():
         'tmajor d8 t8 w1 l8'
     assert sweep.fmt_config(ScanConfig(4, 16, 1, block_t=16,
                                        prefetch=True)) == 'tmajor d4 t16 w1 pf'
+    # the split batch-8 inference tile, software-pipelined
+    assert sweep.fmt_config(ScanConfig(32, 8, 1, block_t=8, n_seg=16,
+                                       stages=4)) == \
+        'tmajor d32 t8 w1 s16 l8 st4'
     assert sweep.fmt_config(ScanConfig(32, 8, 1, block_t=4, n_seg=8,
                                        steps=True)) == 'steps d32 t4 w1 s8'
 

@@ -108,7 +108,8 @@ def fmt_config(cfg) -> str:
                 + (f' s{cfg.n_seg}' if cfg.n_seg > 1 else '')
                 + (' pf' if cfg.prefetch else '')
                 + (f' l{cfg.block_l}' if cfg.block_l != 16 else '')
-                + (f' r{cfg.maxnreg}' if cfg.maxnreg else ''))
+                + (f' r{cfg.maxnreg}' if cfg.maxnreg else '')
+                + (f' st{cfg.stages}' if cfg.stages > 1 else ''))
     return (f'lanes d{cfg.block_d} l{cfg.block_l} w{cfg.num_warps}'
             + (' pf' if cfg.prefetch else ''))
 
