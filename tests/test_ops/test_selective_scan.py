@@ -1240,6 +1240,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
     as_u['GATE_SUM'] = acc  # Vim's inference: the gate on the sum
     as_u['WIDEN_BC'] = layout == 'vim'  # the opt-in opaque widenings
     as_u['WIDEN_UD'] = layout == 'vim'
+    as_u['STAGES'] = 1  # the register prefetch's loops (or none)
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -1263,6 +1264,11 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=4, BLOCK_N=16,
                   STATE_L=8, ACCUMULATE=acc, PREFETCH=True), 1),
+            # ... split there, software-pipelined on 8 steps (ScanConfig.
+            # stages; the default with fp32 B and C)
+            (tk._selective_scan_fwd_tmajor_kernel,
+             dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=8, BLOCK_N=16,
+                  STATE_L=8, ACCUMULATE=acc, PREFETCH=False, STAGES=4), 1),
             # backward: time-major defaults (8 and 4 channels, 8 steps, one
             # chunk per saved state, prefetch), time-major recomputing a
             # chunk (states every 16 steps), lane-major N=16 (with and
@@ -1291,7 +1297,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
              dict(BLOCK_D=4, BLOCK_L=128, BLOCK_N=1, ACCUMULATE_DZ=acc,
                   PREFETCH=False), 4)):
         names = {p.name for p in fn.params if p.is_constexpr}
-        consts = dict(common, **as_u, **consts)
+        consts = dict(dict(common, **as_u), **consts)
         consts['T_IN_THREAD'] = tk.t_in_thread(consts['BLOCK_D'],
                                                consts['BLOCK_N'], warps)
         consts = {k: v for k, v in consts.items() if k in names}
@@ -1437,10 +1443,11 @@ fwd = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=False, SOFTPLUS=False,
            SAVE_STATES=False, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, STATE_L=8,
            REVERSE=True, ACCUMULATE=True, DT_AS_U=True, Z_AS_U=False,
            OUT_AS_U=True, T_IN_THREAD=True, PREFETCH=True, BC_NL=True,
-           GATE_SUM=True, WIDEN_BC=True, WIDEN_UD=True)
+           GATE_SUM=True, WIDEN_BC=True, WIDEN_UD=True, STAGES=1)
 seg = {k: fwd[k] for k in ('HAS_BIAS', 'SOFTPLUS', 'BLOCK_D', 'BLOCK_T',
                            'BLOCK_N', 'REVERSE', 'DT_AS_U', 'T_IN_THREAD',
-                           'PREFETCH', 'BC_NL', 'WIDEN_BC', 'WIDEN_UD')}
+                           'PREFETCH', 'BC_NL', 'WIDEN_BC', 'WIDEN_UD',
+                           'STAGES')}
 # an inline-asm block (PTX marks them) that holds the conversion
 want = {
     'bf16': triton_math.BF16_TO_F32_PTX.value.split(';')[1].strip(),
