@@ -579,9 +579,10 @@ class BiMamba(BaseModule):
         return y
 
     def _fp32_bc(self, x: Tensor) -> bool:
-        """Whether this direction's B and C go to the scan in fp32 (the
-        same values; :func:`~mmmamba.ops.selective_scan.
-        triton_prefers_fp32_bc`) for ``x`` (B, L, E)."""
+        """Whether the inference core hands the scans B and C in fp32
+        (the same values) for ``x`` (B, L, E): where the Triton scan's
+        configuration pipelines its loads
+        (:func:`~mmmamba.ops.selective_scan.triton_prefers_fp32_bc`)."""
         batch, seqlen, dim = x.shape
         return triton_prefers_fp32_bc(batch, dim, seqlen, self.d_state,
                                       x.element_size())

@@ -164,9 +164,8 @@ def conv1d_silu_proj(x: Tensor,
         u, delta: (B, L, E) contiguous (``.transpose(1, 2)`` is the scan's
         channel-last (B, E, L)); B, C: (B, N, L) transposed views of
         contiguous (B, L, N) tensors (stride 1 along N); all in
-        ``x.dtype`` (B and C in fp32 with ``bc_fp32``).
-        The reference backend is differentiable; the Triton
-        one is forward only.
+        ``x.dtype`` (B and C in fp32 with ``bc_fp32``). The reference
+        backend is differentiable; the Triton one is forward only.
 
     Raises:
         TypeError: a non-tensor or non-float argument; fp64 with

@@ -642,7 +642,7 @@ def _selective_scan_fwd_seg_kernel(
     WIDEN_BC widens B where it is loaded, WIDEN_UD u and delta
     (:func:`widen`); STAGES > 1 software-pipelines the chunk loop (Triton's
     pipeliner: the loads as asynchronous copies to shared memory, STAGES -
-    1 chunks ahead; ``ScanConfig.stages``)."""
+    1 chunks ahead; ``ScanConfig.pre_stages``)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -711,7 +711,8 @@ def _selective_scan_fwd_tmajor_kernel(
     on the sum, out = out_scale * (out + y) silu(z), y ungated. WIDEN_BC
     widens B and C where they are loaded, WIDEN_UD u and delta
     (:func:`widen`); STAGES > 1 software-pipelines the chunk loop as in
-    :func:`_selective_scan_fwd_seg_kernel`."""
+    :func:`_selective_scan_fwd_seg_kernel` (``ScanConfig.stages``; PREFETCH
+    off then)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
