@@ -418,6 +418,16 @@ def test_launcher_equals_the_op(dtype, reverse):
             assert torch.equal(a, b) and a.stride() == b.stride(), name
 
 
+def _assert_same_values_bc_fp32(got, plain):
+    """``got`` (an op's outputs with ``bc_fp32``) equal to ``plain`` (the
+    same call without) bit for bit and in its strides, B and C in fp32."""
+    for name, a, b in zip(OUTS, got, plain):
+        if name in ('B', 'C'):
+            assert a.dtype == torch.float32, name
+            b = b.float()
+        assert torch.equal(a, b) and a.stride() == b.stride(), name
+
+
 @pytest.mark.parametrize('backend', [
     'reference',
     pytest.param('triton', marks=requires_triton_interpreter)
@@ -441,11 +451,7 @@ def test_bc_fp32_returns_the_same_values_in_fp32(backend, dtype):
                                ins['x_proj_weight'], ins['dt_proj_weight'],
                                ins['delta_bias']))
     for got in runs:
-        for name, a, b in zip(OUTS, got, plain):
-            if name in ('B', 'C'):
-                assert a.dtype == torch.float32, name
-                b = b.float()
-            assert torch.equal(a, b) and a.stride() == b.stride(), name
+        _assert_same_values_bc_fp32(got, plain)
 
 
 @requires_triton_interpreter
@@ -511,14 +517,14 @@ cfg = tk.FWD_CONFIG
 names = {p.name for p in tk._conv_proj_fwd_kernel.params if p.is_constexpr}
 n = 0
 x_loads = {}
-for dtype, reverse, group in (('bf16', False, cfg.row_group),
-                              ('bf16', True, cfg.row_group),
-                              ('fp32', False, cfg.row_group),
-                              ('fp32', True, cfg.row_group),
-                              ('bf16', False, 1),
-                              ('bf16', True, -1)):  # -1: fp32 B and C
-    low_here = low - {'B', 'C'} if group == -1 else low
-    group = abs(group) if group != -1 else cfg.row_group
+for dtype, reverse, group, bc_fp32 in (
+        ('bf16', False, cfg.row_group, False),
+        ('bf16', True, cfg.row_group, False),
+        ('fp32', False, cfg.row_group, False),
+        ('fp32', True, cfg.row_group, False),
+        ('bf16', False, 1, False),
+        ('bf16', True, cfg.row_group, True)):  # fp32 B and C (bc_fp32)
+    low_here = low - {'B', 'C'} if bc_fp32 else low
     consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
                   IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                   BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
@@ -537,13 +543,13 @@ for dtype, reverse, group in (('bf16', False, cfg.row_group),
     # the SiLU divides on the special-function unit (triton_math.silu),
     # not with tl.sigmoid's IEEE division
     assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
-    x_loads[dtype, reverse, group] = ptx.count('ld.global.v4.b32')
+    x_loads[dtype, reverse, group, bc_fp32] = ptx.count('ld.global.v4.b32')
     n += 1
 # the default's row groups: each shifted row set of x loaded once per
 # group (7 loads of 8 bf16 per group of 4 rows), not once per tap (16)
 assert cfg.row_group > 1
-assert x_loads['bf16', False, cfg.row_group] < x_loads['bf16', False, 1], \
-    x_loads
+assert (x_loads['bf16', False, cfg.row_group, False]
+        < x_loads['bf16', False, 1, False]), x_loads
 print(f'compiled {n}')
 """
 
@@ -630,11 +636,7 @@ def test_gpu_bc_fp32_same_values(dtype):
     with torch.no_grad():
         plain = conv1d_silu_proj(**ins, **kw)
         wide = conv1d_silu_proj(**ins, **kw, bc_fp32=True)
-    for name, a, b in zip(OUTS, wide, plain):
-        if name in ('B', 'C'):
-            assert a.dtype == torch.float32, name
-            b = b.float()
-        assert torch.equal(a, b), name
+    _assert_same_values_bc_fp32(wide, plain)
 
 
 @pytest.mark.gpu

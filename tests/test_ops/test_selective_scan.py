@@ -1499,9 +1499,10 @@ def test_widened_bc_compiles_for_sm80_and_sm90():
 
 
 _PIPELINED = _WIDEN_PTX.split('\n# an inline-asm block')[0] + r"""
-# ScanConfig.stages: both time-major forward kernels at the batch-8
-# default tiles with fp32 B and C; with 3 stages every load of the chunk
-# loop is an asynchronous copy to shared memory, with 1 none is
+# ScanConfig.stages: both time-major forward kernels on batch-8 tiles
+# (main d32 t4, pre-pass d8 t16) with fp32 B and C; with 3 stages the
+# chunk loop loads through asynchronous copies to shared memory, with 1
+# through none
 low32 = low - {'B', 'C'}
 for fn, consts in ((tk._selective_scan_fwd_tmajor_kernel,
                     dict(fwd, BLOCK_D=32, BLOCK_T=4, WIDEN_UD=False)),

@@ -1475,8 +1475,9 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # 0.2224 / 0.6062 -> 0.5682 ms, outputs equal (callG).
     stages = 1
     if split8:
-        stages = 4 if (bc_itemsize or itemsize) == 4 else 3
-        if stages == 4:
+        bc_fp32 = (bc_itemsize or itemsize) == 4
+        stages = 4 if bc_fp32 else 3
+        if bc_fp32:
             block_t = 8
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg,
