@@ -62,12 +62,15 @@ def parse(tile):
     for the pre-pass (pre_stages 3); '+f': B and C handed to the scan in
     fp32 (the projection's bf16 values widened by a cast after it; not a
     ScanConfig field); 'def': the default's fields (None when nothing is
-    added). The last three were added in the sixth part of 2026-12-05."""
+    added). The last three were added in the sixth part of 2026-12-05;
+    '+ptd' (pre_td_first) in its seventh."""
     if '+' in tile:
         tile, *extras = tile.split('+')
         fields = parse(tile) or {}
         for extra in extras:
-            if extra[:2] == 'ps':
+            if extra == 'ptd':
+                fields['pre_td_first'] = True
+            elif extra[:2] == 'ps':
                 fields.update(pre_stages=int(extra[2:]))
             elif extra[0] == 'p':
                 d, t = extra[1:].split('t')

@@ -10,6 +10,7 @@ dtypes against the fp32 reference.
 import importlib
 import itertools
 import os
+import re
 from typing import Dict, Optional
 
 import pytest
@@ -741,6 +742,82 @@ def test_gpu_pipelined_scan_matches(dtype):
     _assert_runs_match(others, plain, tol)
 
 
+def _td_first_runs(device, dtype, batch, dim, seqlen, n_seg, softplus):
+    """Vim's second direction (:func:`_dir2_inputs`, fp32 B and C) split
+    into ``n_seg`` segments on the batch-8 tiles (main d32 t4, pre-pass
+    8 x 16), the pre-pass's per-step math in the scan's tile, then in the
+    loads' layout (``ScanConfig.pre_td_first``), and with ``softplus``
+    delta's bias and softplus in the scan: [(out, last_state)] of each,
+    and the inputs with the bias."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
+                                                 seqlen)
+    B, C = B.float(), C.float()
+    bias = (0.5 * torch.randn(dim, device=device) - 1.0) if softplus \
+        else None
+    runs = []
+    for td_first in (False, True):
+        cfg = tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
+                            n_seg=n_seg, widen_bc=True, pre_block_d=8,
+                            pre_block_t=16, pre_td_first=td_first)
+        out, last, _, _ = tk.selective_scan_fwd(
+            u, delta, A, B, C, D, z, bias, softplus, False, config=cfg,
+            reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
+        runs.append((out, last))
+    return runs, (u, delta, A, B, C, D, z, base, bias)
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('softplus', [False, True],
+                         ids=['vim-inference', 'bias-softplus'])
+def test_triton_interpreter_pre_pass_td_first(softplus):
+    """``ScanConfig.pre_td_first`` (the pre-pass's per-step math one chunk
+    ahead, in the loads' layout): a split forward gives the reference's
+    result, and the plain pre-pass's output and last state to fp32
+    rounding of the per-segment sums, with delta as given (Vim's
+    inference) and with delta's bias and softplus in the scan."""
+    (plain, td), (u, delta, A, B, C, D, z, base, bias) = _td_first_runs(
+        'cpu', torch.float32, 2, 32, 45, 3, softplus)
+    dt = delta.double()
+    if softplus:
+        dt = F.softplus(dt + bias.double()[:, None])
+    flip = [t.double().flip(-1) for t in (u, dt, B, C)]
+    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
+                           D.double()).flip(-1)  # the reverse scan
+    want = 0.5 * (base.double() + y) * F.silu(z.double())
+    torch.testing.assert_close(td[0].double(), want, rtol=1e-5,
+                               atol=1e-5 * want.abs().max().item())
+    _assert_runs_match([td], plain, 1e-6)
+
+
+@requires_triton_interpreter
+def test_pre_pass_td_first_takes_no_stages():
+    """``pre_td_first`` runs the pre-pass with its register prefetch: a
+    config that also asks for its software pipeliner is refused by name."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    ins = make_inputs(1, 32, 16, 40, 1, dtype=torch.float32)
+    args = [ins[k].detach() for k in ('u', 'delta', 'A', 'B', 'C')]
+    cfg = tk.ScanConfig(32, 8, 1, block_t=4, n_seg=2, pre_stages=3,
+                        pre_td_first=True)
+    with pytest.raises(ValueError, match='pre_td_first .* no pre_stages'):
+        tk.selective_scan_fwd(*args, None, None, None, True, False,
+                              config=cfg)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
+@pytest.mark.parametrize('softplus', [False, True],
+                         ids=['vim-inference', 'bias-softplus'])
+def test_gpu_pre_pass_td_first_matches(dtype, softplus):
+    """Compiled, the split forward with ``pre_td_first`` gives the plain
+    pre-pass's outputs to rounding (Vim-Ti's 384 channels, 16 segments)."""
+    (plain, td), _ = _td_first_runs('cuda', dtype, 2, 384, 2049, 16,
+                                    softplus)
+    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
+    _assert_runs_match([td], plain, tol)
+
+
 # ------------------------------------------- triton: strided layouts
 
 
@@ -1241,6 +1318,7 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
     as_u['WIDEN_BC'] = layout == 'vim'  # the opt-in opaque widenings
     as_u['WIDEN_UD'] = layout == 'vim'
     as_u['STAGES'] = 1  # the register prefetch's loops (or none)
+    as_u['TD_FIRST'] = False  # the pre-pass's per-step math in its tile
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -1261,6 +1339,11 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
             # inference at small batch: 32 channels, 4 steps
             (tk._selective_scan_fwd_seg_kernel,
              dict(BLOCK_D=32, BLOCK_T=4, BLOCK_N=16, PREFETCH=True), 1),
+            # ... its pre-pass on 8 x 16, the per-step math in the loads'
+            # layout (ScanConfig.pre_td_first)
+            (tk._selective_scan_fwd_seg_kernel,
+             dict(BLOCK_D=8, BLOCK_T=16, BLOCK_N=16, PREFETCH=True,
+                  TD_FIRST=True), 1),
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=4, BLOCK_N=16,
                   STATE_L=8, ACCUMULATE=acc, PREFETCH=True), 1),
@@ -1448,6 +1531,7 @@ seg = {k: fwd[k] for k in ('HAS_BIAS', 'SOFTPLUS', 'BLOCK_D', 'BLOCK_T',
                            'BLOCK_N', 'REVERSE', 'DT_AS_U', 'T_IN_THREAD',
                            'PREFETCH', 'BC_NL', 'WIDEN_BC', 'WIDEN_UD',
                            'STAGES')}
+seg['TD_FIRST'] = False
 # an inline-asm block (PTX marks them) that holds the conversion
 want = {
     'bf16': triton_math.BF16_TO_F32_PTX.value.split(';')[1].strip(),
@@ -1522,6 +1606,20 @@ print('pipelined')
 """
 
 
+_TD_FIRST = _WIDEN_PTX.split('\n# an inline-asm block')[0] + r"""
+# ScanConfig.pre_td_first: the 8 x 16 pre-pass with delta's bias and
+# softplus; its MUFU log2s (one per softplus) counted in the PTX
+low32 = low - {'B', 'C'}
+consts = dict(seg, BLOCK_D=8, BLOCK_T=16, WIDEN_UD=False, HAS_BIAS=True,
+              SOFTPLUS=True)
+logs = [compile_sm90(tk._selective_scan_fwd_seg_kernel,
+                     dict(consts, TD_FIRST=td), 'bf16', low32,
+                     num_warps=1).asm['ptx'].count('lg2.approx')
+        for td in (False, True)]
+print('lg2', logs)
+"""
+
+
 @requires_triton
 def test_pipelined_scan_loads_asynchronously():
     """``ScanConfig.stages`` relies on Triton's pipeliner taking the chunk
@@ -1531,6 +1629,23 @@ def test_pipelined_scan_loads_asynchronously():
     only, with 1 stage through none."""
     out = run_compiler_script(_PIPELINED, timeout=600)
     assert out.strip().endswith('pipelined')
+
+
+@requires_triton
+def test_pre_pass_td_first_softplus_once_per_value():
+    """``ScanConfig.pre_td_first`` exists to run the pre-pass's per-step
+    math once per value: compiled for sm_90 at Vim's 8 x 16 pre-pass tile
+    (one warp; a value on four lanes of the scan's tile, on one of the
+    loads'), the td-first kernel takes 4 softplus log2s per thread in the
+    chunk loop and 4 for the first chunk before it: 8 in all. (The plain
+    kernel takes 4 with Triton 3.8, which places the conversion after the
+    math itself, and 20 with the device's Triton 3.6: 16 of them in the
+    loop, its channel's 16 steps, NOTES 2026-12-05 seventh part.)"""
+    out = run_compiler_script(_TD_FIRST, timeout=600)
+    plain, td = map(int, re.search(r'lg2 \[(\d+), (\d+)\]$',
+                                   out.strip()).groups())
+    assert td == 8, out[-500:]
+    assert plain >= 4, out[-500:]  # at least one per value
 
 
 @requires_triton

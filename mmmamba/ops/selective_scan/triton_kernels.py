@@ -559,6 +559,37 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
 
 
 @triton.jit
+def _td_steps(u, dt, offs_t, mask_d, bias, seqlen, c, HAS_BIAS: tl.constexpr,
+              SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Chunk ``c``'s steps dt (bias, softplus; 0 past the end) and dt * u,
+    (T, D) fp32, from its loaded u and delta, in their layout."""
+    offs_l = c * BLOCK_T + offs_t
+    m_td = (offs_l < seqlen)[:, None] & mask_d[None, :]
+    dt = dt.to(tl.float32)
+    if HAS_BIAS:
+        dt = dt + bias[None, :]
+    if SOFTPLUS:
+        dt = softplus(dt)
+    dt = tl.where(m_td, dt, 0.0)
+    return dt, dt * u.to(tl.float32)
+
+
+@triton.jit
+def _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h,
+                       T_IN_THREAD: tl.constexpr):
+    """The states hh (T, N, D) of a chunk from state ``h`` given its steps
+    dt, dt * u (T, D) and B (T, N)."""
+    a = tl.exp2(dt[:, None, :] * A2[None, :, :])
+    b = dtu[:, None, :] * Bt.to(tl.float32)[:, :, None]
+    first = (offs_t == 0)[:, None, None]
+    b0 = (_step_first(a, offs_t, T_IN_THREAD) * h
+          + _step_first(b, offs_t, T_IN_THREAD))
+    b = tl.where(first, b0[None, :, :], b)
+    _, hh = tl.associative_scan((a, b), 0, _combine)
+    return hh
+
+
+@triton.jit
 def _rows_tile(ptr, row, mask_d, dstate, BLOCK_N: tl.constexpr,
                BLOCK_D: tl.constexpr, stride_n=1):
     """An (N, D) fp32 tile whose element (n, d) is at ``ptr + row[d] + n *
@@ -632,7 +663,7 @@ def _selective_scan_fwd_seg_kernel(
     REVERSE: tl.constexpr, DT_AS_U: tl.constexpr, T_IN_THREAD: tl.constexpr,
     PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     WIDEN_BC: tl.constexpr = False, WIDEN_UD: tl.constexpr = False,
-    STAGES: tl.constexpr = 1,
+    STAGES: tl.constexpr = 1, TD_FIRST: tl.constexpr = False,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, n_seg, N, dim)), and the sum of delta
@@ -642,7 +673,9 @@ def _selective_scan_fwd_seg_kernel(
     WIDEN_BC widens B where it is loaded, WIDEN_UD u and delta
     (:func:`widen`); STAGES > 1 software-pipelines the chunk loop (Triton's
     pipeliner: the loads as asynchronous copies to shared memory, STAGES -
-    1 chunks ahead; ``ScanConfig.pre_stages``)."""
+    1 chunks ahead; ``ScanConfig.pre_stages``). TD_FIRST does the per-step
+    (T, D) math in the loads' layout (``ScanConfig.pre_td_first``; with
+    the register prefetch, whatever PREFETCH and STAGES say)."""
     pid = tl.program_id(0)
     seg = tl.program_id(1)
     bidx, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = \
@@ -656,28 +689,57 @@ def _selective_scan_fwd_seg_kernel(
     h = tl.zeros((BLOCK_N, BLOCK_D), dtype=tl.float32)
     dsum = tl.zeros((BLOCK_T, BLOCK_D), dtype=tl.float32)
     c0 = seg * chunks_per_seg
-    if PREFETCH:
-        nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
-                            sdt_l, bc_base, offs_t, offs_n, mask_d, dstate,
-                            seqlen, c0, BLOCK_T, REVERSE, BC_NL, WIDEN_BC,
-                            WIDEN_UD)
-    for c in tl.range(c0, c0 + chunks_per_seg, num_stages=STAGES):
-        if PREFETCH:  # chunk c + 1's loads in flight during c's math
-            u, dt, Bt = nxt
+    if TD_FIRST:
+        # The per-step (T, D) math of chunk c + 1 at the end of chunk c's
+        # iteration, in the loads' layout (each value on one lane), carried
+        # to the next: Triton's layout pass does not move the conversion to
+        # the scan's tile (four lanes per value at 8 x 16) back over the
+        # loop's carried values, so that math runs once per value (offline
+        # sm_90 SASS, Vim's 8 x 16 inference tile: 7.75 -> 5.58
+        # instructions per state update; benchmarks/NOTES.md, 2026-12-05,
+        # seventh part).
+        u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
+                                  row_dt, sdt_l, bc_base, offs_t, offs_n,
+                                  mask_d, dstate, seqlen, c0, BLOCK_T,
+                                  REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
+        dt, dtu = _td_steps(u, dt, offs_t, mask_d, bias, seqlen, c0,
+                            HAS_BIAS, SOFTPLUS, BLOCK_T)
+        for c in tl.range(c0, c0 + chunks_per_seg):
+            u1, dt1, Bt1 = _tmajor_loads(
+                u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
+                bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c + 1,
+                BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
+            hh = _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h, T_IN_THREAD)
+            dsum += dt
+            h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
+            Bt = Bt1
+            dt, dtu = _td_steps(u1, dt1, offs_t, mask_d, bias, seqlen, c + 1,
+                                HAS_BIAS, SOFTPLUS, BLOCK_T)
+    else:
+        if PREFETCH:
             nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt,
                                 sdt_l, bc_base, offs_t, offs_n, mask_d,
-                                dstate, seqlen, c + 1, BLOCK_T, REVERSE,
-                                BC_NL, WIDEN_BC, WIDEN_UD)
-        else:
-            u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
-                                      row_dt, sdt_l, bc_base, offs_t, offs_n,
-                                      mask_d, dstate, seqlen, c, BLOCK_T,
-                                      REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
-        _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
-            u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
-            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
-        dsum += dt
-        h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
+                                dstate, seqlen, c0, BLOCK_T, REVERSE, BC_NL,
+                                WIDEN_BC, WIDEN_UD)
+        for c in tl.range(c0, c0 + chunks_per_seg, num_stages=STAGES):
+            if PREFETCH:  # chunk c + 1's loads in flight during c's math
+                u, dt, Bt = nxt
+                nxt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
+                                    row_dt, sdt_l, bc_base, offs_t, offs_n,
+                                    mask_d, dstate, seqlen, c + 1, BLOCK_T,
+                                    REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
+            else:
+                u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u,
+                                          su_l, row_dt, sdt_l, bc_base,
+                                          offs_t, offs_n, mask_d, dstate,
+                                          seqlen, c, BLOCK_T, REVERSE, BC_NL,
+                                          WIDEN_BC, WIDEN_UD)
+            _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
+                u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
+                dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
+                T_IN_THREAD)
+            dsum += dt
+            h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     hend_row, dtsum_at = _seg_buffers_at(bidx, seg, offs_d, n_seg, dim,
                                          dstate)
     tl.store(hend_ptr + hend_row[None, :] + offs_n[:, None] * dim, h,
@@ -1323,7 +1385,11 @@ class ScanConfig(NamedTuple):
     shares with exp2 results (``benchmarks/NOTES.md``, 2026-12-05, sixth
     part). It pays most with fp32 B and C: in 16 bits every thread widens
     the whole chunk of B and C it reads. ``pre_stages`` does the same for
-    the pre-pass.
+    the pre-pass. ``pre_td_first`` has the pre-pass do its per-step (T, D)
+    math (delta's bias and softplus, the mask, dt * u) in the layout u and
+    delta are loaded in, where each value is on one lane, one chunk ahead
+    (with the register prefetch; not with ``pre_stages``), instead of on
+    every lane of the scan's tile that holds a copy (four at 8 x 16).
     """
     block_d: int
     block_l: int
@@ -1339,6 +1405,7 @@ class ScanConfig(NamedTuple):
     pre_block_t: int = 0  # (0: block_t)
     stages: int = 1  # time-major forward: software-pipeline stages
     pre_stages: int = 1  # the same for a split forward's pre-pass
+    pre_td_first: bool = False  # pre-pass: per-step math before relayout
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1742,6 +1809,10 @@ class TmajorFwdLaunch:
                              'saved-state spacing)')
         pre_d = config.pre_block_d or config.block_d
         pre_t = config.pre_block_t or block_t
+        if config.pre_td_first and config.pre_stages > 1:
+            raise ValueError('time-major forward: pre_td_first runs the '
+                             'pre-pass with the register prefetch; it '
+                             'takes no pre_stages > 1')
         if pre_t & (pre_t - 1):
             raise ValueError(f'time-major forward: pre_block_t={pre_t} must '
                              'be a power of two')
@@ -1775,7 +1846,8 @@ class TmajorFwdLaunch:
                 flags, BLOCK_D=pre_d, BLOCK_T=pre_t,
                 T_IN_THREAD=t_in_thread(pre_d, block_n, config.num_warps),
                 STAGES=config.pre_stages,
-                PREFETCH=config.prefetch and config.pre_stages <= 1)
+                PREFETCH=config.prefetch and config.pre_stages <= 1,
+                TD_FIRST=config.pre_td_first)
             # the kernels' layouts (_seg_buffers_at)
             self._seg_shapes = ((batch, n_seg, dstate, dim),
                                 (batch, n_seg, dim))
