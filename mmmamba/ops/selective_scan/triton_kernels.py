@@ -1406,6 +1406,7 @@ class ScanConfig(NamedTuple):
     stages: int = 1  # time-major forward: software-pipeline stages
     pre_stages: int = 1  # the same for a split forward's pre-pass
     pre_td_first: bool = False  # pre-pass: per-step math before relayout
+    pre_maxnreg: int = 0  # >0: the pre-pass's register cap (``maxnreg``'s)
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1848,6 +1849,8 @@ class TmajorFwdLaunch:
                 STAGES=config.pre_stages,
                 PREFETCH=config.prefetch and config.pre_stages <= 1,
                 TD_FIRST=config.pre_td_first)
+            if config.pre_maxnreg:
+                self._pre_kwargs['maxnreg'] = config.pre_maxnreg
             # the kernels' layouts (_seg_buffers_at)
             self._seg_shapes = ((batch, n_seg, dstate, dim),
                                 (batch, n_seg, dim))
