@@ -1168,11 +1168,14 @@ def test_default_config_splits_long_sequences_at_small_batch():
     for c in (small, large, short):
         assert c.maxnreg == 0 and not c.widen_bc
     assert not any(c.widen_ud for c in (infer, infer_large, small, large))
-    # the split inference tile's pre-pass on 8-channel x 16-step tiles;
-    # unsplit or saving states, the main kernel's tile
-    assert (infer.pre_block_d, infer.pre_block_t) == (8, 16)
+    # the split inference tile's pre-pass on 16-channel x 8-step tiles,
+    # its per-step math in the loads' layout; unsplit or saving states,
+    # the main kernel's tile and no such pre-pass
+    assert (infer.pre_block_d, infer.pre_block_t) == (16, 8)
+    assert infer.pre_td_first
     for c in (infer_large, infer_short, small, large, short):
         assert (c.pre_block_d, c.pre_block_t) == (0, 0)
+        assert not c.pre_td_first
     # its main kernel's loop software-pipelined: 4 stages with fp32 B and
     # C, 3 with 16-bit ones; elsewhere not
     infer_bf16 = tk.default_config(6085, 16, 384, backward=False,
@@ -1339,10 +1342,10 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
             # inference at small batch: 32 channels, 4 steps
             (tk._selective_scan_fwd_seg_kernel,
              dict(BLOCK_D=32, BLOCK_T=4, BLOCK_N=16, PREFETCH=True), 1),
-            # ... its pre-pass on 8 x 16, the per-step math in the loads'
-            # layout (ScanConfig.pre_td_first)
+            # ... its pre-pass's default there: 16 x 8, the per-step math
+            # in the loads' layout (ScanConfig.pre_td_first)
             (tk._selective_scan_fwd_seg_kernel,
-             dict(BLOCK_D=8, BLOCK_T=16, BLOCK_N=16, PREFETCH=True,
+             dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, PREFETCH=True,
                   TD_FIRST=True), 1),
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=4, BLOCK_N=16,

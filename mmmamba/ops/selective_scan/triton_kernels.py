@@ -692,12 +692,13 @@ def _selective_scan_fwd_seg_kernel(
     if TD_FIRST:
         # The per-step (T, D) math of chunk c + 1 at the end of chunk c's
         # iteration, in the loads' layout (each value on one lane), carried
-        # to the next: Triton's layout pass does not move the conversion to
-        # the scan's tile (four lanes per value at 8 x 16) back over the
-        # loop's carried values, so that math runs once per value (offline
-        # sm_90 SASS, Vim's 8 x 16 inference tile: 7.75 -> 5.58
-        # instructions per state update; benchmarks/NOTES.md, 2026-12-05,
-        # seventh part).
+        # to the next: Triton 3.6's layout pass does not move the
+        # conversion to the scan's tile (two lanes per value at 16 x 8,
+        # four at 8 x 16) back over the loop's carried values, so that
+        # math runs once per value (offline sm_90 SASS of Vim's inference
+        # pre-pass, instructions per state update: 16 x 8 6.28 -> 5.33,
+        # 8 x 16 7.75 -> 5.58; timed, only 16 x 8 is faster:
+        # benchmarks/NOTES.md, 2026-12-05, seventh part).
         u, dt, Bt = _tmajor_loads(u_ptr, delta_ptr, B_ptr, row_u, su_l,
                                   row_dt, sdt_l, bc_base, offs_t, offs_n,
                                   mask_d, dstate, seqlen, c0, BLOCK_T,
@@ -1389,7 +1390,10 @@ class ScanConfig(NamedTuple):
     math (delta's bias and softplus, the mask, dt * u) in the layout u and
     delta are loaded in, where each value is on one lane, one chunk ahead
     (with the register prefetch; not with ``pre_stages``), instead of on
-    every lane of the scan's tile that holds a copy (four at 8 x 16).
+    every lane of the scan's tile that holds a copy (four at 8 x 16, two
+    at 16 x 8). ``pre_maxnreg`` caps the pre-pass's registers (no gain
+    without spills, slower with them: ``benchmarks/NOTES.md``, 2026-12-05,
+    seventh part).
     """
     block_d: int
     block_l: int
@@ -1528,8 +1532,15 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # them): 5% less pre-pass time at 1248² and 2048² b8, H100 and H200
     # (benchmarks/session_1205e_h100/call2, call4: 0.202 -> 0.191, 0.521
     # -> 0.493 ms per mixer core; H200 0.206 -> 0.193, 0.527 -> 0.500).
+    # Since then on 16 x 8 tiles (a channel's states over 2 lanes) with
+    # the per-step math one chunk ahead in the loads' layout
+    # (pre_td_first): H100, benchmarks/session_1205g_h100/callI, callK,
+    # pre-pass ms per mixer core, 8 x 16 -> 16 x 8 td-first: 1248² b8
+    # 0.1967, 0.1950 -> 0.1908; 0.1998, 0.1953 -> 0.1900; 2048² b8
+    # 0.5102, 0.5089 -> 0.4939; 0.5097, 0.5066 -> 0.4938 (8 x 16
+    # td-first is 8% slower, 16 x 8 plain 1-3% slower: callJ).
     split8 = infer and n_seg > 1 and block_d == 32
-    pre_d, pre_t = (8, 16) if split8 else (0, 0)
+    pre_d, pre_t = (16, 8) if split8 else (0, 0)
     # The split batch-8 main kernel's loop software-pipelined by Triton
     # (cp.async) instead of the register prefetch: H100,
     # benchmarks/session_1205f_h100/callC, main kernel ms per Vim-Ti mixer
@@ -1551,7 +1562,7 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
                       block_t=block_t, n_seg=n_seg,
                       maxnreg=TMAJOR_FWD_MAXNREG if infer else 0,
                       widen_bc=infer, pre_block_d=pre_d, pre_block_t=pre_t,
-                      stages=stages)
+                      stages=stages, pre_td_first=split8)
 
 
 def fwd_config(u: Tensor, B: Tensor, save_states: bool) -> ScanConfig:
