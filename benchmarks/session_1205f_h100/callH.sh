@@ -1,7 +1,7 @@
 #!/bin/bash
-# Call H (prepared 2026-12-05, sixth part; NOT RUN: no device time was
-# left): the 8-step pipelined default end to end. (1) GPU tests of the
-# pipelined scan (t8 among them) and of Vim's launchers against its ops;
+# Call H (prepared 2026-12-05, sixth part, when no device time was left;
+# run at 17:19 UTC in the seventh part): the 8-step pipelined default end
+# to end. (1) GPU tests of the pipelined scan (t8 among them) and of Vim's launchers against its ops;
 # (2) the README command at 1248² and 2048², batch 8 and 64, bf16.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl >/dev/null 2>&1
 mkdir -p $OUT/callH
