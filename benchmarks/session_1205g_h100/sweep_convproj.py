@@ -7,13 +7,26 @@ num_stages, two_pass, block_ec, maxnreg, row_group); outputs compared
 with the default's ('!=' where not bit for bit). callN's ncu had the
 default at 57% of DRAM peak at 1248² b8 with 17% occupancy: its 761
 programs of 2 warps fill ~6 of 132 SMs' slots each, so more, smaller or
-wider programs and deeper pipelining are the candidates."""
+wider programs and deeper pipelining are the candidates.
+
+TIMER=profiler times the kernel alone (torch.profiler's device time per
+call, ``benchmark_scan.kernel_ms_by``); the default, do_bench's events
+around each call (as callO ran), also counts the host's launch work,
+which bounds the small shapes (1248² b8: ~0.10 ms per call against ncu's
+0.064 ms of kernel)."""
+import os
+import sys
+
 import torch
 import triton
 
-from mmmamba.ops.conv_proj import triton_kernels as tk
+sys.path.insert(0, 'tools/analysis_tools')
+from benchmark_scan import kernel_ms_by  # noqa: E402
+
+from mmmamba.ops.conv_proj import triton_kernels as tk  # noqa: E402
 
 E, R, N, K = 384, 12, 16, 4
+PROFILER = os.environ.get('TIMER') == 'profiler'
 SHAPES = (('1248² b8', 8, 6085, True), ('2048² b8', 8, 16385, True),
           ('1248² b64', 64, 6085, False), ('224² b128', 128, 197, False))
 C = tk.ConvProjConfig
@@ -58,9 +71,13 @@ with torch.inference_mode():
             try:
                 out = run(cfg)
                 same = all(torch.equal(p, q) for p, q in zip(out, ref))
-                t = triton.testing.do_bench(lambda cfg=cfg: run(cfg),
-                                            warmup=5, rep=40,
-                                            return_mode='median')
+                if PROFILER:
+                    t = sum(kernel_ms_by(lambda cfg=cfg: run(cfg), 20,
+                                         3).values())
+                else:
+                    t = triton.testing.do_bench(lambda cfg=cfg: run(cfg),
+                                                warmup=5, rep=40,
+                                                return_mode='median')
             except Exception as e:  # noqa: BLE001 - report, go on
                 print(f'  {name} {tuple(cfg)}: {type(e).__name__}: '
                       f'{str(e)[:150]}')
