@@ -63,18 +63,14 @@ def parse(tile):
     fp32 (the projection's bf16 values widened by a cast after it; not a
     ScanConfig field); 'def': the default's fields (None when nothing is
     added). The last three were added in the sixth part of 2026-12-05;
-    '+ptd' / '+ptd0' (pre_td_first on / off), '+pr72' (pre_maxnreg 72),
-    '+e8' / '+pe8' (exp2_fma / pre_exp2_fma 8) in its seventh."""
+    '+ptd' / '+ptd0' (pre_td_first on / off) and '+pr72' (pre_maxnreg 72)
+    in its seventh."""
     if '+' in tile:
         tile, *extras = tile.split('+')
         fields = parse(tile) or {}
         for extra in extras:
             if extra in ('ptd', 'ptd0'):
                 fields['pre_td_first'] = extra == 'ptd'
-            elif extra[:2] == 'pe':
-                fields['pre_exp2_fma'] = int(extra[2:])
-            elif extra[0] == 'e':
-                fields['exp2_fma'] = int(extra[1:])
             elif extra[:2] == 'pr':
                 fields['pre_maxnreg'] = int(extra[2:])
             elif extra[:2] == 'ps':

@@ -10,9 +10,7 @@ from triton.language.extra import libdevice
 
 from ._utils import triton_interpret
 
-__all__ = [
-    'exp2_fma', 'log2_1p', 'silu', 'softplus', 'softplus_16bit', 'widen'
-]
+__all__ = ['log2_1p', 'silu', 'softplus', 'softplus_16bit', 'widen']
 
 # Compiled kernels take log2 and the reciprocal from the special-function
 # unit (lg2.approx, div.approx: one MUFU op each); Triton's interpreter has
@@ -113,37 +111,3 @@ def widen(x):
                 F16_TO_F32_PTX, '=r,h', [x.to(tl.int16, bitcast=True)],
                 dtype=tl.float32, is_pure=True, pack=1)
     return x.to(tl.float32)
-
-
-#: 2**f on [-0.5, 0.5]: degree-6 polynomial fit for relative error
-#: (iteratively reweighted least squares in float64, coefficients rounded
-#: to fp32): largest relative error 7.9e-8 evaluated by fp32 Horner,
-#: below the special-function unit's ex2.approx (about 2 ulp, 1.8e-7).
-EXP2_POLY = (1.0, 0.6931471824645996, 0.24022646248340607,
-             0.05550328642129898, 0.009618489071726799,
-             0.0013399932067841291, 0.00015345799329224974)
-
-
-@triton.jit
-def exp2_fma(x):
-    """2**x in fp32 on the FMA and integer pipes instead of the
-    special-function unit (MUFU), as FlashAttention-4 offloads a share of
-    its exponentials: round x to the nearest integer j with the 1.5 * 2^23
-    trick (the sum's low mantissa bits are j), 2**(x - j) by
-    :data:`EXP2_POLY`, and j added to the result's exponent bits; 10
-    instructions where ``tl.exp2`` is one MUFU op. For x in [-126, 126]
-    (clamped to it: 2**-126 for anything below, so values under 1.2e-38
-    are not flushed to 0); relative error below 1e-7 there."""
-    x = tl.minimum(tl.maximum(x, -126.0), 126.0)
-    t = x + 12582912.0  # 1.5 * 2^23: rounds to an integer, j in the low bits
-    f = x - (t - 12582912.0)  # in [-0.5, 0.5]
-    p = 0.00015345799329224974 * f + 0.0013399932067841291
-    p = p * f + 0.009618489071726799
-    p = p * f + 0.05550328642129898
-    p = p * f + 0.24022646248340607
-    p = p * f + 0.6931471824645996
-    p = p * f + 1.0
-    # j << 23 is t's bits << 23 (the magic's own bits shift out)
-    bits = (p.to(tl.int32, bitcast=True)
-            + (t.to(tl.int32, bitcast=True) << 23))
-    return bits.to(tl.float32, bitcast=True)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from mmmamba.ops import (available_backends, check_backend, resolve_backend,
                          selective_scan, selective_scan_into,
                          selective_scan_ref)
-from mmmamba.testing import (load_script, requires_cuda, requires_mamba_ssm,
+from mmmamba.testing import (requires_cuda, requires_mamba_ssm,
                             requires_triton, requires_triton_interpreter,
                             run_compiler_script)
 
@@ -818,102 +818,6 @@ def test_gpu_pre_pass_td_first_matches(dtype, softplus):
     _assert_runs_match([td], plain, tol)
 
 
-_EXP2_FMA_KERNEL = """
-import triton
-import triton.language as tl
-
-from mmmamba.ops.triton_math import exp2_fma
-
-
-@triton.jit
-def kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.arange(0, BLOCK)
-    mask = offs < n
-    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
-    tl.store(y_ptr + offs, exp2_fma(x), mask=mask)
-"""
-
-
-@requires_triton_interpreter
-def test_triton_interpreter_exp2_fma(tmp_path):
-    """:func:`~mmmamba.ops.triton_math.exp2_fma` (2**x on the FMA pipe):
-    within 1.2e-7 of float64's 2**x relative to it over [-126, 126] (the
-    special-function unit's ex2.approx is good to about 1.8e-7), exact at
-    integers, 2**-126 below the range."""
-    import triton
-    path = tmp_path / 'exp2_fma_kernel.py'  # Triton jits from source files
-    path.write_text(_EXP2_FMA_KERNEL)
-    kernel = load_script(str(path)).kernel
-    x = torch.cat([torch.linspace(-126, 126, 6001),
-                   torch.linspace(-1, 0, 2001),
-                   torch.arange(-126, 127).float(),
-                   torch.tensor([-1e-9, 0.4999999, -0.5000001, -300.0])])
-    y = torch.empty_like(x)
-    kernel[(1, )](x, y, x.numel(), BLOCK=triton.next_power_of_2(x.numel()))
-    want = torch.exp2(x.double().clamp(min=-126))
-    rel = ((y.double() - want).abs() / want).max().item()
-    assert rel < 1.2e-7, rel
-    ints = torch.arange(-126, 127).float()
-    at = torch.isin(x, ints)
-    assert torch.equal(y[at], torch.exp2(x[at]))
-
-
-def _exp2_fma_runs(device, dtype, batch, dim, seqlen, n_seg, everies):
-    """Vim's second direction (:func:`_dir2_inputs`, fp32 B and C) split
-    into ``n_seg`` segments on the batch-8 tiles (main d32 t8 pipelined,
-    pre-pass 16 x 8 td-first), with every (exp2_fma, pre_exp2_fma) of
-    ``everies`` after the plain run: [(out, last_state)]."""
-    from mmmamba.ops.selective_scan import triton_kernels as tk
-    u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
-                                                 seqlen)
-    inputs = (u, delta, A, B.float(), C.float(), D, z, base)
-    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=8,
-                             n_seg=n_seg, widen_bc=True, pre_block_d=16,
-                             pre_block_t=8, stages=4, pre_td_first=True,
-                             exp2_fma=main, pre_exp2_fma=pre)
-               for main, pre in [(0, 0)] + list(everies)]
-    return _dir2_runs(inputs, configs)
-
-
-@requires_triton_interpreter
-def test_triton_interpreter_exp2_fma_scan():
-    """``ScanConfig.exp2_fma`` / ``pre_exp2_fma`` (a share of the decays
-    on the FMA pipe): a split forward gives the plain run's output and last
-    state to fp32 rounding, with the main kernel's, the pre-pass's and both
-    kernels' every-2nd and every-8th step so computed."""
-    plain, *others = _exp2_fma_runs('cpu', torch.float32, 1, 32, 45, 3,
-                                    [(2, 0), (0, 2), (8, 8)])
-    _assert_runs_match(others, plain, 1e-6)
-
-
-@requires_triton_interpreter
-def test_exp2_fma_every_must_divide_the_chunk():
-    """An ``exp2_fma`` that does not divide the chunk is refused by name."""
-    from mmmamba.ops.selective_scan import triton_kernels as tk
-    ins = make_inputs(1, 32, 16, 40, 1, dtype=torch.float32)
-    args = [ins[k].detach() for k in ('u', 'delta', 'A', 'B', 'C')]
-    for fields, match in ((dict(exp2_fma=3), 'exp2_fma=3 must divide'),
-                          (dict(pre_exp2_fma=16), 'pre_exp2_fma=16 must')):
-        cfg = tk.ScanConfig(32, 8, 1, block_t=4, n_seg=2, **fields)
-        with pytest.raises(ValueError, match=match):
-            tk.selective_scan_fwd(*args, None, None, None, True, False,
-                                  config=cfg)
-
-
-@pytest.mark.gpu
-@requires_cuda
-@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
-def test_gpu_exp2_fma_scan_matches(dtype):
-    """Compiled, the batch-8 split forward with a share of its decays on
-    the FMA pipe (every 8th and every 4th step, main kernel, pre-pass and
-    both) gives the plain kernels' outputs to rounding (Vim-Ti's 384
-    channels, 16 segments)."""
-    plain, *others = _exp2_fma_runs('cuda', dtype, 2, 384, 2049, 16,
-                                    [(8, 0), (0, 8), (0, 4), (8, 8)])
-    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
-    _assert_runs_match(others, plain, tol)
-
-
 # ------------------------------------------- triton: strided layouts
 
 
@@ -1418,7 +1322,6 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
     as_u['WIDEN_UD'] = layout == 'vim'
     as_u['STAGES'] = 1  # the register prefetch's loops (or none)
     as_u['TD_FIRST'] = False  # the pre-pass's per-step math in its tile
-    as_u['EXP2_FMA'] = 0  # no decays on the FMA pipe
     for fn, consts, warps in (
             # lane-major forward: N=16 and N=1 (prefetch) defaults
             (tk._selective_scan_fwd_kernel,
@@ -1452,15 +1355,6 @@ for layout, low, acc in (('contiguous', 'fp32', False), ('vim', 'bf16', True)):
             (tk._selective_scan_fwd_tmajor_kernel,
              dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=8, BLOCK_N=16,
                   STATE_L=8, ACCUMULATE=acc, PREFETCH=False, STAGES=4), 1),
-            # ... with every 8th step's decays on the FMA pipe (ScanConfig.
-            # exp2_fma), and its pre-pass likewise
-            (tk._selective_scan_fwd_tmajor_kernel,
-             dict(SAVE_STATES=False, BLOCK_D=32, BLOCK_T=8, BLOCK_N=16,
-                  STATE_L=8, ACCUMULATE=acc, PREFETCH=False, STAGES=4,
-                  EXP2_FMA=8), 1),
-            (tk._selective_scan_fwd_seg_kernel,
-             dict(BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, PREFETCH=True,
-                  TD_FIRST=True, EXP2_FMA=8), 1),
             # backward: time-major defaults (8 and 4 channels, 8 steps, one
             # chunk per saved state, prefetch), time-major recomputing a
             # chunk (states every 16 steps), lane-major N=16 (with and
@@ -1571,7 +1465,7 @@ for bd, bt, pf, widen in ((16, 8, True, False), (32, 4, True, False),
                   BLOCK_D=bd, BLOCK_T=bt, BLOCK_N=16, STATE_L=8,
                   T_IN_THREAD=True, PREFETCH=pf, DT_AS_U=True,
                   Z_AS_U=False, OUT_AS_U=True, BC_NL=True, GATE_SUM=True,
-                  WIDEN_BC=widen, WIDEN_UD=widen, STAGES=1, EXP2_FMA=0)
+                  WIDEN_BC=widen, WIDEN_UD=widen, STAGES=1)
     assert set(consts) == names, names ^ set(consts)
     ttgir = build(fn, consts, 'bf16', strides, 1).asm['ttgir']
     nd = f'tensor<16x{bd}x!tt.ptr'
@@ -1635,14 +1529,12 @@ fwd = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=False, SOFTPLUS=False,
            SAVE_STATES=False, BLOCK_D=16, BLOCK_T=8, BLOCK_N=16, STATE_L=8,
            REVERSE=True, ACCUMULATE=True, DT_AS_U=True, Z_AS_U=False,
            OUT_AS_U=True, T_IN_THREAD=True, PREFETCH=True, BC_NL=True,
-           GATE_SUM=True, WIDEN_BC=True, WIDEN_UD=True, STAGES=1,
-           EXP2_FMA=0)
+           GATE_SUM=True, WIDEN_BC=True, WIDEN_UD=True, STAGES=1)
 seg = {k: fwd[k] for k in ('HAS_BIAS', 'SOFTPLUS', 'BLOCK_D', 'BLOCK_T',
                            'BLOCK_N', 'REVERSE', 'DT_AS_U', 'T_IN_THREAD',
                            'PREFETCH', 'BC_NL', 'WIDEN_BC', 'WIDEN_UD',
                            'STAGES')}
 seg['TD_FIRST'] = False
-seg['EXP2_FMA'] = 0
 # an inline-asm block (PTX marks them) that holds the conversion
 want = {
     'bf16': triton_math.BF16_TO_F32_PTX.value.split(';')[1].strip(),
@@ -1740,34 +1632,6 @@ def test_pipelined_scan_loads_asynchronously():
     only, with 1 stage through none."""
     out = run_compiler_script(_PIPELINED, timeout=600)
     assert out.strip().endswith('pipelined')
-
-
-_EXP2_FMA_PTX = _WIDEN_PTX.split('\n# an inline-asm block')[0] + r"""
-# ScanConfig.exp2_fma: the batch-8 main kernel (d32 t8, pipelined, fp32 B
-# and C) with every 8th step's decays on the FMA pipe: its PTX's MUFU
-# exp2s, plain and so
-low32 = low - {'B', 'C'}
-consts = dict(fwd, BLOCK_D=32, BLOCK_T=8, WIDEN_UD=False, STAGES=4,
-              PREFETCH=False)
-ex2 = [compile_sm90(tk._selective_scan_fwd_tmajor_kernel,
-                    dict(consts, EXP2_FMA=every), 'bf16', low32,
-                    num_warps=1).asm['ptx'].count('ex2.approx')
-       for every in (0, 8)]
-print('ex2', ex2)
-"""
-
-
-@requires_triton
-def test_exp2_fma_takes_decays_off_the_mufu():
-    """``ScanConfig.exp2_fma`` exists to take exp2s off the special-function
-    unit: compiled for sm_90 (one warp), the batch-8 main kernel with every
-    8th step's decays on the FMA pipe has at least 16 fewer ``ex2.approx``
-    in its PTX than the plain kernel (a thread's 16 states x 8 steps per
-    chunk: one step's 16 decays per copy of the loop body)."""
-    out = run_compiler_script(_EXP2_FMA_PTX, timeout=600)
-    plain, fma = map(int, re.search(r'ex2 \[(\d+), (\d+)\]$',
-                                    out.strip()).groups())
-    assert fma <= plain - 16, out[-500:]
 
 
 @requires_triton

@@ -96,7 +96,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
-from ..triton_math import exp2_fma, silu, softplus, widen
+from ..triton_math import silu, softplus, widen
 from .reference import gate_sum_
 
 __all__ = [
@@ -519,23 +519,8 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
 
 
 @triton.jit
-def _exp2_steps(x, FMA_EVERY: tl.constexpr):
-    """exp2 of a (T, N, D) tile; with FMA_EVERY = k > 0 the steps t with t
-    % k == k - 1 take :func:`exp2_fma` (the FMA pipe) instead of the
-    special-function unit, which bounds the scans (``ScanConfig.
-    exp2_fma``). With a thread's steps in its registers the choice is a
-    constant per register, and the compiler keeps one of the two."""
-    a = tl.exp2(x)
-    if FMA_EVERY:
-        offs_t = tl.arange(0, x.shape[0])
-        a = tl.where((offs_t % FMA_EVERY == FMA_EVERY - 1)[:, None, None],
-                     exp2_fma(x), a)
-    return a
-
-
-@triton.jit
 def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
-                   SOFTPLUS: tl.constexpr, FMA_EVERY: tl.constexpr = 0):
+                   SOFTPLUS: tl.constexpr):
     """From loaded delta (T, D), any float dtype: delta + bias before the
     softplus, the step dt (0 outside ``m_td``, so that a = 1 carries the
     state through padded steps) and the decays a = exp(dt A), (T, N, D)
@@ -547,25 +532,22 @@ def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
     if SOFTPLUS:
         dt = softplus(dt)
     dt = tl.where(m_td, dt, 0.0)
-    a = _exp2_steps(dt[:, None, :] * A2[None, :, :], FMA_EVERY)
-    return dt_in, dt, a
+    return dt_in, dt, tl.exp2(dt[:, None, :] * A2[None, :, :])
 
 
 @triton.jit
 def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                  dstate, seqlen, c, HAS_BIAS: tl.constexpr,
                  SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr,
-                 REVERSE: tl.constexpr, T_IN_THREAD: tl.constexpr,
-                 FMA_EVERY: tl.constexpr = 0):
+                 REVERSE: tl.constexpr, T_IN_THREAD: tl.constexpr):
     """The scan of :func:`_tmajor_chunk` over loaded u, delta, B (any
-    float dtype); same returns (``FMA_EVERY``: :func:`_exp2_steps`)."""
+    float dtype); same returns."""
     pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
                                             dstate, seqlen, c, BLOCK_T,
                                             REVERSE)
     u = u.to(tl.float32)
     Bt = Bt.to(tl.float32)
-    dt_in, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS,
-                                  FMA_EVERY)
+    dt_in, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS)
     b = (dt * u)[:, None, :] * Bt[:, :, None]
     # Fold the carried state into step 0: b_0 <- a_0 h + b_0.
     first = (offs_t == 0)[:, None, None]
@@ -594,11 +576,10 @@ def _td_steps(u, dt, offs_t, mask_d, bias, seqlen, c, HAS_BIAS: tl.constexpr,
 
 @triton.jit
 def _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h,
-                       T_IN_THREAD: tl.constexpr,
-                       FMA_EVERY: tl.constexpr = 0):
+                       T_IN_THREAD: tl.constexpr):
     """The states hh (T, N, D) of a chunk from state ``h`` given its steps
-    dt, dt * u (T, D) and B (T, N) (``FMA_EVERY``: :func:`_exp2_steps`)."""
-    a = _exp2_steps(dt[:, None, :] * A2[None, :, :], FMA_EVERY)
+    dt, dt * u (T, D) and B (T, N)."""
+    a = tl.exp2(dt[:, None, :] * A2[None, :, :])
     b = dtu[:, None, :] * Bt.to(tl.float32)[:, :, None]
     first = (offs_t == 0)[:, None, None]
     b0 = (_step_first(a, offs_t, T_IN_THREAD) * h
@@ -683,7 +664,6 @@ def _selective_scan_fwd_seg_kernel(
     PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     WIDEN_BC: tl.constexpr = False, WIDEN_UD: tl.constexpr = False,
     STAGES: tl.constexpr = 1, TD_FIRST: tl.constexpr = False,
-    EXP2_FMA: tl.constexpr = 0,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, n_seg, N, dim)), and the sum of delta
@@ -730,8 +710,7 @@ def _selective_scan_fwd_seg_kernel(
                 u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                 bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c + 1,
                 BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
-            hh = _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h, T_IN_THREAD,
-                                    EXP2_FMA)
+            hh = _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h, T_IN_THREAD)
             dsum += dt
             h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
             Bt = Bt1
@@ -759,7 +738,7 @@ def _selective_scan_fwd_seg_kernel(
             _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
                 u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                 dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
-                T_IN_THREAD, EXP2_FMA)
+                T_IN_THREAD)
             dsum += dt
             h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     hend_row, dtsum_at = _seg_buffers_at(bidx, seg, offs_d, n_seg, dim,
@@ -785,7 +764,6 @@ def _selective_scan_fwd_tmajor_kernel(
     T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     GATE_SUM: tl.constexpr, WIDEN_BC: tl.constexpr = False,
     WIDEN_UD: tl.constexpr = False, STAGES: tl.constexpr = 1,
-    EXP2_FMA: tl.constexpr = 0,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -851,8 +829,7 @@ def _selective_scan_fwd_tmajor_kernel(
                 BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
         u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
-            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD,
-            EXP2_FMA)
+            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         y = tl.sum(hh * Ct.to(tl.float32)[:, :, None], axis=1)  # (T, D)
         if HAS_D:
             y += Dv[None, :] * u
@@ -1416,12 +1393,7 @@ class ScanConfig(NamedTuple):
     every lane of the scan's tile that holds a copy (four at 8 x 16, two
     at 16 x 8). ``pre_maxnreg`` caps the pre-pass's registers (no gain
     without spills, slower with them: ``benchmarks/NOTES.md``, 2026-12-05,
-    seventh part). ``exp2_fma = k > 0`` computes the decays of every k-th
-    step of the time-major forward's chunks on the FMA pipe
-    (:func:`~mmmamba.ops.triton_math.exp2_fma`, relative error below 1e-7)
-    instead of the special-function unit, which bounds both batch-8 scan
-    kernels (ncu: 71-77% of its peak, the FMA pipe at 31-38%);
-    ``pre_exp2_fma`` the same for the pre-pass. k must divide the chunk.
+    seventh part).
     """
     block_d: int
     block_l: int
@@ -1439,8 +1411,6 @@ class ScanConfig(NamedTuple):
     pre_stages: int = 1  # the same for a split forward's pre-pass
     pre_td_first: bool = False  # pre-pass: per-step math before relayout
     pre_maxnreg: int = 0  # >0: the pre-pass's register cap (``maxnreg``'s)
-    exp2_fma: int = 0  # time-major forward: every k-th step's decays on FMAs
-    pre_exp2_fma: int = 0  # the same for a split forward's pre-pass
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1851,12 +1821,6 @@ class TmajorFwdLaunch:
                              'saved-state spacing)')
         pre_d = config.pre_block_d or config.block_d
         pre_t = config.pre_block_t or block_t
-        for name, every, chunk in (('exp2_fma', config.exp2_fma, block_t),
-                                   ('pre_exp2_fma', config.pre_exp2_fma,
-                                    pre_t)):
-            if every and (every < 0 or chunk % every):
-                raise ValueError(f'time-major forward: {name}={every} must '
-                                 f'divide the chunk ({chunk} steps)')
         if config.pre_td_first and config.pre_stages > 1:
             raise ValueError('time-major forward: pre_td_first runs the '
                              'pre-pass with the register prefetch; it '
@@ -1895,8 +1859,7 @@ class TmajorFwdLaunch:
                 T_IN_THREAD=t_in_thread(pre_d, block_n, config.num_warps),
                 STAGES=config.pre_stages,
                 PREFETCH=config.prefetch and config.pre_stages <= 1,
-                TD_FIRST=config.pre_td_first,
-                EXP2_FMA=config.pre_exp2_fma)
+                TD_FIRST=config.pre_td_first)
             if config.pre_maxnreg:
                 self._pre_kwargs['maxnreg'] = config.pre_maxnreg
             # the kernels' layouts (_seg_buffers_at)
@@ -1916,8 +1879,7 @@ class TmajorFwdLaunch:
             SAVE_STATES=save_states, BLOCK_T=block_t,
             STATE_L=config.block_l, ACCUMULATE=accumulate, Z_AS_U=z_as_u,
             OUT_AS_U=out_as_u, GATE_SUM=gate_sum, STAGES=config.stages,
-            PREFETCH=config.prefetch and config.stages <= 1,
-            EXP2_FMA=config.exp2_fma)
+            PREFETCH=config.prefetch and config.stages <= 1)
         self._last_shape = (batch, dim, dstate)
         self._states_shape = ((batch, dim, n_state_chunks, dstate)
                               if save_states else None)
