@@ -549,13 +549,21 @@ def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
     Bt = Bt.to(tl.float32)
     dt_in, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS)
     b = (dt * u)[:, None, :] * Bt[:, :, None]
-    # Fold the carried state into step 0: b_0 <- a_0 h + b_0.
+    hh = _states(a, b, h, offs_t, T_IN_THREAD)
+    return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt, a
+
+
+@triton.jit
+def _states(a, b, h, offs_t, T_IN_THREAD: tl.constexpr):
+    """The states hh (T, N, D) of a chunk with decays ``a`` and inputs
+    ``b`` (T, N, D) from the carried state ``h`` (N, D): h folded into
+    step 0 (b_0 <- a_0 h + b_0), then the scan over T."""
     first = (offs_t == 0)[:, None, None]
     b0 = (_step_first(a, offs_t, T_IN_THREAD) * h
           + _step_first(b, offs_t, T_IN_THREAD))
     b = tl.where(first, b0[None, :, :], b)
     _, hh = tl.associative_scan((a, b), 0, _combine)
-    return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt, a
+    return hh
 
 
 @triton.jit
@@ -581,12 +589,7 @@ def _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h,
     dt, dt * u (T, D) and B (T, N)."""
     a = tl.exp2(dt[:, None, :] * A2[None, :, :])
     b = dtu[:, None, :] * Bt.to(tl.float32)[:, :, None]
-    first = (offs_t == 0)[:, None, None]
-    b0 = (_step_first(a, offs_t, T_IN_THREAD) * h
-          + _step_first(b, offs_t, T_IN_THREAD))
-    b = tl.where(first, b0[None, :, :], b)
-    _, hh = tl.associative_scan((a, b), 0, _combine)
-    return hh
+    return _states(a, b, h, offs_t, T_IN_THREAD)
 
 
 @triton.jit
