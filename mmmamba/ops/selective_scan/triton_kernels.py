@@ -519,19 +519,25 @@ def _tmajor_fwd_loads(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
 
 
 @triton.jit
-def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
-                   SOFTPLUS: tl.constexpr):
+def _step_dt(dt, bias, m_td, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr):
     """From loaded delta (T, D), any float dtype: delta + bias before the
-    softplus, the step dt (0 outside ``m_td``, so that a = 1 carries the
-    state through padded steps) and the decays a = exp(dt A), (T, N, D)
-    (``A2`` is A * log2(e), (N, D))."""
+    softplus, and the step dt (0 outside ``m_td``, so that a = 1 carries
+    the state through padded steps), fp32."""
     dt = dt.to(tl.float32)
     if HAS_BIAS:
         dt = dt + bias[None, :]
     dt_in = dt
     if SOFTPLUS:
         dt = softplus(dt)
-    dt = tl.where(m_td, dt, 0.0)
+    return dt_in, tl.where(m_td, dt, 0.0)
+
+
+@triton.jit
+def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
+                   SOFTPLUS: tl.constexpr):
+    """:func:`_step_dt`'s two, and the decays a = exp(dt A), (T, N, D)
+    (``A2`` is A * log2(e), (N, D))."""
+    dt_in, dt = _step_dt(dt, bias, m_td, HAS_BIAS, SOFTPLUS)
     return dt_in, dt, tl.exp2(dt[:, None, :] * A2[None, :, :])
 
 
@@ -571,14 +577,8 @@ def _td_steps(u, dt, offs_t, mask_d, bias, seqlen, c, HAS_BIAS: tl.constexpr,
               SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr):
     """Chunk ``c``'s steps dt (bias, softplus; 0 past the end) and dt * u,
     (T, D) fp32, from its loaded u and delta, in their layout."""
-    offs_l = c * BLOCK_T + offs_t
-    m_td = (offs_l < seqlen)[:, None] & mask_d[None, :]
-    dt = dt.to(tl.float32)
-    if HAS_BIAS:
-        dt = dt + bias[None, :]
-    if SOFTPLUS:
-        dt = softplus(dt)
-    dt = tl.where(m_td, dt, 0.0)
+    m_td = ((c * BLOCK_T + offs_t) < seqlen)[:, None] & mask_d[None, :]
+    _, dt = _step_dt(dt, bias, m_td, HAS_BIAS, SOFTPLUS)
     return dt, dt * u.to(tl.float32)
 
 
