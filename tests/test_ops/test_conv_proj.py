@@ -231,18 +231,21 @@ def test_triton_interpreter_conv_chunk_changes_nothing(monkeypatch, reverse):
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize('K,bias', [(4, True), (3, False), (2, True)])
 @pytest.mark.parametrize('reverse', [False, True])
-def test_triton_interpreter_row_group_changes_nothing(monkeypatch, reverse, K,
-                                                      bias, dtype):
+def test_triton_interpreter_row_group_and_prefetch_change_nothing(
+        monkeypatch, reverse, K, bias, dtype):
     """``row_group`` (the conv pass in groups of G rows, each shifted row
-    set loaded once): the same values bit for bit as the whole tile, at a
-    ragged L (37: partial groups and blocks, the sequence's edges inside
-    a group) and E (72: a partial channel chunk), G up to block_l."""
+    set loaded once) and ``prefetch`` (the next channel chunk's row sets
+    loaded before the current chunk's conv): the same values bit for bit
+    as the whole tile, at a ragged L (37: partial groups and blocks, the
+    sequence's edges inside a group) and E (72: a partial channel chunk,
+    and a prefetch beyond the last), G up to block_l."""
     from mmmamba.ops.conv_proj import triton_kernels as tk
     ins = make_inputs(2, 37, 72, K=K, bias=bias, dtype=dtype)
     outs = []
-    for g in (1, 2, 4, 16):
+    for g, prefetch in ((1, False), (2, False), (4, False), (1, True),
+                        (4, True), (16, False)):
         cfg = tk.ConvProjConfig(16, 32, 2, 1, True, block_ec=16,
-                                row_group=g)
+                                row_group=g, prefetch=prefetch)
         monkeypatch.setattr(tk, 'default_config', lambda *a, c=cfg: c)
         outs.append(conv1d_silu_proj(**ins, reverse=reverse,
                                      backend='triton'))
@@ -517,13 +520,14 @@ cfg = tk.FWD_CONFIG
 names = {p.name for p in tk._conv_proj_fwd_kernel.params if p.is_constexpr}
 n = 0
 x_loads = {}
-for dtype, reverse, group, bc_fp32 in (
-        ('bf16', False, cfg.row_group, False),
-        ('bf16', True, cfg.row_group, False),
-        ('fp32', False, cfg.row_group, False),
-        ('fp32', True, cfg.row_group, False),
-        ('bf16', False, 1, False),
-        ('bf16', True, cfg.row_group, True)):  # fp32 B and C (bc_fp32)
+for dtype, reverse, group, bc_fp32, prefetch in (
+        ('bf16', False, cfg.row_group, False, cfg.prefetch),
+        ('bf16', True, cfg.row_group, False, cfg.prefetch),
+        ('fp32', False, cfg.row_group, False, cfg.prefetch),
+        ('fp32', True, cfg.row_group, False, cfg.prefetch),
+        ('bf16', False, 1, False, False),
+        ('bf16', True, cfg.row_group, True, cfg.prefetch),  # fp32 B, C
+        ('bf16', True, cfg.row_group, True, not cfg.prefetch)):
     low_here = low - {'B', 'C'} if bc_fp32 else low
     consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
                   IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
@@ -531,7 +535,7 @@ for dtype, reverse, group, bc_fp32 in (
                   TWO_PASS=cfg.two_pass,
                   BLOCK_EC=cfg.block_ec or cfg.block_e,
                   HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse,
-                  ROW_GROUP=group)
+                  ROW_GROUP=group, PREFETCH=prefetch)
     assert names <= set(consts) | ones, names - set(consts)
     kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype,
                           low_here, ones, div16, cfg.num_warps, cfg.num_stages,
@@ -543,13 +547,14 @@ for dtype, reverse, group, bc_fp32 in (
     # the SiLU divides on the special-function unit (triton_math.silu),
     # not with tl.sigmoid's IEEE division
     assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
-    x_loads[dtype, reverse, group, bc_fp32] = ptx.count('ld.global.v4.b32')
+    x_loads[dtype, reverse, group, bc_fp32, prefetch] = ptx.count(
+        'ld.global.v4.b32')
     n += 1
 # the default's row groups: each shifted row set of x loaded once per
 # group (7 loads of 8 bf16 per group of 4 rows), not once per tap (16)
 assert cfg.row_group > 1
-assert (x_loads['bf16', False, cfg.row_group, False]
-        < x_loads['bf16', False, 1, False]), x_loads
+assert (x_loads['bf16', False, cfg.row_group, False, cfg.prefetch]
+        < x_loads['bf16', False, 1, False, False]), x_loads
 print(f'compiled {n}')
 """
 
@@ -560,11 +565,11 @@ def test_kernel_compiles_for_sm90():
     it for sm_90 offline (PTX and ptxas, no GPU needed) with its default
     launch configuration (the register cap in bf16), bf16 and fp32, both
     directions (the reverse one with the scan's step: bias and softplus),
-    and bf16 with fp32 B and C (``bc_fp32``);
-    in bf16 the projections must compile to tensor-core MMAs, and the
+    and bf16 with fp32 B and C (``bc_fp32``), with and without the conv
+    pass's ``prefetch``; in bf16 the projections must compile to tensor-core MMAs, and the
     SiLU to the approximate division (no IEEE one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
-    assert out.strip().split('\n')[-1] == 'compiled 6', out
+    assert out.strip().split('\n')[-1] == 'compiled 7', out
 
 
 # ---------------------------------------------------------------- GPU
@@ -645,22 +650,25 @@ def test_gpu_bc_fp32_same_values(dtype):
 @pytest.mark.parametrize('reverse', [False, True])
 @pytest.mark.parametrize('dtype', list(GPU_TOL))
 @pytest.mark.parametrize('batch,seqlen,dim', GPU_CASES)
-def test_gpu_row_group_bit_identical(monkeypatch, batch, seqlen, dim, dtype,
-                                     reverse):
-    """Compiled, ``row_group`` 4 and 8 give the outputs of 1 bit for bit
-    (the same taps in the same order: ptxas must contract them the same
-    way), with the taps as Vim's inference hands them ((K, E)-contiguous
-    in x's dtype) and the step's bias and softplus."""
+def test_gpu_row_group_and_prefetch_bit_identical(monkeypatch, batch, seqlen,
+                                                   dim, dtype, reverse):
+    """Compiled, ``row_group`` 4 and 8, and ``prefetch`` with 1 and 4,
+    give the outputs of 1 bit for bit (the same taps in the same order:
+    ptxas must contract them the same way), with the taps as Vim's
+    inference hands them ((K, E)-contiguous in x's dtype) and the step's
+    bias and softplus."""
     from mmmamba.ops.conv_proj import triton_kernels as tk
     ins = make_inputs(batch, seqlen, dim, dtype=dtype, device='cuda')
     ins['weight'] = ins['weight'].squeeze(1).t().to(dtype).contiguous().t()
     dt_bias = torch.randn(dim, device='cuda') - 2.0
     default = tk.default_config
     outs = []
-    for g in (1, 4, 8):
+    for g, prefetch in ((1, False), (4, False), (8, False), (1, True),
+                        (4, True)):
         monkeypatch.setattr(
             tk, 'default_config',
-            lambda *a, g=g: default(*a)._replace(row_group=g))
+            lambda *a, g=g, p=prefetch: default(*a)._replace(row_group=g,
+                                                             prefetch=p))
         with torch.no_grad():
             outs.append(conv1d_silu_proj(**ins, reverse=reverse,
                                          delta_bias=dt_bias,

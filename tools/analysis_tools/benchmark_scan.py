@@ -9,7 +9,9 @@ once, at the measured device-to-device copy bandwidth) and the exp floor
 (batch·dim·L·N exponentials at the measured exp2 throughput). Times are
 GPU times of calls queued back to back (``--timing queued``, the default,
 as ``triton.testing.do_bench``); ``--timing sync`` synchronises before each
-call, which adds each backend's host launch overhead. ``--layout
+call, which adds each backend's host launch overhead; ``--timing kernel``
+sums the device time of the kernels each call runs (torch.profiler: no
+host time, no launch gaps), the scan kernels alone. ``--layout
 channel-last`` gives the mmmamba backends u, delta and z (and the output
 gradient) as transposed views of (batch, L, dim) tensors, as Vim's fused
 mixer passes them (mamba-ssm needs contiguous ones, and gets those); B and
@@ -338,10 +340,15 @@ def run_gpu(args) -> List[Dict]:
                 # the oracle takes up to seconds per call: fewer repeats
                 reps = 3 if backend == 'reference' else args.repeats
                 try:
-                    queued = args.timing == 'queued'
-                    t_f = time_cuda(fwd, reps, queued=queued)
-                    t_fb = time_cuda(fwd_bwd, max(3, reps // 2),
-                                     queued=queued)
+                    if args.timing == 'kernel':
+                        t_f = sum(kernel_ms_by(fwd, reps, 3).values())
+                        t_fb = sum(kernel_ms_by(fwd_bwd, max(3, reps // 2),
+                                                3).values())
+                    else:
+                        queued = args.timing == 'queued'
+                        t_f = time_cuda(fwd, reps, queued=queued)
+                        t_fb = time_cuda(fwd_bwd, max(3, reps // 2),
+                                         queued=queued)
                 except torch.cuda.OutOfMemoryError:
                     torch.cuda.empty_cache()
                     continue
@@ -425,10 +432,12 @@ def main():
     parser.add_argument('--shapes', nargs='*', help='subset of shape names')
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument(
-        '--timing', choices=('queued', 'sync'), default='queued',
+        '--timing', choices=('queued', 'sync', 'kernel'), default='queued',
         help='queued: calls back to back, an event between each (GPU time '
         'while the host keeps ahead, as triton.testing.do_bench); sync: '
-        'synchronise before each call (adds the host launch overhead)')
+        'synchronise before each call (adds the host launch overhead); '
+        'kernel: the device time of the kernels (and copies) each call '
+        'runs, from torch.profiler (no host time, no launch gaps)')
     parser.add_argument(
         '--layout', choices=('contiguous', 'channel-last', 'vim'),
         default='contiguous',

@@ -86,12 +86,20 @@ class ConvProjConfig(NamedTuple):
         row_group: output rows per group G of the conv pass (power of
             two, <= ``block_l``; 1: the tile at once). The G + K - 1 row
             sets a group's outputs read are each loaded and widened once
-            (:func:`_conv_silu_rows`), not K times per output: offline
+            (:func:`_row_sets`), not K times per output: offline
             Triton 3.6 sm_90, Vim-Ti's bf16 inference call, the conv
             pass's loop 755 -> 578 instructions per 32 outputs a thread
             (G = 4) or 554 (G = 8), 168 registers either way, no stack
             (``benchmarks/NOTES.md``, session of 2026-12-05). The same u
             bit for bit (interpreter; compiled on the H200).
+        prefetch: the conv pass loads the next channel chunk's row sets
+            of x before the current chunk's conv, SiLU and stores (ncu,
+            H100, 1248² b8: 45% of the kernel's warp samples wait on
+            global loads, most on the conv pass's x). The same u bit for
+            bit. Not the default: kernel time -1.7% / -0.8% at 1248² b8
+            (forward / reverse), -0.6% / -0.8% at 1248² b64, +0.2% /
+            +0.3% at 2048² b8 (H100, ``benchmarks/session_1205h_h100/
+            callU``; ``benchmarks/NOTES.md``, 2026-12-05, eighth part).
     """
     block_l: int
     block_e: int
@@ -101,6 +109,7 @@ class ConvProjConfig(NamedTuple):
     block_ec: int = 0
     maxnreg: int = 0
     row_group: int = 1
+    prefetch: bool = False
 
 
 #: Default (:func:`default_config`): the lowest mean time relative to each
@@ -214,21 +223,15 @@ def _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e, seqlen,
 
 
 @triton.jit
-def _conv_silu_rows(x_base, w_ptr, bias_ptr, offs_g, offs_e, mask_e, seqlen,
-                    stride_xl, stride_we, stride_wk, K: tl.constexpr,
-                    HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
-                    G: tl.constexpr):
-    """:func:`_conv_silu` of the rows ``offs_g + j``, j < G (``offs_g``
-    steps by G): a tuple of G fp32 (NG, BLOCK_E) tiles. The G + K - 1 row
-    sets these taps read are loaded (and widened) once each and shared by
-    the outputs that need them: (G + K - 1) / G loads per output instead
-    of K. Each output sums the same taps in the same order, then the
-    bias, as :func:`_conv_silu`: the same u bit for bit."""
+def _row_sets(x_base, offs_g, offs_e, mask_e, seqlen, stride_xl,
+              K: tl.constexpr, REVERSE: tl.constexpr, G: tl.constexpr):
+    """The G + K - 1 row sets the outputs ``offs_g + j`` (j < G) read, as
+    loaded (x's dtype): row set m is x[offs_g + m - P] (causal) or
+    x[offs_g + m] (reverse), (NG, BLOCK_E) each, 0 outside the sequence
+    and beyond the channels."""
     P: tl.constexpr = K - 1
-    xdt = x_base.dtype.element_ty
     xs = ()
     for m in tl.static_range(G + P):
-        # row set m: x[offs_g + m - P] (causal) or x[offs_g + m] (reverse)
         if REVERSE:
             rows = offs_g + m
         else:
@@ -236,7 +239,24 @@ def _conv_silu_rows(x_base, w_ptr, bias_ptr, offs_g, offs_e, mask_e, seqlen,
         xs = xs + (tl.load(
             x_base + (rows[:, None] * stride_xl + offs_e[None, :]),
             mask=((rows >= 0) & (rows < seqlen))[:, None] & mask_e[None, :],
-            other=0.0).to(tl.float32), )
+            other=0.0), )
+    return xs
+
+
+@triton.jit
+def _conv_silu_sets(xs, w_ptr, bias_ptr, offs_e, mask_e, stride_we,
+                    stride_wk, K: tl.constexpr, HAS_BIAS: tl.constexpr,
+                    REVERSE: tl.constexpr, G: tl.constexpr):
+    """:func:`_conv_silu` of G rows from their row sets ``xs``
+    (:func:`_row_sets`): a tuple of G fp32 (NG, BLOCK_E) tiles. Each row
+    set is widened once and shared by the outputs that need it. Each
+    output sums the same taps in the same order, then the bias, as
+    :func:`_conv_silu`: the same u bit for bit."""
+    P: tl.constexpr = K - 1
+    xdt = xs[0].dtype
+    xf = ()
+    for m in tl.static_range(G + P):
+        xf = xf + (xs[m].to(tl.float32), )
     ws = ()
     for k in tl.static_range(K):
         wk = tl.load(w_ptr + offs_e * stride_we + k * stride_wk,
@@ -248,14 +268,14 @@ def _conv_silu_rows(x_base, w_ptr, bias_ptr, offs_g, offs_e, mask_e, seqlen,
         bias = _round_to(bias, xdt)
     outs = ()
     for j in tl.static_range(G):
-        a = tl.zeros((offs_g.shape[0], offs_e.shape[0]), dtype=tl.float32)
+        a = tl.zeros(xf[0].shape, dtype=tl.float32)
         for i in tl.static_range(K):
             # causal: tap i reads x[t - P + i] = row set j + i; reverse:
             # tap P - i reads x[t + i] = row set j + i
             if REVERSE:
-                a += ws[P - i][None, :] * xs[j + i]
+                a += ws[P - i][None, :] * xf[j + i]
             else:
-                a += ws[i][None, :] * xs[j + i]
+                a += ws[i][None, :] * xf[j + i]
         if HAS_BIAS:
             a += bias[None, :]
         outs = outs + (silu(a), )
@@ -295,7 +315,7 @@ def _conv_proj_fwd_kernel(
         BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
         TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
         HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
-        ROW_GROUP: tl.constexpr):
+        ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr):
     """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
     (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
     dtype of x. With HAS_DT_BIAS / DT_SOFTPLUS, delta is
@@ -316,23 +336,37 @@ def _conv_proj_fwd_kernel(
     # ROW_GROUP > 1: output rows in G interleaved sets, l0 + G g + j
     offs_g = pid_l * BLOCK_L \
         + ROW_GROUP * tl.arange(0, BLOCK_L // ROW_GROUP)
+    if PREFETCH:  # the first chunk's row sets of x
+        offs_first = tl.arange(0, BLOCK_EC)
+        xs = _row_sets(x_base, offs_g, offs_first, offs_first < dim,
+                       seqlen, stride_xl, K, REVERSE, ROW_GROUP)
     for e0 in range(0, dim, BLOCK_EC):
         offs_e = e0 + tl.arange(0, BLOCK_EC)
         mask_e = offs_e < dim
         u_ptrs = u_ptr + out_off + offs_l[:, None] * dim + offs_e[None, :]
         u_mask = mask_l[:, None] & mask_e[None, :]
-        # G = 1 keeps the timed tile code: _conv_silu_rows with G = 1 (the
+        # G = 1 keeps the timed tile code: row sets with G = 1 (the
         # same values) compiles to 8-10 more instructions a chunk and 8-24
         # more bytes of stack (offline sm_90)
-        if ROW_GROUP == 1:
+        if ROW_GROUP == 1 and not PREFETCH:
             u = _conv_silu(x_base, w_ptr, bias_ptr, offs_l, offs_e, mask_e,
                            seqlen, stride_xl, stride_we, stride_wk, K,
                            HAS_BIAS, REVERSE).to(dtype)  # the conv's dtype
             tl.store(u_ptrs, u, mask=u_mask)
         else:
-            us = _conv_silu_rows(x_base, w_ptr, bias_ptr, offs_g, offs_e,
-                                 mask_e, seqlen, stride_xl, stride_we,
-                                 stride_wk, K, HAS_BIAS, REVERSE, ROW_GROUP)
+            if PREFETCH:
+                # this chunk's row sets were loaded during the last
+                # chunk's math; the next chunk's are issued before it
+                cur = xs
+                offs_next = offs_e + BLOCK_EC
+                xs = _row_sets(x_base, offs_g, offs_next, offs_next < dim,
+                               seqlen, stride_xl, K, REVERSE, ROW_GROUP)
+            else:
+                cur = _row_sets(x_base, offs_g, offs_e, mask_e, seqlen,
+                                stride_xl, K, REVERSE, ROW_GROUP)
+            us = _conv_silu_sets(cur, w_ptr, bias_ptr, offs_e, mask_e,
+                                 stride_we, stride_wk, K, HAS_BIAS, REVERSE,
+                                 ROW_GROUP)
             for j in tl.static_range(ROW_GROUP):
                 rows = offs_g + j
                 tl.store(u_ptr + out_off + rows[:, None] * dim
@@ -443,6 +477,7 @@ class ConvProjLaunch:
             BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
             cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
             DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
+            PREFETCH=cfg.prefetch,
             num_warps=cfg.num_warps, num_stages=cfg.num_stages,
             **({'maxnreg': cfg.maxnreg}
                if cfg.maxnreg and x.element_size() <= 2 else {}))
