@@ -818,6 +818,54 @@ def test_gpu_pre_pass_td_first_matches(dtype, softplus):
     _assert_runs_match([td], plain, tol)
 
 
+def _widen_runs(device, dtype, batch, dim, seqlen):
+    """The split inference forward with ``config=None`` (Vim's second
+    direction, :func:`_dir2_inputs`, with delta's bias and softplus in the
+    scan) on 16-bit N-last B and C, then on their fp32 copies: [(out,
+    last_state, config)] of each, and the 16-bit config default_config
+    gives."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
+                                                 seqlen)
+    if dtype == torch.float32:  # else the 16-bit dtype of the inputs
+        B, C = B.to(torch.float16), C.to(torch.float16)
+    assert B.stride(2) == 1  # N-last views
+    bias = 0.5 * torch.randn(dim, device=device) - 1.0
+    runs = []
+    for b, c in ((B, C), (B.float(), C.float())):
+        out, last, _, cfg = tk.selective_scan_fwd(
+            u, delta, A, b, c, D, z, bias, True, False, reverse=True,
+            out=base.clone(), out_scale=0.5, gate_sum=True)
+        runs.append((out, last, cfg))
+    return runs, tk.fwd_config(u, B, False)
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_split_forward_widens_16bit_bc():
+    """With ``config=None`` a split inference forward on 16-bit B and C
+    runs the pipelined 8-step main kernel on fp32 copies of them
+    (:func:`fp32_bc_pays`): the config of fp32 B and C, and their output
+    and last state bit for bit."""
+    (narrow, wide), cfg16 = _widen_runs('cpu', torch.float32, 1, 32, 256)
+    assert cfg16.n_seg > 1 and cfg16.stages > 1 and cfg16.block_t == 4
+    assert narrow[2] == wide[2] and wide[2].block_t == 8
+    assert torch.equal(narrow[0], wide[0]) and torch.equal(narrow[1],
+                                                           wide[1])
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
+def test_gpu_split_forward_widens_16bit_bc(dtype):
+    """Compiled, the same at Vim-Ti's 1248² batch 8 (384 channels, 6085
+    steps, 16 segments): 16-bit B and C give the fp32 copies' output and
+    last state bit for bit."""
+    (narrow, wide), cfg16 = _widen_runs('cuda', dtype, 8, 384, 6085)
+    assert cfg16.stages > 1 and narrow[2] == wide[2]
+    assert torch.equal(narrow[0], wide[0]) and torch.equal(narrow[1],
+                                                           wide[1])
+
+
 # ------------------------------------------- triton: strided layouts
 
 

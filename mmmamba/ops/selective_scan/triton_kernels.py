@@ -1579,6 +1579,19 @@ def fwd_config(u: Tensor, B: Tensor, save_states: bool) -> ScanConfig:
                           bc_itemsize=B.element_size())
 
 
+def fp32_bc_pays(config: ScanConfig, B: Tensor) -> bool:
+    """Whether :func:`selective_scan_fwd` (``config=None``) widens 16-bit
+    B and C to fp32 before it launches: where :func:`default_config`
+    software-pipelines the main kernel (the split batch-8 inference tile),
+    which takes 8-step chunks only with fp32 B and C. The same values in,
+    so the same outputs bit for bit; the two casts read and write ~6 bytes
+    per element of B and C. H100, the public op's kernel ms per call, Vim's
+    layout, bf16 with D, z, bias and softplus, plain -> widened (copies
+    included): 1248² b8 0.2656 -> 0.2513, 2048² b8 0.6926 -> 0.6489
+    (``benchmarks/session_1205h_h100/callV``)."""
+    return B.element_size() < 4 and config.stages > 1
+
+
 def t_in_thread(block_d: int, block_n: int, num_warps: int) -> bool:
     """Whether Triton's default layout of a time-major (BLOCK_T, BLOCK_N,
     BLOCK_D) tile keeps all T steps of an element in one thread: lanes,
@@ -1706,6 +1719,9 @@ def selective_scan_fwd(
     dpg = dim // n_groups
     if config is None:
         config = fwd_config(u, B, save_states)
+        if fp32_bc_pays(config, B):
+            B, C = B.float(), C.float()  # strides kept (N-last stays so)
+            config = fwd_config(u, B, save_states)
     _check_block_d(config, dpg)
     if (config.pre_block_d or config.pre_block_t) and (
             config.steps or not config.block_t):
