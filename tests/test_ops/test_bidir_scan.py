@@ -12,6 +12,7 @@ contiguous ones; ``torch.compile(fullgraph=True)`` through the custom ops.
 Tier 2 (marked ``gpu``): Vim-Ti sizes in fp32 / bf16 against the fp32
 oracle.
 """
+import contextlib
 from typing import Dict, Optional
 
 import pytest
@@ -629,3 +630,41 @@ def test_into_custom_op_opcheck():
             tb._into_op, (out.clone(), u, delta, A, B, C, D,
                           ins['z'].detach(), bias, True, True, 0.5,
                           accumulate, accumulate))
+
+
+_GRAD_MODES = {
+    'grad': contextlib.nullcontext,
+    'no_grad': torch.no_grad,
+    'inference_mode': torch.inference_mode,
+}
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('mode', list(_GRAD_MODES))
+def test_triton_saves_states_only_when_grad_is_needed(monkeypatch, mode):
+    """The bidirectional scan's autograd Function saves the backward's chunk states
+    exactly when a gradient will be taken: not under ``torch.no_grad`` or
+    ``inference_mode`` although its inputs (a model's parameters, say)
+    require grad, which is all ``ctx.needs_input_grad`` sees. The output
+    does not depend on it."""
+    from mmmamba.ops.selective_scan import triton as mod
+    seen = []
+    real = mod._bidir_fwd
+
+    def spy(*args, **kwargs):
+        seen.append(args[3])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, '_bidir_fwd', spy)
+    ins = make_inputs(1, 4, 2, 12)
+
+    def run():
+        return call(bidir_selective_scan, ins, backend='triton')
+
+    with _GRAD_MODES[mode]():
+        out = run()
+    assert seen == [mode == 'grad']
+    assert out.requires_grad == (mode == 'grad')
+    with torch.no_grad():
+        want = run()
+    assert torch.equal(out.detach(), want)

@@ -8,6 +8,7 @@ conftest) against the oracle at tiny sizes: output and every gradient.
 Tier 2 (marked ``gpu``): the Triton kernels at VMamba-T's stage shapes in
 fp32/fp16/bf16 against the fp32 oracle.
 """
+import contextlib
 from typing import Dict, Optional
 
 import pytest
@@ -382,3 +383,41 @@ def test_gpu_triton_stage1_batch128_bf16():
     ins = make_inputs(128, 96, 1, 56, 56, dtype=torch.bfloat16,
                       device='cuda')
     _assert_matches_oracle(ins, *GPU_TOL[torch.bfloat16])
+
+
+_GRAD_MODES = {
+    'grad': contextlib.nullcontext,
+    'no_grad': torch.no_grad,
+    'inference_mode': torch.inference_mode,
+}
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('mode', list(_GRAD_MODES))
+def test_triton_saves_states_only_when_grad_is_needed(monkeypatch, mode):
+    """The fused SS2D scan's autograd Function saves the backward's chunk states
+    exactly when a gradient will be taken: not under ``torch.no_grad`` or
+    ``inference_mode`` although its inputs (a model's parameters, say)
+    require grad, which is all ``ctx.needs_input_grad`` sees. The output
+    does not depend on it."""
+    from mmmamba.ops.ss2d_scan import triton as mod
+    seen = []
+    real = mod.ss2d_scan_fwd
+
+    def spy(*args, **kwargs):
+        seen.append(args[10])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, 'ss2d_scan_fwd', spy)
+    ins = make_inputs(1, 2, 1, 3, 4)
+
+    def run():
+        return ss2d_scan(**ins, backend='triton')
+
+    with _GRAD_MODES[mode]():
+        out = run()
+    assert seen == [mode == 'grad']
+    assert out.requires_grad == (mode == 'grad')
+    with torch.no_grad():
+        want = run()
+    assert torch.equal(out.detach(), want)

@@ -59,10 +59,13 @@ class SelectiveScanTritonFn(torch.autograd.Function):
     def forward(ctx, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                 C: Tensor, D: Optional[Tensor], z: Optional[Tensor],
                 delta_bias: Optional[Tensor], delta_softplus: bool,
-                return_last_state: bool, reverse: bool = False):
+                return_last_state: bool, reverse: bool, need_grad: bool):
+        """``need_grad``: the caller's :func:`grad_needed` of the inputs.
+        ``ctx.needs_input_grad`` cannot tell: it follows requires_grad
+        alone, also under ``torch.no_grad`` / ``inference_mode``, and
+        grad mode is off inside ``forward``."""
         u, delta, z = map(scan_layout, (u, delta, z))
         A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
-        need_grad = any(ctx.needs_input_grad[:8])
         out, last, states, config = selective_scan_fwd(
             u, delta, A32, B, C, D32, z, bias32, delta_softplus, need_grad,
             reverse=reverse)
@@ -88,7 +91,7 @@ class SelectiveScanTritonFn(torch.autograd.Function):
         return (du, ddelta, dA.to(a_dtype), dB.to(B.dtype), dC.to(C.dtype),
                 None if dD is None else dD.to(d_dtype), dz,
                 None if dbias is None else dbias.to(bias_dtype), None, None,
-                None)
+                None, None)
 
 
 # ---------------------------------------------------------------------------
@@ -290,9 +293,10 @@ def selective_scan_triton(
         return _selective_scan_triton_op(u, delta, A, B, C, D, z, delta_bias,
                                          delta_softplus, return_last_state,
                                          reverse)
-    return SelectiveScanTritonFn.apply(u, delta, A, B, C, D, z, delta_bias,
-                                       delta_softplus, return_last_state,
-                                       reverse)
+    return SelectiveScanTritonFn.apply(
+        u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+        return_last_state, reverse,
+        grad_needed(u, delta, A, B, C, D, z, delta_bias))
 
 
 # ---------------------------------------------------------------------------
@@ -390,9 +394,12 @@ class BidirSelectiveScanTritonFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, *args):
-        tensors, (delta_softplus, out_scale) = args[:-2], args[-2:]
+        """``args``: the 15 tensors, delta_softplus, out_scale and the
+        caller's :func:`grad_needed` of the tensors (as
+        :class:`SelectiveScanTritonFn`'s ``need_grad``)."""
+        tensors, (delta_softplus, out_scale, need_grad) = (args[:-3],
+                                                           args[-3:])
         prepared = _bidir_prepare(tensors)
-        need_grad = any(ctx.needs_input_grad[:len(tensors)])
         out, states_f, states_b, block_l_f, block_l_b = _bidir_fwd(
             prepared, delta_softplus, out_scale, need_grad)
         if need_grad:
@@ -408,7 +415,7 @@ class BidirSelectiveScanTritonFn(torch.autograd.Function):
         block_l_f, block_l_b, delta_softplus, out_scale = ctx.meta
         grads = _bidir_bwd(prepared, states_f, states_b, block_l_f,
                            block_l_b, grad_out, delta_softplus, out_scale)
-        return _cast_grads(grads, ctx.specs) + (None, None)
+        return _cast_grads(grads, ctx.specs) + (None, None, None)
 
 
 @custom_op('mmmamba::bidir_selective_scan_triton_fwd')
@@ -561,7 +568,8 @@ def bidir_selective_scan_triton(
             _forward_block_l(u_f, args[3], save_states),
             _forward_block_l(u_b, args[_DIR_ARGS + 3], save_states))
         return out
-    return BidirSelectiveScanTritonFn.apply(*args, delta_softplus, out_scale)
+    return BidirSelectiveScanTritonFn.apply(*args, delta_softplus, out_scale,
+                                            grad_needed(*args))
 
 
 # ---------------------------------------------------------------------------

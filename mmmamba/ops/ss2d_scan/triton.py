@@ -37,12 +37,14 @@ class SS2DScanTritonFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                 C: Tensor, D: Optional[Tensor], delta_bias: Optional[Tensor],
-                delta_softplus: bool) -> Tensor:
+                delta_softplus: bool, need_grad: bool) -> Tensor:
+        """``need_grad``: the caller's ``grad_needed`` of the inputs
+        (``ctx.needs_input_grad`` follows requires_grad alone, also under
+        ``torch.no_grad`` / ``inference_mode``)."""
         batch, dim, height, width = x.shape
         u = x.reshape(batch, dim, height * width).contiguous()
         delta, B, C = delta.contiguous(), B.contiguous(), C.contiguous()
         A32, D32, bias32 = _fp32(A), _fp32(D), _fp32(delta_bias)
-        need_grad = any(ctx.needs_input_grad[:7])
         out, states, config = ss2d_scan_fwd(u, delta, A32, B, C, D32, bias32,
                                             height, width, delta_softplus,
                                             need_grad)
@@ -66,7 +68,7 @@ class SS2DScanTritonFn(torch.autograd.Function):
         return (du.view(u.shape[0], u.shape[1], height, width), ddelta,
                 dA.to(a_dtype), dB.to(B.dtype), dC.to(C.dtype),
                 None if dD is None else dD.to(d_dtype),
-                None if dbias is None else dbias.to(bias_dtype), None)
+                None if dbias is None else dbias.to(bias_dtype), None, None)
 
 
 # ---------------------------------------------------------------------------
@@ -248,5 +250,6 @@ def ss2d_scan_triton(x: Tensor,
     if use_custom_ops():
         return _ss2d_scan_triton_op(x, delta, A, B, C, D, delta_bias,
                                     delta_softplus)
-    return SS2DScanTritonFn.apply(x, delta, A, B, C, D, delta_bias,
-                                  delta_softplus)
+    return SS2DScanTritonFn.apply(
+        x, delta, A, B, C, D, delta_bias, delta_softplus,
+        grad_needed(x, delta, A, B, C, D, delta_bias))
