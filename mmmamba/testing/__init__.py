@@ -21,8 +21,42 @@ requires_mamba_ssm = pytest.mark.skipif(
 __all__ = [
     'requires_cuda', 'requires_triton', 'requires_triton_interpreter',
     'requires_mamba_ssm', 'parity_fixture_path', 'load_parity_fixture',
-    'load_script', 'run_compiler_script'
+    'load_script', 'run_compiler_script', 'GRAD_MODES',
+    'check_saves_states_only_with_grad'
 ]
+
+#: Grad modes a forward may run under, by name: grad recorded, no_grad,
+#: inference_mode.
+GRAD_MODES = {
+    'grad': torch.enable_grad,
+    'no_grad': torch.no_grad,
+    'inference_mode': torch.inference_mode,
+}
+
+
+def check_saves_states_only_with_grad(monkeypatch, module, launcher: str,
+                                      flag_index: int, run, mode: str):
+    """Assert that an autograd Function asks its forward launcher
+    (``module.<launcher>``, whose positional argument ``flag_index`` says
+    whether to save the backward's states) to save them exactly when a
+    gradient will be taken: ``run()`` (inputs that require grad) under
+    ``GRAD_MODES[mode]``. ``ctx.needs_input_grad`` would say True under
+    no_grad and inference_mode too. The output must not depend on it."""
+    seen = []
+    real = getattr(module, launcher)
+
+    def spy(*args, **kwargs):
+        seen.append(args[flag_index])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, launcher, spy)
+    with GRAD_MODES[mode]():
+        out = run()
+    assert seen == [mode == 'grad']
+    assert out.requires_grad == (mode == 'grad')
+    with torch.no_grad():
+        want = run()
+    assert torch.equal(out.detach(), want)
 
 
 def run_compiler_script(code: str, timeout: int = 600) -> str:

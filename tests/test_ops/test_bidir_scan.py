@@ -12,7 +12,6 @@ contiguous ones; ``torch.compile(fullgraph=True)`` through the custom ops.
 Tier 2 (marked ``gpu``): Vim-Ti sizes in fp32 / bf16 against the fp32
 oracle.
 """
-import contextlib
 from typing import Dict, Optional
 
 import pytest
@@ -20,7 +19,8 @@ import torch
 
 from mmmamba.ops import (bidir_selective_scan, selective_scan_into,
                          selective_scan_ref)
-from mmmamba.testing import (requires_cuda, requires_triton,
+from mmmamba.testing import (GRAD_MODES, check_saves_states_only_with_grad,
+                             requires_cuda, requires_triton,
                              requires_triton_interpreter)
 
 DIR_NAMES = ('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
@@ -632,39 +632,18 @@ def test_into_custom_op_opcheck():
                           accumulate, accumulate))
 
 
-_GRAD_MODES = {
-    'grad': contextlib.nullcontext,
-    'no_grad': torch.no_grad,
-    'inference_mode': torch.inference_mode,
-}
-
-
 @requires_triton_interpreter
-@pytest.mark.parametrize('mode', list(_GRAD_MODES))
+@pytest.mark.parametrize('mode', list(GRAD_MODES))
 def test_triton_saves_states_only_when_grad_is_needed(monkeypatch, mode):
-    """The bidirectional scan's autograd Function saves the backward's chunk states
-    exactly when a gradient will be taken: not under ``torch.no_grad`` or
-    ``inference_mode`` although its inputs (a model's parameters, say)
-    require grad, which is all ``ctx.needs_input_grad`` sees. The output
-    does not depend on it."""
+    """The bidirectional scan's autograd Function saves the backward's chunk
+    states exactly when a gradient will be taken: not under
+    ``torch.no_grad`` or ``inference_mode`` although its inputs (a model's
+    parameters, say) require grad."""
     from mmmamba.ops.selective_scan import triton as mod
-    seen = []
-    real = mod._bidir_fwd
-
-    def spy(*args, **kwargs):
-        seen.append(args[3])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(mod, '_bidir_fwd', spy)
     ins = make_inputs(1, 4, 2, 12)
 
     def run():
         return call(bidir_selective_scan, ins, backend='triton')
 
-    with _GRAD_MODES[mode]():
-        out = run()
-    assert seen == [mode == 'grad']
-    assert out.requires_grad == (mode == 'grad')
-    with torch.no_grad():
-        want = run()
-    assert torch.equal(out.detach(), want)
+    check_saves_states_only_with_grad(monkeypatch, mod, '_bidir_fwd', 3,
+                                      run, mode)

@@ -7,7 +7,6 @@ Triton's interpreter (TRITON_INTERPRET=1, set by conftest) at small sizes.
 Tier 2 (marked ``gpu``): every available GPU backend at real sizes and all
 dtypes against the fp32 reference.
 """
-import contextlib
 import importlib
 import itertools
 import os
@@ -21,7 +20,8 @@ import torch.nn.functional as F
 from mmmamba.ops import (available_backends, check_backend, resolve_backend,
                          selective_scan, selective_scan_into,
                          selective_scan_ref)
-from mmmamba.testing import (requires_cuda, requires_mamba_ssm,
+from mmmamba.testing import (GRAD_MODES, check_saves_states_only_with_grad,
+                            requires_cuda, requires_mamba_ssm,
                             requires_triton, requires_triton_interpreter,
                             run_compiler_script)
 
@@ -1794,39 +1794,18 @@ def test_gpu_step_loop_forward_matches_time_major(dtype, batch, dim, dstate,
                                    atol=g_atol * b.float().abs().max().item())
 
 
-_GRAD_MODES = {
-    'grad': contextlib.nullcontext,
-    'no_grad': torch.no_grad,
-    'inference_mode': torch.inference_mode,
-}
-
-
 @requires_triton_interpreter
-@pytest.mark.parametrize('mode', list(_GRAD_MODES))
+@pytest.mark.parametrize('mode', list(GRAD_MODES))
 def test_triton_saves_states_only_when_grad_is_needed(monkeypatch, mode):
     """The Triton scan's autograd Function saves the backward's chunk states
     exactly when a gradient will be taken: not under ``torch.no_grad`` or
     ``inference_mode`` although its inputs (a model's parameters, say)
-    require grad, which is all ``ctx.needs_input_grad`` sees. The output
-    does not depend on it."""
+    require grad."""
     from mmmamba.ops.selective_scan import triton as mod
-    seen = []
-    real = mod.selective_scan_fwd
-
-    def spy(*args, **kwargs):
-        seen.append(args[9])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(mod, 'selective_scan_fwd', spy)
     ins = make_inputs(1, 4, 2, 12, 1, dtype=torch.float32)
 
     def run():
         return selective_scan(**ins, delta_softplus=True, backend='triton')
 
-    with _GRAD_MODES[mode]():
-        out = run()
-    assert seen == [mode == 'grad']
-    assert out.requires_grad == (mode == 'grad')
-    with torch.no_grad():
-        want = run()
-    assert torch.equal(out.detach(), want)
+    check_saves_states_only_with_grad(monkeypatch, mod,
+                                      'selective_scan_fwd', 9, run, mode)

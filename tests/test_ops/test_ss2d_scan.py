@@ -8,7 +8,6 @@ conftest) against the oracle at tiny sizes: output and every gradient.
 Tier 2 (marked ``gpu``): the Triton kernels at VMamba-T's stage shapes in
 fp32/fp16/bf16 against the fp32 oracle.
 """
-import contextlib
 from typing import Dict, Optional
 
 import pytest
@@ -17,7 +16,8 @@ import torch.nn.functional as F
 
 from mmmamba.ops import (cross_scan_ref, scan_positions, ss2d_scan,
                          ss2d_scan_ref)
-from mmmamba.testing import (requires_cuda, requires_triton,
+from mmmamba.testing import (GRAD_MODES, check_saves_states_only_with_grad,
+                             requires_cuda, requires_triton,
                              requires_triton_interpreter, run_compiler_script)
 
 NAMES = ('x', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
@@ -385,39 +385,18 @@ def test_gpu_triton_stage1_batch128_bf16():
     _assert_matches_oracle(ins, *GPU_TOL[torch.bfloat16])
 
 
-_GRAD_MODES = {
-    'grad': contextlib.nullcontext,
-    'no_grad': torch.no_grad,
-    'inference_mode': torch.inference_mode,
-}
-
-
 @requires_triton_interpreter
-@pytest.mark.parametrize('mode', list(_GRAD_MODES))
+@pytest.mark.parametrize('mode', list(GRAD_MODES))
 def test_triton_saves_states_only_when_grad_is_needed(monkeypatch, mode):
-    """The fused SS2D scan's autograd Function saves the backward's chunk states
-    exactly when a gradient will be taken: not under ``torch.no_grad`` or
-    ``inference_mode`` although its inputs (a model's parameters, say)
-    require grad, which is all ``ctx.needs_input_grad`` sees. The output
-    does not depend on it."""
+    """The fused SS2D scan's autograd Function saves the backward's chunk
+    states exactly when a gradient will be taken: not under
+    ``torch.no_grad`` or ``inference_mode`` although its inputs (a model's
+    parameters, say) require grad."""
     from mmmamba.ops.ss2d_scan import triton as mod
-    seen = []
-    real = mod.ss2d_scan_fwd
-
-    def spy(*args, **kwargs):
-        seen.append(args[10])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(mod, 'ss2d_scan_fwd', spy)
     ins = make_inputs(1, 2, 1, 3, 4)
 
     def run():
         return ss2d_scan(**ins, backend='triton')
 
-    with _GRAD_MODES[mode]():
-        out = run()
-    assert seen == [mode == 'grad']
-    assert out.requires_grad == (mode == 'grad')
-    with torch.no_grad():
-        want = run()
-    assert torch.equal(out.detach(), want)
+    check_saves_states_only_with_grad(monkeypatch, mod, 'ss2d_scan_fwd', 10,
+                                      run, mode)
