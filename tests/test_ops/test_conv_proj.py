@@ -566,8 +566,9 @@ def test_kernel_compiles_for_sm90():
     launch configuration (the register cap in bf16), bf16 and fp32, both
     directions (the reverse one with the scan's step: bias and softplus),
     and bf16 with fp32 B and C (``bc_fp32``), with and without the conv
-    pass's ``prefetch``; in bf16 the projections must compile to tensor-core MMAs, and the
-    SiLU to the approximate division (no IEEE one anywhere)."""
+    pass's ``prefetch``; in bf16 the projections must compile to
+    tensor-core MMAs, and the SiLU to the approximate division (no IEEE
+    one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
     assert out.strip().split('\n')[-1] == 'compiled 7', out
 

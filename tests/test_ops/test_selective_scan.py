@@ -540,17 +540,25 @@ def _dir2_inputs(device, dtype, batch, dim, seqlen):
     return u, delta, A, B, C, D, z, base
 
 
-def _dir2_runs(inputs, configs):
+def _dir2_runs(inputs, configs, bias=None):
     """The forward of each config on :func:`_dir2_inputs`, reversed, the
-    gate on the sum onto a copy of ``base``: [(out, last_state)]."""
+    gate on the sum onto a copy of ``base``; with ``bias``, delta's bias
+    and softplus in the scan: [(out, last_state)]."""
+    return [run[:2] for run in _dir2_runs_configs(inputs, configs, bias)]
+
+
+def _dir2_runs_configs(inputs, configs, bias=None):
+    """:func:`_dir2_runs` with the configuration each run used (a config
+    may be None: the launcher's default): [(out, last_state, config)]."""
     from mmmamba.ops.selective_scan import triton_kernels as tk
     u, delta, A, B, C, D, z, base = inputs
     runs = []
     for cfg in configs:
-        out, last, _, _ = tk.selective_scan_fwd(
-            u, delta, A, B, C, D, z, None, False, False, config=cfg,
-            reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
-        runs.append((out, last))
+        out, last, _, used = tk.selective_scan_fwd(
+            u, delta, A, B, C, D, z, bias, bias is not None, False,
+            config=cfg, reverse=True, out=base.clone(), out_scale=0.5,
+            gate_sum=True)
+        runs.append((out, last, used))
     return runs
 
 
@@ -756,15 +764,11 @@ def _td_first_runs(device, dtype, batch, dim, seqlen, n_seg, softplus):
     B, C = B.float(), C.float()
     bias = (0.5 * torch.randn(dim, device=device) - 1.0) if softplus \
         else None
-    runs = []
-    for td_first in (False, True):
-        cfg = tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
-                            n_seg=n_seg, widen_bc=True, pre_block_d=8,
-                            pre_block_t=16, pre_td_first=td_first)
-        out, last, _, _ = tk.selective_scan_fwd(
-            u, delta, A, B, C, D, z, bias, softplus, False, config=cfg,
-            reverse=True, out=base.clone(), out_scale=0.5, gate_sum=True)
-        runs.append((out, last))
+    configs = [tk.ScanConfig(32, 8, 1, prefetch=True, block_t=4,
+                             n_seg=n_seg, widen_bc=True, pre_block_d=8,
+                             pre_block_t=16, pre_td_first=td_first)
+               for td_first in (False, True)]
+    runs = _dir2_runs((u, delta, A, B, C, D, z, base), configs, bias)
     return runs, (u, delta, A, B, C, D, z, base, bias)
 
 
@@ -832,12 +836,9 @@ def _widen_runs(device, dtype, batch, dim, seqlen):
         B, C = B.to(torch.float16), C.to(torch.float16)
     assert B.stride(2) == 1  # N-last views
     bias = 0.5 * torch.randn(dim, device=device) - 1.0
-    runs = []
-    for b, c in ((B, C), (B.float(), C.float())):
-        out, last, _, cfg = tk.selective_scan_fwd(
-            u, delta, A, b, c, D, z, bias, True, False, reverse=True,
-            out=base.clone(), out_scale=0.5, gate_sum=True)
-        runs.append((out, last, cfg))
+    runs = [_dir2_runs_configs((u, delta, A, b, c, D, z, base), [None],
+                               bias)[0]
+            for b, c in ((B, C), (B.float(), C.float()))]
     return runs, tk.fwd_config(u, B, False)
 
 
