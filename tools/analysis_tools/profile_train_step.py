@@ -22,8 +22,8 @@ flip/cat kernels and cuDNN's layout transforms.
 Example::
 
     python tools/analysis_tools/profile_train_step.py vim-tiny vmamba-tiny \\
-        'vmamba-fused={"type": "mmmamba.VMamba", "arch": "tiny",
-                       "drop_path_rate": 0.2, "fuse_cross_scan": true}'
+        'vmamba-unfused={"type": "mmmamba.VMamba", "arch": "tiny",
+                         "drop_path_rate": 0.2, "fuse_cross_scan": false}'
 """
 import argparse
 import collections

@@ -328,9 +328,10 @@ class VMamba(BaseModule):
         cross_scan_backend (str): :func:`mmmamba.ops.cross_scan` backend.
             Defaults to 'auto'.
         fuse_cross_scan (bool): SS2D's fused core on the Triton scan
-            backend (see :class:`~mmmamba.models.layers.SS2D`; opt-in
-            until the timings decide, ``benchmarks/NOTES.md``, "Fused SS2D
-            scan"). Defaults to False.
+            backend (see :class:`~mmmamba.models.layers.SS2D`; other scan
+            backends always run the unfused core). Defaults to True (the
+            faster path at every model and measure timed,
+            ``benchmarks/session_1205i_h100/callX``).
         norm_backend (str): backend of every channel-first
             :class:`~mmmamba.models.layers.LayerNorm2d`
             (:func:`mmmamba.ops.layer_norm2d.layer_norm_2d`): ``'auto'``,
@@ -361,7 +362,7 @@ class VMamba(BaseModule):
                  force_fp32: Optional[bool] = None,
                  scan_backend: str = 'auto',
                  cross_scan_backend: str = 'auto',
-                 fuse_cross_scan: bool = False,
+                 fuse_cross_scan: bool = True,
                  norm_backend: str = 'auto',
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)

@@ -335,13 +335,13 @@ def test_explicit_overrides():
 
 
 def test_fuse_cross_scan_reaches_every_ss2d():
-    ops = [m for m in VMamba(arch=TINY, fuse_cross_scan=True).modules()
-           if type(m).__name__ == 'SS2D']
-    assert len(ops) == 5 and all(op.fuse_cross_scan for op in ops)
-    # opt-in: off unless asked for
-    assert not any(op.fuse_cross_scan
-                   for op in VMamba(arch=TINY).modules()
-                   if type(op).__name__ == 'SS2D')
+    def flags(**kwargs):
+        model = VMamba(arch=TINY, **kwargs)
+        return [m.fuse_cross_scan for m in model.modules()
+                if type(m).__name__ == 'SS2D']
+
+    assert flags() == [True] * 5  # the default
+    assert flags(fuse_cross_scan=False) == [False] * 5
 
 
 def test_norm_backend_reaches_every_layer_norm_2d():

@@ -259,12 +259,35 @@ def test_fused_core_only_for_the_triton_backend(monkeypatch):
     """On CPU 'auto' resolves to the reference scan: the unfused path runs,
     whatever ``fuse_cross_scan`` says."""
     monkeypatch.delenv('MMMAMBA_SCAN_BACKEND', raising=False)
-    assert not SS2D(8).fuse_cross_scan  # opt-in
-    m = SS2D(8, fuse_cross_scan=True)
+    assert not SS2D(8, fuse_cross_scan=False).fuse_cross_scan
+    m = SS2D(8)  # fused by default
+    assert m.fuse_cross_scan
     calls = _spy_fused(monkeypatch, m)
     m(torch.randn(1, 8, 3, 2)).sum().backward()
     assert calls == []
     assert 'fuse_cross_scan=True' in repr(m)
+
+
+@requires_triton_interpreter
+def test_flop_count_traces_the_unfused_core(monkeypatch):
+    """Under torch.jit tracing the fused default runs the unfused core,
+    whose scans the FLOP counter counts: the same totals as the unfused
+    instance, scans included; the fused kernels are not traced."""
+    from mmmamba.utils.flops import count_flops
+    torch.manual_seed(0)
+    m = SS2D(8, scan_backend='triton').eval()
+    calls = _spy_fused(monkeypatch, m)
+    x = torch.randn(1, 8, 4, 3)
+    fused = count_flops(m, (x, ))
+    m.fuse_cross_scan = False
+    unfused = count_flops(m, (x, ))
+    assert calls == []
+    assert fused.scan > 0 and fused.scan == unfused.scan
+    assert fused.total == unfused.total
+    m.fuse_cross_scan = True
+    with torch.no_grad():
+        m(x)
+    assert len(calls) == 1  # outside tracing the fused core runs
 
 
 @pytest.mark.gpu
