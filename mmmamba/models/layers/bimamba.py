@@ -470,7 +470,8 @@ class BiMamba(BaseModule):
             tuple: (A, taps, conv bias or None, x_proj weight, dt_proj
             weight).
         """
-        return self._inference_state(dtype).params[reverse]
+        # int(): Dynamo (torch 2.11) refuses a bool as a tuple index
+        return self._inference_state(dtype).params[int(reverse)]
 
     def _inference_sources(self) -> Iterator[Optional[Tensor]]:
         """The parameters :meth:`_inference_state` is made from, in the
@@ -611,15 +612,15 @@ class BiMamba(BaseModule):
         scale = 0.5 if self.divide_output else 1.0
         made = []
         for reverse in (False, True):
-            A, *weights = state.params[reverse]
-            D, dt_bias = state.scan_params[reverse]
+            A, *weights = state.params[int(reverse)]
+            D, dt_bias = state.scan_params[int(reverse)]
             if launchers is None:
                 conv = conv1d_silu_proj_launcher(
                     x, *weights, dt_rank=self.dt_rank, d_state=self.d_state,
                     reverse=reverse, delta_bias=dt_bias, delta_softplus=True,
                     bc_fp32=self._fp32_bc(x))
             else:
-                conv = launchers[2 * reverse]
+                conv = launchers[2 * int(reverse)]
             u, delta, B, C = conv(x, *weights, dt_bias)
             args = (y.transpose(1, 2), u.transpose(1, 2),
                     delta.transpose(1, 2), A, B, C, D,
@@ -634,7 +635,7 @@ class BiMamba(BaseModule):
                     return None
                 made += [conv, scan]
             else:
-                scan = launchers[2 * reverse + 1]
+                scan = launchers[2 * int(reverse) + 1]
             scan(*args)
             del u, delta, B, C, args  # before the next direction's
         if launchers is None:
