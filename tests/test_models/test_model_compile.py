@@ -296,8 +296,8 @@ GPU_BACKENDS = [
 
 def build_full(name: str, scan_backend: str) -> nn.Module:
     """Vim-Ti (features of layers 11 and 23) or VMamba-T (four stages;
-    ``vmamba-tiny-fused``: with ``fuse_cross_scan=True``) on CUDA, drop
-    path off."""
+    ``vmamba-tiny``: the unfused SS2D core, ``vmamba-tiny-fused``: the
+    fused one, the model's default) on CUDA, drop path off."""
     torch.manual_seed(0)
     if name == 'vim-tiny':
         model = VisionMamba(
