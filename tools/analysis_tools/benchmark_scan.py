@@ -11,7 +11,7 @@ GPU times of calls queued back to back (``--timing queued``, the default,
 as ``triton.testing.do_bench``); ``--timing sync`` synchronises before each
 call, which adds each backend's host launch overhead; ``--timing kernel``
 sums the device time of the kernels each call runs (torch.profiler: no
-host time, no launch gaps), the scan kernels alone. ``--layout
+host time, no launch gaps), copies the call makes included. ``--layout
 channel-last`` gives the mmmamba backends u, delta and z (and the output
 gradient) as transposed views of (batch, L, dim) tensors, as Vim's fused
 mixer passes them (mamba-ssm needs contiguous ones, and gets those); B and

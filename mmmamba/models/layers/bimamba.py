@@ -611,16 +611,16 @@ class BiMamba(BaseModule):
         y = xz.new_empty(x.shape)
         scale = 0.5 if self.divide_output else 1.0
         made = []
-        for reverse in (False, True):
-            A, *weights = state.params[int(reverse)]
-            D, dt_bias = state.scan_params[int(reverse)]
+        for i, reverse in enumerate((False, True)):  # i: an int index
+            A, *weights = state.params[i]
+            D, dt_bias = state.scan_params[i]
             if launchers is None:
                 conv = conv1d_silu_proj_launcher(
                     x, *weights, dt_rank=self.dt_rank, d_state=self.d_state,
                     reverse=reverse, delta_bias=dt_bias, delta_softplus=True,
                     bc_fp32=self._fp32_bc(x))
             else:
-                conv = launchers[2 * int(reverse)]
+                conv = launchers[2 * i]
             u, delta, B, C = conv(x, *weights, dt_bias)
             args = (y.transpose(1, 2), u.transpose(1, 2),
                     delta.transpose(1, 2), A, B, C, D,
@@ -635,7 +635,7 @@ class BiMamba(BaseModule):
                     return None
                 made += [conv, scan]
             else:
-                scan = launchers[2 * int(reverse) + 1]
+                scan = launchers[2 * i + 1]
             scan(*args)
             del u, delta, B, C, args  # before the next direction's
         if launchers is None:
