@@ -751,6 +751,61 @@ def test_gpu_pipelined_scan_matches(dtype):
     _assert_runs_match(others, plain, tol)
 
 
+def _unsplit_pipelined_runs(device, dtype, batch, dim, seqlen):
+    """Vim's second direction (:func:`_dir2_inputs`, fp32 B and C) unsplit
+    on the d16 t8 register-prefetch tile, then on the pipelined
+    one-lane-per-channel tile (d32 t8, 3 stages: the long-sequence
+    inference default with fp32 B and C): [(out, last_state)] of each,
+    and the inputs."""
+    from mmmamba.ops.selective_scan import triton_kernels as tk
+    u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
+                                                 seqlen)
+    inputs = (u, delta, A, B.float(), C.float(), D, z, base)
+    configs = [
+        tk.ScanConfig(16, 8, 1, prefetch=True, block_t=8, widen_bc=True),
+        tk.ScanConfig(32, 8, 1, prefetch=True, block_t=8, widen_bc=True,
+                      stages=3, maxnreg=tk.TMAJOR_FWD_MAXNREG)]
+    return _dir2_runs(inputs, configs), inputs
+
+
+@requires_triton_interpreter
+def test_triton_interpreter_unsplit_pipelined_scan():
+    """The pipelined d32 t8 tile without a split (``n_seg`` 1, the
+    batch-64 inference default for long sequences): the reference's
+    result, and the d16 t8 register-prefetch tile's output and last
+    state to fp32 rounding."""
+    (plain, piped), (u, delta, A, B, C, D, z, base) = \
+        _unsplit_pipelined_runs('cpu', torch.float32, 2, 32, 45)
+    flip = [t.double().flip(-1) for t in (u, delta, B, C)]
+    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
+                           D.double()).flip(-1)  # the reverse scan
+    want = 0.5 * (base.double() + y) * F.silu(z.double())
+    torch.testing.assert_close(piped[0].double(), want, rtol=1e-5,
+                               atol=1e-5 * want.abs().max().item())
+    _assert_runs_match([piped], plain, 1e-6)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
+def test_gpu_unsplit_pipelined_scan_matches(dtype):
+    """Compiled, the unsplit pipelined tile gives the register-prefetch
+    d16 t8 tile's outputs to rounding (Vim-Ti's 384 channels, batch 48,
+    a 4097-step sequence); with 16-bit u the launcher's default at these
+    sizes is that tile, bit for bit."""
+    (plain, piped), inputs = _unsplit_pipelined_runs('cuda', dtype, 48, 384,
+                                                     4097)
+    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
+    _assert_runs_match([piped], plain, tol)
+    (out, last, used), = _dir2_runs_configs(inputs, [None])
+    if dtype == torch.float32:  # fp32 u: not measured, the d16 t8 tile
+        assert (used.block_d, used.stages) == (16, 1)
+        return
+    assert (used.block_d, used.block_t, used.stages, used.n_seg) == \
+        (32, 8, 3, 1)
+    assert torch.equal(out, piped[0]) and torch.equal(last, piped[1])
+
+
 def _td_first_runs(device, dtype, batch, dim, seqlen, n_seg, softplus):
     """Vim's second direction (:func:`_dir2_inputs`, fp32 B and C) split
     into ``n_seg`` segments on the batch-8 tiles (main d32 t4, pre-pass
@@ -1240,6 +1295,35 @@ def test_default_config_splits_long_sequences_at_small_batch():
                                                                        8)
     for c in (infer_large, infer_short, small, large, short):
         assert c.stages == 1
+    # unsplit inference of a long sequence with 16-bit u and fp32 B and C
+    # (batch 64 at 1248²): the same pipelined one-lane-per-channel tile,
+    # 3 stages; with 16-bit B and C, fp32 u, a short sequence, or saving
+    # states, the d16 t8 register-prefetch tile
+    b64 = dict(backward=False, n_rows=64 * 384, itemsize=2)
+    unsplit32 = tk.default_config(6085, 16, 384, save_states=False,
+                                  bc_itemsize=4, **b64)
+    assert (unsplit32.block_d, unsplit32.block_t, unsplit32.stages,
+            unsplit32.n_seg) == (32, 8, 3, 1)
+    assert unsplit32.maxnreg == tk.TMAJOR_FWD_MAXNREG
+    assert tk.t_in_thread(unsplit32.block_d, 16, unsplit32.num_warps)
+    others = (
+        tk.default_config(6085, 16, 384, save_states=False, **b64),
+        tk.default_config(6085, 16, 384, save_states=False,
+                          n_rows=64 * 384, backward=False, itemsize=4),
+        tk.default_config(tk.TMAJOR_PIPELINE_MIN_L - 1, 16, 384,
+                          save_states=False, bc_itemsize=4, **b64),
+        tk.default_config(6085, 16, 384, save_states=True, bc_itemsize=4,
+                          **b64))
+    for c in others:
+        assert (c.block_d, c.block_t, c.stages) == (16, 8, 1)
+    # so the fused Vim core asks for fp32 B and C there, and the public
+    # op does not widen 16-bit ones for it
+    from mmmamba.ops.selective_scan import triton_prefers_fp32_bc
+    assert triton_prefers_fp32_bc(64, 384, 6085, 16, 2)
+    assert not triton_prefers_fp32_bc(64, 384, 197, 16, 2)
+    assert not triton_prefers_fp32_bc(64, 384, 6085, 16, 4)
+    bf16_b = torch.empty(1, dtype=torch.bfloat16)
+    assert not tk.fp32_bc_pays(others[0], bf16_b)
     assert tk.t_in_thread(infer.block_d, 16, infer.num_warps)
     assert all(c.prefetch for c in (small, large, short, infer, infer_large))
     # fewer states: no 32-channel tile (measured for N = 16 only)

@@ -541,13 +541,15 @@ def triton_prefers_fp32_bc(batch: int, dim: int, seqlen: int, d_state: int,
                            itemsize: int) -> bool:
     """Whether the Triton forward without saved states (inference) runs
     these sizes faster with B and C in fp32 than in 16 bits: where its
-    default configuration software-pipelines the split batch-8 main
-    kernel (``ScanConfig.stages``), which then reads B and C from shared
-    memory without widening them per thread (H100: main kernel -12 to
-    -15% at 1248² and 2048², batch 8, against -4% in bf16;
-    ``benchmarks/NOTES.md``, 2026-12-05, sixth part). A caller that makes
-    B and C (:func:`~mmmamba.ops.conv1d_silu_proj`'s ``bc_fp32``) asks
-    this; the values are the same either way.
+    default configuration software-pipelines the main kernel
+    (``ScanConfig.stages``), which then reads B and C from shared memory
+    without widening them per thread: the split batch-8 tile (H100: main
+    kernel -12 to -15% at 1248² and 2048², batch 8, against -4% in bf16;
+    ``benchmarks/NOTES.md``, 2026-12-05, sixth part) and, with 16-bit u,
+    the unsplit tile of long sequences (batch 64 at 1248² / 2048²: -4% /
+    -6% against the 16-bit register-prefetch tile; 2026-12-06). A caller
+    that makes B and C (:func:`~mmmamba.ops.conv1d_silu_proj`'s
+    ``bc_fp32``) asks this; the values are the same either way.
 
     Args:
         batch, dim, seqlen, d_state: the scan's sizes (one B/C group).

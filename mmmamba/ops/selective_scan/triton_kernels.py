@@ -124,6 +124,9 @@ TMAJOR_BWD_MIN_SEGMENT = 256
 TMAJOR_STATE_L = 8
 # Register cap of the unsplit time-major inference forward (default_config).
 TMAJOR_FWD_MAXNREG = 168
+# Unsplit inference with fp32 B and C from this sequence length on: the
+# pipelined one-lane-per-channel tile (default_config).
+TMAJOR_PIPELINE_MIN_L = 4096
 
 
 @triton.jit
@@ -1490,7 +1493,7 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # channel's 16 states in one thread and 4 steps per chunk: half the
     # per-channel work (softplus, gate, loads) per state update, where the
     # many segments hide its latency (at 768 one-warp programs, 1248² b64,
-    # it is slower).
+    # it is slower with the register prefetch; pipelined, see below).
     # Chosen from the H200 sweep of 2026-12-03
     # (benchmarks/session_1203e_h200/callA, timed with the accumulating
     # epilogue); checked against the previous defaults in callB
@@ -1556,11 +1559,26 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     # 7-8% fewer instructions per state update, main kernel 0.2352 ->
     # 0.2224 / 0.6062 -> 0.5682 ms, outputs equal (callG).
     stages = 1
+    bc_fp32 = (bc_itemsize or itemsize) == 4
     if split8:
-        bc_fp32 = (bc_itemsize or itemsize) == 4
         stages = 4 if bc_fp32 else 3
         if bc_fp32:
             block_t = 8
+    elif (infer and n_seg == 1 and bc_fp32 and itemsize < 4
+          and dim_per_group % 32 == 0 and seqlen >= TMAJOR_PIPELINE_MIN_L):
+        # Unsplit long sequences (batch 64 at 1248² and 2048²), 16-bit u
+        # and delta, fp32 B and C: the split tile's main kernel, one lane
+        # per channel on 8-step chunks, pipelined (3 stages), over half as
+        # many programs (768 per direction at 384 channels, batch 64) as
+        # the d16 t8 register-prefetch tile. H100, Vim-Ti mixer core's
+        # main kernel ms per call, d16 t8 -> d32 t8 3 stages: 1248² b64
+        # 2.29 -> 2.19 (-4.4%), 2048² b64 6.22 -> 5.82 (-6.3%); 4 stages
+        # 2.21 / 5.90, d16 t8 pipelined 2.43 / 6.97, d32 t4 with the
+        # register prefetch 3.13 / 8.47
+        # (benchmarks/session_1206_h100/callC). Not timed on
+        # shorter sequences (224²: L = 197) or fp32 u and delta, which
+        # keep d16 t8.
+        block_d, block_t, stages = 32, 8, 3
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg,
                       maxnreg=TMAJOR_FWD_MAXNREG if infer else 0,
@@ -1582,13 +1600,15 @@ def fwd_config(u: Tensor, B: Tensor, save_states: bool) -> ScanConfig:
 def fp32_bc_pays(config: ScanConfig, B: Tensor) -> bool:
     """Whether :func:`selective_scan_fwd` (``config=None``) widens 16-bit
     B and C to fp32 before it launches: where :func:`default_config`
-    software-pipelines the main kernel (the split batch-8 inference tile),
-    which takes 8-step chunks only with fp32 B and C. The same values in,
-    so the same outputs bit for bit; the two casts read and write ~6 bytes
-    per element of B and C. H100, the public op's kernel ms per call, Vim's
-    layout, bf16 with D, z, bias and softplus, plain -> widened (copies
-    included): 1248² b8 0.2656 -> 0.2513, 2048² b8 0.6926 -> 0.6489
-    (``benchmarks/session_1205h_h100/callV``)."""
+    software-pipelines the main kernel for 16-bit B and C (the split
+    batch-8 inference tile), which takes 8-step chunks only with fp32 B
+    and C. (The unsplit pipelined tile of long sequences is chosen only
+    for B and C that are fp32 already: not measured with the casts.) The
+    same values in, so the same outputs bit for bit; the two casts read
+    and write ~6 bytes per element of B and C. H100, the public op's
+    kernel ms per call, Vim's layout, bf16 with D, z, bias and softplus,
+    plain -> widened (copies included): 1248² b8 0.2656 -> 0.2513, 2048²
+    b8 0.6926 -> 0.6489 (``benchmarks/session_1205h_h100/callV``)."""
     return B.element_size() < 4 and config.stages > 1
 
 
