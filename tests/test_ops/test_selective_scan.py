@@ -575,6 +575,18 @@ def _assert_runs_match(runs, plain, tol):
                                        atol=r * scale)
 
 
+def _assert_dir2_reference(out, u, dt, A, B, C, D, z, base):
+    """``out`` of a :func:`_dir2_runs` run is the float64 reference's
+    reverse scan with step ``dt`` (delta after any bias and softplus),
+    its gate on the sum with ``base``, to 1e-5 of the largest value."""
+    flip = [t.double().flip(-1) for t in (u, dt, B, C)]
+    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
+                           D.double()).flip(-1)  # the reverse scan
+    want = 0.5 * (base.double() + y) * F.silu(z.double())
+    torch.testing.assert_close(out.double(), want, rtol=1e-5,
+                               atol=1e-5 * want.abs().max().item())
+
+
 def _widen_bc_runs(device, dtype, batch, dim, seqlen, n_seg, block_d,
                    block_t):
     """Vim's second direction (:func:`_dir2_inputs`) with no widening,
@@ -776,12 +788,7 @@ def test_triton_interpreter_unsplit_pipelined_scan():
     state to fp32 rounding."""
     (plain, piped), (u, delta, A, B, C, D, z, base) = \
         _unsplit_pipelined_runs('cpu', torch.float32, 2, 32, 45)
-    flip = [t.double().flip(-1) for t in (u, delta, B, C)]
-    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
-                           D.double()).flip(-1)  # the reverse scan
-    want = 0.5 * (base.double() + y) * F.silu(z.double())
-    torch.testing.assert_close(piped[0].double(), want, rtol=1e-5,
-                               atol=1e-5 * want.abs().max().item())
+    _assert_dir2_reference(piped[0], u, delta.double(), A, B, C, D, z, base)
     _assert_runs_match([piped], plain, 1e-6)
 
 
@@ -841,12 +848,7 @@ def test_triton_interpreter_pre_pass_td_first(softplus):
     dt = delta.double()
     if softplus:
         dt = F.softplus(dt + bias.double()[:, None])
-    flip = [t.double().flip(-1) for t in (u, dt, B, C)]
-    y = selective_scan_ref(flip[0], flip[1], A.double(), flip[2], flip[3],
-                           D.double()).flip(-1)  # the reverse scan
-    want = 0.5 * (base.double() + y) * F.silu(z.double())
-    torch.testing.assert_close(td[0].double(), want, rtol=1e-5,
-                               atol=1e-5 * want.abs().max().item())
+    _assert_dir2_reference(td[0], u, dt, A, B, C, D, z, base)
     _assert_runs_match([td], plain, 1e-6)
 
 
