@@ -1314,6 +1314,10 @@ def test_default_config_splits_long_sequences_at_small_batch():
                           n_rows=64 * 384, backward=False, itemsize=4),
         tk.default_config(tk.TMAJOR_PIPELINE_MIN_L - 1, 16, 384,
                           save_states=False, bc_itemsize=4, **b64),
+        tk.default_config(tk.TMAJOR_PIPELINE_MAX_L, 16, 384,
+                          save_states=False, bc_itemsize=4, **b64),
+        tk.default_config(16385, 16, 384, save_states=False,
+                          bc_itemsize=4, **b64),
         tk.default_config(6085, 16, 384, save_states=True, bc_itemsize=4,
                           **b64))
     for c in others:
@@ -1323,6 +1327,7 @@ def test_default_config_splits_long_sequences_at_small_batch():
     from mmmamba.ops.selective_scan import triton_prefers_fp32_bc
     assert triton_prefers_fp32_bc(64, 384, 6085, 16, 2)
     assert not triton_prefers_fp32_bc(64, 384, 197, 16, 2)
+    assert not triton_prefers_fp32_bc(64, 384, 16385, 16, 2)
     assert not triton_prefers_fp32_bc(64, 384, 6085, 16, 4)
     bf16_b = torch.empty(1, dtype=torch.bfloat16)
     assert not tk.fp32_bc_pays(others[0], bf16_b)

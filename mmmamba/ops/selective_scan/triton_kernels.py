@@ -124,9 +124,12 @@ TMAJOR_BWD_MIN_SEGMENT = 256
 TMAJOR_STATE_L = 8
 # Register cap of the unsplit time-major inference forward (default_config).
 TMAJOR_FWD_MAXNREG = 168
-# Unsplit inference with fp32 B and C from this sequence length on: the
-# pipelined one-lane-per-channel tile (default_config).
+# Unsplit inference with fp32 B and C at sequence lengths in
+# [TMAJOR_PIPELINE_MIN_L, TMAJOR_PIPELINE_MAX_L): the pipelined
+# one-lane-per-channel tile (default_config). Faster in Vim-Ti at L = 6085
+# (1248² b64), slower at L = 16385 (2048² b64): NOTES.md, 2026-12-06.
 TMAJOR_PIPELINE_MIN_L = 4096
+TMAJOR_PIPELINE_MAX_L = 8192
 
 
 @triton.jit
@@ -1565,7 +1568,8 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
         if bc_fp32:
             block_t = 8
     elif (infer and n_seg == 1 and bc_fp32 and itemsize < 4
-          and dim_per_group % 32 == 0 and seqlen >= TMAJOR_PIPELINE_MIN_L):
+          and dim_per_group % 32 == 0
+          and TMAJOR_PIPELINE_MIN_L <= seqlen < TMAJOR_PIPELINE_MAX_L):
         # Unsplit long sequences (batch 64 at 1248² and 2048²), 16-bit u
         # and delta, fp32 B and C: the split tile's main kernel, one lane
         # per channel on 8-step chunks, pipelined (3 stages), over half as
@@ -1575,9 +1579,14 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
         # 2.29 -> 2.19 (-4.4%), 2048² b64 6.22 -> 5.82 (-6.3%); 4 stages
         # 2.21 / 5.90, d16 t8 pipelined 2.43 / 6.97, d32 t4 with the
         # register prefetch 3.13 / 8.47
-        # (benchmarks/session_1206_h100/callC). Not timed on
-        # shorter sequences (224²: L = 197) or fp32 u and delta, which
-        # keep d16 t8.
+        # (benchmarks/session_1206_h100/callC). In Vim-Ti itself (callF,
+        # torch.profiler, scan kernel ms per batch) only the first holds:
+        # 1248² b64 55.0 -> 52.9, but 2048² b64 141.3 -> 154.8 (+9.6%;
+        # CUDA graphs, callD: 100.0 -> 98.2 and 264.8 -> 277.3 ms per
+        # batch), so long sequences from TMAJOR_PIPELINE_MAX_L on keep
+        # d16 t8 (the bound lies between the two measured lengths). Not
+        # timed on shorter sequences (224²: L = 197) or fp32 u and delta,
+        # which keep d16 t8.
         block_d, block_t, stages = 32, 8, 3
     return ScanConfig(block_d, TMAJOR_STATE_L, 1, prefetch=True,
                       block_t=block_t, n_seg=n_seg,
