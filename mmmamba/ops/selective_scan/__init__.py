@@ -546,8 +546,9 @@ def triton_prefers_fp32_bc(batch: int, dim: int, seqlen: int, d_state: int,
     without widening them per thread: the split batch-8 tile (H100: main
     kernel -12 to -15% at 1248² and 2048², batch 8, against -4% in bf16;
     ``benchmarks/NOTES.md``, 2026-12-05, sixth part) and, with 16-bit u,
-    the unsplit tile of long sequences (batch 64 at 1248² / 2048²: -4% /
-    -6% against the 16-bit register-prefetch tile; 2026-12-06). A caller
+    the unsplit tile of sequences of 4096 to 8191 steps (batch 64 at
+    1248²: Vim-Ti's scan kernels -3.8% against the 16-bit
+    register-prefetch tile; 2026-12-06, second part). A caller
     that makes B and C (:func:`~mmmamba.ops.conv1d_silu_proj`'s
     ``bc_fp32``) asks this; the values are the same either way.
 

@@ -1570,8 +1570,8 @@ def default_config(seqlen: int, dstate: int, dim_per_group: int,
     elif (infer and n_seg == 1 and bc_fp32 and itemsize < 4
           and dim_per_group % 32 == 0
           and TMAJOR_PIPELINE_MIN_L <= seqlen < TMAJOR_PIPELINE_MAX_L):
-        # Unsplit long sequences (batch 64 at 1248² and 2048²), 16-bit u
-        # and delta, fp32 B and C: the split tile's main kernel, one lane
+        # Unsplit long sequences (batch 64 at 1248²), 16-bit u and
+        # delta, fp32 B and C: the split tile's main kernel, one lane
         # per channel on 8-step chunks, pipelined (3 stages), over half as
         # many programs (768 per direction at 384 channels, batch 64) as
         # the d16 t8 register-prefetch tile. H100, Vim-Ti mixer core's
