@@ -28,23 +28,17 @@ if CPU:
 import torch  # noqa: E402
 
 sys.path.insert(0, 'tools/analysis_tools')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark_scan import kernel_ms_by  # noqa: E402
 from mmmamba.models.backbones import VisionMamba  # noqa: E402
 from mmmamba.models.layers import BiMamba  # noqa: E402
 from mmmamba.ops.selective_scan import triton_kernels as tk  # noqa: E402
+from tile_rule import TREE_MIN_L, set_pipelined_tile  # noqa: E402
 
 RES = int(sys.argv[1]) if len(sys.argv) > 1 else (64 if CPU else 2048)
 BATCH = int(sys.argv[2]) if len(sys.argv) > 2 else (1 if CPU else 64)
 LAYER = 1 if CPU else 12
-MAX_L = tk.TMAJOR_PIPELINE_MAX_L
-MIN_L = tk.TMAJOR_PIPELINE_MIN_L
-
-
-def set_rule(new: bool) -> None:
-    """``new``: the pipelined tile (and so fp32 B and C) at any length
-    from 4 steps on (CPU) or the tree's minimum (GPU); else never."""
-    tk.TMAJOR_PIPELINE_MIN_L = 4 if CPU else MIN_L
-    tk.TMAJOR_PIPELINE_MAX_L = (1 << 30) if new else 0
+MIN_L = 4 if CPU else TREE_MIN_L  # where the new rule takes the tile
 
 
 def core_ms(mixer: BiMamba, xz: torch.Tensor):
@@ -101,7 +95,7 @@ for name, m, xz in (('model', mixer, xz_model),
                     ('harness', harness, xz_randn)):
     out = {}
     for rule in ('old', 'new', 'old2'):
-        set_rule(rule == 'new')
+        set_pipelined_tile(rule == 'new', MIN_L)
         cfg = tk.default_config(
             xz.shape[1], mixer.d_state, mixer.d_inner, backward=False,
             save_states=False, n_rows=xz.shape[0] * mixer.d_inner,
