@@ -520,22 +520,27 @@ cfg = tk.FWD_CONFIG
 names = {p.name for p in tk._conv_proj_fwd_kernel.params if p.is_constexpr}
 n = 0
 x_loads = {}
-for dtype, reverse, group, bc_fp32, prefetch in (
-        ('bf16', False, cfg.row_group, False, cfg.prefetch),
-        ('bf16', True, cfg.row_group, False, cfg.prefetch),
-        ('fp32', False, cfg.row_group, False, cfg.prefetch),
-        ('fp32', True, cfg.row_group, False, cfg.prefetch),
-        ('bf16', False, 1, False, False),
-        ('bf16', True, cfg.row_group, True, cfg.prefetch),  # fp32 B, C
-        ('bf16', True, cfg.row_group, True, not cfg.prefetch)):
+prev_mma = 0
+for dtype, reverse, group, bc_fp32, prefetch, dt_low in (
+        ('bf16', False, cfg.row_group, False, cfg.prefetch, False),
+        ('bf16', True, cfg.row_group, False, cfg.prefetch, False),
+        ('fp32', False, cfg.row_group, False, cfg.prefetch, False),
+        ('fp32', True, cfg.row_group, False, cfg.prefetch, False),
+        ('bf16', False, 1, False, False, False),
+        ('bf16', True, cfg.row_group, True, cfg.prefetch, False),  # fp32 B, C
+        ('bf16', True, cfg.row_group, True, not cfg.prefetch, False),
+        ('bf16', True, cfg.row_group, True, cfg.prefetch, True)):  # dt_low
     low_here = low - {'B', 'C'} if bc_fp32 else low
+    if dt_low:  # dt_proj's input, fp32, in place of delta
+        low_here = low_here - {'delta'}
     consts = dict(K=4, HAS_BIAS=True, REVERSE=reverse,
                   IEEE=dtype == 'fp32', BLOCK_L=cfg.block_l,
                   BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
                   TWO_PASS=cfg.two_pass,
                   BLOCK_EC=cfg.block_ec or cfg.block_e,
-                  HAS_DT_BIAS=reverse, DT_SOFTPLUS=reverse,
-                  ROW_GROUP=group, PREFETCH=prefetch)
+                  HAS_DT_BIAS=reverse and not dt_low,
+                  DT_SOFTPLUS=reverse and not dt_low,
+                  ROW_GROUP=group, PREFETCH=prefetch, DT_LOW=dt_low)
     assert names <= set(consts) | ones, names - set(consts)
     kernel = compile_sm90(tk._conv_proj_fwd_kernel, consts, dtype,
                           low_here, ones, div16, cfg.num_warps, cfg.num_stages,
@@ -547,6 +552,9 @@ for dtype, reverse, group, bc_fp32, prefetch in (
     # the SiLU divides on the special-function unit (triton_math.silu),
     # not with tl.sigmoid's IEEE division
     assert 'div.approx' in ptx and 'div.rn.f32' not in ptx, dtype
+    if dt_low:  # no third pass: no delta store, no dt_proj dot
+        assert ptx.count('mma') < prev_mma, (ptx.count('mma'), prev_mma)
+    prev_mma = ptx.count('mma')
     x_loads[dtype, reverse, group, bc_fp32, prefetch] = ptx.count(
         'ld.global.v4.b32')
     n += 1
@@ -566,11 +574,12 @@ def test_kernel_compiles_for_sm90():
     launch configuration (the register cap in bf16), bf16 and fp32, both
     directions (the reverse one with the scan's step: bias and softplus),
     and bf16 with fp32 B and C (``bc_fp32``), with and without the conv
-    pass's ``prefetch``; in bf16 the projections must compile to
-    tensor-core MMAs, and the SiLU to the approximate division (no IEEE
-    one anywhere)."""
+    pass's ``prefetch``, and with ``dt_low`` (fewer MMAs than the same
+    call with delta: no dt_proj pass); in bf16 the projections must
+    compile to tensor-core MMAs, and the SiLU to the approximate division
+    (no IEEE one anywhere)."""
     out = run_compiler_script(_COMPILE_SM90, timeout=300)
-    assert out.strip().split('\n')[-1] == 'compiled 7', out
+    assert out.strip().split('\n')[-1] == 'compiled 8', out
 
 
 # ---------------------------------------------------------------- GPU
@@ -695,3 +704,45 @@ def test_reference_equals_f_linear_composition():
     assert torch.equal(Cm, x_dbl[..., 28:].transpose(1, 2))
     assert torch.equal(
         delta, F.linear(x_dbl[..., :12], ins['dt_proj_weight'].bfloat16()))
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_launcher_dt_low_returns_dt_proj_input(dtype):
+    """``dt_low``: the launch returns dt_proj's input (B, L, 16) fp32 in
+    place of delta (zeros beyond the rank, values rounded to x's dtype),
+    written into ``outs`` when given; u, B and C are the plain launch's
+    bit for bit, and dt_proj applied to it gives the plain delta to
+    rounding. With a delta bias or softplus it raises."""
+    from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher, dt_low_width
+    ins = make_inputs(2, 21, 32, dt_rank=3, d_state=4, dtype=dtype, seed=4)
+    args = (ins['x'], ins['weight'], ins['bias'], ins['x_proj_weight'],
+            ins['dt_proj_weight'])
+    with torch.no_grad():
+        plain = conv1d_silu_proj_launcher(**ins)(*args)
+        launch = conv1d_silu_proj_launcher(**ins, dt_low=True)
+        got = launch(*args)
+        outs = (torch.empty(2, 21, 32, dtype=dtype),
+                torch.full((2, 21, dt_low_width(3)), float('nan')),
+                torch.empty(2, 21, 4, dtype=dtype),
+                torch.empty(2, 21, 4, dtype=dtype))
+        into = launch(*args, outs=outs)
+    assert dt_low_width(3) == 16 and dt_low_width(12) == 16
+    assert dt_low_width(17) == 32
+    u, dt, B, C = got
+    assert dt.shape == (2, 21, 16) and dt.dtype == torch.float32
+    assert torch.equal(dt[..., 3:], torch.zeros(2, 21, 13))
+    assert torch.equal(dt, dt.to(dtype).float())  # rounded to x's dtype
+    for name, a, b in zip(('u', 'B', 'C'), (u, B, C),
+                          (plain[0], plain[2], plain[3])):
+        assert torch.equal(a, b), name
+    for a, b in zip(into, got):
+        assert torch.equal(a, b)
+    assert into[1].data_ptr() == outs[1].data_ptr()
+    w = ins['dt_proj_weight'].to(dtype).float()
+    delta = (dt[..., :3] @ w.t()).to(dtype)
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
+    torch.testing.assert_close(delta.float(), plain[1].float(), rtol=tol,
+                               atol=tol)
+    with torch.no_grad(), pytest.raises(ValueError, match='dt_low'):
+        conv1d_silu_proj_launcher(**ins, dt_low=True, delta_softplus=True)

@@ -47,7 +47,7 @@ from .reference import conv1d_silu_proj_ref
 
 __all__ = [
     'conv1d_silu_proj', 'conv1d_silu_proj_launcher', 'conv1d_silu_proj_ref',
-    'CONV_PROJ_BACKENDS'
+    'dt_low_width', 'CONV_PROJ_BACKENDS'
 ]
 
 CONV_PROJ_BACKENDS = CONV1D_BACKENDS
@@ -190,6 +190,13 @@ def conv1d_silu_proj(x: Tensor,
                                 bool(bc_fp32))
 
 
+def dt_low_width(dt_rank: int) -> int:
+    """The last size of the ``dt_low`` output of
+    :func:`conv1d_silu_proj_launcher`: ``dt_rank`` rounded up to a power
+    of two, at least 16 (the Triton kernel's dot tile)."""
+    return max(16, 1 << max(dt_rank - 1, 0).bit_length())
+
+
 def conv1d_silu_proj_launcher(
         x: Tensor,
         weight: Tensor,
@@ -202,22 +209,33 @@ def conv1d_silu_proj_launcher(
         reverse: bool = False,
         delta_bias: Optional[Tensor] = None,
         delta_softplus: bool = False,
-        bc_fp32: bool = False
+        bc_fp32: bool = False,
+        dt_low: bool = False
 ) -> Callable[..., Tuple[Tensor, Tensor, Tensor, Tensor]]:
     """:func:`conv1d_silu_proj` on the Triton backend, checked once for
     many calls.
 
     Checks the arguments as the op does (``backend='triton'``) and returns
     ``launch(x, weight, bias, x_proj_weight, dt_proj_weight,
-    delta_bias=None)``, which returns the op's ``(u, delta, B, C)`` for
-    tensors with the shapes, strides, dtypes and device of these (``bias``
-    and ``delta_bias`` given or None as here). Each call allocates the
-    outputs and launches the same kernel with the same arguments as the op
-    (the same results bit for bit), and does nothing else: no checks, no
+    delta_bias=None, outs=None)``, which returns the op's ``(u, delta, B,
+    C)`` for tensors with the shapes, strides, dtypes and device of these
+    (``bias`` and ``delta_bias`` given or None as here). Each call
+    allocates the outputs (or writes them into ``outs``: contiguous u,
+    delta (B, L, E) and B, C (B, L, N) in the op's dtypes, not checked;
+    B and C are returned as their (B, N, L) views) and launches the same
+    kernel with the same arguments as the op (the same results bit for
+    bit), and does nothing else: no checks, no
     backend dispatch, no ``torch.compile`` custom op, no gradient. For an
     eager caller that runs the op on one layout many times (Vim's
     inference core keeps one per input layout), where the op's per-call
     checks and dispatch are most of the host's time.
+
+    With ``dt_low`` the launch returns dt_proj's *input* in place of delta:
+    (B, L, P) fp32, P = R rounded up to a power of two (zeros beyond R),
+    the values rounded to the dtype of ``x`` (x_proj's output dtype), for
+    a scan that forms delta itself (Vim's one-launch inference scan,
+    :func:`~mmmamba.ops.selective_scan.bidir_fused_launcher`); then
+    ``delta_bias`` must be None and ``delta_softplus`` False.
 
     Raises:
         As :func:`conv1d_silu_proj` with ``backend='triton'``.
@@ -228,4 +246,5 @@ def conv1d_silu_proj_launcher(
     from .triton import conv1d_silu_proj_triton_launcher
     return conv1d_silu_proj_triton_launcher(
         x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank, d_state,
-        reverse, delta_bias, bool(delta_softplus), bool(bc_fp32))
+        reverse, delta_bias, bool(delta_softplus), bool(bc_fp32),
+        bool(dt_low))

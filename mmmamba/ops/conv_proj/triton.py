@@ -91,8 +91,8 @@ def conv1d_silu_proj_triton_launcher(
         x: Tensor, weight: Tensor, bias: Optional[Tensor],
         x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
         d_state: int, reverse: bool, delta_bias: Optional[Tensor] = None,
-        delta_softplus: bool = False,
-        bc_fp32: bool = False) -> Callable[..., Outputs]:
+        delta_softplus: bool = False, bc_fp32: bool = False,
+        dt_low: bool = False) -> Callable[..., Outputs]:
     """The launcher of :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`
     (weight (E, K), arguments checked by the caller).
 
@@ -104,13 +104,14 @@ def conv1d_silu_proj_triton_launcher(
     kernel = ConvProjLaunch(x, weight, bias, x_proj_weight, dt_proj_weight,
                             dt_rank, d_state, reverse, delta_bias=delta_bias,
                             delta_softplus=bool(delta_softplus),
-                            bc_fp32=bool(bc_fp32))
+                            bc_fp32=bool(bc_fp32), dt_low=bool(dt_low))
 
     def launch(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                x_proj_weight: Tensor, dt_proj_weight: Tensor,
-               delta_bias: Optional[Tensor] = None) -> Outputs:
+               delta_bias: Optional[Tensor] = None,
+               outs: Optional[Tuple[Tensor, ...]] = None) -> Outputs:
         u, delta, Bm, Cm = kernel(x, weight, bias, x_proj_weight,
-                                  dt_proj_weight, delta_bias)
+                                  dt_proj_weight, delta_bias, outs)
         return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
 
     return launch

@@ -315,13 +315,17 @@ def _conv_proj_fwd_kernel(
         BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
         TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
         HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
-        ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr):
+        ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr,
+        DT_LOW: tl.constexpr = False):
     """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
     (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
     dtype of x. With HAS_DT_BIAS / DT_SOFTPLUS, delta is
     softplus(W_dt dt + b) with W_dt dt first rounded to the dtype of x (the
     dt_proj GEMM's output, which the unfused scan reads) and the rest in
-    fp32, as the scan computes it from that input."""
+    fp32, as the scan computes it from that input. With DT_LOW no delta:
+    dt itself (rounded to the dtype of x) is stored at ``delta_ptr``,
+    (B, L, BLOCK_R) fp32 with zeros beyond R, for a scan that forms
+    delta from it (the third pass is skipped)."""
     pid = tl.program_id(0)
     pid_l = pid % n_lblocks
     pid_b = pid // n_lblocks
@@ -408,6 +412,11 @@ def _conv_proj_fwd_kernel(
              mask=bc_mask)
     dt = tl.trans(acc_dt.to(dtype))  # (BLOCK_L, R): x_proj's output dtype
     offs_r = tl.arange(0, BLOCK_R)
+    if DT_LOW:  # dt for the scan (rows of W_x beyond R were loaded as 0)
+        tl.store(delta_ptr + pid_b.to(tl.int64) * seqlen * BLOCK_R
+                 + offs_l[:, None] * BLOCK_R + offs_r[None, :],
+                 _round_to(tl.trans(acc_dt), dtype), mask=mask_l[:, None])
+        return
     for e0 in range(0, dim, BLOCK_E):
         offs_e = e0 + tl.arange(0, BLOCK_E)
         mask_e = offs_e < dim
@@ -444,7 +453,7 @@ class ConvProjLaunch:
     Args: those of :func:`conv_proj_fwd`.
     """
     __slots__ = ('_kernel', '_ints', '_kwargs', '_shape_e', '_shape_n',
-                 '_dtype', '_bc_dtype', '_device')
+                 '_shape_dt', '_dtype', '_bc_dtype', '_device')
 
     def __init__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
                  x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
@@ -452,8 +461,13 @@ class ConvProjLaunch:
                  config: Optional[ConvProjConfig] = None,
                  delta_bias: Optional[Tensor] = None,
                  delta_softplus: bool = False,
-                 bc_fp32: bool = False) -> None:
+                 bc_fp32: bool = False, dt_low: bool = False) -> None:
         batch, seqlen, dim = x.shape
+        if dt_low and (delta_bias is not None or delta_softplus):
+            raise ValueError('conv_proj_fwd: dt_low stores dt_proj\'s '
+                             'input; its bias and softplus are the '
+                             'scan\'s (pass delta_bias=None, '
+                             'delta_softplus=False)')
         if x.stride(2) != 1 and dim > 1:
             raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
                              f'strides {tuple(x.stride())}')
@@ -477,28 +491,41 @@ class ConvProjLaunch:
             BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
             cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
             DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
-            PREFETCH=cfg.prefetch,
+            PREFETCH=cfg.prefetch, DT_LOW=dt_low,
             num_warps=cfg.num_warps, num_stages=cfg.num_stages,
             **({'maxnreg': cfg.maxnreg}
                if cfg.maxnreg and x.element_size() <= 2 else {}))
         self._shape_e = (batch, seqlen, dim)
         self._shape_n = (batch, seqlen, d_state)
+        self._shape_dt = ((batch, seqlen, self._kwargs['BLOCK_R'])
+                          if dt_low else None)
         self._dtype, self._device = x.dtype, x.device
         self._bc_dtype = torch.float32 if bc_fp32 else x.dtype
 
     def __call__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
                  x_proj_weight: Tensor, dt_proj_weight: Tensor,
-                 delta_bias: Optional[Tensor] = None
+                 delta_bias: Optional[Tensor] = None,
+                 outs: Optional[Tuple[Tensor, ...]] = None
                  ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """u, delta (B, L, E) and B, C (B, L, N), contiguous, in the dtype
-        of ``x`` (B and C in fp32 with ``bc_fp32``)."""
-        u = torch.empty(self._shape_e, device=self._device, dtype=self._dtype)
-        delta = torch.empty(self._shape_e, device=self._device,
+        of ``x`` (B and C in fp32 with ``bc_fp32``); written into
+        ``outs`` = (u, delta, B, C) when given (contiguous, those shapes
+        and dtypes: unchecked, e.g. one direction's slices of stacked
+        buffers)."""
+        if outs is not None:
+            u, delta, Bm, Cm = outs
+        else:
+            u = torch.empty(self._shape_e, device=self._device,
                             dtype=self._dtype)
-        Bm = torch.empty(self._shape_n, device=self._device,
-                         dtype=self._bc_dtype)
-        Cm = torch.empty(self._shape_n, device=self._device,
-                         dtype=self._bc_dtype)
+            delta = (torch.empty(self._shape_e, device=self._device,
+                                 dtype=self._dtype)
+                     if self._shape_dt is None else
+                     torch.empty(self._shape_dt, device=self._device,
+                                 dtype=torch.float32))
+            Bm = torch.empty(self._shape_n, device=self._device,
+                             dtype=self._bc_dtype)
+            Cm = torch.empty(self._shape_n, device=self._device,
+                             dtype=self._bc_dtype)
         self._kernel(
             x, weight, bias if bias is not None else weight, x_proj_weight,
             dt_proj_weight, delta_bias if delta_bias is not None else weight,
@@ -511,7 +538,8 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                   dt_rank: int, d_state: int, reverse: bool,
                   config: Optional[ConvProjConfig] = None,
                   delta_bias: Optional[Tensor] = None,
-                  delta_softplus: bool = False, bc_fp32: bool = False
+                  delta_softplus: bool = False, bc_fp32: bool = False,
+                  dt_low: bool = False
                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Launch the kernel (inputs checked by the caller).
 
@@ -530,6 +558,10 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
             the dtype of ``x``).
         bc_fp32: B and C stored in fp32 (their values rounded to the dtype
             of ``x`` all the same).
+        dt_low: return dt_proj's input in place of delta: (B, L, P) fp32
+            with P = R rounded up to a power of two (zeros beyond R), the
+            values rounded to the dtype of ``x``; no delta is formed
+            (``delta_bias`` None and ``delta_softplus`` False).
 
     Returns:
         u, delta: (B, L, E) and B, C: (B, L, N), all contiguous, in
@@ -538,5 +570,5 @@ def conv_proj_fwd(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     """
     launch = ConvProjLaunch(x, weight, bias, x_proj_weight, dt_proj_weight,
                             dt_rank, d_state, reverse, config, delta_bias,
-                            delta_softplus, bc_fp32)
+                            delta_softplus, bc_fp32, dt_low)
     return launch(x, weight, bias, x_proj_weight, dt_proj_weight, delta_bias)
