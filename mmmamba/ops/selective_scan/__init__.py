@@ -56,7 +56,8 @@ from .reference import gate_sum_, selective_scan_ref
 __all__ = [
     'selective_scan', 'selective_scan_ref', 'bidir_selective_scan',
     'selective_scan_into', 'selective_scan_into_launcher', 'check_backend',
-    'triton_prefers_fp32_bc', 'resolve_backend', 'available_backends',
+    'triton_prefers_fp32_bc', 'triton_bidir_fused_pays',
+    'bidir_fused_launcher', 'resolve_backend', 'available_backends',
     'auto_order', 'AUTO_ORDER', 'BACKENDS'
 ]
 
@@ -560,3 +561,72 @@ def triton_prefers_fp32_bc(batch: int, dim: int, seqlen: int, d_state: int,
     return default_config(seqlen, d_state, dim, backward=False,
                           save_states=False, n_rows=batch * dim,
                           itemsize=itemsize, bc_itemsize=4).stages > 1
+
+
+def triton_bidir_fused_pays(batch: int, dim: int, seqlen: int, d_state: int,
+                            itemsize: int) -> bool:
+    """Whether Vim's inference core runs its two scan directions as one
+    launch (:func:`bidir_fused_launcher`) for these sizes: 16-bit
+    activations, N = 16, channels a multiple of 32, and a batch large
+    enough that one direction's scan runs unsplit (no sequence segments:
+    :func:`~.triton_kernels.default_config`), where each one-direction
+    launch is latency-bound (``benchmarks/NOTES.md``, 2026-12-06, third
+    part). :data:`~.triton_bidir.BIDIR_FUSED` turns it off.
+
+    Args:
+        batch, dim, seqlen, d_state: one direction's scan sizes.
+        itemsize: bytes per element of the activations.
+    """
+    from . import triton_bidir
+    from .triton_kernels import default_config
+    if not (triton_bidir.BIDIR_FUSED and itemsize <= 2 and d_state == 16
+            and dim % triton_bidir.BIDIR_BLOCK_D == 0):
+        return False
+    return default_config(seqlen, d_state, dim, backward=False,
+                          save_states=False, n_rows=batch * dim,
+                          itemsize=itemsize, bc_itemsize=4).n_seg == 1
+
+
+def bidir_fused_launcher(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
+                         C: Tensor, D: Optional[Tensor], z: Tensor,
+                         out: Tensor, out_scale: float = 1.0,
+                         dt_proj_weight: Optional[Tensor] = None,
+                         delta_bias: Optional[Tensor] = None
+                         ) -> Callable[..., Tensor]:
+    """Vim's two inference scans and their gated sum in one Triton launch,
+    checked once for many calls: returns ``launch(u, delta, A, B, C, D, z,
+    out, dt_proj_weight=None, delta_bias=None)`` for tensors with the
+    shapes, strides and dtypes of these, which writes ``out = out_scale *
+    (y_f + y_b) * silu(z)`` and returns it.
+
+    Args:
+        u: (2, batch, L, dim), the forward (0) and reverse (1)
+            directions' inputs, channel stride 1.
+        delta: the step (bias and softplus applied) with u's shape and
+            strides; or, with ``dt_proj_weight``, dt_proj's input (2,
+            batch, L, P) fp32 (P a power of two, zeros beyond the rank:
+            :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`'s
+            ``dt_low``), from which the kernel forms the step
+            ``softplus(round(dt_proj_weight @ dt) + delta_bias)`` (the
+            product rounded to u's dtype, as the dt_proj GEMM's output
+            under autocast): no (batch, L, dim) delta in memory.
+        A: (2, dim, N) fp32; B, C: (2, batch, L, N) fp32 contiguous; D:
+            (2, dim) fp32 or None.
+        z, out: (batch, L, dim), channel stride 1.
+        dt_proj_weight: (2, dim, P) fp32 or None; delta_bias: (2, dim)
+            fp32, given with it.
+
+    Raises:
+        ValueError: for any other shapes or layouts (the message names
+            the tensor); RuntimeError: no Triton or no GPU, or inputs
+            that need a gradient.
+    """
+    resolve_backend('triton', u.device, A.shape[-1], False)
+    for t in (u, delta, A, B, C, D, z, out, dt_proj_weight, delta_bias):
+        if t is not None and t.requires_grad and torch.is_grad_enabled():
+            raise RuntimeError('bidir_fused_launcher computes no gradient; '
+                               'call it under torch.no_grad() or use '
+                               'bidir_selective_scan')
+    from .triton_bidir import BidirFwdLaunch
+    return BidirFwdLaunch(u, delta, A, B, C, D, z, out, out_scale,
+                          dt_proj_weight, delta_bias)
