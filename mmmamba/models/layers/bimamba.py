@@ -53,8 +53,10 @@ from torch import Tensor
 from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
                          check_backend, conv1d_silu_proj, resolve_backend,
                          selective_scan, selective_scan_into)
-from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher
-from mmmamba.ops.selective_scan import (selective_scan_into_launcher,
+from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher, dt_low_width
+from mmmamba.ops.selective_scan import (bidir_fused_launcher,
+                                        selective_scan_into_launcher,
+                                        triton_bidir_fused_pays,
                                         triton_prefers_fp32_bc)
 from mmmamba.ops._utils import is_compiling
 from mmmamba.registry import MODELS
@@ -88,11 +90,28 @@ MAX_LAUNCH_LAYOUTS = 8
 
 class _InferenceState(NamedTuple):
     """What :meth:`BiMamba._inference_state` caches per parameter state:
-    each direction's inference parameters, its (D, dt_proj bias), and the
-    launchers per input layout."""
+    each direction's inference parameters, its (D, dt_proj bias), the
+    launchers per input layout, and for the one-launch scan both
+    directions' A (2, E, N), D (2, E), dt_proj weight (2, E, P) (zero
+    columns beyond the rank R: P = ``dt_low_width(R)``) and bias (2, E),
+    fp32."""
     params: Tuple[tuple, tuple]
     scan_params: Tuple[tuple, tuple]
     launchers: dict
+    stacked: Tuple[Tensor, Tensor, Tensor, Tensor]
+
+
+class _BidirLaunchers:
+    """The launchers of :meth:`BiMamba._forward_core_bidir` for one input
+    layout: the two directions' conv + projection, and the one-launch
+    scan by ``overwrite_x`` (into a new (B, L, E) tensor or into the x
+    half of ``xz``: the output's strides are the launch's), made on the
+    first call that needs it, from that call's own tensors."""
+    __slots__ = ('convs', 'scans')
+
+    def __init__(self, convs: Tuple[Callable, Callable]) -> None:
+        self.convs = convs
+        self.scans = {}
 
 
 def _store_bounded(cache: dict, key, value) -> None:
@@ -288,11 +307,14 @@ class BiMamba(BaseModule):
             raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
                              f'{tuple(x.shape)}')
         linears = self._autocast_linears(x)
+        # xz is this call's own: its x half may take the core's output
         if linears is None:
-            return self.out_proj(self.forward_core(self.in_proj(x)))
+            return self.out_proj(
+                self.forward_core(self.in_proj(x), overwrite_x=True))
         w_in, b_in, w_out, b_out = linears
-        return F.linear(self.forward_core(F.linear(x, w_in, b_in)), w_out,
-                        b_out)
+        return F.linear(
+            self.forward_core(F.linear(x, w_in, b_in), overwrite_x=True),
+            w_out, b_out)
 
     def _autocast_linears(self, x: Tensor) -> Optional[tuple]:
         """``in_proj``'s and ``out_proj``'s weights and biases in autocast's
@@ -337,11 +359,16 @@ class BiMamba(BaseModule):
         return resolve_backend(self.scan_backend, xz.device, self.d_state,
                                self._needs_grad(xz))
 
-    def forward_core(self, xz: Tensor) -> Tensor:
+    def forward_core(self, xz: Tensor, overwrite_x: bool = False) -> Tensor:
         """Both directions from ``in_proj``'s output to ``out_proj``'s input.
 
         Args:
             xz (Tensor): (B, L, 2E), x and z stacked on the last axis.
+            overwrite_x (bool): the x half of ``xz`` may be overwritten
+                (the inference core's one-launch scan then writes its
+                output there, one (B, L, E) tensor less memory; the
+                returned tensor may be that view). :meth:`forward` passes
+                True for its own ``in_proj`` output. Default False.
 
         Returns:
             Tensor: (B, L, E), the (halved, if ``divide_output``) sum of the
@@ -349,7 +376,7 @@ class BiMamba(BaseModule):
         """
         backend = self._resolved_backend(xz)
         if self.fuse_mixer and backend == 'triton':
-            return self._forward_core_fused(xz)
+            return self._forward_core_fused(xz, overwrite_x)
         return self._forward_core_unfused(xz, backend)
 
     def _forward_core_unfused(self, xz: Tensor, backend: str) -> Tensor:
@@ -393,11 +420,12 @@ class BiMamba(BaseModule):
             conv = [None if t is None else t.to(x.dtype) for t in conv]
         return conv
 
-    def _forward_core_fused(self, xz: Tensor) -> Tensor:
+    def _forward_core_fused(self, xz: Tensor,
+                            overwrite_x: bool = False) -> Tensor:
         """The Triton core: no (B, E, L) copies, one output tensor. Without
         a gradient to compute, :meth:`_forward_core_fused_inference`."""
         if not self._needs_grad(xz):
-            return self._forward_core_fused_inference(xz)
+            return self._forward_core_fused_inference(xz, overwrite_x)
         e = self.d_inner
         x, z = xz[..., :e], xz[..., e:]  # (B, L, E) views, channel stride 1
         w_f, b_f, w_b, b_b = self._conv_params(x)
@@ -503,13 +531,20 @@ class BiMamba(BaseModule):
                     wdt.to(dtype))
 
         def make(*t):
+            fwd, bwd = direction(*t[:5]), direction(*t[7:12])
+            rank = fwd[4].shape[1]
+            w_dt = torch.stack((fwd[4], bwd[4])).float()  # dtype-rounded
             return _InferenceState(
-                (direction(*t[:5]), direction(*t[7:12])),
-                ((t[5], t[6]), (t[12], t[13])), {})
+                (fwd, bwd), ((t[5], t[6]), (t[12], t[13])), {},
+                (torch.stack((fwd[0], bwd[0])),
+                 torch.stack((t[5], t[12])).float(),
+                 F.pad(w_dt, (0, dt_low_width(rank) - rank)).contiguous(),
+                 torch.stack((t[6], t[13])).float()))
 
         return self._cached(f'infer.{dtype}', srcs, make)
 
-    def _forward_core_fused_inference(self, xz: Tensor) -> Tensor:
+    def _forward_core_fused_inference(self, xz: Tensor,
+                                      overwrite_x: bool = False) -> Tensor:
         """The fused core one direction after the other (no gradient).
 
         Per direction, one kernel (:func:`~mmmamba.ops.conv1d_silu_proj`)
@@ -530,10 +565,12 @@ class BiMamba(BaseModule):
         the same kernels with the same arguments, without the ops' per-call
         host work; under tracing and ``torch.compile``, and for layouts the
         launchers do not take, the ops themselves
-        (:meth:`_forward_core_ops`).
+        (:meth:`_forward_core_ops`). Eager calls at sizes where
+        :func:`~mmmamba.ops.selective_scan.triton_bidir_fused_pays` run
+        both scans in one launch (:meth:`_forward_core_bidir`).
         """
         if not (torch.jit.is_tracing() or is_compiling()):
-            y = self._forward_core_launched(xz)
+            y = self._forward_core_launched(xz, overwrite_x)
             if y is not None:
                 return y
         return self._forward_core_ops(xz)
@@ -588,7 +625,61 @@ class BiMamba(BaseModule):
         return triton_prefers_fp32_bc(batch, dim, seqlen, self.d_state,
                                       x.element_size())
 
-    def _forward_core_launched(self, xz: Tensor) -> Optional[Tensor]:
+    def _bidir_buffers(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Both directions' u (2, B, L, E), dt_proj's input (2, B, L, P)
+        and B, C (2, B, L, N), the last three fp32: what the convs write
+        and the one-launch scan reads."""
+        batch, seqlen, e = x.shape
+        small = [x.new_empty((2, batch, seqlen, n), dtype=torch.float32)
+                 for n in (dt_low_width(self.dt_rank), self.d_state,
+                           self.d_state)]
+        return (x.new_empty((2, batch, seqlen, e)), *small)
+
+    def _bidir_launchers(self, xz: Tensor,
+                         state: _InferenceState) -> _BidirLaunchers:
+        """The launchers of :meth:`_forward_core_bidir` for ``xz``'s
+        layout (arguments checked here, once)."""
+        x = xz[..., :self.d_inner]
+        return _BidirLaunchers(tuple(
+            conv1d_silu_proj_launcher(
+                x, *state.params[i][1:], dt_rank=self.dt_rank,
+                d_state=self.d_state, reverse=bool(i), bc_fp32=True,
+                dt_low=True) for i in (0, 1)))
+
+    def _forward_core_bidir(self, xz: Tensor, state: _InferenceState,
+                            launchers: _BidirLaunchers,
+                            overwrite_x: bool) -> Tensor:
+        """:meth:`_forward_core_launched` with both scan directions in one
+        launch (:func:`~mmmamba.ops.selective_scan.bidir_fused_launcher`;
+        where :func:`~mmmamba.ops.selective_scan.triton_bidir_fused_pays`):
+        each direction's conv + projection writes its half of stacked
+        buffers: u, and dt_proj's *input* (R values per position) instead
+        of delta; then one kernel runs both scans, forming each step's
+        delta (dt_proj, its bias, the softplus) itself, and writes the
+        gated sum. So both directions' u are alive at once but no delta
+        at all: one (B, L, E) tensor less than the one-direction-at-a-time
+        path's u and delta, and with ``overwrite_x`` the output takes the
+        x half of ``xz`` (read by then), one fewer still."""
+        e = self.d_inner
+        x, z = xz[..., :e], xz[..., e:]
+        bufs = self._bidir_buffers(x)
+        for i, conv in enumerate(launchers.convs):
+            _, *weights = state.params[i]
+            conv(x, *weights, outs=tuple(t[i] for t in bufs))
+        y = x if overwrite_x else xz.new_empty(x.shape)
+        args = (*bufs[:2], state.stacked[0], *bufs[2:], state.stacked[1], z,
+                y, *state.stacked[2:])
+        scan = launchers.scans.get(overwrite_x)
+        if scan is None:
+            scan = bidir_fused_launcher(
+                *args[:8], out_scale=0.5 if self.divide_output else 1.0,
+                dt_proj_weight=args[8], delta_bias=args[9])
+            launchers.scans[overwrite_x] = scan
+        return scan(*args)
+
+    def _forward_core_launched(self, xz: Tensor,
+                               overwrite_x: bool = False
+                               ) -> Optional[Tensor]:
         """:meth:`_forward_core_ops` (not tracing) on the ops' launchers
         (:func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`,
         :func:`~mmmamba.ops.selective_scan.selective_scan_into_launcher`):
@@ -608,6 +699,14 @@ class BiMamba(BaseModule):
         launchers = state.launchers.get(key)
         if launchers is False:  # the scan's launcher took no such inputs
             return None
+        if launchers is None and triton_bidir_fused_pays(
+                xz.shape[0], e, xz.shape[1], self.d_state,
+                xz.element_size()):
+            launchers = self._bidir_launchers(xz, state)
+            _store_bounded(state.launchers, key, launchers)
+        if isinstance(launchers, _BidirLaunchers):
+            return self._forward_core_bidir(xz, state, launchers,
+                                            overwrite_x)
         y = xz.new_empty(x.shape)
         scale = 0.5 if self.divide_output else 1.0
         made = []

@@ -441,6 +441,60 @@ def test_inference_launchers_follow_the_parameters(monkeypatch):
                for k in m.state_dict())
 
 
+@requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
+    """Where ``triton_bidir_fused_pays`` (forced here: it picks batch 64 at
+    Vim-Ti's width), the eager inference core runs both directions' conv
+    + projection into stacked buffers and one scan launch for both: the
+    two-launch core's output to rounding (the convs write dt_proj's
+    input, the scan forms delta). ``forward_core`` leaves ``xz`` as it
+    was; with ``overwrite_x`` (``forward``'s own ``xz``) the output is
+    the x half of ``xz``. The launchers are made once per layout."""
+    import mmmamba.models.layers.bimamba as bm
+    m = _perturbed_mixer(seed=6, embed_dims=16, d_state=16, d_conv=4,
+                         scan_backend='triton', fuse_mixer=True)
+    assert m.d_inner == 32
+    xz = torch.randn(2, 9, 2 * m.d_inner).to(dtype)
+    x = torch.randn(2, 9, 16)
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-5
+    autocast = torch.autocast('cpu', dtype=torch.bfloat16,
+                              enabled=dtype == torch.bfloat16)
+    with torch.no_grad():
+        want = m.forward_core(xz)  # two launches at these sizes
+        with autocast:
+            want_fwd = m(x)
+        calls = _spy(monkeypatch, ['bidir_fused_launcher',
+                                   'conv1d_silu_proj_launcher',
+                                   'selective_scan_into_launcher'])
+        monkeypatch.setattr(bm, 'triton_bidir_fused_pays', lambda *a: True)
+        m.__dict__.pop('_param_cache')
+        before = xz.clone()
+        got = m.forward_core(xz)
+        assert calls == ['conv1d_silu_proj_launcher'] * 2 + [
+            'bidir_fused_launcher']
+        assert torch.equal(xz, before)
+        assert got.data_ptr() != xz.data_ptr()
+        torch.testing.assert_close(got, want, rtol=tol,
+                                   atol=tol * want.abs().max().item())
+        calls.clear()
+        again = m.forward_core(xz, overwrite_x=True)
+        # the same convs; the scan's launcher for the output's new strides
+        assert calls == ['bidir_fused_launcher']
+        assert again.data_ptr() == xz.data_ptr()
+        assert torch.equal(again, got)
+        calls.clear()
+        xz.copy_(before)
+        assert torch.equal(m.forward_core(xz, overwrite_x=True), got)
+        assert calls == []  # both made above
+        assert torch.equal(xz[..., m.d_inner:], before[..., m.d_inner:])
+        with autocast:
+            got_fwd = m(x)
+        assert got_fwd.dtype == dtype
+        torch.testing.assert_close(got_fwd, want_fwd, rtol=tol,
+                                   atol=tol * want_fwd.abs().max().item())
+
+
 @pytest.mark.gpu
 @requires_cuda
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
@@ -477,6 +531,36 @@ def test_gpu_fused_inference_path_equals_training_path(monkeypatch, dtype):
     infer, train = both_paths()
     torch.testing.assert_close(infer, train, rtol=tol,
                                atol=tol * train.abs().max().item())
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_gpu_one_launch_inference_core_equals_training_path():
+    """On the GPU at Vim-Ti's width and batch 64 under bf16 autocast,
+    where the inference core runs both scans in one launch: the training
+    path's output to bf16 rounding, and the two-launch core's (the rule
+    switched off) to the rounding of the partial sums."""
+    pytest.importorskip('triton')
+    from mmmamba.ops.selective_scan import triton_bidir
+    mixer = _perturbed_mixer(seed=12, embed_dims=192, d_state=16, d_conv=4,
+                             scan_backend='triton').cuda()
+    x = torch.randn(64, 197, 192, device='cuda')
+    with torch.autocast('cuda', dtype=torch.bfloat16):
+        train = mixer(x).detach()
+        with torch.inference_mode():
+            infer = mixer(x)
+            state = mixer._inference_state(torch.bfloat16)
+            assert any(type(v).__name__ == '_BidirLaunchers'
+                       for v in state.launchers.values())
+            triton_bidir.BIDIR_FUSED = False
+            try:
+                mixer.__dict__.pop('_param_cache')
+                two = mixer(x)
+            finally:
+                triton_bidir.BIDIR_FUSED = True
+    scale = train.abs().max().item()
+    torch.testing.assert_close(infer, train, rtol=2e-2, atol=2e-2 * scale)
+    torch.testing.assert_close(infer, two, rtol=2e-2, atol=1e-2 * scale)
 
 
 def test_inference_state_matrix_is_cached_until_A_log_changes():
