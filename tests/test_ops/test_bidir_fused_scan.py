@@ -90,6 +90,22 @@ def oracle(ins: dict, out_scale: float) -> torch.Tensor:
     return (out_scale * (ys[0] + ys[1]) * F.silu(z)).transpose(1, 2)
 
 
+def two_launches(ins: dict, out_scale: float) -> torch.Tensor:
+    """Vim's two-launch inference scan on the same inputs (delta given):
+    the forward direction writes y_f, the reverse one adds y_b and gates
+    the sum."""
+    y = torch.empty_like(ins['out'])
+    for r in (0, 1):
+        selective_scan_into(
+            y.transpose(1, 2), ins['u'][r].transpose(1, 2),
+            ins['delta'][r].transpose(1, 2), ins['A'][r],
+            ins['B'][r].transpose(1, 2), ins['C'][r].transpose(1, 2),
+            ins['D'][r], ins['z'].transpose(1, 2) if r else None,
+            reverse=bool(r), out_scale=out_scale if r else 1.0,
+            accumulate=bool(r), gate_sum=bool(r), backend='triton')
+    return y
+
+
 def run(ins: dict, out_scale: float) -> torch.Tensor:
     args = [ins[k] for k in KEYS]
     with torch.no_grad():
@@ -139,15 +155,7 @@ def test_matches_the_two_launch_path():
     y_f, reverse adds y_b and gates the sum), to fp32 rounding."""
     ins = make_inputs(2, 10, 32, 4, seed=5)
     got = run(ins, 0.5).clone()
-    y = torch.empty_like(ins['out'])
-    for r in (0, 1):
-        selective_scan_into(
-            y.transpose(1, 2), ins['u'][r].transpose(1, 2),
-            ins['delta'][r].transpose(1, 2), ins['A'][r],
-            ins['B'][r].transpose(1, 2), ins['C'][r].transpose(1, 2),
-            ins['D'][r], ins['z'].transpose(1, 2) if r else None,
-            reverse=bool(r), out_scale=0.5 if r else 1.0,
-            accumulate=bool(r), gate_sum=bool(r), backend='triton')
+    y = two_launches(ins, 0.5)
     torch.testing.assert_close(got, y, rtol=1e-5, atol=1e-5)
 
 
@@ -300,15 +308,7 @@ def test_gpu_vim_ti_batch_64(seqlen):
     xz = torch.cat([ins['out'], ins['z']], dim=-1)
     ins['out'], ins['z'] = xz[..., :384], xz[..., 384:]
     got = run(ins, 0.5).float()
-    y = torch.empty_like(ins['out'])
-    for r in (0, 1):
-        selective_scan_into(
-            y.transpose(1, 2), ins['u'][r].transpose(1, 2),
-            ins['delta'][r].transpose(1, 2), ins['A'][r],
-            ins['B'][r].transpose(1, 2), ins['C'][r].transpose(1, 2),
-            ins['D'][r], ins['z'].transpose(1, 2) if r else None,
-            reverse=bool(r), out_scale=0.5 if r else 1.0,
-            accumulate=bool(r), gate_sum=bool(r), backend='triton')
+    y = two_launches(ins, 0.5)
     scale = y.float().abs().max().item()
     torch.testing.assert_close(got, y.float(), rtol=2e-2,
                                atol=1e-2 * scale)
