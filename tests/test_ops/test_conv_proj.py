@@ -665,11 +665,11 @@ def test_gpu_row_group_and_prefetch_bit_identical(monkeypatch, batch, seqlen,
     """Compiled, ``row_group`` 4 and 8, and ``prefetch`` with 1 and 4,
     give the outputs of 1 bit for bit (the same taps in the same order:
     ptxas must contract them the same way), with the taps as Vim's
-    inference hands them ((K, E)-contiguous in x's dtype) and the step's
+    inference hands them ((E, K) contiguous in x's dtype) and the step's
     bias and softplus."""
     from mmmamba.ops.conv_proj import triton_kernels as tk
     ins = make_inputs(batch, seqlen, dim, dtype=dtype, device='cuda')
-    ins['weight'] = ins['weight'].squeeze(1).t().to(dtype).contiguous().t()
+    ins['weight'] = ins['weight'].squeeze(1).to(dtype).contiguous()
     dt_bias = torch.randn(dim, device='cuda') - 2.0
     default = tk.default_config
     outs = []
@@ -746,3 +746,16 @@ def test_launcher_dt_low_returns_dt_proj_input(dtype):
                                atol=tol)
     with torch.no_grad(), pytest.raises(ValueError, match='dt_low'):
         conv1d_silu_proj_launcher(**ins, dt_low=True, delta_softplus=True)
+
+
+def test_default_config_conv_chunk_by_dtype():
+    """The conv pass takes 64-channel chunks for 16-bit activations (the
+    H100 sweeps of 2026-12-06) and keeps 32 for fp32 (not timed with
+    64); never wider than the channel chunk of a narrow E."""
+    pytest.importorskip('triton')
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    assert tk.default_config(6085, 384).block_ec == 64
+    assert tk.default_config(6085, 384, itemsize=2).block_ec == 64
+    assert tk.default_config(6085, 384, itemsize=4).block_ec == 32
+    narrow = tk.default_config(6085, 24, itemsize=2)
+    assert narrow.block_e == 32 and narrow.block_ec == 32

@@ -484,15 +484,19 @@ class BiMamba(BaseModule):
         the ops (from :meth:`_inference_state`, cached):
 
         - ``A = -exp(A_log)`` in fp32 (two launches fewer per call);
-        - the conv taps (E, K) as the transposed view of a contiguous
-          (K, E) tensor, the conv bias and the ``x_proj`` / ``dt_proj``
-          weights, in ``dtype`` (the activations'). The conv + projection
-          op rounds its weights to that dtype itself (as autocast casts
-          them), so its results are the same bit for bit; given them so,
-          its kernel loads each tap row as one vector instead of
-          gathering and rounding fp32 scalars in every channel chunk
-          (offline Triton 3.6 SASS: 3144 -> 2688 instructions,
-          ``benchmarks/NOTES.md``, session of 2026-12-04, sixth part).
+        - the conv taps (E, K) contiguous, the conv bias and the
+          ``x_proj`` / ``dt_proj`` weights, in ``dtype`` (the
+          activations'). The conv + projection op rounds its weights to
+          that dtype itself (as autocast casts them), so its results are
+          the same bit for bit; given them so, its kernel does not round
+          fp32 taps in every channel chunk. Contiguous (E, K) taps with the
+          kernel's 64-channel conv chunks (16-bit activations) beat the
+          transposed view of a (K, E) tensor with 32-channel chunks, which
+          had the fewest instructions offline (session of 2026-12-04,
+          sixth part): H100, kernel ms per call, bf16 Vim-Ti, 1248² b8
+          0.0709 -> 0.0638, 2048² b8 0.1905 -> 0.1716, 1248² b64 (no
+          third pass) 0.3706 -> 0.3191, outputs bit for bit the same
+          (``benchmarks/session_1206c_h100/callI``).
 
         Returns:
             tuple: (A, taps, conv bias or None, x_proj weight, dt_proj
@@ -526,7 +530,7 @@ class BiMamba(BaseModule):
 
         def direction(a_log, w, b, wx, wdt):
             return (-torch.exp(a_log.float()),
-                    w.squeeze(1).t().to(dtype).contiguous().t(),
+                    w.squeeze(1).to(dtype).contiguous(),
                     None if b is None else b.to(dtype), wx.to(dtype),
                     wdt.to(dtype))
 

@@ -125,21 +125,36 @@ class ConvProjConfig(NamedTuple):
 #: (``benchmarks/session_1205b_h200/callD``, 2026-12-05: 0.0447,
 #: 0.0606, 0.4489, 0.1642, 1.1901 ms -> 0.0439, 0.0590, 0.4418, 0.1597,
 #: 1.1684 forward; 8 within 0.001 ms of 4, below it only at 2048² b64
-#: forward, by 0.0003).
-FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=32, maxnreg=168,
+#: forward, by 0.0003). Conv chunks of 64 channels for 16-bit
+#: activations with contiguous (E, K) taps (fp32 keeps 32, not timed
+#: with 64): H100, kernel ms per call, bf16 Vim-Ti, 32 -> 64, with delta
+#: (the batch-8 path) 1248² b8 0.0729 -> 0.0667, 2048² b8 0.1951 ->
+#: 0.1821; with ``dt_low`` (the batch-64 one-launch core) 2048² b64
+#: 0.9861 -> 0.8410, 1248² b64 0.3721 -> 0.3198; outputs bit for bit the
+#: same (``benchmarks/session_1206c_h100/callE``, ``callF``). With taps
+#: given as the transposed view of a (K, E) tensor, 64 is slower than 32
+#: (2048² b64 ``dt_low`` 1.0232 against 0.9804, ``callH``), so Vim's core
+#: passes them contiguous (``BiMamba._inference_params``, ``callI``).
+FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=64, maxnreg=168,
                             row_group=4)
+#: :data:`FWD_CONFIG`'s conv chunk for fp32 activations.
+FP32_BLOCK_EC = 32
 
 
-def default_config(seqlen: int, dim: int) -> ConvProjConfig:
-    """Launch configuration for a (B, L, E) input: :data:`FWD_CONFIG`,
-    with a narrower channel chunk for narrow E and fewer positions for
-    short L (never below 16, the smallest ``tl.dot`` dimension)."""
+def default_config(seqlen: int, dim: int,
+                   itemsize: int = 2) -> ConvProjConfig:
+    """Launch configuration for a (B, L, E) input with ``itemsize``-byte
+    elements: :data:`FWD_CONFIG` (conv chunks of :data:`FP32_BLOCK_EC`
+    channels for fp32), with a narrower channel chunk for narrow E and
+    fewer positions for short L (never below 16, the smallest ``tl.dot``
+    dimension)."""
     block_e = min(FWD_CONFIG.block_e,
                   max(16, next_power_of_2(max(dim, 1))))
     block_l = min(FWD_CONFIG.block_l,
                   max(16, next_power_of_2(max(seqlen, 1))))
+    block_ec = FWD_CONFIG.block_ec if itemsize <= 2 else FP32_BLOCK_EC
     return FWD_CONFIG._replace(block_l=block_l, block_e=block_e,
-                               block_ec=min(FWD_CONFIG.block_ec, block_e),
+                               block_ec=min(block_ec, block_e),
                                row_group=min(FWD_CONFIG.row_group, block_l))
 
 
@@ -471,7 +486,7 @@ class ConvProjLaunch:
         if x.stride(2) != 1 and dim > 1:
             raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
                              f'strides {tuple(x.stride())}')
-        cfg = config or default_config(seqlen, dim)
+        cfg = config or default_config(seqlen, dim, x.element_size())
         g = cfg.row_group
         if g < 1 or g & (g - 1) or g > cfg.block_l:
             raise ValueError('conv_proj_fwd: row_group must be a power of '

@@ -651,8 +651,8 @@ def test_autocast_inference_linears_cached_and_exact(bias, device):
 @requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_inference_prologue_weights_cached_and_exact(dtype):
-    """The inference core's prologue weights (conv taps as a (K, E)
-    tensor's transposed view, conv bias, x_proj / dt_proj weights) are the
+    """The inference core's prologue weights (conv taps (E, K)
+    contiguous, conv bias, x_proj / dt_proj weights) are the
     parameters cast to the activations' dtype, reused until a parameter
     changes, and give conv1d_silu_proj's outputs bit for bit as the fp32
     parameters do (the op rounds them to that dtype itself)."""
@@ -666,7 +666,7 @@ def test_inference_prologue_weights_cached_and_exact(dtype):
 
     first = weights()
     taps, bias, wx, wdt = first
-    assert taps.shape == (e, m.d_conv) and taps.stride() == (1, e)
+    assert taps.shape == (e, m.d_conv) and taps.is_contiguous()
     raw = (m.conv1d_b.weight.squeeze(1), m.conv1d_b.bias, m.x_proj_b.weight,
            m.dt_proj_b.weight)
     for got, want in zip(first, raw):
