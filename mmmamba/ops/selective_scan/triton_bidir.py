@@ -64,7 +64,8 @@ from torch import Tensor
 from .._utils import cdiv, triton_interpret
 from ..conv_proj.triton_kernels import _round_to
 from ..triton_math import silu, softplus, softplus_16bit
-from .triton_kernels import _combine, _first, _rows_tile, _second
+from .triton_kernels import (_combine, _first, _rows_tile, _second,
+                             _strides)
 
 __all__ = ['BidirFwdLaunch', 'bidir_fwd_fused', 'BIDIR_BLOCK_D',
            'BIDIR_FUSED']
@@ -247,13 +248,6 @@ def _bidir_fwd_kernel(
                          BLOCK_T, BLOCK_N, BLOCK_R)
 
 
-def _int32_span(t: Tensor, name: str) -> None:
-    if sum((n - 1) * st for n, st in zip(t.shape, t.stride())) >= 2**31:
-        raise ValueError(
-            f'bidir_fwd_fused: {name} of shape {tuple(t.shape)} spans more '
-            'than 2**31 elements (int32 offsets); split the batch')
-
-
 def _check_fp32(t: Optional[Tensor], name: str, shape: tuple) -> None:
     if t is None or (tuple(t.shape) != shape or not t.is_contiguous()
                      or t.dtype != torch.float32):
@@ -328,9 +322,8 @@ class BidirFwdLaunch:
         if block_t < 1 or block_t & (block_t - 1):
             raise ValueError('bidir_fwd_fused: block_t must be a power of '
                              f'two, got {block_t}')
-        for name, t in (('u', u), ('delta', delta), ('B', B), ('z', z),
-                        ('out', out)):
-            _int32_span(t, name)
+        for t in (u, delta, B, z, out):
+            _strides(t)  # raises beyond int32 offsets
         half_chunks = cdiv(cdiv(seqlen, block_t), 2)
         self._kernel = _bidir_fwd_kernel[(batch * (dim // BIDIR_BLOCK_D), )]
         self._ints = (batch, dim, seqlen, half_chunks, u.stride(0),
