@@ -582,6 +582,73 @@ def test_kernel_compiles_for_sm90():
     assert out.strip().split('\n')[-1] == 'compiled 8', out
 
 
+_COMPILE_BIDIR_SM90 = r"""
+import os
+import subprocess
+import tempfile
+os.environ.pop('TRITON_INTERPRET', None)
+import triton
+from mmmamba.ops.conv_proj import triton_kernels as tk
+from mmmamba.testing.sm90 import compile_sm90
+
+cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
+                         'nvidia', 'bin', 'cuobjdump')
+cfg = tk.FWD_CONFIG
+consts = dict(K=4, HAS_BIAS=True, IEEE=False, BLOCK_L=cfg.block_l,
+              BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
+              TWO_PASS=cfg.two_pass, BLOCK_EC=cfg.block_ec,
+              HAS_DT_BIAS=False, DT_SOFTPLUS=False,
+              ROW_GROUP=cfg.row_group, PREFETCH=cfg.prefetch, DT_LOW=True)
+ones = {'stride_wk', 'stride_wxe', 'stride_wdtr'}
+div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_we', 'stride_wxr',
+         'stride_wdte', 'dir_stride_u', 'dir_stride_delta',
+         'dir_stride_n'}
+for name, fn, extra in (
+        ('one', tk._conv_proj_fwd_kernel, dict(REVERSE=True)),
+        ('bidir', tk._conv_proj_bidir_kernel, {})):
+    k = compile_sm90(fn, dict(consts, **extra), 'bf16', {'x', 'u'}, ones,
+                     div16, cfg.num_warps, cfg.num_stages, cfg.maxnreg)
+    ptx = k.asm['ptx']
+    print('mma', name, ptx.count('mma.sync'))
+    if os.path.isfile(cuobjdump):
+        with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
+            f.write(k.asm['cubin'])
+            f.flush()
+            out = subprocess.run(
+                [cuobjdump, '--dump-resource-usage', f.name],
+                capture_output=True, text=True).stdout
+        fields = dict(kv.split(':') for kv in out.split()
+                      if kv.count(':') == 1)
+        print('usage', name, fields['REG'], fields['STACK'])
+print('compiled')
+"""
+
+
+@requires_triton
+def test_bidir_kernel_compiles_for_sm90_as_one_direction():
+    """Offline sm_90 compile of the one-launch conv + projection kernel as
+    Vim's batch-64 core runs it (bf16, ``dt_low``, the default
+    configuration): each branch holds one direction's code, so it needs
+    twice the one-direction kernel's tensor-core MMAs (both branches in
+    the binary) and (with the wheel's cuobjdump) no more registers than
+    the cap and no more stack than the one-direction kernel."""
+    out = run_compiler_script(_COMPILE_BIDIR_SM90, timeout=600)
+    assert out.strip().endswith('compiled'), out
+    fields = {}
+    for line in out.splitlines():
+        key, name, *vals = line.split() if line[:4] in ('mma ',
+                                                        'usag') else ('', '')
+        if key:
+            fields[key, name] = [int(v) for v in vals]
+    assert fields['mma', 'one'][0] > 0
+    assert fields['mma', 'bidir'][0] == 2 * fields['mma', 'one'][0], fields
+    if ('usage', 'bidir') in fields:
+        from mmmamba.ops.conv_proj import triton_kernels as tk
+        reg, stack = fields['usage', 'bidir']
+        assert reg <= tk.FWD_CONFIG.maxnreg, fields
+        assert stack <= fields['usage', 'one'][1], fields
+
+
 # ---------------------------------------------------------------- GPU
 
 GPU_CASES = [  # Vim-Ti: E = 384, R = 12, N = 16, K = 4
@@ -689,6 +756,43 @@ def test_gpu_row_group_and_prefetch_bit_identical(monkeypatch, batch, seqlen,
             assert torch.equal(a, b), name
 
 
+@pytest.mark.gpu
+@requires_cuda
+@requires_triton
+@pytest.mark.parametrize('batch,seqlen,dt_low', [
+    pytest.param(64, 6085, True, id='vim-ti-1248-b64-dt_low'),
+    pytest.param(128, 197, False, id='vim-ti-224-b128-step'),
+])
+def test_gpu_bidir_launcher_equals_two_launches(batch, seqlen, dt_low):
+    """Compiled, the one-launch conv + projection gives each direction's
+    one-direction outputs bit for bit at Vim-Ti's sizes, bf16, with the
+    weights as Vim's inference core hands them (different per
+    direction): with ``dt_low`` (the batch-64 core's call) and with the
+    scan's step."""
+    from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
+                                       conv1d_silu_proj_launcher)
+    dtype = torch.bfloat16
+    ins = [make_inputs(batch, seqlen, 384, dtype=dtype, device='cuda',
+                       seed=s) for s in (0, 1)]
+    x = ins[0]['x']
+    ws = [_direction_weights(i, dtype) for i in ins]
+    biases = (None, None) if dt_low else tuple(
+        torch.randn(384, device='cuda') - 2.0 for _ in ins)
+    kw = dict(dt_rank=12, d_state=16, bc_fp32=True, dt_low=dt_low,
+              delta_softplus=not dt_low)
+    with torch.no_grad():
+        got = conv1d_silu_proj_bidir_launcher(
+            x, *ws, delta_biases=biases, **kw)(x, *ws, biases)
+        for d in (0, 1):
+            want = conv1d_silu_proj_launcher(
+                x, *ws[d], reverse=bool(d), delta_bias=biases[d],
+                **kw)(x, *ws[d], biases[d])
+            for name, g, w in zip(OUTS, got, want):
+                if name in ('B', 'C'):
+                    w = w.transpose(1, 2)
+                assert torch.equal(g[d], w), (d, name)
+
+
 def test_reference_equals_f_linear_composition():
     """The reference is the unfused path under autocast: the one-direction
     conv with its taps and bias in x's dtype, then ``F.linear`` with the
@@ -746,6 +850,98 @@ def test_launcher_dt_low_returns_dt_proj_input(dtype):
                                atol=tol)
     with torch.no_grad(), pytest.raises(ValueError, match='dt_low'):
         conv1d_silu_proj_launcher(**ins, dt_low=True, delta_softplus=True)
+
+
+def _direction_weights(ins: dict, dtype: torch.dtype) -> tuple:
+    """(taps (E, K) contiguous, bias, x_proj, dt_proj) in ``dtype``, as
+    Vim's inference core hands them to the launchers."""
+    return (ins['weight'].squeeze(1).to(dtype).contiguous(),
+            None if ins['bias'] is None else ins['bias'].to(dtype),
+            ins['x_proj_weight'].to(dtype), ins['dt_proj_weight'].to(dtype))
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('mode', ['dt_low', 'step', 'plain_no_bias'])
+def test_bidir_launcher_equals_two_launches(dtype, mode):
+    """conv1d_silu_proj_bidir_launcher: one launch for both directions
+    gives, in each half of its stacked outputs, the one-direction
+    launcher's outputs bit for bit (causal with ``fwd``'s weights,
+    anti-causal with ``bwd``'s; different weights per direction), at two
+    position blocks (L = 70 > 64) with ragged E: with ``dt_low``, with
+    the scan's step (a delta bias per direction, softplus) and plain
+    without conv bias; into ``outs`` when given, else into new stacked
+    tensors."""
+    from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
+                                       conv1d_silu_proj_launcher)
+    fwd_ins = make_inputs(2, 70, 40, dt_rank=3, d_state=4, dtype=dtype,
+                          bias=mode != 'plain_no_bias', seed=1)
+    bwd_ins = make_inputs(2, 70, 40, dt_rank=3, d_state=4, dtype=dtype,
+                          bias=mode != 'plain_no_bias', seed=2)
+    x = fwd_ins['x']
+    fwd = _direction_weights(fwd_ins, dtype)
+    bwd = _direction_weights(bwd_ins, dtype)
+    kw = dict(dt_rank=3, d_state=4, bc_fp32=True)
+    biases = (None, None)
+    if mode == 'dt_low':
+        kw['dt_low'] = True
+    elif mode == 'step':
+        biases = (torch.randn(40) - 1.0, torch.randn(40) + 1.0)
+        kw['delta_softplus'] = True
+    with torch.no_grad():
+        want = [conv1d_silu_proj_launcher(
+            x, *w, reverse=rev, delta_bias=b, **kw)(x, *w, b)
+            for w, b, rev in ((fwd, biases[0], False),
+                              (bwd, biases[1], True))]
+        launch = conv1d_silu_proj_bidir_launcher(x, fwd, bwd,
+                                                 delta_biases=biases, **kw)
+        got = launch(x, fwd, bwd, biases)
+        outs = tuple(torch.full_like(t, float('nan')) for t in got)
+        into = launch(x, fwd, bwd, biases, outs=outs)
+    width = 16 if mode == 'dt_low' else 40
+    assert got[0].shape == (2, 2, 70, 40)
+    assert got[1].shape == (2, 2, 70, width)
+    assert got[2].shape == got[3].shape == (2, 2, 70, 4)
+    assert got[2].dtype == torch.float32
+    for d in (0, 1):
+        for name, g, w in zip(OUTS, got, want[d]):
+            if name in ('B', 'C'):
+                w = w.transpose(1, 2)  # the op's (B, N, L) view
+            assert torch.equal(g[d], w), (d, name)
+    assert not torch.equal(got[0][0], got[0][1])
+    for a, b, o in zip(into, got, outs):
+        assert a.data_ptr() == o.data_ptr() and torch.equal(a, b)
+
+
+@requires_triton_interpreter
+def test_bidir_launcher_refuses_mismatched_directions():
+    """The one-launch conv + projection needs both directions' weights in
+    the same layouts (one set of strides), a bias in both or neither, four
+    weights per direction; each direction is checked as the op checks
+    it; a gradient to compute raises as for the one-direction launcher."""
+    from mmmamba.ops.conv_proj import conv1d_silu_proj_bidir_launcher
+    ins = make_inputs(1, 6, 16, dt_rank=2, d_state=2)
+    x = ins['x']
+    w = _direction_weights(ins, torch.float32)
+    kw = dict(dt_rank=2, d_state=2)
+    with torch.no_grad():
+        conv1d_silu_proj_bidir_launcher(x, w, w, **kw)  # fine
+        taps_t = w[0].t().contiguous().t()  # (E, K) with other strides
+        with pytest.raises(ValueError, match='weight.*same strides'):
+            conv1d_silu_proj_bidir_launcher(x, w, (taps_t, ) + w[1:], **kw)
+        with pytest.raises(ValueError, match='bias.*neither'):
+            conv1d_silu_proj_bidir_launcher(x, w, (w[0], None) + w[2:],
+                                            **kw)
+        with pytest.raises(ValueError, match='delta_bias.*neither'):
+            conv1d_silu_proj_bidir_launcher(
+                x, w, w, delta_biases=(torch.zeros(16), None), **kw)
+        with pytest.raises(ValueError, match='fwd and bwd'):
+            conv1d_silu_proj_bidir_launcher(x, w[:3], w, **kw)
+        with pytest.raises(ValueError, match='x_proj_weight'):
+            conv1d_silu_proj_bidir_launcher(x, w, w, dt_rank=3, d_state=2)
+    wx = w[2].clone().requires_grad_(True)
+    with pytest.raises(RuntimeError, match='forward-only'):
+        conv1d_silu_proj_bidir_launcher(x, w, w[:2] + (wx, w[3]), **kw)
 
 
 def test_default_config_conv_chunk_by_dtype():

@@ -53,7 +53,8 @@ from torch import Tensor
 from mmmamba.ops import (bidir_conv1d_silu, bidir_selective_scan,
                          check_backend, conv1d_silu_proj, resolve_backend,
                          selective_scan, selective_scan_into)
-from mmmamba.ops.conv_proj import conv1d_silu_proj_launcher, dt_low_width
+from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
+                                   conv1d_silu_proj_launcher, dt_low_width)
 from mmmamba.ops.selective_scan import (bidir_fused_launcher,
                                         selective_scan_into_launcher,
                                         triton_bidir_fused_pays,
@@ -101,15 +102,25 @@ class _InferenceState(NamedTuple):
     stacked: Tuple[Tensor, Tensor, Tensor, Tensor]
 
 
+#: Whether :meth:`BiMamba._forward_core_bidir` runs both directions' conv
+#: + projection in one launch
+#: (:func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_bidir_launcher`; else
+#: one launch per direction, the same outputs). For A/B timing; read when
+#: a layer makes its launchers for an input layout.
+BIDIR_CONV_LAUNCH = True
+
+
 class _BidirLaunchers:
     """The launchers of :meth:`BiMamba._forward_core_bidir` for one input
-    layout: the two directions' conv + projection, and the one-launch
-    scan by ``overwrite_x`` (into a new (B, L, E) tensor or into the x
-    half of ``xz``: the output's strides are the launch's), made on the
-    first call that needs it, from that call's own tensors."""
+    layout: the conv + projection (one launcher for both directions, or
+    a pair), and the one-launch scan by ``overwrite_x`` (into a new
+    (B, L, E) tensor or into the x half of ``xz``: the output's strides
+    are the launch's), made on the first call that needs it, from that
+    call's own tensors."""
     __slots__ = ('convs', 'scans')
 
-    def __init__(self, convs: Tuple[Callable, Callable]) -> None:
+    def __init__(self, convs: Union[Callable, Tuple[Callable,
+                                                    Callable]]) -> None:
         self.convs = convs
         self.scans = {}
 
@@ -644,6 +655,11 @@ class BiMamba(BaseModule):
         """The launchers of :meth:`_forward_core_bidir` for ``xz``'s
         layout (arguments checked here, once)."""
         x = xz[..., :self.d_inner]
+        if BIDIR_CONV_LAUNCH:
+            return _BidirLaunchers(conv1d_silu_proj_bidir_launcher(
+                x, state.params[0][1:], state.params[1][1:],
+                dt_rank=self.dt_rank, d_state=self.d_state, bc_fp32=True,
+                dt_low=True))
         return _BidirLaunchers(tuple(
             conv1d_silu_proj_launcher(
                 x, *state.params[i][1:], dt_rank=self.dt_rank,
@@ -656,11 +672,12 @@ class BiMamba(BaseModule):
         """:meth:`_forward_core_launched` with both scan directions in one
         launch (:func:`~mmmamba.ops.selective_scan.bidir_fused_launcher`;
         where :func:`~mmmamba.ops.selective_scan.triton_bidir_fused_pays`):
-        each direction's conv + projection writes its half of stacked
-        buffers: u, and dt_proj's *input* (R values per position) instead
-        of delta; then one kernel runs both scans, forming each step's
-        delta (dt_proj, its bias, the softplus) itself, and writes the
-        gated sum. So both directions' u are alive at once but no delta
+        the conv + projection writes both directions into stacked
+        buffers (one launch, :data:`BIDIR_CONV_LAUNCH`: x read from memory
+        about once): u, and dt_proj's *input* (R values per position)
+        instead of delta; then one kernel runs both scans, forming each
+        step's delta (dt_proj, its bias, the softplus) itself, and writes
+        the gated sum. So both directions' u are alive at once but no delta
         at all: as many (B, L, E) tensors as the one-direction-at-a-time
         path's u and delta, and with ``overwrite_x`` the output takes the
         x half of ``xz`` (read by then): one fewer in all (H100, Vim-Ti
@@ -669,9 +686,13 @@ class BiMamba(BaseModule):
         e = self.d_inner
         x, z = xz[..., :e], xz[..., e:]
         bufs = self._bidir_buffers(x)
-        for i, conv in enumerate(launchers.convs):
-            _, *weights = state.params[i]
-            conv(x, *weights, outs=tuple(t[i] for t in bufs))
+        if callable(launchers.convs):  # both directions in one launch
+            launchers.convs(x, state.params[0][1:], state.params[1][1:],
+                            outs=bufs)
+        else:
+            for i, conv in enumerate(launchers.convs):
+                _, *weights = state.params[i]
+                conv(x, *weights, outs=tuple(t[i] for t in bufs))
         y = x if overwrite_x else xz.new_empty(x.shape)
         args = (*bufs[:2], state.stacked[0], *bufs[2:], state.stacked[1], z,
                 y, *state.stacked[2:])

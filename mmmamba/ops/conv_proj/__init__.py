@@ -36,8 +36,10 @@ Backends (one file each):
 returns a callable that runs the Triton kernel for tensors laid out as
 those, with no per-call checks or dispatch: the host time of an eager
 caller that runs the op many times on one layout (Vim's inference).
+:func:`conv1d_silu_proj_bidir_launcher` does the same for both directions
+in one launch, into stacked outputs.
 """
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 from torch import Tensor
 
@@ -46,8 +48,9 @@ from ..causal_conv1d import (CONV1D_BACKENDS, _check_float, check_tokens,
 from .reference import conv1d_silu_proj_ref
 
 __all__ = [
-    'conv1d_silu_proj', 'conv1d_silu_proj_launcher', 'conv1d_silu_proj_ref',
-    'dt_low_width', 'CONV_PROJ_BACKENDS'
+    'conv1d_silu_proj', 'conv1d_silu_proj_bidir_launcher',
+    'conv1d_silu_proj_launcher', 'conv1d_silu_proj_ref', 'dt_low_width',
+    'CONV_PROJ_BACKENDS'
 ]
 
 CONV_PROJ_BACKENDS = CONV1D_BACKENDS
@@ -248,3 +251,62 @@ def conv1d_silu_proj_launcher(
         x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank, d_state,
         reverse, delta_bias, bool(delta_softplus), bool(bc_fp32),
         bool(dt_low))
+
+
+def conv1d_silu_proj_bidir_launcher(
+        x: Tensor,
+        fwd: Sequence[Optional[Tensor]],
+        bwd: Sequence[Optional[Tensor]],
+        *,
+        dt_rank: int,
+        d_state: int,
+        delta_biases: Tuple[Optional[Tensor], Optional[Tensor]] = (None,
+                                                                   None),
+        delta_softplus: bool = False,
+        bc_fp32: bool = False,
+        dt_low: bool = False
+) -> Callable[..., Tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """:func:`conv1d_silu_proj_launcher` for both of Vim's directions in
+    one launch: ``fwd`` = (weight, bias, x_proj_weight, dt_proj_weight)
+    runs causal (``reverse=False``), ``bwd`` anti-causal, on the same
+    ``x``.
+
+    Returns ``launch(x, fwd, bwd, delta_biases=(None, None), outs=None)``,
+    which returns stacked ``(u, delta, B, C)``, direction first: u, delta
+    (2, B, L, E) (delta (2, B, L, P) fp32 with ``dt_low``) and B, C
+    (2, B, L, N), contiguous (B and C not transposed: direction d's
+    ``B[d].transpose(1, 2)`` is the op's B). Each direction's outputs are
+    the one-direction launcher's with the same arguments, bit for bit.
+    The kernel runs the two directions of a block of positions in
+    neighbouring programs, so the second read of those rows of ``x``
+    comes from L2: ``x`` is read from memory about once instead of twice.
+
+    Args:
+        x: as :func:`conv1d_silu_proj`.
+        fwd, bwd: each direction's (weight, bias, x_proj_weight,
+            dt_proj_weight), as :func:`conv1d_silu_proj` takes them, with
+            the same strides in both directions and a bias in both or in
+            neither.
+        delta_biases: each direction's ``delta_bias``, both or neither.
+        dt_rank, d_state, delta_softplus, bc_fp32, dt_low: as
+            :func:`conv1d_silu_proj_launcher`.
+
+    Raises:
+        As :func:`conv1d_silu_proj` with ``backend='triton'``; ValueError
+        when the directions' weights differ in strides or in which are
+        given.
+    """
+    dirs = []
+    for weights, delta_bias in zip((fwd, bwd), delta_biases):
+        if len(weights) != 4:
+            raise ValueError(
+                f'{_NAME}: fwd and bwd must each be (weight, bias, '
+                f'x_proj_weight, dt_proj_weight), got {len(weights)} '
+                'items')
+        weight = _validate(x, *weights, dt_rank, d_state, delta_bias)
+        dirs.append((weight, *weights[1:]))
+    _resolve_backend('triton', x)
+    from .triton import conv1d_silu_proj_bidir_triton_launcher
+    return conv1d_silu_proj_bidir_triton_launcher(
+        x, *dirs, dt_rank, d_state, tuple(delta_biases),
+        bool(delta_softplus), bool(bc_fp32), bool(dt_low))

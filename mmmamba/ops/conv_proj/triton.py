@@ -14,9 +14,13 @@ from torch import Tensor
 
 from .._utils import custom_op, grad_needed, register_fake, use_custom_ops
 from ..causal_conv1d.triton import _unit_channel_stride
-from .triton_kernels import ConvProjLaunch, conv_proj_fwd
+from .triton_kernels import (ConvProjBidirLaunch, ConvProjLaunch,
+                             DirectionWeights, conv_proj_fwd)
 
-__all__ = ['conv1d_silu_proj_triton', 'conv1d_silu_proj_triton_launcher']
+__all__ = [
+    'conv1d_silu_proj_triton', 'conv1d_silu_proj_triton_launcher',
+    'conv1d_silu_proj_bidir_triton_launcher'
+]
 
 Outputs = Tuple[Tensor, Tensor, Tensor, Tensor]
 
@@ -115,3 +119,24 @@ def conv1d_silu_proj_triton_launcher(
         return u, delta, Bm.transpose(1, 2), Cm.transpose(1, 2)
 
     return launch
+
+
+def conv1d_silu_proj_bidir_triton_launcher(
+        x: Tensor, fwd: DirectionWeights, bwd: DirectionWeights,
+        dt_rank: int, d_state: int,
+        delta_biases: Tuple[Optional[Tensor], Optional[Tensor]] = (None,
+                                                                   None),
+        delta_softplus: bool = False, bc_fp32: bool = False,
+        dt_low: bool = False) -> Callable[..., Outputs]:
+    """The launcher of
+    :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_bidir_launcher`
+    (weights (E, K), arguments checked by the caller).
+
+    Raises:
+        RuntimeError: as :func:`conv1d_silu_proj_triton`.
+    """
+    _check_no_grad(x, *fwd, *bwd, *delta_biases)
+    return ConvProjBidirLaunch(x, fwd, bwd, dt_rank, d_state,
+                               delta_biases=delta_biases,
+                               delta_softplus=bool(delta_softplus),
+                               bc_fp32=bool(bc_fp32), dt_low=bool(dt_low))

@@ -60,7 +60,8 @@ from .._utils import cdiv, next_power_of_2, triton_interpret
 from ..triton_math import silu, softplus, softplus_16bit
 
 __all__ = [
-    'ConvProjConfig', 'ConvProjLaunch', 'conv_proj_fwd', 'default_config'
+    'ConvProjBidirLaunch', 'ConvProjConfig', 'ConvProjLaunch',
+    'DirectionWeights', 'conv_proj_fwd', 'default_config'
 ]
 
 
@@ -320,9 +321,9 @@ def _project(u, acc_dt, acc_B, acc_C, wx_ptr, offs_e, mask_e, dt_rank,
 
 
 @triton.jit
-def _conv_proj_fwd_kernel(
-        x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr, u_ptr, delta_ptr,
-        B_ptr, C_ptr, seqlen, dim, dt_rank, dstate, n_lblocks,
+def _conv_proj_tile(
+        pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
+        u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
         stride_xb, stride_xl, stride_we, stride_wk,
         stride_wxr, stride_wxe, stride_wdte, stride_wdtr,
         K: tl.constexpr, HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
@@ -331,19 +332,16 @@ def _conv_proj_fwd_kernel(
         TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
         HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
         ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr,
-        DT_LOW: tl.constexpr = False):
-    """Positions ``[l0, l0 + BLOCK_L)`` of one batch element, all channels
-    (module docstring). u, delta, B and C (B, L, E / N) contiguous, in the
-    dtype of x. With HAS_DT_BIAS / DT_SOFTPLUS, delta is
-    softplus(W_dt dt + b) with W_dt dt first rounded to the dtype of x (the
-    dt_proj GEMM's output, which the unfused scan reads) and the rest in
-    fp32, as the scan computes it from that input. With DT_LOW no delta:
-    dt itself (rounded to the dtype of x) is stored at ``delta_ptr``,
-    (B, L, BLOCK_R) fp32 with zeros beyond R, for a scan that forms
-    delta from it (the third pass is skipped)."""
-    pid = tl.program_id(0)
-    pid_l = pid % n_lblocks
-    pid_b = pid // n_lblocks
+        DT_LOW: tl.constexpr):
+    """Positions ``[l0, l0 + BLOCK_L)`` (block ``pid_l``) of batch element
+    ``pid_b``, all channels, one direction (module docstring). u, delta, B
+    and C (B, L, E / N) contiguous, in the dtype of x. With HAS_DT_BIAS /
+    DT_SOFTPLUS, delta is softplus(W_dt dt + b) with W_dt dt first rounded
+    to the dtype of x (the dt_proj GEMM's output, which the unfused scan
+    reads) and the rest in fp32, as the scan computes it from that input.
+    With DT_LOW no delta: dt itself (rounded to the dtype of x) is stored
+    at ``delta_ptr``, (B, L, BLOCK_R) fp32 with zeros beyond R, for a scan
+    that forms delta from it (the third pass is skipped)."""
     dtype = u_ptr.dtype.element_ty
     offs_l = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
     mask_l = offs_l < seqlen
@@ -431,28 +429,183 @@ def _conv_proj_fwd_kernel(
         tl.store(delta_ptr + pid_b.to(tl.int64) * seqlen * BLOCK_R
                  + offs_l[:, None] * BLOCK_R + offs_r[None, :],
                  _round_to(tl.trans(acc_dt), dtype), mask=mask_l[:, None])
-        return
-    for e0 in range(0, dim, BLOCK_E):
-        offs_e = e0 + tl.arange(0, BLOCK_E)
-        mask_e = offs_e < dim
-        wdt = tl.load(wdt_ptr + offs_e[None, :] * stride_wdte
-                      + offs_r[:, None] * stride_wdtr,
-                      mask=(offs_r[:, None] < dt_rank) & mask_e[None, :],
-                      other=0.0).to(dtype)  # (BLOCK_R, BLOCK_E)
-        delta = _dot(dt, wdt, IEEE)
-        if HAS_DT_BIAS or DT_SOFTPLUS:
-            delta = _round_to(delta, dtype)
-            if HAS_DT_BIAS:
-                delta += tl.load(dtb_ptr + offs_e, mask=mask_e,
-                                 other=0.0).to(tl.float32)[None, :]
-            if DT_SOFTPLUS:
-                if IEEE:  # fp32 activations: fp32 accuracy
-                    delta = softplus(delta)
-                else:
-                    delta = softplus_16bit(delta)
-        tl.store(delta_ptr + out_off + offs_l[:, None] * dim
-                 + offs_e[None, :], delta.to(dtype),
-                 mask=mask_l[:, None] & mask_e[None, :])
+    else:
+        for e0 in range(0, dim, BLOCK_E):
+            offs_e = e0 + tl.arange(0, BLOCK_E)
+            mask_e = offs_e < dim
+            wdt = tl.load(wdt_ptr + offs_e[None, :] * stride_wdte
+                          + offs_r[:, None] * stride_wdtr,
+                          mask=(offs_r[:, None] < dt_rank) & mask_e[None, :],
+                          other=0.0).to(dtype)  # (BLOCK_R, BLOCK_E)
+            delta = _dot(dt, wdt, IEEE)
+            if HAS_DT_BIAS or DT_SOFTPLUS:
+                delta = _round_to(delta, dtype)
+                if HAS_DT_BIAS:
+                    delta += tl.load(dtb_ptr + offs_e, mask=mask_e,
+                                     other=0.0).to(tl.float32)[None, :]
+                if DT_SOFTPLUS:
+                    if IEEE:  # fp32 activations: fp32 accuracy
+                        delta = softplus(delta)
+                    else:
+                        delta = softplus_16bit(delta)
+            tl.store(delta_ptr + out_off + offs_l[:, None] * dim
+                     + offs_e[None, :], delta.to(dtype),
+                     mask=mask_l[:, None] & mask_e[None, :])
+
+
+@triton.jit
+def _conv_proj_fwd_kernel(
+        x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr, u_ptr, delta_ptr,
+        B_ptr, C_ptr, seqlen, dim, dt_rank, dstate, n_lblocks,
+        stride_xb, stride_xl, stride_we, stride_wk,
+        stride_wxr, stride_wxe, stride_wdte, stride_wdtr,
+        K: tl.constexpr, HAS_BIAS: tl.constexpr, REVERSE: tl.constexpr,
+        IEEE: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+        BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
+        TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
+        HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
+        ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr,
+        DT_LOW: tl.constexpr = False):
+    """One direction: program ``pid`` runs :func:`_conv_proj_tile` on
+    position block ``pid % n_lblocks`` of batch element
+    ``pid // n_lblocks``."""
+    pid = tl.program_id(0)
+    _conv_proj_tile(
+        pid % n_lblocks, pid // n_lblocks, x_ptr, w_ptr, bias_ptr, wx_ptr,
+        wdt_ptr, dtb_ptr, u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim,
+        dt_rank, dstate, stride_xb, stride_xl, stride_we, stride_wk,
+        stride_wxr, stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS,
+        REVERSE, IEEE, BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS,
+        BLOCK_EC, HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
+
+
+@triton.jit
+def _conv_proj_bidir_kernel(
+        x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr, w_b_ptr,
+        bias_b_ptr, wx_b_ptr, wdt_b_ptr, dtb_b_ptr, u_ptr, delta_ptr,
+        B_ptr, C_ptr, dir_stride_u, dir_stride_delta, dir_stride_n,
+        seqlen, dim, dt_rank, dstate, n_lblocks,
+        stride_xb, stride_xl, stride_we, stride_wk,
+        stride_wxr, stride_wxe, stride_wdte, stride_wdtr,
+        K: tl.constexpr, HAS_BIAS: tl.constexpr, IEEE: tl.constexpr,
+        BLOCK_L: tl.constexpr, BLOCK_E: tl.constexpr,
+        BLOCK_R: tl.constexpr, BLOCK_N: tl.constexpr,
+        TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
+        HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
+        ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr,
+        DT_LOW: tl.constexpr):
+    """Both directions in one launch: programs ``2 i`` and ``2 i + 1`` run
+    :func:`_conv_proj_tile` on the same position block (``i %
+    n_lblocks`` of batch element ``i // n_lblocks``), the first causal
+    with the first set of weights, the second anti-causal with the
+    ``_b`` set, writing the second half of the stacked outputs (offset
+    ``dir_stride_*`` elements). Neighbouring programs run at the same
+    time, so the second read of a block's rows of x comes from L2: x is
+    read from memory about once instead of once per direction. The
+    weights of both directions share their strides."""
+    pid = tl.program_id(0)
+    tile = pid // 2
+    pid_l = tile % n_lblocks
+    pid_b = tile // n_lblocks
+    rev = pid % 2 == 1
+    # one set of pointers, selected here, for both branches
+    w_ptr = tl.where(rev, w_b_ptr, w_ptr)
+    bias_ptr = tl.where(rev, bias_b_ptr, bias_ptr)
+    wx_ptr = tl.where(rev, wx_b_ptr, wx_ptr)
+    wdt_ptr = tl.where(rev, wdt_b_ptr, wdt_ptr)
+    dtb_ptr = tl.where(rev, dtb_b_ptr, dtb_ptr)
+    u_ptr += rev * dir_stride_u
+    delta_ptr += rev * dir_stride_delta
+    B_ptr += rev * dir_stride_n
+    C_ptr += rev * dir_stride_n
+    if rev:
+        _conv_proj_tile(
+            pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
+            u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
+            stride_xb, stride_xl, stride_we, stride_wk, stride_wxr,
+            stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS, True, IEEE,
+            BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS, BLOCK_EC,
+            HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
+    else:
+        _conv_proj_tile(
+            pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
+            u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
+            stride_xb, stride_xl, stride_we, stride_wk, stride_wxr,
+            stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS, False, IEEE,
+            BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS, BLOCK_EC,
+            HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
+
+
+def _plan(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+          x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
+          d_state: int, config: Optional[ConvProjConfig],
+          delta_bias: Optional[Tensor], delta_softplus: bool,
+          dt_low: bool) -> Tuple[int, tuple, dict]:
+    """A launch's position blocks per batch element, its integer arguments
+    after ``n_lblocks`` and its compile-time ones (all but ``REVERSE``),
+    after the checks the kernel needs."""
+    seqlen, dim = x.shape[1:]
+    if dt_low and (delta_bias is not None or delta_softplus):
+        raise ValueError('conv_proj_fwd: dt_low stores dt_proj\'s '
+                         'input; its bias and softplus are the '
+                         'scan\'s (pass delta_bias=None, '
+                         'delta_softplus=False)')
+    if x.stride(2) != 1 and dim > 1:
+        raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
+                         f'strides {tuple(x.stride())}')
+    cfg = config or default_config(seqlen, dim, x.element_size())
+    g = cfg.row_group
+    if g < 1 or g & (g - 1) or g > cfg.block_l:
+        raise ValueError('conv_proj_fwd: row_group must be a power of '
+                         f'two <= block_l ({cfg.block_l}), got {g}')
+    ints = (seqlen, dim, dt_rank, d_state, x.stride(0), x.stride(1),
+            weight.stride(0), weight.stride(1), x_proj_weight.stride(0),
+            x_proj_weight.stride(1), dt_proj_weight.stride(0),
+            dt_proj_weight.stride(1))
+    kwargs = dict(
+        K=weight.shape[1], HAS_BIAS=bias is not None,
+        IEEE=x.dtype == torch.float32, BLOCK_L=cfg.block_l,
+        BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank), BLOCK_N=_pad(d_state),
+        TWO_PASS=cfg.two_pass,
+        BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
+        cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
+        DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
+        PREFETCH=cfg.prefetch, DT_LOW=dt_low, num_warps=cfg.num_warps,
+        num_stages=cfg.num_stages,
+        **({'maxnreg': cfg.maxnreg}
+           if cfg.maxnreg and x.element_size() <= 2 else {}))
+    return cdiv(seqlen, cfg.block_l), ints, kwargs
+
+
+class _Outputs:
+    """Shapes and dtypes of a launch's outputs, with a leading ``lead``
+    (e.g. (2, ) for stacked directions), and their allocation."""
+    __slots__ = ('_shape_e', '_shape_n', '_shape_dt', '_dtype',
+                 '_bc_dtype', '_device')
+
+    def __init__(self, x: Tensor, d_state: int, block_r: int,
+                 bc_fp32: bool, dt_low: bool, lead: tuple = ()) -> None:
+        batch, seqlen, dim = x.shape
+        self._shape_e = lead + (batch, seqlen, dim)
+        self._shape_n = lead + (batch, seqlen, d_state)
+        self._shape_dt = lead + (batch, seqlen, block_r) if dt_low else None
+        self._dtype, self._device = x.dtype, x.device
+        self._bc_dtype = torch.float32 if bc_fp32 else x.dtype
+
+    def new(self) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Empty u, delta (or dt_proj's input), B and C."""
+        u = torch.empty(self._shape_e, device=self._device,
+                        dtype=self._dtype)
+        delta = (torch.empty(self._shape_e, device=self._device,
+                             dtype=self._dtype)
+                 if self._shape_dt is None else
+                 torch.empty(self._shape_dt, device=self._device,
+                             dtype=torch.float32))
+        Bm = torch.empty(self._shape_n, device=self._device,
+                         dtype=self._bc_dtype)
+        Cm = torch.empty(self._shape_n, device=self._device,
+                         dtype=self._bc_dtype)
+        return u, delta, Bm, Cm
 
 
 class ConvProjLaunch:
@@ -467,8 +620,7 @@ class ConvProjLaunch:
 
     Args: those of :func:`conv_proj_fwd`.
     """
-    __slots__ = ('_kernel', '_ints', '_kwargs', '_shape_e', '_shape_n',
-                 '_shape_dt', '_dtype', '_bc_dtype', '_device')
+    __slots__ = ('_kernel', '_ints', '_kwargs', '_outs')
 
     def __init__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
                  x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
@@ -477,45 +629,14 @@ class ConvProjLaunch:
                  delta_bias: Optional[Tensor] = None,
                  delta_softplus: bool = False,
                  bc_fp32: bool = False, dt_low: bool = False) -> None:
-        batch, seqlen, dim = x.shape
-        if dt_low and (delta_bias is not None or delta_softplus):
-            raise ValueError('conv_proj_fwd: dt_low stores dt_proj\'s '
-                             'input; its bias and softplus are the '
-                             'scan\'s (pass delta_bias=None, '
-                             'delta_softplus=False)')
-        if x.stride(2) != 1 and dim > 1:
-            raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
-                             f'strides {tuple(x.stride())}')
-        cfg = config or default_config(seqlen, dim, x.element_size())
-        g = cfg.row_group
-        if g < 1 or g & (g - 1) or g > cfg.block_l:
-            raise ValueError('conv_proj_fwd: row_group must be a power of '
-                             f'two <= block_l ({cfg.block_l}), got {g}')
-        n_lblocks = cdiv(seqlen, cfg.block_l)
-        self._kernel = _conv_proj_fwd_kernel[(n_lblocks * batch, )]
-        self._ints = (
-            seqlen, dim, dt_rank, d_state, n_lblocks, x.stride(0),
-            x.stride(1), weight.stride(0), weight.stride(1),
-            x_proj_weight.stride(0), x_proj_weight.stride(1),
-            dt_proj_weight.stride(0), dt_proj_weight.stride(1))
-        self._kwargs = dict(
-            K=weight.shape[1], HAS_BIAS=bias is not None, REVERSE=reverse,
-            IEEE=x.dtype == torch.float32, BLOCK_L=cfg.block_l,
-            BLOCK_E=cfg.block_e, BLOCK_R=_pad(dt_rank),
-            BLOCK_N=_pad(d_state), TWO_PASS=cfg.two_pass,
-            BLOCK_EC=cfg.block_ec if cfg.two_pass and cfg.block_ec else
-            cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
-            DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
-            PREFETCH=cfg.prefetch, DT_LOW=dt_low,
-            num_warps=cfg.num_warps, num_stages=cfg.num_stages,
-            **({'maxnreg': cfg.maxnreg}
-               if cfg.maxnreg and x.element_size() <= 2 else {}))
-        self._shape_e = (batch, seqlen, dim)
-        self._shape_n = (batch, seqlen, d_state)
-        self._shape_dt = ((batch, seqlen, self._kwargs['BLOCK_R'])
-                          if dt_low else None)
-        self._dtype, self._device = x.dtype, x.device
-        self._bc_dtype = torch.float32 if bc_fp32 else x.dtype
+        n_lblocks, ints, kwargs = _plan(
+            x, weight, bias, x_proj_weight, dt_proj_weight, dt_rank,
+            d_state, config, delta_bias, delta_softplus, dt_low)
+        self._kernel = _conv_proj_fwd_kernel[(n_lblocks * x.shape[0], )]
+        self._ints = ints[:4] + (n_lblocks, ) + ints[4:]
+        self._kwargs = dict(kwargs, REVERSE=reverse)
+        self._outs = _Outputs(x, d_state, kwargs['BLOCK_R'], bc_fp32,
+                              dt_low)
 
     def __call__(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
                  x_proj_weight: Tensor, dt_proj_weight: Tensor,
@@ -527,24 +648,92 @@ class ConvProjLaunch:
         ``outs`` = (u, delta, B, C) when given (contiguous, those shapes
         and dtypes: unchecked, e.g. one direction's slices of stacked
         buffers)."""
-        if outs is not None:
-            u, delta, Bm, Cm = outs
-        else:
-            u = torch.empty(self._shape_e, device=self._device,
-                            dtype=self._dtype)
-            delta = (torch.empty(self._shape_e, device=self._device,
-                                 dtype=self._dtype)
-                     if self._shape_dt is None else
-                     torch.empty(self._shape_dt, device=self._device,
-                                 dtype=torch.float32))
-            Bm = torch.empty(self._shape_n, device=self._device,
-                             dtype=self._bc_dtype)
-            Cm = torch.empty(self._shape_n, device=self._device,
-                             dtype=self._bc_dtype)
+        u, delta, Bm, Cm = outs if outs is not None else self._outs.new()
         self._kernel(
             x, weight, bias if bias is not None else weight, x_proj_weight,
             dt_proj_weight, delta_bias if delta_bias is not None else weight,
             u, delta, Bm, Cm, *self._ints, **self._kwargs)
+        return u, delta, Bm, Cm
+
+
+#: One direction's weights as :class:`ConvProjBidirLaunch` takes them:
+#: (conv taps (E, K), conv bias or None, x_proj weight, dt_proj weight).
+DirectionWeights = Tuple[Tensor, Optional[Tensor], Tensor, Tensor]
+
+
+class ConvProjBidirLaunch:
+    """Both directions of :class:`ConvProjLaunch` in one launch
+    (:func:`_conv_proj_bidir_kernel`): the causal conv with ``fwd``'s
+    weights and the anti-causal one with ``bwd``'s, on the same ``x``,
+    into stacked outputs (direction first). Per direction the same
+    outputs bit for bit as :class:`ConvProjLaunch` with the same
+    arguments: each program runs the one-direction kernel's code.
+
+    Args:
+        x: (B, L, E), channel stride 1.
+        fwd, bwd: each direction's (taps, bias, x_proj weight, dt_proj
+            weight), with the same strides in both, and a bias in both or
+            in neither.
+        delta_biases: each direction's delta bias, both or neither given.
+        The rest: as :func:`conv_proj_fwd`.
+
+    Raises:
+        ValueError: the directions' weights differ in strides or in which
+            are given; as :func:`conv_proj_fwd`.
+    """
+    __slots__ = ('_kernel', '_ints', '_kwargs', '_outs')
+
+    def __init__(self, x: Tensor, fwd: DirectionWeights,
+                 bwd: DirectionWeights, dt_rank: int, d_state: int,
+                 config: Optional[ConvProjConfig] = None,
+                 delta_biases: Tuple[Optional[Tensor],
+                                     Optional[Tensor]] = (None, None),
+                 delta_softplus: bool = False, bc_fp32: bool = False,
+                 dt_low: bool = False) -> None:
+        for name, a, b in zip(
+                ('weight', 'bias', 'x_proj_weight', 'dt_proj_weight',
+                 'delta_bias'), (*fwd, delta_biases[0]),
+                (*bwd, delta_biases[1])):
+            if (a is None) != (b is None) or (
+                    a is not None and a.stride() != b.stride()):
+                raise ValueError(
+                    f'conv_proj_fwd (both directions): {name} must be '
+                    'given for both directions or neither, with the same '
+                    'strides, got '
+                    f'{None if a is None else tuple(a.stride())} and '
+                    f'{None if b is None else tuple(b.stride())}')
+        n_lblocks, ints, kwargs = _plan(
+            x, *fwd, dt_rank, d_state, config, delta_biases[0],
+            delta_softplus, dt_low)
+        batch, seqlen, dim = x.shape
+        width = kwargs['BLOCK_R'] if dt_low else dim
+        self._kernel = _conv_proj_bidir_kernel[(2 * n_lblocks * batch, )]
+        self._ints = (batch * seqlen * dim, batch * seqlen * width,
+                      batch * seqlen * d_state) + ints[:4] + (
+                          n_lblocks, ) + ints[4:]
+        self._kwargs = kwargs
+        self._outs = _Outputs(x, d_state, kwargs['BLOCK_R'], bc_fp32,
+                              dt_low, lead=(2, ))
+
+    def __call__(self, x: Tensor, fwd: DirectionWeights,
+                 bwd: DirectionWeights,
+                 delta_biases: Tuple[Optional[Tensor],
+                                     Optional[Tensor]] = (None, None),
+                 outs: Optional[Tuple[Tensor, ...]] = None
+                 ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """u, delta (2, B, L, E) and B, C (2, B, L, N) (direction first,
+        contiguous; delta is (2, B, L, P) fp32 with ``dt_low``), written
+        into ``outs`` when given (unchecked)."""
+        u, delta, Bm, Cm = outs if outs is not None else self._outs.new()
+        w, b, wx, wdt = fwd
+        w_b, b_b, wx_b, wdt_b = bwd
+        dtb, dtb_b = delta_biases
+        self._kernel(
+            x, w, b if b is not None else w, wx, wdt,
+            dtb if dtb is not None else w, w_b,
+            b_b if b_b is not None else w_b, wx_b, wdt_b,
+            dtb_b if dtb_b is not None else w_b, u, delta, Bm, Cm,
+            *self._ints, **self._kwargs)
         return u, delta, Bm, Cm
 
 

@@ -446,8 +446,9 @@ def test_inference_launchers_follow_the_parameters(monkeypatch):
 def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
     """Where ``triton_bidir_fused_pays`` (forced here: it picks batch 64 at
     Vim-Ti's width), the eager inference core runs both directions' conv
-    + projection into stacked buffers and one scan launch for both: the
-    two-launch core's output to rounding (the convs write dt_proj's
+    + projection into stacked buffers (one launch; one per direction with
+    ``BIDIR_CONV_LAUNCH`` off, the same output bit for bit) and one scan
+    launch for both: the two-launch core's output to rounding (the convs write dt_proj's
     input, the scan forms delta). ``forward_core`` leaves ``xz`` as it
     was; with ``overwrite_x`` (``forward``'s own ``xz``) the output is
     the x half of ``xz``. The launchers are made once per layout."""
@@ -465,14 +466,25 @@ def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
         with autocast:
             want_fwd = m(x)
         calls = _spy(monkeypatch, ['bidir_fused_launcher',
+                                   'conv1d_silu_proj_bidir_launcher',
                                    'conv1d_silu_proj_launcher',
                                    'selective_scan_into_launcher'])
         monkeypatch.setattr(bm, 'triton_bidir_fused_pays', lambda *a: True)
+        # one conv launch per direction (BIDIR_CONV_LAUNCH off): the same
+        # output bit for bit
+        monkeypatch.setattr(bm, 'BIDIR_CONV_LAUNCH', False)
         m.__dict__.pop('_param_cache')
         before = xz.clone()
-        got = m.forward_core(xz)
+        per_direction = m.forward_core(xz)
         assert calls == ['conv1d_silu_proj_launcher'] * 2 + [
             'bidir_fused_launcher']
+        monkeypatch.setattr(bm, 'BIDIR_CONV_LAUNCH', True)
+        m.__dict__.pop('_param_cache')
+        calls.clear()
+        got = m.forward_core(xz)
+        assert calls == ['conv1d_silu_proj_bidir_launcher',
+                         'bidir_fused_launcher']
+        assert torch.equal(got, per_direction)
         assert torch.equal(xz, before)
         assert got.data_ptr() != xz.data_ptr()
         torch.testing.assert_close(got, want, rtol=tol,
