@@ -603,11 +603,15 @@ ones = {'stride_wk', 'stride_wxe', 'stride_wdtr'}
 div16 = {'dim', 'stride_xb', 'stride_xl', 'stride_we', 'stride_wxr',
          'stride_wdte', 'dir_stride_u', 'dir_stride_delta',
          'dir_stride_n'}
-for name, fn, extra in (
-        ('one', tk._conv_proj_fwd_kernel, dict(REVERSE=True)),
-        ('bidir', tk._conv_proj_bidir_kernel, {})):
+for name, fn, extra, c in (
+        ('one', tk._conv_proj_fwd_kernel, dict(REVERSE=True), cfg),
+        ('one4', tk._conv_proj_fwd_kernel, dict(REVERSE=True),
+         tk.BIDIR_CONFIG),
+        ('bidir', tk._conv_proj_bidir_kernel, {}, tk.BIDIR_CONFIG)):
+    assert c._replace(num_warps=0, maxnreg=0) == cfg._replace(
+        num_warps=0, maxnreg=0)  # the same tiles (consts)
     k = compile_sm90(fn, dict(consts, **extra), 'bf16', {'x', 'u'}, ones,
-                     div16, cfg.num_warps, cfg.num_stages, cfg.maxnreg)
+                     div16, c.num_warps, c.num_stages, c.maxnreg)
     ptx = k.asm['ptx']
     print('mma', name, ptx.count('mma.sync'))
     if os.path.isfile(cuobjdump):
@@ -629,9 +633,11 @@ def test_bidir_kernel_compiles_for_sm90_as_one_direction():
     """Offline sm_90 compile of the one-launch conv + projection kernel as
     Vim's batch-64 core runs it (bf16, ``dt_low``, the default
     configuration): each branch holds one direction's code, so it needs
-    twice the one-direction kernel's tensor-core MMAs (both branches in
-    the binary) and (with the wheel's cuobjdump) no more registers than
-    the cap and no more stack than the one-direction kernel."""
+    twice the tensor-core MMAs of the one-direction kernel with its
+    launch configuration (both branches in the binary) and (with the
+    wheel's cuobjdump) no more registers than its cap
+    (:data:`BIDIR_CONFIG`'s: 4 warps, 128) and no more stack than the
+    one-direction kernel."""
     out = run_compiler_script(_COMPILE_BIDIR_SM90, timeout=600)
     assert out.strip().endswith('compiled'), out
     fields = {}
@@ -640,12 +646,12 @@ def test_bidir_kernel_compiles_for_sm90_as_one_direction():
                                                         'usag') else ('', '')
         if key:
             fields[key, name] = [int(v) for v in vals]
-    assert fields['mma', 'one'][0] > 0
-    assert fields['mma', 'bidir'][0] == 2 * fields['mma', 'one'][0], fields
+    assert fields['mma', 'one4'][0] > 0
+    assert fields['mma', 'bidir'][0] == 2 * fields['mma', 'one4'][0], fields
     if ('usage', 'bidir') in fields:
         from mmmamba.ops.conv_proj import triton_kernels as tk
         reg, stack = fields['usage', 'bidir']
-        assert reg <= tk.FWD_CONFIG.maxnreg, fields
+        assert reg <= tk.BIDIR_CONFIG.maxnreg, fields
         assert stack <= fields['usage', 'one'][1], fields
 
 
@@ -955,3 +961,10 @@ def test_default_config_conv_chunk_by_dtype():
     assert tk.default_config(6085, 384, itemsize=4).block_ec == 32
     narrow = tk.default_config(6085, 24, itemsize=2)
     assert narrow.block_e == 32 and narrow.block_ec == 32
+    # the one-launch kernel: 4 warps under a 128-register cap, the same
+    # tiles
+    both = tk.default_config(6085, 384, bidir=True)
+    assert (both.num_warps, both.maxnreg) == (4, 128)
+    assert both._replace(num_warps=2, maxnreg=168) == tk.default_config(
+        6085, 384)
+    assert tk.default_config(6085, 384, 4, bidir=True).block_ec == 32

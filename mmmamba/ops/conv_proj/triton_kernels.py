@@ -60,8 +60,8 @@ from .._utils import cdiv, next_power_of_2, triton_interpret
 from ..triton_math import silu, softplus, softplus_16bit
 
 __all__ = [
-    'ConvProjBidirLaunch', 'ConvProjConfig', 'ConvProjLaunch',
-    'DirectionWeights', 'conv_proj_fwd', 'default_config'
+    'BIDIR_CONFIG', 'ConvProjBidirLaunch', 'ConvProjConfig',
+    'ConvProjLaunch', 'DirectionWeights', 'conv_proj_fwd', 'default_config'
 ]
 
 
@@ -140,23 +140,32 @@ FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=64, maxnreg=168,
                             row_group=4)
 #: :data:`FWD_CONFIG`'s conv chunk for fp32 activations.
 FP32_BLOCK_EC = 32
+#: Default of the one-launch kernel (:class:`ConvProjBidirLaunch`):
+#: :data:`FWD_CONFIG` with 4 warps under a cap of 128 registers (141
+#: uncapped; no stack under the cap, offline Triton 3.6 and 3.8 sm_90):
+#: 16 warps per SM instead of 12. The fastest of seven configurations
+#: in the model's layouts (H100, bf16 Vim-Ti ``dt_low``, kernel ms per
+#: call, default -> this: 1248² b64 0.5896 / 0.5856 -> 0.5484 / 0.5469,
+#: 2048² b64 1.5536 / 1.5428 -> 1.4344 / 1.4292, outputs bit for bit the
+#: same; ``benchmarks/session_1206d_h100/callC``).
+BIDIR_CONFIG = FWD_CONFIG._replace(num_warps=4, maxnreg=128)
 
 
-def default_config(seqlen: int, dim: int,
-                   itemsize: int = 2) -> ConvProjConfig:
+def default_config(seqlen: int, dim: int, itemsize: int = 2,
+                   bidir: bool = False) -> ConvProjConfig:
     """Launch configuration for a (B, L, E) input with ``itemsize``-byte
-    elements: :data:`FWD_CONFIG` (conv chunks of :data:`FP32_BLOCK_EC`
+    elements: :data:`FWD_CONFIG` (:data:`BIDIR_CONFIG` with ``bidir``,
+    the one-launch kernel's; conv chunks of :data:`FP32_BLOCK_EC`
     channels for fp32), with a narrower channel chunk for narrow E and
     fewer positions for short L (never below 16, the smallest ``tl.dot``
     dimension)."""
-    block_e = min(FWD_CONFIG.block_e,
-                  max(16, next_power_of_2(max(dim, 1))))
-    block_l = min(FWD_CONFIG.block_l,
-                  max(16, next_power_of_2(max(seqlen, 1))))
-    block_ec = FWD_CONFIG.block_ec if itemsize <= 2 else FP32_BLOCK_EC
-    return FWD_CONFIG._replace(block_l=block_l, block_e=block_e,
-                               block_ec=min(block_ec, block_e),
-                               row_group=min(FWD_CONFIG.row_group, block_l))
+    base = BIDIR_CONFIG if bidir else FWD_CONFIG
+    block_e = min(base.block_e, max(16, next_power_of_2(max(dim, 1))))
+    block_l = min(base.block_l, max(16, next_power_of_2(max(seqlen, 1))))
+    block_ec = base.block_ec if itemsize <= 2 else FP32_BLOCK_EC
+    return base._replace(block_l=block_l, block_e=block_e,
+                         block_ec=min(block_ec, block_e),
+                         row_group=min(base.row_group, block_l))
 
 
 def _pad(n: int) -> int:
@@ -540,10 +549,11 @@ def _plan(x: Tensor, weight: Tensor, bias: Optional[Tensor],
           x_proj_weight: Tensor, dt_proj_weight: Tensor, dt_rank: int,
           d_state: int, config: Optional[ConvProjConfig],
           delta_bias: Optional[Tensor], delta_softplus: bool,
-          dt_low: bool) -> Tuple[int, tuple, dict]:
+          dt_low: bool, bidir: bool = False) -> Tuple[int, tuple, dict]:
     """A launch's position blocks per batch element, its integer arguments
     after ``n_lblocks`` and its compile-time ones (all but ``REVERSE``),
-    after the checks the kernel needs."""
+    after the checks the kernel needs (``bidir``: the one-launch kernel's
+    default configuration)."""
     seqlen, dim = x.shape[1:]
     if dt_low and (delta_bias is not None or delta_softplus):
         raise ValueError('conv_proj_fwd: dt_low stores dt_proj\'s '
@@ -553,7 +563,7 @@ def _plan(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     if x.stride(2) != 1 and dim > 1:
         raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
                          f'strides {tuple(x.stride())}')
-    cfg = config or default_config(seqlen, dim, x.element_size())
+    cfg = config or default_config(seqlen, dim, x.element_size(), bidir)
     g = cfg.row_group
     if g < 1 or g & (g - 1) or g > cfg.block_l:
         raise ValueError('conv_proj_fwd: row_group must be a power of '
@@ -704,7 +714,7 @@ class ConvProjBidirLaunch:
                     f'{None if b is None else tuple(b.stride())}')
         n_lblocks, ints, kwargs = _plan(
             x, *fwd, dt_rank, d_state, config, delta_biases[0],
-            delta_softplus, dt_low)
+            delta_softplus, dt_low, bidir=True)
         batch, seqlen, dim = x.shape
         width = kwargs['BLOCK_R'] if dt_low else dim
         self._kernel = _conv_proj_bidir_kernel[(2 * n_lblocks * batch, )]
