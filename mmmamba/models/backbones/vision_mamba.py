@@ -19,9 +19,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from mmmamba.ops._utils import is_compiling, triton_interpret
-from mmmamba.ops.rms_norm import (LINEAR_MAX_OUT_FEATURES, linear_add_rms_norm,
-                                  resolve_norm_backend)
+from mmmamba.ops._utils import is_compiling
 from mmmamba.registry import MODELS
 from ..layers.bimamba import BiMamba
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
@@ -31,12 +29,6 @@ from ..layers.norm import AddRMSNorm
 from ..utils.vim_convert import convert_vim_state_dict_inplace
 
 OptConfig = Optional[Union[dict, List[dict]]]
-
-#: Whether :class:`VisionMamba`'s eager inference under autocast runs each
-#: mixer's ``out_proj`` inside the next add + RMSNorm
-#: (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`; else the linear
-#: layer and the norm kernel). For A/B timing.
-FUSE_OUT_PROJ = True
 
 
 class VimBlock(nn.Module):
@@ -78,20 +70,6 @@ class VimBlock(nn.Module):
         """
         hidden, residual = self.add_norm(hidden, residual)
         return self.mixer(hidden), residual
-
-    def add_norm_projected(self, y: Tensor, weight: Tensor,
-                           bias: Optional[Tensor],
-                           residual: Tensor) -> Tuple[Tensor, Tensor]:
-        """:meth:`add_norm` of the previous mixer's output given before its
-        ``out_proj`` (``hidden = F.linear(y, weight, bias)``, from
-        :meth:`BiMamba.forward_before_out_proj`) in one kernel
-        (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`): the hidden
-        never goes to memory. Inference only (no drop path: eval mode);
-        the same values as :meth:`add_norm` up to the GEMM's summation
-        order."""
-        return linear_add_rms_norm(y, weight, bias, residual,
-                                   self.norm.weight, self.norm.eps,
-                                   backend=self.norm.backend)
 
     def add_norm(self, hidden: Tensor,
                  residual: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -596,32 +574,6 @@ class VisionMamba(BaseModule):
         return patches.reshape(batch, grid[0], grid[1],
                                -1).permute(0, 3, 1, 2).contiguous()
 
-    def _fuses_out_proj(self, x: Tensor) -> bool:
-        """Whether :meth:`forward` runs each mixer's ``out_proj`` in the
-        next add + RMSNorm's kernel (:meth:`VimBlock.add_norm_projected`,
-        and the final norm's): eager inference under autocast in eval mode
-        (no drop path) on CUDA, with the fp32 residual stream, norms that
-        resolve to the Triton backend and ``embed_dims`` within the
-        kernel's width (:data:`FUSE_OUT_PROJ` on). Saves the mixer output's
-        write and read per layer (Vim-Ti 2048² b64: 0.8 GB a layer)."""
-        device = x.device.type
-        if not (FUSE_OUT_PROJ and (x.is_cuda or triton_interpret())
-                and not self.training and not torch.is_grad_enabled()
-                and not torch.jit.is_tracing() and not is_compiling()
-                and torch.is_autocast_enabled(device)
-                and self.embed_dims <= LINEAR_MAX_OUT_FEATURES):
-            return False
-        # the norms' backends for the activations (CPU tensors only in
-        # Triton's interpreter, with the norms' backend 'triton')
-        probe = x.new_empty(0, dtype=torch.get_autocast_dtype(device))
-        norms = [layer.norm for layer in self.layers]
-        if self.final_norm:
-            norms.append(self.norm_f)
-        return all(
-            n.residual_in_fp32
-            and resolve_norm_backend(n.backend, probe) == 'triton'
-            for n in norms)
-
     def _checkpoint_layers(self) -> bool:
         return self.with_cp and self.training and torch.is_grad_enabled()
 
@@ -644,10 +596,6 @@ class VisionMamba(BaseModule):
 
         outs = []
         last = self.num_layers - 1
-        fuse = self._fuses_out_proj(hidden)
-        # the previous mixer's output before its out_proj, which the next
-        # add + RMSNorm applies (fuse)
-        pending = None
         for i, layer in enumerate(self.layers):
             if self._checkpoint_layers():
                 hidden, residual = cp.checkpoint(
@@ -658,29 +606,12 @@ class VisionMamba(BaseModule):
                 # (inside layer(hidden, residual) this frame would keep
                 # them alive): 0.42 GiB less at the peak of Vim-Ti bf16
                 # inference at 1248² batch 64 (benchmarks/NOTES.md).
-                if pending is not None:
-                    hidden, residual = layer.add_norm_projected(
-                        *pending, residual)
-                    pending = None
-                else:
-                    hidden, residual = layer.add_norm(hidden, residual)
-                # fused only where a norm consumes the output, not a feature
-                if fuse and ((i < last and i not in self.out_indices) or
-                             (i == last and i in self.out_indices
-                              and self.final_norm)):
-                    pending = layer.mixer.forward_before_out_proj(hidden)
-                if pending is None:
-                    hidden = layer.mixer(hidden)
+                hidden, residual = layer.add_norm(hidden, residual)
+                hidden = layer.mixer(hidden)
             if i not in self.out_indices:
                 continue
             if i == last and self.final_norm:
-                if pending is not None:
-                    feat, _ = linear_add_rms_norm(
-                        *pending, residual, self.norm_f.weight,
-                        self.norm_f.eps, backend=self.norm_f.backend)
-                    pending = None
-                else:
-                    feat, _ = self.norm_f(self.drop_path(hidden), residual)
+                feat, _ = self.norm_f(self.drop_path(hidden), residual)
             elif self.feat_source == 'residual':
                 feat = residual + hidden.float()
             else:

@@ -327,29 +327,6 @@ class BiMamba(BaseModule):
             self.forward_core(F.linear(x, w_in, b_in), overwrite_x=True),
             w_out, b_out)
 
-    def forward_before_out_proj(
-            self, x: Tensor) -> Optional[Tuple[Tensor, Tensor,
-                                               Optional[Tensor]]]:
-        """:meth:`forward` without its last linear layer, for a caller that
-        fuses ``out_proj`` into what follows (Vim's next add + RMSNorm,
-        :func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`): ``(y, weight,
-        bias)`` with ``forward(x) == F.linear(y, weight, bias)`` bit for
-        bit, ``y`` (B, L, E) and ``out_proj``'s weight and bias in ``y``'s
-        dtype. Only for an inference call under autocast where
-        :meth:`forward` runs the cached linears (no gradient, no tracing or
-        ``torch.compile``, no hooks on the linear layers); None otherwise
-        (then call :meth:`forward`).
-        """
-        if x.dim() != 3 or x.shape[-1] != self.embed_dims:
-            raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
-                             f'{tuple(x.shape)}')
-        linears = self._autocast_linears(x)
-        if linears is None:
-            return None
-        w_in, b_in, w_out, b_out = linears
-        y = self.forward_core(F.linear(x, w_in, b_in), overwrite_x=True)
-        return y, w_out, b_out
-
     def _autocast_linears(self, x: Tensor) -> Optional[tuple]:
         """``in_proj``'s and ``out_proj``'s weights and biases in autocast's
         dtype, cached (:meth:`_cached`), for an inference call under
