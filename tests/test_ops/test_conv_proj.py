@@ -923,8 +923,9 @@ def test_bidir_launcher_equals_two_launches(dtype, mode):
 def test_bidir_launcher_refuses_mismatched_directions():
     """The one-launch conv + projection needs both directions' weights in
     the same layouts (one set of strides), a bias in both or neither, four
-    weights per direction; each direction is checked as the op checks
-    it; a gradient to compute raises as for the one-direction launcher."""
+    weights per direction and a pair of delta biases; each direction is
+    checked as the op checks it; a gradient to compute raises as for the
+    one-direction launcher."""
     from mmmamba.ops.conv_proj import conv1d_silu_proj_bidir_launcher
     ins = make_inputs(1, 6, 16, dt_rank=2, d_state=2)
     x = ins['x']
@@ -941,6 +942,9 @@ def test_bidir_launcher_refuses_mismatched_directions():
         with pytest.raises(ValueError, match='delta_bias.*neither'):
             conv1d_silu_proj_bidir_launcher(
                 x, w, w, delta_biases=(torch.zeros(16), None), **kw)
+        with pytest.raises(ValueError, match='delta_biases must be a pair'):
+            conv1d_silu_proj_bidir_launcher(
+                x, w, w, delta_biases=(None, ), **kw)
         with pytest.raises(ValueError, match='fwd and bwd'):
             conv1d_silu_proj_bidir_launcher(x, w[:3], w, **kw)
         with pytest.raises(ValueError, match='x_proj_weight'):

@@ -673,8 +673,9 @@ class BiMamba(BaseModule):
         launch (:func:`~mmmamba.ops.selective_scan.bidir_fused_launcher`;
         where :func:`~mmmamba.ops.selective_scan.triton_bidir_fused_pays`):
         the conv + projection writes both directions into stacked
-        buffers (one launch, :data:`BIDIR_CONV_LAUNCH`: x read from memory
-        about once): u, and dt_proj's *input* (R values per position)
+        buffers (one launch, :data:`BIDIR_CONV_LAUNCH`: a block's rows of
+        x read twice at nearly the same time, the second time from L2):
+        u, and dt_proj's *input* (R values per position)
         instead of delta; then one kernel runs both scans, forming each
         step's delta (dt_proj, its bias, the softplus) itself, and writes
         the gated sum. So both directions' u are alive at once but no delta

@@ -42,6 +42,18 @@ with spills and ran 1.8x slower than the unfused path at 1248² b64
 there (bf16, ms per direction, unfused -> this kernel): 0.66 -> 0.545 at
 Vim-Ti 1248² b64 and ~0.33 -> 0.19 at 2048² b8.
 
+**Both directions in one launch** (:class:`ConvProjBidirLaunch`, Vim's
+batch-64 inference core): programs 2i and 2i + 1 run this kernel's code
+on the same block of positions, causal with the forward weights and
+anti-causal with the backward ones, into stacked outputs. With one launch
+per direction each reads all of x from memory; here the second read of a
+block's rows follows the first closely enough to hit L2. H100, bf16
+Vim-Ti ``dt_low``, kernel ms per layer (both directions): 1.68 -> 1.55
+at 2048² b64, 0.643 -> 0.591 at 1248² b64 (22% fewer bytes by the
+arithmetic, 8% less time), then 1.43 / 0.547 with 4 warps under a
+128-register cap (:data:`BIDIR_CONFIG`; ``benchmarks/session_1206d_h100``
+callA, callC).
+
 **Rounding** follows the unfused path under autocast: u is rounded to the
 dtype of ``x`` before it enters the projection (the conv's output dtype),
 dt, B and C are rounded to it (the GEMM's output dtype) and dt enters the
@@ -509,9 +521,12 @@ def _conv_proj_bidir_kernel(
     with the first set of weights, the second anti-causal with the
     ``_b`` set, writing the second half of the stacked outputs (offset
     ``dir_stride_*`` elements). Neighbouring programs run at the same
-    time, so the second read of a block's rows of x comes from L2: x is
-    read from memory about once instead of once per direction. The
-    weights of both directions share their strides."""
+    time, so the second read of a block's rows of x can come from L2
+    instead of memory (with one launch per direction it comes a whole
+    launch later). The weights of both directions share their strides;
+    the pointers are selected before the branch (one set live: with a
+    call per branch on its own pointers the kernel took 8 bytes of stack
+    under Triton 3.6, none this way; offline sm_90)."""
     pid = tl.program_id(0)
     tile = pid // 2
     pid_l = tile % n_lblocks
