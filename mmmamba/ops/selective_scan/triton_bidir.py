@@ -86,9 +86,10 @@ BIDIR_BLOCK_T = 4
 #: 4 4.57).
 BIDIR_STAGES = 4
 #: ptxas register cap (0: none). Uncapped, the kernel as Vim runs it
-#: (delta formed from dt_proj's input, 4 steps, 4 stages) takes 100-104
-#: registers with no stack (offline sm_90, Triton 3.6 and 3.8); a cap of
-#: 128 made ptxas use them all, and spill 24 bytes under Triton 3.8.
+#: (delta formed from dt_proj's input, 4 steps, 4 stages) takes 128
+#: registers under Triton 3.6 with its sums in halves (100 before) and
+#: 104 under 3.8, with no stack (offline sm_90); a cap of 128 on the
+#: earlier code made ptxas spill 24 bytes under Triton 3.8.
 BIDIR_MAXNREG = 0
 
 
@@ -112,12 +113,27 @@ def _dt_proj(delta_ptr, row_dl, pos, ok, W, BLOCK_R: tl.constexpr):
     (T, 2) and its weight ``W`` (R, 2, D), the rank padded with zeros to
     ``BLOCK_R`` (summing over a rank split as 8 + 4 for Vim's 12 took
     more instructions, not fewer: smaller, less vectorised loads;
-    offline Triton 3.6 sm_90, 659 against 592 per chunk)."""
+    offline Triton 3.6 sm_90, 659 against 592 per chunk). Summed as two
+    independent halves (:func:`_sum_halves`)."""
     offs_r = tl.arange(0, BLOCK_R)
     off = (row_dl[None, None, :] + pos[:, None, :] * BLOCK_R
            + offs_r[None, :, None])  # (T, R, 2)
     dtl = tl.load(delta_ptr + off, mask=ok[:, None, :], other=0.0)
-    return tl.sum(W[None, :, :, :] * dtl[:, :, :, None], axis=1)
+    return _sum_halves(W[None, :, :, :] * dtl[:, :, :, None])
+
+
+@triton.jit
+def _sum_halves(p):
+    """``tl.sum(p, axis=1)`` of a (T, K, 2, D) tile whose axis 1 each
+    thread holds whole, as two sums over its halves added: two independent
+    FFMA chains instead of one (Triton 3.6 sums an in-thread axis in one
+    sequential chain, and ncu's largest stall of this kernel was waiting
+    on fixed-latency dependencies). H100, Vim-Ti b64 bf16, the scan's
+    kernel ms with both of its sums so: 5.80 -> 5.73 at 2048², 2.159 ->
+    2.134 at 1248² (``benchmarks/session_1206d_h100/callG``, ``callH``);
+    100 -> 128 registers (offline Triton 3.6; the same code under 3.8)."""
+    p = tl.reshape(p, (p.shape[0], 2, p.shape[1] // 2, 2, p.shape[3]))
+    return tl.sum(tl.sum(p, axis=2), axis=1)
 
 
 @triton.jit
@@ -175,7 +191,7 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     a = tl.exp2(dt[:, None, :, :] * A2[None, :, :, :])  # (T, N, 2, D)
     b = (dt * u)[:, None, :, :] * Bt[:, :, :, None]
     hh = _states4(a, b, h, offs_t)
-    y = tl.sum(hh * Ct[:, :, :, None], axis=1)  # (T, 2, D)
+    y = _sum_halves(hh * Ct[:, :, :, None])  # (T, 2, D)
     if HAS_D:
         y += Dv[None, :, :] * u
     if GATED:
