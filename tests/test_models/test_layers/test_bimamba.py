@@ -448,10 +448,11 @@ def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
     Vim-Ti's width), the eager inference core runs both directions' conv
     + projection into stacked buffers (one launch; one per direction with
     ``BIDIR_CONV_LAUNCH`` off, the same output bit for bit) and one scan
-    launch for both: the two-launch core's output to rounding (the convs write dt_proj's
-    input, the scan forms delta). ``forward_core`` leaves ``xz`` as it
-    was; with ``overwrite_x`` (``forward``'s own ``xz``) the output is
-    the x half of ``xz``. The launchers are made once per layout."""
+    launch for both: the two-launch core's output to rounding (the convs
+    write dt_proj's input, the scan forms delta). ``forward_core`` leaves
+    ``xz`` as it was; with ``overwrite_x`` (``forward``'s own ``xz``) the
+    output is the x half of ``xz``. The launchers are made once per
+    layout."""
     import mmmamba.models.layers.bimamba as bm
     m = _perturbed_mixer(seed=6, embed_dims=16, d_state=16, d_conv=4,
                          scan_backend='triton', fuse_mixer=True)
