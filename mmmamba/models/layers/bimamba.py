@@ -675,11 +675,10 @@ class BiMamba(BaseModule):
         the conv + projection writes both directions into stacked
         buffers (one launch, :data:`BIDIR_CONV_LAUNCH`: a block's rows of
         x read twice at nearly the same time, the second time from L2):
-        u, and dt_proj's *input* (R values per position)
-        instead of delta; then one kernel runs both scans, forming each
-        step's delta (dt_proj, its bias, the softplus) itself, and writes
-        the gated sum. So both directions' u are alive at once but no delta
-        at all: as many (B, L, E) tensors as the one-direction-at-a-time
+        u, and dt_proj's *input* (R values per position) instead of
+        delta; then one kernel runs both scans, forming each step's delta
+        (dt_proj, its bias, the softplus) itself, and writes the gated
+        sum. So both directions' u are alive at once but no delta at all: as many (B, L, E) tensors as the one-direction-at-a-time
         path's u and delta, and with ``overwrite_x`` the output takes the
         x half of ``xz`` (read by then): one fewer in all (H100, Vim-Ti
         b64: peak 2.90 against 3.21 GiB at 1248², 7.68 against 8.22 at

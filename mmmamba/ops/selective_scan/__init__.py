@@ -622,11 +622,11 @@ def bidir_fused_launcher(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
             that need a gradient.
     """
     resolve_backend('triton', u.device, A.shape[-1], False)
-    for t in (u, delta, A, B, C, D, z, out, dt_proj_weight, delta_bias):
-        if t is not None and t.requires_grad and torch.is_grad_enabled():
-            raise RuntimeError('bidir_fused_launcher computes no gradient; '
-                               'call it under torch.no_grad() or use '
-                               'bidir_selective_scan')
+    if grad_needed(u, delta, A, B, C, D, z, out, dt_proj_weight,
+                   delta_bias):
+        raise RuntimeError('bidir_fused_launcher computes no gradient; '
+                           'call it under torch.no_grad() or use '
+                           'bidir_selective_scan')
     from .triton_bidir import BidirFwdLaunch
     return BidirFwdLaunch(u, delta, A, B, C, D, z, out, out_scale,
                           dt_proj_weight, delta_bias)
