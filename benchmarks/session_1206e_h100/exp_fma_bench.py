@@ -6,6 +6,9 @@ Part 1: kernel ms per call of the time-major forward (pre-pass + main) in
 Vim's layouts and both directions' forms (forward: ungated; reverse: gated
 sum onto the forward's output), variants (pre_exp_fma, exp_fma), the list
 then the list reversed, outputs against (0, 0).
+Part 3 (run before part 2): the batch-64 one-launch scan
+(``BidirFwdLaunch``, delta formed from dt_proj's input) with ``exp_fma``
+0 / 16 / 8 at 2048² and 1248² b64, ABBA.
 Part 2: Vim-Ti under CUDA graphs (wall ms per batch) with default_config
 giving the best variant of part 1 on the split tile, against today's, in
 the order base, new, new, base; DeiT-Ti SDPA once.
@@ -143,9 +146,64 @@ def e2e_part(var):
         sp.run('deit-sdpa', 'deit-tiny-sdpa', res, batch, reps=5)
 
 
+def bidir_part():
+    from mmmamba.ops.selective_scan import triton_bidir as tb
+    for name, batch, seqlen in (('2048² b64', 64, 16385),
+                                ('1248² b64', 64, 6085)):
+        g = torch.Generator(device='cpu').manual_seed(0)
+        e, n, r = 384, 16, 16
+        u = torch.randn(2, batch, seqlen, e, generator=g).to(
+            DEV, torch.bfloat16)
+        dtl = torch.randn(2, batch, seqlen, r, generator=g) * 0.5
+        dtl[..., 12:] = 0
+        dtl = dtl.to(DEV)
+        W = (torch.randn(2, e, r, generator=g) * 0.2)
+        W[..., 12:] = 0
+        W = W.to(DEV)
+        bias = torch.full((2, e), -4.6).to(DEV)
+        A = -(torch.arange(1, n + 1).float()[None, None, :]
+              * (0.8 + 0.4 * torch.rand(2, e, 1, generator=g))).to(DEV)
+        B = torch.randn(2, batch, seqlen, n, generator=g).to(DEV)
+        C = torch.randn(2, batch, seqlen, n, generator=g).to(DEV)
+        D = torch.ones(2, e, device=DEV)
+        xz = torch.randn(batch, seqlen, 2 * e, generator=g).to(
+            DEV, torch.bfloat16)
+        z, out = xz[..., e:], xz[..., :e]
+        launches = {k: tb.BidirFwdLaunch(u, dtl, A, B, C, D, z, out, 0.5,
+                                         W, bias, exp_fma=k)
+                    for k in (0, 16, 8)}
+        times = {k: [] for k in launches}
+        for order in ((0, 16, 8), (8, 16, 0)):
+            for k in order:
+                def fn(k=k):
+                    launches[k](u, dtl, A, B, C, D, z, out, W, bias)
+                for _ in range(2):
+                    fn()
+                torch.cuda.synchronize()
+                ev = [torch.cuda.Event(enable_timing=True) for _ in range(11)]
+                ev[0].record()
+                for i in range(10):
+                    fn()
+                    ev[i + 1].record()
+                torch.cuda.synchronize()
+                times[k].append(statistics.median(
+                    a.elapsed_time(b) for a, b in zip(ev, ev[1:])))
+        outs = {}
+        for k in launches:
+            launches[k](u, dtl, A, B, C, D, z, out, W, bias)
+            outs[k] = out.float().clone()
+        for k in launches:
+            d = ((outs[k] - outs[0]).abs().max()
+                 / outs[0].abs().max()).item()
+            print(f'bidir {name} exp_fma {k:2d}: {times[k][0]:.4f} / '
+                  f'{times[k][1]:.4f} ms (out {d:.1e})', flush=True)
+        torch.cuda.empty_cache()
+
+
 def main():
     print(torch.cuda.get_device_name(), torch.__version__, flush=True)
     best = kernel_part()
+    bidir_part()
     var = best['1248² b8']
     if var == (0, 0):
         var = (8, 16)

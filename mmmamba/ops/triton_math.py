@@ -219,26 +219,29 @@ def exp2_fma_mix(x, EVERY: tl.constexpr):
     Interpreter (no PTX): the polynomial for every value
     (:func:`exp2_fma_poly`). Both agree with ``exp2`` to ~2e-7
     relative."""
+    # one return at the end: Triton 3.6 compiles the statements after a
+    # return inside a compile-time branch too
     if EVERY == 0:
-        return tl.exp2(x)
-    if not _COMPILED:
-        return exp2_fma_poly(x)
-    xi = x.to(tl.int32, bitcast=True)
-    if EVERY == 2:
-        y = tl.inline_asm_elementwise(EXP2_MIX_PTX_2, EXP2_MIX_CONS_2, [xi],
-                                      dtype=tl.float32, is_pure=True,
-                                      pack=2)
+        y = tl.exp2(x)
+    elif not _COMPILED:
+        y = exp2_fma_poly(x)
+    elif EVERY == 2:
+        y = tl.inline_asm_elementwise(
+            EXP2_MIX_PTX_2, EXP2_MIX_CONS_2, [x.to(tl.int32, bitcast=True)],
+            dtype=tl.float32, is_pure=True, pack=2)
     elif EVERY == 4:
-        y = tl.inline_asm_elementwise(EXP2_MIX_PTX_4, EXP2_MIX_CONS_4, [xi],
-                                      dtype=tl.float32, is_pure=True,
-                                      pack=4)
+        y = tl.inline_asm_elementwise(
+            EXP2_MIX_PTX_4, EXP2_MIX_CONS_4, [x.to(tl.int32, bitcast=True)],
+            dtype=tl.float32, is_pure=True, pack=4)
     elif EVERY == 8:
-        y = tl.inline_asm_elementwise(EXP2_MIX_PTX_8, EXP2_MIX_CONS_8, [xi],
-                                      dtype=tl.float32, is_pure=True,
-                                      pack=8)
+        y = tl.inline_asm_elementwise(
+            EXP2_MIX_PTX_8, EXP2_MIX_CONS_8, [x.to(tl.int32, bitcast=True)],
+            dtype=tl.float32, is_pure=True, pack=8)
     else:
-        tl.static_assert(EVERY == 16, 'exp2_fma_mix: EVERY in 0, 2, 4, 8, 16')
-        y = tl.inline_asm_elementwise(EXP2_MIX_PTX_16, EXP2_MIX_CONS_16,
-                                      [xi], dtype=tl.float32, is_pure=True,
-                                      pack=16)
+        tl.static_assert(EVERY == 16,
+                         'exp2_fma_mix: EVERY in 0, 2, 4, 8, 16')
+        y = tl.inline_asm_elementwise(
+            EXP2_MIX_PTX_16, EXP2_MIX_CONS_16,
+            [x.to(tl.int32, bitcast=True)], dtype=tl.float32, is_pure=True,
+            pack=16)
     return y
