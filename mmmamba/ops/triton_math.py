@@ -4,16 +4,13 @@
 Importing this module imports triton: only the ``triton_kernels`` modules
 do, lazily, when a Triton backend is asked for.
 """
-import struct
-
 import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
 from ._utils import triton_interpret
 
-__all__ = ['exp2_fma_mix', 'exp2_fma_poly', 'log2_1p', 'silu', 'softplus',
-           'softplus_16bit', 'widen']
+__all__ = ['log2_1p', 'silu', 'softplus', 'softplus_16bit', 'widen']
 
 # Compiled kernels take log2 and the reciprocal from the special-function
 # unit (lg2.approx, div.approx: one MUFU op each); Triton's interpreter has
@@ -114,134 +111,3 @@ def widen(x):
                 F16_TO_F32_PTX, '=r,h', [x.to(tl.int16, bitcast=True)],
                 dtype=tl.float32, is_pure=True, pack=1)
     return x.to(tl.float32)
-
-
-# exp2 on the FMA pipe (:func:`exp2_fma_poly`): 2^x = 2^j 2^r with j the
-# nearest integer to x (the magic-number rounding: x + 1.5 * 2^23 keeps j
-# in its low mantissa bits) and r = x - j in [-0.5, 0.5], 2^r by a
-# degree-5 polynomial fitted to the relative error on that interval
-# (Lawson-weighted least squares, p(0) = 1; max relative error 9.1e-8 in
-# exact arithmetic, 1.7e-7 in fp32 Horner steps, against 2^-22 for the
-# special-function unit's ex2.approx), and 2^j added to the exponent
-# field as j << 23 (the magic number's own bits shift out of the word).
-# x is clamped below at -126 (the result then 2^-126 where ex2.approx.ftz
-# flushes to 0); valid for x < 128.
-_EXP2_C = (1.0, 0.6931470036506653, 0.24022242426872253,
-           0.05550733581185341, 0.009671512991189957,
-           0.001326472731307149)
-
-
-def _ptx_f32(v: float) -> str:
-    """A PTX fp32 immediate (``0f`` and the IEEE bits in hex)."""
-    return '0f%08X' % struct.unpack('<I', struct.pack('<f', v))[0]
-
-
-def _exp2_mix_ptx(every: int) -> str:
-    """PTX of one :func:`exp2_fma_mix` instance of ``every`` values
-    (outputs $0 .. $every-1, inputs after them, all 32-bit): the special
-    function unit's ex2 for the first ``every - 1``, the FMA-pipe
-    polynomial for the last."""
-    n = every
-    c = [_ptx_f32(v) for v in _EXP2_C]
-    lines = ['{', f'.reg .f32 x<{n}>, y<{n}>, r, t, j, p;',
-             '.reg .b32 tb, pb;']
-    lines += [f'mov.b32 x{k}, ${n + k};' for k in range(n)]
-    lines += [f'ex2.approx.ftz.f32 y{k}, x{k};' for k in range(n - 1)]
-    last = n - 1
-    lines += [
-        f'max.NaN.f32 r, x{last}, 0fC2FC0000;',
-        'add.rn.f32 t, r, 0f4B400000;',
-        'sub.rn.f32 j, t, 0f4B400000;',
-        'sub.rn.f32 r, r, j;',
-        f'fma.rn.f32 p, r, {c[5]}, {c[4]};',
-        f'fma.rn.f32 p, p, r, {c[3]};',
-        f'fma.rn.f32 p, p, r, {c[2]};',
-        f'fma.rn.f32 p, p, r, {c[1]};',
-        f'fma.rn.f32 p, p, r, {c[0]};',
-        'mov.b32 tb, t;', 'mov.b32 pb, p;', 'shl.b32 tb, tb, 23;',
-        'add.s32 pb, pb, tb;', f'mov.b32 y{last}, pb;']
-    lines += [f'mov.b32 ${k}, y{k};' for k in range(n)]
-    lines.append('}')
-    return ' '.join(lines)
-
-
-EXP2_MIX_PTX_2 = tl.constexpr(_exp2_mix_ptx(2))
-EXP2_MIX_PTX_4 = tl.constexpr(_exp2_mix_ptx(4))
-EXP2_MIX_PTX_8 = tl.constexpr(_exp2_mix_ptx(8))
-EXP2_MIX_PTX_16 = tl.constexpr(_exp2_mix_ptx(16))
-
-
-def _constraints(every: int) -> str:
-    return ','.join(['=r'] * every + ['r'] * every)
-
-
-EXP2_MIX_CONS_2 = tl.constexpr(_constraints(2))
-EXP2_MIX_CONS_4 = tl.constexpr(_constraints(4))
-EXP2_MIX_CONS_8 = tl.constexpr(_constraints(8))
-EXP2_MIX_CONS_16 = tl.constexpr(_constraints(16))
-
-
-@triton.jit
-def exp2_fma_poly(x):
-    """2^x for fp32 ``x`` < 128 on the FMA pipe (no special-function
-    unit): the algorithm of :func:`exp2_fma_mix`'s polynomial lane in
-    Triton operations, which is what the interpreter runs for every value
-    (so CPU tests cover the polynomial). Relative error below 2e-7; x
-    clamped below at -126."""
-    r = tl.maximum(x, -126.0, propagate_nan=tl.PropagateNan.ALL)
-    t = r + 12582912.0
-    j = t - 12582912.0
-    r = r - j
-    p = 0.001326472731307149 * r + 0.009671512991189957
-    p = p * r + 0.05550733581185341
-    p = p * r + 0.24022242426872253
-    p = p * r + 0.6931470036506653
-    p = p * r + 1.0
-    bits = p.to(tl.int32, bitcast=True) + (t.to(tl.int32, bitcast=True)
-                                            << 23)
-    return bits.to(tl.float32, bitcast=True)
-
-
-@triton.jit
-def exp2_fma_mix(x, EVERY: tl.constexpr):
-    """``tl.exp2(x)`` (fp32) with one value in every ``EVERY`` (2, 4, 8
-    or 16) computed by a polynomial on the FMA pipe instead of the
-    special-function unit (0: all on the unit, ``tl.exp2``).
-
-    Why: a warp's MUFU op takes 8 issue cycles of an H100 scheduler's
-    quarter of the unit; the batch-8 scans issue ~5-8 other instructions
-    per exp2, so the unit bounds them, while the polynomial (~10 FMA-pipe
-    instructions) only adds issue slots. Moving a fraction of the exp2
-    from the saturated pipe to the idle one balances the two
-    (``benchmarks/NOTES.md``, 2026-12-06, fifth part). Compiled: inline
-    PTX over ``EVERY`` of a thread's values at once (``pack``), the last
-    one polynomial; which value of the thread's that is does not matter.
-    Interpreter (no PTX): the polynomial for every value
-    (:func:`exp2_fma_poly`). Both agree with ``exp2`` to ~2e-7
-    relative."""
-    # one return at the end: Triton 3.6 compiles the statements after a
-    # return inside a compile-time branch too
-    if EVERY == 0:
-        y = tl.exp2(x)
-    elif not _COMPILED:
-        y = exp2_fma_poly(x)
-    elif EVERY == 2:
-        y = tl.inline_asm_elementwise(
-            EXP2_MIX_PTX_2, EXP2_MIX_CONS_2, [x.to(tl.int32, bitcast=True)],
-            dtype=tl.float32, is_pure=True, pack=2)
-    elif EVERY == 4:
-        y = tl.inline_asm_elementwise(
-            EXP2_MIX_PTX_4, EXP2_MIX_CONS_4, [x.to(tl.int32, bitcast=True)],
-            dtype=tl.float32, is_pure=True, pack=4)
-    elif EVERY == 8:
-        y = tl.inline_asm_elementwise(
-            EXP2_MIX_PTX_8, EXP2_MIX_CONS_8, [x.to(tl.int32, bitcast=True)],
-            dtype=tl.float32, is_pure=True, pack=8)
-    else:
-        tl.static_assert(EVERY == 16,
-                         'exp2_fma_mix: EVERY in 0, 2, 4, 8, 16')
-        y = tl.inline_asm_elementwise(
-            EXP2_MIX_PTX_16, EXP2_MIX_CONS_16,
-            [x.to(tl.int32, bitcast=True)], dtype=tl.float32, is_pure=True,
-            pack=16)
-    return y

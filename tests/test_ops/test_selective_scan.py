@@ -880,52 +880,6 @@ def test_gpu_pre_pass_td_first_matches(dtype, softplus):
     _assert_runs_match([td], plain, tol)
 
 
-def _exp_fma_runs(device, dtype, batch, dim, seqlen, n_seg, every):
-    """The split forward (Vim's second direction, :func:`_dir2_inputs`,
-    fp32 N-last B and C, the batch-8 inference tile) with all decays on
-    the special-function unit and with one in ``every`` of the main
-    kernel's and the pre-pass's on the FMA pipe
-    (``ScanConfig.exp_fma``, ``pre_exp_fma``): [(out, last_state)] of
-    each, and the inputs."""
-    from mmmamba.ops.selective_scan import triton_kernels as tk
-    u, delta, A, B, C, D, z, base = _dir2_inputs(device, dtype, batch, dim,
-                                                 seqlen)
-    B, C = B.float(), C.float()
-    base_cfg = tk.ScanConfig(32, 8, 1, prefetch=True, block_t=8,
-                             n_seg=n_seg, widen_bc=True, pre_block_d=16,
-                             pre_block_t=8, stages=4, pre_td_first=True)
-    configs = [base_cfg, base_cfg._replace(exp_fma=every,
-                                           pre_exp_fma=every)]
-    runs = _dir2_runs((u, delta, A, B, C, D, z, base), configs)
-    return runs, (u, delta, A, B, C, D, z, base)
-
-
-@requires_triton_interpreter
-def test_triton_interpreter_exp_fma_forward():
-    """``ScanConfig.exp_fma`` / ``pre_exp_fma`` (decays on the FMA pipe's
-    polynomial; the interpreter takes it for every decay): a split forward
-    gives the float64 reference's result, and the plain run's to fp32
-    rounding."""
-    (plain, mixed), (u, delta, A, B, C, D, z, base) = _exp_fma_runs(
-        'cpu', torch.float32, 2, 32, 45, 3, 8)
-    _assert_dir2_reference(mixed[0], u, delta, A, B, C, D, z, base)
-    _assert_runs_match([mixed], plain, 1e-6)
-
-
-@pytest.mark.gpu
-@requires_cuda
-@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float32])
-@pytest.mark.parametrize('every', [4, 8, 16])
-def test_gpu_exp_fma_forward_matches(dtype, every):
-    """Compiled (one decay in ``every`` on the FMA pipe, the rest on the
-    special-function unit), the split forward gives the plain run's
-    outputs to rounding (Vim-Ti's 384 channels, 16 segments)."""
-    (plain, mixed), _ = _exp_fma_runs('cuda', dtype, 2, 384, 2049, 16,
-                                      every)
-    tol = {torch.bfloat16: 2**-7, torch.float32: 1e-5}[dtype]
-    _assert_runs_match([mixed], plain, tol)
-
-
 def _widen_runs(device, dtype, batch, dim, seqlen):
     """The split inference forward with ``config=None`` (Vim's second
     direction, :func:`_dir2_inputs`, with delta's bias and softplus in the

@@ -63,7 +63,7 @@ from torch import Tensor
 
 from .._utils import cdiv, triton_interpret
 from ..conv_proj.triton_kernels import _round_to
-from ..triton_math import exp2_fma_mix, silu, softplus, softplus_16bit
+from ..triton_math import silu, softplus, softplus_16bit
 from .triton_kernels import (_combine, _first, _rows_tile, _second,
                              _strides)
 
@@ -142,8 +142,7 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
                  offs_t, offs_n, seqlen, n_pad, c, A2, Dv, Wdt, dtb, h,
                  out_scale, HAS_D: tl.constexpr, GATED: tl.constexpr,
                  DT_LOW: tl.constexpr, BLOCK_T: tl.constexpr,
-                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
-                 EXP_FMA: tl.constexpr = 0):
+                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
     """Chunk ``c`` of both directions from state ``h`` (N, 2, D): loads,
     the scan, the epilogue's store (ungated y, or with GATED the gated
     sum with the partial already at those positions). Returns the
@@ -189,8 +188,7 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
         zz = tl.load(z_ptr + off_z, mask=m_td, other=0.0).to(tl.float32)
         prev = tl.load(out_ptr + off_o, mask=m_td,
                        other=0.0).to(tl.float32)
-    # (T, N, 2, D); one in EXP_FMA on the FMA pipe (exp2_fma_mix)
-    a = exp2_fma_mix(dt[:, None, :, :] * A2[None, :, :, :], EXP_FMA)
+    a = tl.exp2(dt[:, None, :, :] * A2[None, :, :, :])  # (T, N, 2, D)
     b = (dt * u)[:, None, :, :] * Bt[:, :, :, None]
     hh = _states4(a, b, h, offs_t)
     y = _sum_halves(hh * Ct[:, :, :, None])  # (T, 2, D)
@@ -213,7 +211,7 @@ def _bidir_fwd_kernel(
     out_scale,
     HAS_D: tl.constexpr, DT_LOW: tl.constexpr, BLOCK_D: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
-    STAGES: tl.constexpr, EXP_FMA: tl.constexpr = 0,
+    STAGES: tl.constexpr,
 ):
     """Both directions of ``BLOCK_D`` channels of one batch element
     (module docstring): ``half_chunks`` chunks writing ungated partial
@@ -255,7 +253,7 @@ def _bidir_fwd_kernel(
                          row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
                          so_l, rdir, offs_t, offs_n, seqlen, n_pad, c, A2,
                          Dv, Wdt, dtb, h, out_scale, HAS_D, False, DT_LOW,
-                         BLOCK_T, BLOCK_N, BLOCK_R, EXP_FMA)
+                         BLOCK_T, BLOCK_N, BLOCK_R)
     # every partial sum of the first half is in memory before either warp
     # reads the other's (a CTA barrier orders the global accesses)
     tl.debug_barrier()
@@ -264,7 +262,7 @@ def _bidir_fwd_kernel(
                          row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
                          so_l, rdir, offs_t, offs_n, seqlen, n_pad, c, A2,
                          Dv, Wdt, dtb, h, out_scale, HAS_D, True, DT_LOW,
-                         BLOCK_T, BLOCK_N, BLOCK_R, EXP_FMA)
+                         BLOCK_T, BLOCK_N, BLOCK_R)
 
 
 def _check_fp32(t: Optional[Tensor], name: str, shape: tuple) -> None:
@@ -281,9 +279,7 @@ class BidirFwdLaunch:
     once, here); calling it launches with no further checks.
 
     Args: those of :func:`bidir_fwd_fused`; ``block_t``, ``stages`` and
-    ``maxnreg`` the tile (sweeps); ``exp_fma``: one decay in every
-    ``exp_fma`` on the FMA pipe (:func:`~mmmamba.ops.triton_math.
-    exp2_fma_mix`; 0: none).
+    ``maxnreg`` the tile (sweeps).
     """
     __slots__ = ('_kernel', '_ints', '_kwargs')
 
@@ -293,7 +289,7 @@ class BidirFwdLaunch:
                  dt_proj_weight: Optional[Tensor] = None,
                  delta_bias: Optional[Tensor] = None,
                  block_t: int = BIDIR_BLOCK_T, stages: int = BIDIR_STAGES,
-                 maxnreg: int = BIDIR_MAXNREG, exp_fma: int = 0) -> None:
+                 maxnreg: int = BIDIR_MAXNREG) -> None:
         if u.dim() != 4 or u.shape[0] != 2:
             raise ValueError('bidir_fwd_fused: u must be (2, batch, L, dim)'
                              f' (the two directions stacked), got '
@@ -358,8 +354,6 @@ class BidirFwdLaunch:
                             num_warps=2)
         if maxnreg and not triton_interpret():
             self._kwargs['maxnreg'] = maxnreg
-        if exp_fma:
-            self._kwargs['EXP_FMA'] = exp_fma
 
     def __call__(self, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
                  C: Tensor, D: Optional[Tensor], z: Tensor, out: Tensor,

@@ -96,7 +96,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, next_power_of_2, triton_interpret
-from ..triton_math import exp2_fma_mix, silu, softplus, widen
+from ..triton_math import silu, softplus, widen
 from .reference import gate_sum_
 
 __all__ = [
@@ -540,30 +540,26 @@ def _step_dt(dt, bias, m_td, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr):
 
 @triton.jit
 def _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS: tl.constexpr,
-                   SOFTPLUS: tl.constexpr, EXP_FMA: tl.constexpr = 0):
+                   SOFTPLUS: tl.constexpr):
     """:func:`_step_dt`'s two, and the decays a = exp(dt A), (T, N, D)
-    (``A2`` is A * log2(e), (N, D)); one in every EXP_FMA of them on the
-    FMA pipe (:func:`~mmmamba.ops.triton_math.exp2_fma_mix`)."""
+    (``A2`` is A * log2(e), (N, D))."""
     dt_in, dt = _step_dt(dt, bias, m_td, HAS_BIAS, SOFTPLUS)
-    return dt_in, dt, exp2_fma_mix(dt[:, None, :] * A2[None, :, :],
-                                   EXP_FMA)
+    return dt_in, dt, tl.exp2(dt[:, None, :] * A2[None, :, :])
 
 
 @triton.jit
 def _tmajor_math(u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                  dstate, seqlen, c, HAS_BIAS: tl.constexpr,
                  SOFTPLUS: tl.constexpr, BLOCK_T: tl.constexpr,
-                 REVERSE: tl.constexpr, T_IN_THREAD: tl.constexpr,
-                 EXP_FMA: tl.constexpr = 0):
+                 REVERSE: tl.constexpr, T_IN_THREAD: tl.constexpr):
     """The scan of :func:`_tmajor_chunk` over loaded u, delta, B (any
-    float dtype); same returns. EXP_FMA: :func:`_tmajor_decays`'."""
+    float dtype); same returns."""
     pos, m_td, ptr_tn, m_tn = _tmajor_index(bc_base, offs_t, offs_n, mask_d,
                                             dstate, seqlen, c, BLOCK_T,
                                             REVERSE)
     u = u.to(tl.float32)
     Bt = Bt.to(tl.float32)
-    dt_in, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS,
-                                  EXP_FMA)
+    dt_in, dt, a = _tmajor_decays(dt, bias, A2, m_td, HAS_BIAS, SOFTPLUS)
     b = (dt * u)[:, None, :] * Bt[:, :, None]
     hh = _states(a, b, h, offs_t, T_IN_THREAD)
     return u, dt, hh, pos, m_td, ptr_tn, m_tn, dt_in, Bt, a
@@ -594,10 +590,10 @@ def _td_steps(u, dt, offs_t, mask_d, bias, seqlen, c, HAS_BIAS: tl.constexpr,
 
 @triton.jit
 def _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h,
-                       T_IN_THREAD: tl.constexpr, EXP_FMA: tl.constexpr = 0):
+                       T_IN_THREAD: tl.constexpr):
     """The states hh (T, N, D) of a chunk from state ``h`` given its steps
-    dt, dt * u (T, D) and B (T, N); EXP_FMA as in :func:`_tmajor_decays`."""
-    a = exp2_fma_mix(dt[:, None, :] * A2[None, :, :], EXP_FMA)
+    dt, dt * u (T, D) and B (T, N)."""
+    a = tl.exp2(dt[:, None, :] * A2[None, :, :])
     b = dtu[:, None, :] * Bt.to(tl.float32)[:, :, None]
     return _states(a, b, h, offs_t, T_IN_THREAD)
 
@@ -677,7 +673,6 @@ def _selective_scan_fwd_seg_kernel(
     PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     WIDEN_BC: tl.constexpr = False, WIDEN_UD: tl.constexpr = False,
     STAGES: tl.constexpr = 1, TD_FIRST: tl.constexpr = False,
-    EXP_FMA: tl.constexpr = 0,
 ):
     """Pass 1 of a sequence split: the state at the end of segment ``s``
     started from zero (hend, (batch, n_seg, N, dim)), and the sum of delta
@@ -724,8 +719,7 @@ def _selective_scan_fwd_seg_kernel(
                 u_ptr, delta_ptr, B_ptr, row_u, su_l, row_dt, sdt_l,
                 bc_base, offs_t, offs_n, mask_d, dstate, seqlen, c + 1,
                 BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
-            hh = _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h, T_IN_THREAD,
-                                    EXP_FMA)
+            hh = _tmajor_scan_steps(dt, dtu, Bt, offs_t, A2, h, T_IN_THREAD)
             dsum += dt
             h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
             Bt = Bt1
@@ -753,7 +747,7 @@ def _selective_scan_fwd_seg_kernel(
             _, dt, hh, _, _, _, _, _, _, _ = _tmajor_math(
                 u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h,
                 dstate, seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE,
-                T_IN_THREAD, EXP_FMA)
+                T_IN_THREAD)
             dsum += dt
             h = _step_last(hh, offs_t, BLOCK_T, T_IN_THREAD)
     hend_row, dtsum_at = _seg_buffers_at(bidx, seg, offs_d, n_seg, dim,
@@ -779,7 +773,6 @@ def _selective_scan_fwd_tmajor_kernel(
     T_IN_THREAD: tl.constexpr, PREFETCH: tl.constexpr, BC_NL: tl.constexpr,
     GATE_SUM: tl.constexpr, WIDEN_BC: tl.constexpr = False,
     WIDEN_UD: tl.constexpr = False, STAGES: tl.constexpr = 1,
-    EXP_FMA: tl.constexpr = 0,
 ):
     """Forward, time-major tiles (see :func:`_tmajor_chunk`). Program
     (pid, seg) runs segment ``seg`` of ``chunks_per_seg`` chunks; its
@@ -845,8 +838,7 @@ def _selective_scan_fwd_tmajor_kernel(
                 BLOCK_T, REVERSE, BC_NL, WIDEN_BC, WIDEN_UD)
         u, dt, hh, pos, m_td, ptr_tn, m_tn, _, _, _ = _tmajor_math(
             u, dt, Bt, bc_base, offs_t, offs_n, mask_d, bias, A2, h, dstate,
-            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD,
-            EXP_FMA)
+            seqlen, c, HAS_BIAS, SOFTPLUS, BLOCK_T, REVERSE, T_IN_THREAD)
         y = tl.sum(hh * Ct.to(tl.float32)[:, :, None], axis=1)  # (T, D)
         if HAS_D:
             y += Dv[None, :] * u
@@ -1428,8 +1420,6 @@ class ScanConfig(NamedTuple):
     pre_stages: int = 1  # the same for a split forward's pre-pass
     pre_td_first: bool = False  # pre-pass: per-step math before relayout
     pre_maxnreg: int = 0  # >0: the pre-pass's register cap (``maxnreg``'s)
-    exp_fma: int = 0  # forward: 1 in N decays on the FMA pipe (0: none)
-    pre_exp_fma: int = 0  # the same for a split forward's pre-pass
 
 
 def _largest_divisor_block(n: int, cap: int) -> int:
@@ -1918,8 +1908,6 @@ class TmajorFwdLaunch:
                 STAGES=config.pre_stages,
                 PREFETCH=config.prefetch and config.pre_stages <= 1,
                 TD_FIRST=config.pre_td_first)
-            if config.pre_exp_fma:
-                self._pre_kwargs['EXP_FMA'] = config.pre_exp_fma
             if config.pre_maxnreg:
                 self._pre_kwargs['maxnreg'] = config.pre_maxnreg
             # the kernels' layouts (_seg_buffers_at)
@@ -1940,8 +1928,6 @@ class TmajorFwdLaunch:
             STATE_L=config.block_l, ACCUMULATE=accumulate, Z_AS_U=z_as_u,
             OUT_AS_U=out_as_u, GATE_SUM=gate_sum, STAGES=config.stages,
             PREFETCH=config.prefetch and config.stages <= 1)
-        if config.exp_fma:
-            self._main_kwargs['EXP_FMA'] = config.exp_fma
         self._last_shape = (batch, dim, dstate)
         self._states_shape = ((batch, dim, n_state_chunks, dstate)
                               if save_states else None)
