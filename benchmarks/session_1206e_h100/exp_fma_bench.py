@@ -13,6 +13,11 @@ Part 2: Vim-Ti under CUDA graphs (wall ms per batch) with default_config
 giving the best variant of part 1 on the split tile, against today's, in
 the order base, new, new, base; DeiT-Ti SDPA once.
 
+Ran against commit 86fffd1 (``ScanConfig.exp_fma`` / ``pre_exp_fma``,
+``BidirFwdLaunch(exp_fma=...)``), reverted after this call for no gain:
+on today's tree it no longer runs (``benchmarks/NOTES.md``, 2026-12-06,
+fifth part, callB).
+
 Usage: python benchmarks/session_1206e_h100/exp_fma_bench.py
 """
 import math
