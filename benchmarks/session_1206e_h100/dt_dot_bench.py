@@ -7,6 +7,9 @@ outputs' difference.
 Part 2: Vim-Ti under CUDA graphs (wall ms per batch, peak GiB) with
 ``bimamba.BIDIR_DT_DOT`` on and off: on, off, on, off; DeiT-Ti SDPA once.
 
+Prepared in the fifth part of 2026-12-06 and not run there (the session's
+device time went to machine starts that did not come).
+
 Usage: python benchmarks/session_1206e_h100/dt_dot_bench.py
 """
 import statistics
@@ -80,13 +83,14 @@ def kernel_part():
 
 def e2e_part():
     import streams_probe as sp
+    default = bimamba.BIDIR_DT_DOT
     for res in (2048, 1248):
         for on in (True, False, True, False):
             bimamba.BIDIR_DT_DOT = on
             try:
                 sp.run(f'dt_dot {on}', 'vim-tiny', res, 64)
             finally:
-                bimamba.BIDIR_DT_DOT = True
+                bimamba.BIDIR_DT_DOT = default
         sp.run('deit-sdpa', 'deit-tiny-sdpa', res, 64, reps=5)
 
 

@@ -112,9 +112,13 @@ BIDIR_CONV_LAUNCH = True
 #: Whether :meth:`BiMamba._forward_core_bidir` keeps dt_proj's input in
 #: the activations' 16-bit dtype (the values are that dtype's; fp32
 #: otherwise), so that the one-launch scan forms delta on the tensor
-#: cores (``triton_bidir``'s ``DT_DOT``) at half the bytes. For A/B
-#: timing; read when a layer makes its launchers for an input layout.
-BIDIR_DT_DOT = True
+#: cores (``triton_bidir``'s ``DT_DOT``) at half the bytes. Off: not yet
+#: timed on a GPU (offline, Triton 3.6: ~4% fewer instructions per chunk;
+#: Triton 3.8 compiles that kernel to 245 registers, a second wave at
+#: batch 64; ``benchmarks/NOTES.md``, 2026-12-06, fifth part, and
+#: ``benchmarks/session_1206e_h100/callD.sh``, prepared). Read when a
+#: layer makes its launchers for an input layout.
+BIDIR_DT_DOT = False
 
 
 class _BidirLaunchers:
@@ -689,10 +693,12 @@ class BiMamba(BaseModule):
         the conv + projection writes both directions into stacked
         buffers (one launch, :data:`BIDIR_CONV_LAUNCH`: a block's rows of
         x read twice at nearly the same time, the second time from L2):
-        u, and dt_proj's *input* (R values per position) instead of
-        delta; then one kernel runs both scans, forming each step's delta
-        (dt_proj, its bias, the softplus) itself, and writes the gated
-        sum. So both directions' u are alive at once but no delta at all: as many (B, L, E) tensors as the one-direction-at-a-time
+        u, and dt_proj's *input* (R values per position, fp32, or bf16
+        with :data:`BIDIR_DT_DOT`) instead of delta; then one kernel runs
+        both scans, forming each step's delta (dt_proj, its bias, the
+        softplus) itself, and writes the gated sum. So both directions'
+        u are alive at once but no delta at all: as many (B, L, E)
+        tensors as the one-direction-at-a-time
         path's u and delta, and with ``overwrite_x`` the output takes the
         x half of ``xz`` (read by then): one fewer in all (H100, Vim-Ti
         b64: peak 2.90 against 3.21 GiB at 1248², 7.68 against 8.22 at

@@ -51,7 +51,9 @@ padded rank of 16 or more, the product runs on the tensor cores instead
 (``DT_DOT``, :func:`_dt_proj_dot`): 4 MMAs per warp and chunk in place of
 64 FMAs and 16 shared-memory loads, ~4% fewer instructions per chunk
 (offline Triton 3.6 sm_90, ``benchmarks/NOTES.md``, 2026-12-06, fifth
-part).
+part). Not timed on a GPU yet, and Triton 3.8 compiles it to 245
+registers (its layout pass runs the softplus in the dot's layout, two
+lanes per value): Vim passes fp32 unless ``bimamba.BIDIR_DT_DOT``.
 
 Inputs (no autograd, no saved states): u (2, batch, L, dim) 16-bit or
 fp32, channel stride 1; delta with u's shape and strides (the step
