@@ -698,9 +698,9 @@ class BiMamba(BaseModule):
         both scans, forming each step's delta (dt_proj, its bias, the
         softplus) itself, and writes the gated sum. So both directions'
         u are alive at once but no delta at all: as many (B, L, E)
-        tensors as the one-direction-at-a-time
-        path's u and delta, and with ``overwrite_x`` the output takes the
-        x half of ``xz`` (read by then): one fewer in all (H100, Vim-Ti
+        tensors as the one-direction-at-a-time path's u and delta, and
+        with ``overwrite_x`` the output takes the x half of ``xz`` (read
+        by then): one fewer in all (H100, Vim-Ti
         b64: peak 2.90 against 3.21 GiB at 1248², 7.68 against 8.22 at
         2048², ``benchmarks/session_1206c_h100/callB``)."""
         e = self.d_inner

@@ -58,10 +58,10 @@ lanes per value): Vim passes fp32 unless ``bimamba.BIDIR_DT_DOT``.
 Inputs (no autograd, no saved states): u (2, batch, L, dim) 16-bit or
 fp32, channel stride 1; delta with u's shape and strides (the step
 itself), or dt_proj's input (2, batch, L, P) fp32 or in u's 16-bit
-dtype with its weight (2,
-dim, P) and bias (2, dim); A (2, dim, N) fp32; B, C (2, batch, L, N)
-fp32 contiguous; D (2, dim) fp32; z and out (batch, L, dim) views with
-channel stride 1 (out may be the x half of Vim's ``xz``, dead by then).
+dtype with its weight (2, dim, P) and bias (2, dim); A (2, dim, N)
+fp32; B, C (2, batch, L, N) fp32 contiguous; D (2, dim) fp32; z and
+out (batch, L, dim) views with channel stride 1 (out may be the x half
+of Vim's ``xz``, dead by then).
 """
 from typing import Optional
 
