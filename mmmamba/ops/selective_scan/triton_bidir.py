@@ -309,12 +309,20 @@ def _bidir_fwd_kernel(
                          BLOCK_T, BLOCK_N, BLOCK_R, DT_DOT)
 
 
-def _check_fp32(t: Optional[Tensor], name: str, shape: tuple) -> None:
+_DTYPE_NAMES = {torch.float32: 'fp32', torch.bfloat16: 'bf16',
+                torch.float16: 'fp16'}
+
+
+def _check_fp32(t: Optional[Tensor], name: str, shape: tuple,
+                dtype: torch.dtype = torch.float32) -> None:
+    """``t`` is a contiguous ``shape`` tensor of ``dtype`` (fp32 unless
+    given), else a ValueError naming it."""
     if t is None or (tuple(t.shape) != shape or not t.is_contiguous()
-                     or t.dtype != torch.float32):
+                     or t.dtype != dtype):
         got = None if t is None else (tuple(t.shape), t.dtype)
-        raise ValueError(f'bidir_fwd_fused: {name} must be contiguous fp32 '
-                         f'{shape}, got {got}')
+        raise ValueError(f'bidir_fwd_fused: {name} must be contiguous '
+                         f'{_DTYPE_NAMES.get(dtype, dtype)} {shape}, got '
+                         f'{got}')
 
 
 class BidirFwdLaunch:
@@ -355,16 +363,9 @@ class BidirFwdLaunch:
             # dot's K), forms delta on the tensor cores (_dt_proj_dot)
             low = delta.dtype == u.dtype and u.element_size() == 2
             dt_dot = low and rank >= 16
-            if low:
-                if (tuple(delta.shape) != (2, batch, seqlen, rank)
-                        or not delta.is_contiguous()):
-                    raise ValueError(
-                        'bidir_fwd_fused: delta (dt_proj\'s input) must be '
-                        f'contiguous (2, {batch}, {seqlen}, {rank}), got '
-                        f'{tuple(delta.shape)}')
-            else:
-                _check_fp32(delta, 'delta (dt_proj\'s input)',
-                            (2, batch, seqlen, rank))
+            _check_fp32(delta, 'delta (dt_proj\'s input)',
+                        (2, batch, seqlen, rank),
+                        u.dtype if low else torch.float32)
             _check_fp32(dt_proj_weight, 'dt_proj_weight', (2, dim, rank))
             _check_fp32(delta_bias, 'delta_bias', (2, dim))
         else:
