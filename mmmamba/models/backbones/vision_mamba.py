@@ -19,7 +19,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from mmmamba.ops._utils import is_compiling
+from mmmamba.ops._utils import (is_compiling, is_triton_available,
+                                triton_interpret)
+from mmmamba.ops.patch_tokens import patch_tokens
 from mmmamba.registry import MODELS
 from ..layers.bimamba import BiMamba
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
@@ -29,6 +31,12 @@ from ..layers.norm import AddRMSNorm
 from ..utils.vim_convert import convert_vim_state_dict_inplace
 
 OptConfig = Optional[Union[dict, List[dict]]]
+
+#: Whether inference under 16-bit autocast on CUDA prepares the input tokens
+#: (patch conv, class token, position embedding) with the one-kernel op
+#: :func:`mmmamba.ops.patch_tokens.patch_tokens` (benchmarks switch it off
+#: for A/B runs).
+FUSED_TOKENS = True
 
 
 class VimBlock(nn.Module):
@@ -556,6 +564,43 @@ class VisionMamba(BaseModule):
         torch.add(x[:, c:], pos[:, c + 1:], out=out[:, c + 1:])
         return out
 
+    def _fused_tokens_run(self, x: Tensor) -> bool:
+        """Whether :meth:`_input_tokens` runs the one-kernel op: inference
+        (no autograd, tracing or ``torch.compile``) under bf16 / fp16
+        autocast with non-overlapping patches, fp32 embeddings, on CUDA
+        (or in Triton's interpreter) with triton installed."""
+        embed = self.patch_embed
+        dev = x.device.type
+        return (FUSED_TOKENS and not torch.is_grad_enabled()
+                and not torch.jit.is_tracing() and not is_compiling()
+                and embed.stride == embed.patch_size
+                and (dev == 'cuda' or triton_interpret())
+                and torch.is_autocast_enabled(dev)
+                and torch.get_autocast_dtype(dev) in (torch.bfloat16,
+                                                      torch.float16)
+                and self.pos_embed.dtype == torch.float32
+                and (not self.with_cls_token
+                     or self.cls_token.dtype == torch.float32)
+                and is_triton_available())
+
+    def _input_tokens(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        """The layers' input (B, T, D) from images (B, C, H, W) and the
+        patch grid: the patch embedding and :meth:`_tokens`, or for
+        inference the same in one kernel (:meth:`_fused_tokens_run`; the
+        conv's sums in the GEMM's order: Vim-Ti 2048² batch 64, H100,
+        223.7 -> 221.6 ms per batch, ``benchmarks/NOTES.md``)."""
+        if not self._fused_tokens_run(x):
+            tokens, grid = self.patch_embed(x)
+            return self._tokens(tokens, grid), grid
+        grid = self.patch_embed.check_input(x)
+        proj = self.patch_embed.projection
+        dtype = torch.get_autocast_dtype(x.device.type)
+        pos = self._pos_embed_for(grid)
+        return patch_tokens(
+            x, proj.weight.to(dtype).contiguous(), proj.bias,
+            pos.contiguous(), self.cls_token if self.with_cls_token else None,
+            self.patch_embed.patch_size, backend='triton'), grid
+
     def _format_output(self, feat: Tensor, grid: Tuple[int, int]) -> Tensor:
         if self.out_type == 'raw':
             return feat
@@ -589,9 +634,8 @@ class VisionMamba(BaseModule):
             order; shape per ``out_type``: 'cls_token' / 'avg_featmap'
             (B, D), 'featmap' (B, D, Hp, Wp), 'raw' (B, Hp * Wp + 1, D).
         """
-        x, grid = self.patch_embed(x)
-        hidden = self.drop_after_pos(self._tokens(x, grid))
-        del x  # no local keeps the tokens alive past the first layer
+        hidden, grid = self._input_tokens(x)
+        hidden = self.drop_after_pos(hidden)
         residual: Optional[Tensor] = None
 
         outs = []

@@ -86,6 +86,19 @@ class VimPatchEmbed(nn.Module):
             out.append((size - self.patch_size) // self.stride + 1)
         return out[0], out[1]
 
+    def check_input(self, x: Tensor) -> Tuple[int, int]:
+        """The patch grid (Hp, Wp) of an image batch (B, C, H, W); raises
+        on another rank, channel count or an uncovered size."""
+        if x.dim() != 4:
+            raise ValueError('Expected an image batch (B, C, H, W), got a '
+                             f'tensor of shape {tuple(x.shape)}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'Expected {self.in_channels} input channels, got '
+                f'{x.shape[1]} (input shape {tuple(x.shape)}); set '
+                '`in_channels` of the backbone to match the data.')
+        return self.grid_shape((x.shape[2], x.shape[3]))
+
     def forward(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         """Embed an image batch.
 
@@ -96,15 +109,7 @@ class VimPatchEmbed(nn.Module):
             tuple: tokens (B, Hp * Wp, D) in row-major grid order and the
             grid shape (Hp, Wp).
         """
-        if x.dim() != 4:
-            raise ValueError('Expected an image batch (B, C, H, W), got a '
-                             f'tensor of shape {tuple(x.shape)}')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(
-                f'Expected {self.in_channels} input channels, got '
-                f'{x.shape[1]} (input shape {tuple(x.shape)}); set '
-                '`in_channels` of the backbone to match the data.')
-        grid = self.grid_shape((x.shape[2], x.shape[3]))
+        grid = self.check_input(x)
         if self.uses_gemm(x):
             return self.embed_as_gemm(x), grid
         x = self.projection(x)
