@@ -8,7 +8,10 @@ Part 2: Vim-Ti under CUDA graphs (wall ms per batch, peak GiB) with
 ``bimamba.BIDIR_DT_DOT`` on and off: on, off, on, off; DeiT-Ti SDPA once.
 
 Prepared in the fifth part of 2026-12-06 and not run there (the session's
-device time went to machine starts that did not come).
+device time went to machine starts that did not come); run in the sixth
+part's callE against commit c595d74 (``benchmarks/session_1206f_h100/
+callE/dt_dot.log``). DT_DOT was slower and was removed after it: this
+script runs only at that commit.
 
 Usage: python benchmarks/session_1206e_h100/dt_dot_bench.py
 """

@@ -30,14 +30,11 @@ KEYS = ('u', 'delta', 'A', 'B', 'C', 'D', 'z', 'out', 'dt_proj_weight',
 
 
 def make_inputs(batch, seqlen, dim, dstate, *, has_d=True, dt_rank=0,
-                dtype=torch.float32, device='cpu', seed=0,
-                dt_in_dtype=False, dt_width=0) -> dict:
+                dtype=torch.float32, device='cpu', seed=0) -> dict:
     """Stacked inputs as the launcher takes them; z and out are the two
     halves of one (B, L, 2E) tensor, as in Vim. With ``dt_rank`` > 0,
-    delta is dt_proj's input (2, B, L, P) fp32 (P ``dt_width``, else the
-    rank's next power of two and at least 16; zeros beyond the rank,
-    values rounded to ``dtype``), or in ``dtype`` itself with
-    ``dt_in_dtype``, with dt_proj's weight and bias."""
+    delta is dt_proj's input (2, B, L, 16) fp32 (zeros beyond the rank,
+    values rounded to ``dtype``) with dt_proj's weight and bias."""
     g = torch.Generator().manual_seed(seed)
 
     def rnd(*shape):
@@ -56,12 +53,9 @@ def make_inputs(batch, seqlen, dim, dstate, *, has_d=True, dt_rank=0,
         out=xz[..., :dim],
         dt_proj_weight=None, delta_bias=None)
     if dt_rank:
-        width = dt_width or max(16, 1 << (dt_rank - 1).bit_length())
-        pad = (0, width - dt_rank)
+        pad = (0, 16 - dt_rank)
         ins['delta'] = torch.nn.functional.pad(
             rnd(2, batch, seqlen, dt_rank).to(dtype).float(), pad)
-        if dt_in_dtype:
-            ins['delta'] = ins['delta'].to(dtype)
         ins['dt_proj_weight'] = torch.nn.functional.pad(
             rnd(2, dim, dt_rank) * dt_rank**-0.5, pad).to(dtype).float()
         ins['delta_bias'] = rnd(2, dim) - 1.0
@@ -73,7 +67,7 @@ def step(ins: dict, r: int) -> torch.Tensor:
     dt_proj's input, the product rounded to the activations' dtype."""
     if ins['dt_proj_weight'] is None:
         return ins['delta'][r].transpose(1, 2).double()
-    pre = (ins['delta'][r].float() @ ins['dt_proj_weight'][r].t()).to(
+    pre = (ins['delta'][r] @ ins['dt_proj_weight'][r].t()).to(
         ins['u'].dtype).double()
     return F.softplus(pre + ins['delta_bias'][r].double()).transpose(1, 2)
 
@@ -153,31 +147,6 @@ def test_matches_the_definition_bf16_two_channel_blocks_no_D(dt_rank):
     scale = want.abs().max().item()
     torch.testing.assert_close(out.double(), want, rtol=2e-2,
                                atol=2e-2 * scale)
-
-
-@requires_triton_interpreter
-@pytest.mark.parametrize('dt_rank,width', [(12, 16), (20, 32), (5, 8)])
-def test_dt_proj_input_in_16bit(dt_rank, width):
-    """dt_proj's input given in the activations' bf16 (its values are
-    bf16's): with a padded rank of 16 or more the kernel forms delta on
-    the tensor cores (``DT_DOT``; ranks 12 and 20: P = 16, 32), else with
-    FMAs (rank 5: P = 8). The definition to bf16 tolerance, and the fp32
-    input's result to the rounding of the fp32 sums' order (delta is
-    rounded to bf16 either way; a sum a few ulps apart can round the other
-    way, so a few outputs move by a bf16 ulp)."""
-    from mmmamba.ops.selective_scan.triton_bidir import BidirFwdLaunch
-    ins = make_inputs(1, 11, 32, 16, dt_rank=dt_rank, dtype=torch.bfloat16,
-                      seed=dt_rank, dt_in_dtype=True, dt_width=width)
-    args = [ins[k] for k in KEYS]
-    launch = BidirFwdLaunch(*args[:8], 1.0, args[8], args[9])
-    assert launch._kwargs.get('DT_DOT', False) == (width >= 16)
-    got = launch(*args).double().clone()
-    want = oracle(ins, 1.0)
-    scale = want.abs().max().item()
-    torch.testing.assert_close(got, want, rtol=2e-2, atol=2e-2 * scale)
-    fp32 = dict(ins, delta=ins['delta'].float())
-    ref = run(fp32, 1.0).double()
-    torch.testing.assert_close(got, ref, rtol=1e-2, atol=1e-2 * scale)
 
 
 @requires_triton_interpreter
@@ -283,33 +252,27 @@ from mmmamba.testing.sm90 import compile_sm90
 
 cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
                          'nvidia', 'bin', 'cuobjdump')
-for dot in (False, True):
-    # delta: dt_proj's input, fp32 (FMAs) or bf16 (the tensor cores)
-    k = compile_sm90(
-        tb._bidir_fwd_kernel,
-        dict(HAS_D=True, DT_LOW=True, BLOCK_D=tb.BIDIR_BLOCK_D,
-             BLOCK_T=tb.BIDIR_BLOCK_T, BLOCK_N=16, BLOCK_R=16,
-             STAGES=tb.BIDIR_STAGES, DT_DOT=dot),
-        'bf16', low=('u', 'z', 'out') + (('delta', ) if dot else ()),
-        div16=('dim', 'su_r', 'su_b', 'su_l', 'sdl_r', 'sdl_b', 'sbc_r',
-               'sbc_b', 'sz_b', 'sz_l', 'so_b', 'so_l'),
-        num_warps=2, maxnreg=tb.BIDIR_MAXNREG or None,
-        floats=('out_scale',))
-    ttgir = k.asm['ttgir']
-    # the 4-D math tile: lanes on channels, the two warps on the direction
-    # axis
-    assert ('threadsPerWarp = [1, 1, 1, 32], warpsPerCTA = [1, 1, 2, 1]'
-            in ttgir), ttgir[:3000]
-    if os.path.isfile(cuobjdump):
-        with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
-            f.write(k.asm['cubin'])
-            f.flush()
-            out = subprocess.run(
-                [cuobjdump, '--dump-resource-usage', f.name],
-                capture_output=True, text=True).stdout
-        fields = dict(kv.split(':') for kv in out.split()
-                      if kv.count(':') == 1)
-        print('usage', dot, fields['REG'], fields['STACK'])
+k = compile_sm90(
+    tb._bidir_fwd_kernel,
+    dict(HAS_D=True, DT_LOW=True, BLOCK_D=tb.BIDIR_BLOCK_D,
+         BLOCK_T=tb.BIDIR_BLOCK_T, BLOCK_N=16, BLOCK_R=16,
+         STAGES=tb.BIDIR_STAGES),
+    'bf16', low=('u', 'z', 'out'),  # delta: dt_proj's input, fp32
+    div16=('dim', 'su_r', 'su_b', 'su_l', 'sdl_r', 'sdl_b', 'sbc_r',
+           'sbc_b', 'sz_b', 'sz_l', 'so_b', 'so_l'),
+    num_warps=2, maxnreg=tb.BIDIR_MAXNREG or None, floats=('out_scale',))
+ttgir = k.asm['ttgir']
+# the 4-D math tile: lanes on channels, the two warps on the direction axis
+assert ('threadsPerWarp = [1, 1, 1, 32], warpsPerCTA = [1, 1, 2, 1]'
+        in ttgir), ttgir[:3000]
+if os.path.isfile(cuobjdump):
+    with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
+        f.write(k.asm['cubin'])
+        f.flush()
+        out = subprocess.run([cuobjdump, '--dump-resource-usage', f.name],
+                             capture_output=True, text=True).stdout
+    fields = dict(kv.split(':') for kv in out.split() if kv.count(':') == 1)
+    print('usage', fields['REG'], fields['STACK'])
 print('compiled')
 """
 
@@ -317,21 +280,16 @@ print('compiled')
 @requires_triton
 def test_kernel_compiles_for_sm90_in_registers():
     """Offline sm_90 compile at the default tile as Vim runs it (bf16,
-    N = 16, delta formed from dt_proj's fp32 input with FMAs), and with
-    that input in bf16 on the tensor cores (``DT_DOT``, off in Vim): the
-    layout that puts one warp on each direction, and (with the wheel's
-    cuobjdump) no stack, and for Vim's path at most 128 registers (16
-    warps per SM: 768 programs fit in one wave on an H100). The DT_DOT
-    kernel's registers are reported, not bounded: Triton 3.6 128, 3.8 245
-    (``benchmarks/NOTES.md``, 2026-12-06, fifth part)."""
+    N = 16, delta formed from dt_proj's input): the layout that puts one
+    warp on each direction, and (with the wheel's cuobjdump) at most 128
+    registers (16 warps per SM: 768 programs fit in one wave on an H100)
+    and no stack."""
     out = run_compiler_script(_COMPILE, timeout=600)
     assert out.strip().endswith('compiled'), out
-    usage = [line.split() for line in out.splitlines()
-             if line.startswith('usage')]
-    for _, dot, reg, stack in usage:
-        assert int(stack) == 0, usage
-        if dot == 'False':
-            assert int(reg) <= 128, usage
+    for line in out.splitlines():
+        if line.startswith('usage'):
+            _, reg, stack = line.split()
+            assert int(reg) <= 128 and int(stack) == 0, line
 
 
 # ---------------------------------------------------------------- GPU
@@ -366,16 +324,13 @@ def test_gpu_vim_ti_batch_64(seqlen):
 @pytest.mark.gpu
 @requires_cuda
 @requires_triton
-@pytest.mark.parametrize('dt_in_dtype', [False, True],
-                         ids=['dt-fp32', 'dt-bf16'])
 @pytest.mark.parametrize('seqlen', [197, 6085])
-def test_gpu_vim_ti_batch_64_delta_from_dt_proj_input(seqlen, dt_in_dtype):
+def test_gpu_vim_ti_batch_64_delta_from_dt_proj_input(seqlen):
     """As Vim runs it: delta formed in the kernel from dt_proj's input
-    (rank 12; fp32 with FMAs, or bf16 on the tensor cores), against the
-    fp64 oracle on the first two batch elements to bf16 tolerance."""
+    (rank 12), against the fp64 oracle on the first two batch elements
+    to bf16 tolerance."""
     ins = make_inputs(64, seqlen, 384, 16, dt_rank=12,
-                      dtype=torch.bfloat16, seed=13,
-                      dt_in_dtype=dt_in_dtype)
+                      dtype=torch.bfloat16, seed=13)
     cpu = {k: v for k, v in ins.items()}
     gpu = {k: None if v is None else v.cuda() for k, v in ins.items()}
     xz = torch.cat([gpu['out'], gpu['z']], dim=-1)

@@ -109,17 +109,6 @@ class _InferenceState(NamedTuple):
 #: a layer makes its launchers for an input layout.
 BIDIR_CONV_LAUNCH = True
 
-#: Whether :meth:`BiMamba._forward_core_bidir` keeps dt_proj's input in
-#: the activations' 16-bit dtype (the values are that dtype's; fp32
-#: otherwise), so that the one-launch scan forms delta on the tensor
-#: cores (``triton_bidir``'s ``DT_DOT``) at half the bytes. Off: not yet
-#: timed on a GPU (offline, Triton 3.6: ~4% fewer instructions per chunk;
-#: Triton 3.8 compiles that kernel to 245 registers, a second wave at
-#: batch 64; ``benchmarks/NOTES.md``, 2026-12-06, fifth part, and
-#: ``benchmarks/session_1206e_h100/callD.sh``, prepared). Read when a
-#: layer makes its launchers for an input layout.
-BIDIR_DT_DOT = False
-
 
 class _BidirLaunchers:
     """The launchers of :meth:`BiMamba._forward_core_bidir` for one input
@@ -127,15 +116,13 @@ class _BidirLaunchers:
     a pair), and the one-launch scan by ``overwrite_x`` (into a new
     (B, L, E) tensor or into the x half of ``xz``: the output's strides
     are the launch's), made on the first call that needs it, from that
-    call's own tensors; ``dt_dtype``: the dtype of dt_proj's input
-    (:data:`BIDIR_DT_DOT`), which the scan's launcher was checked with."""
-    __slots__ = ('convs', 'scans', 'dt_dtype')
+    call's own tensors."""
+    __slots__ = ('convs', 'scans')
 
-    def __init__(self, convs: Union[Callable, Tuple[Callable, Callable]],
-                 dt_dtype: torch.dtype) -> None:
+    def __init__(self, convs: Union[Callable, Tuple[Callable,
+                                                    Callable]]) -> None:
         self.convs = convs
         self.scans = {}
-        self.dt_dtype = dt_dtype
 
 
 def _store_bounded(cache: dict, key, value) -> None:
@@ -653,36 +640,31 @@ class BiMamba(BaseModule):
         return triton_prefers_fp32_bc(batch, dim, seqlen, self.d_state,
                                       x.element_size())
 
-    def _bidir_buffers(self, x: Tensor,
-                       dt_dtype: torch.dtype) -> Tuple[Tensor, ...]:
+    def _bidir_buffers(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Both directions' u (2, B, L, E), dt_proj's input (2, B, L, P)
-        in ``dt_dtype`` and B, C (2, B, L, N) fp32: what the convs write
+        and B, C (2, B, L, N), the last three fp32: what the convs write
         and the one-launch scan reads."""
         batch, seqlen, e = x.shape
-        shape = (2, batch, seqlen)
-        return (x.new_empty(shape + (e, )),
-                x.new_empty(shape + (dt_low_width(self.dt_rank), ),
-                            dtype=dt_dtype),
-                *(x.new_empty(shape + (self.d_state, ), dtype=torch.float32)
-                  for _ in range(2)))
+        small = [x.new_empty((2, batch, seqlen, n), dtype=torch.float32)
+                 for n in (dt_low_width(self.dt_rank), self.d_state,
+                           self.d_state)]
+        return (x.new_empty((2, batch, seqlen, e)), *small)
 
     def _bidir_launchers(self, xz: Tensor,
                          state: _InferenceState) -> _BidirLaunchers:
         """The launchers of :meth:`_forward_core_bidir` for ``xz``'s
         layout (arguments checked here, once)."""
         x = xz[..., :self.d_inner]
-        dt_dtype = (x.dtype if BIDIR_DT_DOT and x.element_size() == 2
-                    else torch.float32)
         if BIDIR_CONV_LAUNCH:
             return _BidirLaunchers(conv1d_silu_proj_bidir_launcher(
                 x, state.params[0][1:], state.params[1][1:],
                 dt_rank=self.dt_rank, d_state=self.d_state, bc_fp32=True,
-                dt_low=True), dt_dtype)
+                dt_low=True))
         return _BidirLaunchers(tuple(
             conv1d_silu_proj_launcher(
                 x, *state.params[i][1:], dt_rank=self.dt_rank,
                 d_state=self.d_state, reverse=bool(i), bc_fp32=True,
-                dt_low=True) for i in (0, 1)), dt_dtype)
+                dt_low=True) for i in (0, 1)))
 
     def _forward_core_bidir(self, xz: Tensor, state: _InferenceState,
                             launchers: _BidirLaunchers,
@@ -693,19 +675,17 @@ class BiMamba(BaseModule):
         the conv + projection writes both directions into stacked
         buffers (one launch, :data:`BIDIR_CONV_LAUNCH`: a block's rows of
         x read twice at nearly the same time, the second time from L2):
-        u, and dt_proj's *input* (R values per position, fp32, or bf16
-        with :data:`BIDIR_DT_DOT`) instead of delta; then one kernel runs
-        both scans, forming each step's delta (dt_proj, its bias, the
-        softplus) itself, and writes the gated sum. So both directions'
-        u are alive at once but no delta at all: as many (B, L, E)
-        tensors as the one-direction-at-a-time path's u and delta, and
-        with ``overwrite_x`` the output takes the x half of ``xz`` (read
-        by then): one fewer in all (H100, Vim-Ti
+        u, and dt_proj's *input* (R values per position) instead of
+        delta; then one kernel runs both scans, forming each step's delta
+        (dt_proj, its bias, the softplus) itself, and writes the gated
+        sum. So both directions' u are alive at once but no delta at all: as many (B, L, E) tensors as the one-direction-at-a-time
+        path's u and delta, and with ``overwrite_x`` the output takes the
+        x half of ``xz`` (read by then): one fewer in all (H100, Vim-Ti
         b64: peak 2.90 against 3.21 GiB at 1248², 7.68 against 8.22 at
         2048², ``benchmarks/session_1206c_h100/callB``)."""
         e = self.d_inner
         x, z = xz[..., :e], xz[..., e:]
-        bufs = self._bidir_buffers(x, launchers.dt_dtype)
+        bufs = self._bidir_buffers(x)
         if callable(launchers.convs):  # both directions in one launch
             launchers.convs(x, state.params[0][1:], state.params[1][1:],
                             outs=bufs)

@@ -748,8 +748,7 @@ class ConvProjBidirLaunch:
                  ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """u, delta (2, B, L, E) and B, C (2, B, L, N) (direction first,
         contiguous; delta is (2, B, L, P) fp32 with ``dt_low``), written
-        into ``outs`` when given (unchecked; there dt_proj's input may
-        also be in x's 16-bit dtype, which holds its values exactly)."""
+        into ``outs`` when given (unchecked)."""
         u, delta, Bm, Cm = outs if outs is not None else self._outs.new()
         w, b, wx, wdt = fwd
         w_b, b_b, wx_b, wdt_b = bwd

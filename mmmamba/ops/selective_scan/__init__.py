@@ -604,8 +604,7 @@ def bidir_fused_launcher(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
             directions' inputs, channel stride 1.
         delta: the step (bias and softplus applied) with u's shape and
             strides; or, with ``dt_proj_weight``, dt_proj's input (2,
-            batch, L, P) fp32 or in u's 16-bit dtype (P a power of two,
-            zeros beyond the rank:
+            batch, L, P) fp32 (P a power of two, zeros beyond the rank:
             :func:`~mmmamba.ops.conv_proj.conv1d_silu_proj_launcher`'s
             ``dt_low``), from which the kernel forms the step
             ``softplus(round(dt_proj_weight @ dt) + delta_bias)`` (the

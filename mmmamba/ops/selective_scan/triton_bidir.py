@@ -45,23 +45,14 @@ projection kernel's ``dt_low``) with dt_proj's weight and bias, and the
 kernel forms each step's delta (``DT_LOW``): 16 FMAs for the rank
 padded to 16, the rounding to the activations' dtype, the bias and a
 two-MUFU softplus per (step, channel), +28% of the scan's time, against
-a third of the conv kernel's bytes and no delta in memory. Given in the
-activations' 16-bit dtype (the values are that dtype's anyway) with a
-padded rank of 16 or more, the product runs on the tensor cores instead
-(``DT_DOT``, :func:`_dt_proj_dot`): 4 MMAs per warp and chunk in place of
-64 FMAs and 16 shared-memory loads, ~4% fewer instructions per chunk
-(offline Triton 3.6 sm_90, ``benchmarks/NOTES.md``, 2026-12-06, fifth
-part). Not timed on a GPU yet, and Triton 3.8 compiles it to 245
-registers (its layout pass runs the softplus in the dot's layout, two
-lanes per value): Vim passes fp32 unless ``bimamba.BIDIR_DT_DOT``.
+a third of the conv kernel's bytes and no delta in memory.
 
 Inputs (no autograd, no saved states): u (2, batch, L, dim) 16-bit or
 fp32, channel stride 1; delta with u's shape and strides (the step
-itself), or dt_proj's input (2, batch, L, P) fp32 or in u's 16-bit
-dtype with its weight (2, dim, P) and bias (2, dim); A (2, dim, N)
-fp32; B, C (2, batch, L, N) fp32 contiguous; D (2, dim) fp32; z and
-out (batch, L, dim) views with channel stride 1 (out may be the x half
-of Vim's ``xz``, dead by then).
+itself), or dt_proj's input (2, batch, L, P) fp32 with its weight (2,
+dim, P) and bias (2, dim); A (2, dim, N) fp32; B, C (2, batch, L, N)
+fp32 contiguous; D (2, dim) fp32; z and out (batch, L, dim) views with
+channel stride 1 (out may be the x half of Vim's ``xz``, dead by then).
 """
 from typing import Optional
 
@@ -71,7 +62,7 @@ import triton.language as tl
 from torch import Tensor
 
 from .._utils import cdiv, triton_interpret
-from ..conv_proj.triton_kernels import _dot, _round_to
+from ..conv_proj.triton_kernels import _round_to
 from ..triton_math import silu, softplus, softplus_16bit
 from .triton_kernels import (_combine, _first, _rows_tile, _second,
                              _strides)
@@ -132,32 +123,6 @@ def _dt_proj(delta_ptr, row_dl, pos, ok, W, BLOCK_R: tl.constexpr):
 
 
 @triton.jit
-def _dt_proj_dot(delta_ptr, row_dl, c, rdir, n_pad, seqlen, Wt,
-                 BLOCK_T: tl.constexpr, BLOCK_R: tl.constexpr,
-                 BLOCK_M: tl.constexpr):
-    """:func:`_dt_proj` on the tensor cores: (T, 2, D) from dt_proj's
-    input at chunk ``c``'s steps and its weight ``Wt`` (2, R, D) in the
-    activations' dtype (both hold values of that dtype, so the products are
-    exact and only the fp32 sums' order differs from the FMA path). The
-    dot needs M >= 16 rows: the T steps take rows 0 .. T-1 of a
-    (2, BLOCK_M, R) operand whose other rows are zero, and the
-    (2, BLOCK_M, D) product's rows are summed in groups of T (adding exact
-    zeros) to the chunk's (2, T, D)."""
-    offs_m = tl.arange(0, BLOCK_M)
-    s = c * BLOCK_T + offs_m  # (M,) loop steps; rows >= T are padding
-    pos = tl.where(rdir[:, None] == 1, n_pad - 1 - s[None, :], s[None, :])
-    ok = (offs_m[None, :] < BLOCK_T) & (pos < seqlen)  # (2, M)
-    offs_r = tl.arange(0, BLOCK_R)
-    off = (row_dl[:, None, None] + pos[:, :, None] * BLOCK_R
-           + offs_r[None, None, :])  # (2, M, R)
-    dtl = tl.load(delta_ptr + off, mask=ok[:, :, None], other=0.0)
-    prod = _dot(dtl.to(Wt.dtype), Wt, False)  # (2, M, D) fp32
-    prod = tl.sum(tl.reshape(prod, (2, BLOCK_M // BLOCK_T, BLOCK_T,
-                                    prod.shape[2])), axis=1)
-    return tl.permute(prod, (1, 0, 2))  # (T, 2, D)
-
-
-@triton.jit
 def _sum_halves(p):
     """``tl.sum(p, axis=1)`` of a (T, K, 2, D) tile whose axis 1 each
     thread holds whole, as two sums over its halves added: two independent
@@ -177,8 +142,7 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
                  offs_t, offs_n, seqlen, n_pad, c, A2, Dv, Wdt, dtb, h,
                  out_scale, HAS_D: tl.constexpr, GATED: tl.constexpr,
                  DT_LOW: tl.constexpr, BLOCK_T: tl.constexpr,
-                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
-                 DT_DOT: tl.constexpr = False):
+                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
     """Chunk ``c`` of both directions from state ``h`` (N, 2, D): loads,
     the scan, the epilogue's store (ungated y, or with GATED the gated
     sum with the partial already at those positions). Returns the
@@ -202,11 +166,7 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     off_u = row_u[None, :, :] + pos3 * su_l
     u = tl.load(u_ptr + off_u, mask=m_td, other=0.0).to(tl.float32)
     if DT_LOW:
-        if DT_DOT:
-            dt = _dt_proj_dot(delta_ptr, row_dl, c, rdir, n_pad, seqlen,
-                              Wdt, BLOCK_T, BLOCK_R, 16)
-        else:
-            dt = _dt_proj(delta_ptr, row_dl, pos, ok, Wdt, BLOCK_R)
+        dt = _dt_proj(delta_ptr, row_dl, pos, ok, Wdt, BLOCK_R)
         dt = _round_to(dt, u_ptr.dtype.element_ty) + dtb[None, :, :]
         if u_ptr.dtype.element_ty == tl.float32:
             dt = softplus(dt)
@@ -251,16 +211,14 @@ def _bidir_fwd_kernel(
     out_scale,
     HAS_D: tl.constexpr, DT_LOW: tl.constexpr, BLOCK_D: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
-    STAGES: tl.constexpr, DT_DOT: tl.constexpr = False,
+    STAGES: tl.constexpr,
 ):
     """Both directions of ``BLOCK_D`` channels of one batch element
     (module docstring): ``half_chunks`` chunks writing ungated partial
     sums, a barrier, ``half_chunks`` chunks writing the gated output.
     With DT_LOW, ``delta_ptr`` holds dt_proj's input (2, batch, L,
     BLOCK_R) fp32 (strides ``sdl_r``, ``sdl_b``), ``W_ptr`` dt_proj's
-    weight (2, dim, BLOCK_R) fp32 and ``dtb_ptr`` its bias (2, dim); with
-    DT_DOT dt_proj's input is in u's 16-bit dtype and the product runs on
-    the tensor cores (:func:`_dt_proj_dot`)."""
+    weight (2, dim, BLOCK_R) fp32 and ``dtb_ptr`` its bias (2, dim)."""
     pid = tl.program_id(0)
     bidx = pid % n_batch  # batch fastest, as the one-direction kernels
     d0 = (pid // n_batch) * BLOCK_D
@@ -285,8 +243,6 @@ def _bidir_fwd_kernel(
                 2 * BLOCK_D) * BLOCK_R, True, BLOCK_R, BLOCK_R,
                 2 * BLOCK_D), (BLOCK_R, 2, BLOCK_D))
         dtb = tl.load(dtb_ptr + rdir[:, None] * dim + ch[None, :])
-        if DT_DOT:  # (2, R, D) in the activations' dtype: the dot's operand
-            Wdt = tl.permute(Wdt, (1, 0, 2)).to(u_ptr.dtype.element_ty)
     row_dl = rdir * sdl_r + bidx * sdl_b  # (2,)
     offs_t = tl.arange(0, BLOCK_T)
     offs_n = tl.arange(0, BLOCK_N)
@@ -297,7 +253,7 @@ def _bidir_fwd_kernel(
                          row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
                          so_l, rdir, offs_t, offs_n, seqlen, n_pad, c, A2,
                          Dv, Wdt, dtb, h, out_scale, HAS_D, False, DT_LOW,
-                         BLOCK_T, BLOCK_N, BLOCK_R, DT_DOT)
+                         BLOCK_T, BLOCK_N, BLOCK_R)
     # every partial sum of the first half is in memory before either warp
     # reads the other's (a CTA barrier orders the global accesses)
     tl.debug_barrier()
@@ -306,23 +262,15 @@ def _bidir_fwd_kernel(
                          row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
                          so_l, rdir, offs_t, offs_n, seqlen, n_pad, c, A2,
                          Dv, Wdt, dtb, h, out_scale, HAS_D, True, DT_LOW,
-                         BLOCK_T, BLOCK_N, BLOCK_R, DT_DOT)
+                         BLOCK_T, BLOCK_N, BLOCK_R)
 
 
-_DTYPE_NAMES = {torch.float32: 'fp32', torch.bfloat16: 'bf16',
-                torch.float16: 'fp16'}
-
-
-def _check_fp32(t: Optional[Tensor], name: str, shape: tuple,
-                dtype: torch.dtype = torch.float32) -> None:
-    """``t`` is a contiguous ``shape`` tensor of ``dtype`` (fp32 unless
-    given), else a ValueError naming it."""
+def _check_fp32(t: Optional[Tensor], name: str, shape: tuple) -> None:
     if t is None or (tuple(t.shape) != shape or not t.is_contiguous()
-                     or t.dtype != dtype):
+                     or t.dtype != torch.float32):
         got = None if t is None else (tuple(t.shape), t.dtype)
-        raise ValueError(f'bidir_fwd_fused: {name} must be contiguous '
-                         f'{_DTYPE_NAMES.get(dtype, dtype)} {shape}, got '
-                         f'{got}')
+        raise ValueError(f'bidir_fwd_fused: {name} must be contiguous fp32 '
+                         f'{shape}, got {got}')
 
 
 class BidirFwdLaunch:
@@ -358,18 +306,12 @@ class BidirFwdLaunch:
                 raise ValueError('bidir_fwd_fused: dt_proj\'s input must be '
                                  'padded to a power of two, got '
                                  f'{tuple(delta.shape)}')
-            # dt_proj's input as fp32 or in the activations' 16-bit dtype
-            # (the same values); the latter, with a rank of 16 or more (the
-            # dot's K), forms delta on the tensor cores (_dt_proj_dot)
-            low = delta.dtype == u.dtype and u.element_size() == 2
-            dt_dot = low and rank >= 16
             _check_fp32(delta, 'delta (dt_proj\'s input)',
-                        (2, batch, seqlen, rank),
-                        u.dtype if low else torch.float32)
+                        (2, batch, seqlen, rank))
             _check_fp32(dt_proj_weight, 'dt_proj_weight', (2, dim, rank))
             _check_fp32(delta_bias, 'delta_bias', (2, dim))
         else:
-            rank, dt_dot = 1, False
+            rank = 1
             if delta_bias is not None:
                 raise ValueError('bidir_fwd_fused: delta_bias is taken with '
                                  'dt_proj_weight only (a stored delta is '
@@ -410,8 +352,6 @@ class BidirFwdLaunch:
                             BLOCK_D=BIDIR_BLOCK_D, BLOCK_T=block_t,
                             BLOCK_N=dstate, BLOCK_R=rank, STAGES=stages,
                             num_warps=2)
-        if dt_dot:
-            self._kwargs['DT_DOT'] = True
         if maxnreg and not triton_interpret():
             self._kwargs['maxnreg'] = maxnreg
 
@@ -440,9 +380,8 @@ def bidir_fwd_fused(u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
             stride 1, fp32/fp16/bf16.
         delta: the step itself (bias and softplus applied), with u's
             shape and strides; or, with ``dt_proj_weight``, dt_proj's
-            input (2, batch, L, P) contiguous, fp32 or in u's 16-bit
-            dtype (P a power of two, zeros beyond the rank; 16-bit with
-            P >= 16: on the tensor cores), from which the kernel forms
+            input (2, batch, L, P) fp32 contiguous (P a power of two,
+            zeros beyond the rank), from which the kernel forms
             ``softplus(round(dt_proj_weight @ dt) + delta_bias)``.
         A: (2, dim, N) fp32 (negative); N a power of two.
         B, C: (2, batch, L, N) fp32, contiguous.

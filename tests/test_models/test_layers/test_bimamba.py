@@ -508,30 +508,6 @@ def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
                                    atol=tol * want_fwd.abs().max().item())
 
 
-@requires_triton_interpreter
-@pytest.mark.parametrize('embed_dims', [16, 256], ids=['rank1', 'rank16'])
-def test_inference_core_dt_proj_input_in_16bit(monkeypatch, embed_dims):
-    """With ``BIDIR_DT_DOT`` the one-launch core keeps dt_proj's input in
-    bf16 (the conv kernel writes it so; the scan forms delta on the
-    tensor cores where the padded rank is 16 or more, with FMAs below):
-    the fp32-input core's output to bf16 rounding."""
-    import mmmamba.models.layers.bimamba as bm
-    m = _perturbed_mixer(seed=9, embed_dims=embed_dims, d_state=16,
-                         d_conv=4, scan_backend='triton', fuse_mixer=True)
-    xz = torch.randn(2, 9, 2 * m.d_inner).to(torch.bfloat16)
-    monkeypatch.setattr(bm, 'triton_bidir_fused_pays', lambda *a: True)
-    with torch.no_grad():
-        want = m.forward_core(xz)
-        m.__dict__.pop('_param_cache')
-        monkeypatch.setattr(bm, 'BIDIR_DT_DOT', True)
-        got = m.forward_core(xz)
-        launchers = list(m._inference_state(xz.dtype).launchers.values())
-    assert [ln.dt_dtype for ln in launchers] == [torch.bfloat16]
-    scale = want.float().abs().max().item()
-    torch.testing.assert_close(got.float(), want.float(), rtol=2e-2,
-                               atol=1e-2 * scale)
-
-
 @pytest.mark.gpu
 @requires_cuda
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
