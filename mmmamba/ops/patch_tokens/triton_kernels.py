@@ -11,7 +11,7 @@ The unfused path (:meth:`VimPatchEmbed.embed_as_gemm` and
 into a (B, M + 1, D) fp32 tensor. Vim-Ti 2048² batch 64 on an H100
 (``benchmarks/session_1206f_h100/callE``): 4.95 -> 2.42 ms per call of
 ``VisionMamba._input_tokens``, 223.7 -> 221.6 ms per batch end to end.
-
+"""
 from typing import Optional
 
 import torch
