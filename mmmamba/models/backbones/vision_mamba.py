@@ -22,6 +22,7 @@ from torch import Tensor
 from mmmamba.ops._utils import (is_compiling, is_triton_available,
                                 triton_interpret)
 from mmmamba.ops.patch_tokens import patch_tokens
+from mmmamba.ops.token_layout import tokens_to_featmap
 from mmmamba.registry import MODELS
 from ..layers.bimamba import BiMamba
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
@@ -32,10 +33,12 @@ from ..utils.vim_convert import convert_vim_state_dict_inplace
 
 OptConfig = Optional[Union[dict, List[dict]]]
 
-#: Whether inference under 16-bit autocast on CUDA prepares the input tokens
-#: (patch conv, class token, position embedding) with the one-kernel op
-#: :func:`mmmamba.ops.patch_tokens.patch_tokens` (benchmarks switch it off
-#: for A/B runs).
+#: Whether inference on CUDA prepares the input tokens (patch conv, class
+#: token, position embedding; under 16-bit autocast) with the one-kernel op
+#: :func:`mmmamba.ops.patch_tokens.patch_tokens`, and makes 'featmap'
+#: outputs with the transpose kernel of
+#: :func:`mmmamba.ops.token_layout.tokens_to_featmap` (benchmarks switch it
+#: off for A/B runs).
 FUSED_TOKENS = True
 
 
@@ -608,16 +611,18 @@ class VisionMamba(BaseModule):
         cls_index = num_patches // 2
         if self.out_type == 'cls_token':
             return feat[:, cls_index]
+        if self.out_type == 'featmap':
+            # the transpose kernel for inference on CUDA: one pass, not a
+            # cat and a permuted copy (Vim-Ti 2048² b64, H100: NOTES)
+            fused = (FUSED_TOKENS and not torch.is_grad_enabled()
+                     and not torch.jit.is_tracing() and not is_compiling())
+            return tokens_to_featmap(
+                feat, grid, cls_index if self.with_cls_token else None,
+                backend='auto' if fused else 'reference')
         if self.with_cls_token:
-            patches = torch.cat([feat[:, :cls_index], feat[:, cls_index + 1:]],
-                                dim=1)
-        else:
-            patches = feat
-        if self.out_type == 'avg_featmap':
-            return patches.mean(dim=1)
-        batch = feat.shape[0]
-        return patches.reshape(batch, grid[0], grid[1],
-                               -1).permute(0, 3, 1, 2).contiguous()
+            feat = torch.cat([feat[:, :cls_index], feat[:, cls_index + 1:]],
+                             dim=1)
+        return feat.mean(dim=1)
 
     def _checkpoint_layers(self) -> bool:
         return self.with_cp and self.training and torch.is_grad_enabled()
