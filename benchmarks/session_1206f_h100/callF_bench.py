@@ -10,8 +10,8 @@ outputs must be equal. And ``tokens_to_featmap`` (kernel) against its
 reference (cat + permuted copy) at Vim-Ti's 2048² b64, bf16.
 Part 2: Vim-Ti under CUDA graphs (wall ms per batch, peak GiB; the fifth
 part's ``streams_probe.run``): today's tree, ``FUSED_TOKENS`` off, the
-previous scan kernel; twice each; DeiT-Ti SDPA once; at 2048² / 1248² b64
-and b8.
+previous scan kernel (twice each at 2048² b64 and 1248² b8, once at
+1248² b64 and 2048² b8); DeiT-Ti SDPA once each.
 
 Usage: python benchmarks/session_1206f_h100/callF_bench.py
 """
@@ -113,8 +113,9 @@ def kernel_part(prev):
 def e2e_part(prev):
     import streams_probe as sp
     new_kernel = tb._bidir_fwd_kernel
-    for res, batch in ((2048, 64), (1248, 64), (1248, 8), (2048, 8)):
-        for _ in range(2):
+    for res, batch, reps in ((2048, 64, 2), (1248, 8, 2), (1248, 64, 1),
+                             (2048, 8, 1)):
+        for _ in range(reps):
             sp.run('today', 'vim-tiny', res, batch)
             vm.FUSED_TOKENS = False
             try:

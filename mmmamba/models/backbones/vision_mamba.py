@@ -613,7 +613,8 @@ class VisionMamba(BaseModule):
             return feat[:, cls_index]
         if self.out_type == 'featmap':
             # the transpose kernel for inference on CUDA: one pass, not a
-            # cat and a permuted copy (Vim-Ti 2048² b64, H100: NOTES)
+            # cat and a permuted copy (Vim-Ti 2048² b64 bf16, H100: 1.49 ->
+            # 0.27 ms, benchmarks/NOTES.md)
             fused = (FUSED_TOKENS and not torch.is_grad_enabled()
                      and not torch.jit.is_tracing() and not is_compiling())
             return tokens_to_featmap(
