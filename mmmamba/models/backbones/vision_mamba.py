@@ -589,9 +589,9 @@ class VisionMamba(BaseModule):
     def _input_tokens(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         """The layers' input (B, T, D) from images (B, C, H, W) and the
         patch grid: the patch embedding and :meth:`_tokens`, or for
-        inference the same in one kernel (:meth:`_fused_tokens_run`; the
-        conv's sums in the GEMM's order: Vim-Ti 2048² batch 64, H100,
-        223.7 -> 221.6 ms per batch, ``benchmarks/NOTES.md``)."""
+        inference the same in one kernel (:meth:`_fused_tokens_run`; on an
+        H100 bit for bit the unfused path's tokens, and Vim-Ti 2048² batch
+        64 223.7 -> 221.6 ms per batch, ``benchmarks/NOTES.md``)."""
         if not self._fused_tokens_run(x):
             tokens, grid = self.patch_embed(x)
             return self._tokens(tokens, grid), grid

@@ -108,7 +108,7 @@ def _states4(a, b, h, offs_t):
 
 
 @triton.jit
-def _dt_proj(delta_ptr, row_dl, pos, ok, W, BLOCK_R: tl.constexpr):
+def _dt_proj(delta_ptr, row_dl, pos, W, BLOCK_R: tl.constexpr):
     """``W_dt dt``: (T, 2, D) from dt_proj's input at positions ``pos``
     (T, 2) and its weight ``W`` (R, 2, D), the rank padded with zeros to
     ``BLOCK_R`` (summing over a rank split as 8 + 4 for Vim's 12 took
@@ -170,7 +170,7 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     off_u = row_u[None, :, :] + pos3 * su_l
     u = tl.load(u_ptr + off_u).to(tl.float32)
     if DT_LOW:
-        dt = _dt_proj(delta_ptr, row_dl, pos, ok, Wdt, BLOCK_R)
+        dt = _dt_proj(delta_ptr, row_dl, pos, Wdt, BLOCK_R)
         dt = _round_to(dt, u_ptr.dtype.element_ty) + dtb[None, :, :]
         if u_ptr.dtype.element_ty == tl.float32:
             dt = softplus(dt)
