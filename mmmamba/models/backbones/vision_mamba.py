@@ -42,6 +42,14 @@ OptConfig = Optional[Union[dict, List[dict]]]
 FUSED_TOKENS = True
 
 
+def _eager_inference() -> bool:
+    """Whether the caller runs eagerly without autograd (no tracing, no
+    ``torch.compile``): where the in-place and kernel-only token paths
+    may run."""
+    return not (torch.is_grad_enabled() or torch.jit.is_tracing()
+                or is_compiling())
+
+
 class VimBlock(nn.Module):
     """One Vim layer: drop path, add + RMSNorm, bidirectional mixer.
 
@@ -552,8 +560,7 @@ class VisionMamba(BaseModule):
         batch = x.shape[0]
         cls_index = (grid[0] * grid[1]) // 2
         cls_token = self.cls_token.expand(batch, -1, -1)
-        if (torch.is_grad_enabled() or torch.jit.is_tracing()
-                or is_compiling()):
+        if not _eager_inference():
             x = torch.cat([x[:, :cls_index], cls_token, x[:, cls_index:]],
                           dim=1)
             return x + pos
@@ -574,8 +581,7 @@ class VisionMamba(BaseModule):
         (or in Triton's interpreter) with triton installed."""
         embed = self.patch_embed
         dev = x.device.type
-        return (FUSED_TOKENS and not torch.is_grad_enabled()
-                and not torch.jit.is_tracing() and not is_compiling()
+        return (FUSED_TOKENS and _eager_inference()
                 and embed.stride == embed.patch_size
                 and (dev == 'cuda' or triton_interpret())
                 and torch.is_autocast_enabled(dev)
@@ -615,8 +621,7 @@ class VisionMamba(BaseModule):
             # the transpose kernel for inference on CUDA: one pass, not a
             # cat and a permuted copy (Vim-Ti 2048² b64 bf16, H100: 1.49 ->
             # 0.27 ms, benchmarks/NOTES.md)
-            fused = (FUSED_TOKENS and not torch.is_grad_enabled()
-                     and not torch.jit.is_tracing() and not is_compiling())
+            fused = FUSED_TOKENS and _eager_inference()
             return tokens_to_featmap(
                 feat, grid, cls_index if self.with_cls_token else None,
                 backend='auto' if fused else 'reference')
