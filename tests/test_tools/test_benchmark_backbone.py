@@ -204,6 +204,29 @@ def test_cuda_graph_replays_the_eager_forward(tool, precision):
     torch.testing.assert_close(again, want, rtol=0, atol=0)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='requires CUDA')
+def test_free_releases_the_cublas_workspaces_of_every_stream(tool):
+    """PyTorch keeps a cuBLAS workspace per stream that ran a GEMM, as
+    allocated memory; ``_free`` between points releases them, so one
+    point's streams do not raise the next point's peak. The capture
+    warm-ups share one side stream."""
+    device = torch.device('cuda')
+    assert tool._side_stream(device) is tool._side_stream(device)
+    tool._free(device)
+    base = torch.cuda.memory_allocated(device)
+    a = torch.randn(256, 256, device=device, dtype=torch.bfloat16)
+    with torch.cuda.stream(torch.cuda.Stream(device)):
+        b = a @ a
+    torch.cuda.synchronize(device)
+    del b
+    held = torch.cuda.memory_allocated(device) - base - a.numel() * 2
+    assert held >= 2**20, 'expected a cuBLAS workspace held for the stream'
+    del a
+    tool._free(device)
+    assert torch.cuda.memory_allocated(device) == base
+
+
 def test_vim_at_uncovered_resolution_uses_the_covered_crop(tool):
     # 40 = 2 * 16 + 8: a stride-16 conv takes 2x2 patches, so does Vim
     assert tool.covered_size(40) == 32 and tool.covered_size(48) == 48

@@ -416,8 +416,25 @@ def _autocast(device: torch.device, precision: str,
 
 
 def _free(device: torch.device) -> None:
+    """Free what the last point left, so that the next point's peak starts
+    where a fresh process's would: unreferenced objects, the allocator's
+    cached blocks, and cuBLAS's workspaces. PyTorch allocates one
+    workspace (32 MiB on an H100) for each (cuBLAS handle, stream) that
+    runs a GEMM and keeps it as allocated memory until told otherwise, so
+    without the last step every stream a point used raised the peaks of
+    all later points in the process (``benchmarks/NOTES.md``,
+    2026-12-06, seventh part)."""
     gc.collect()
     if device.type == 'cuda':
+        clear = getattr(torch._C, '_cuda_clearCublasWorkspaces', None)
+        if clear is None:
+            raise RuntimeError(
+                'benchmark_backbone: this torch has no '
+                'torch._C._cuda_clearCublasWorkspaces, which the peak '
+                'memory of every point after the first relies on; run '
+                'one point per process or update torch')
+        torch.cuda.synchronize(device)
+        clear()
         torch.cuda.empty_cache()
 
 
@@ -447,6 +464,17 @@ def maybe_compile(model: nn.Module, args) -> nn.Module:
     return torch.compile(model, **kwargs)
 
 
+_SIDE_STREAMS: Dict[torch.device, 'torch.cuda.Stream'] = {}
+
+
+def _side_stream(device: torch.device) -> 'torch.cuda.Stream':
+    """One side stream per device for every capture's warm-up calls (a new
+    stream per point would take a new cuBLAS workspace each time)."""
+    if device not in _SIDE_STREAMS:
+        _SIDE_STREAMS[device] = torch.cuda.Stream(device)
+    return _SIDE_STREAMS[device]
+
+
 def cuda_graph_step(forward: Callable[[], Any], device: torch.device,
                     precision: str) -> Callable[[], Any]:
     """``forward()`` under inference mode and ``precision``'s autocast,
@@ -461,7 +489,7 @@ def cuda_graph_step(forward: Callable[[], Any], device: torch.device,
                 device, precision, cache_enabled=False):
             return forward()
 
-    side = torch.cuda.Stream(device)
+    side = _side_stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side):
         for _ in range(GRAPH_WARM_CALLS):
