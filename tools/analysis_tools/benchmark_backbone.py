@@ -7,8 +7,10 @@ Mode ``resolution`` (default): batch inference of backbone features
 (batch / median time of one batch over ``--repeats`` timed runs after
 ``--warmup`` untimed ones; CUDA events on GPU) and the peak memory
 (``torch.cuda.max_memory_allocated`` over warm-up and timed runs, weights
-included). Writes ``results.csv``, ``fig1.png`` (FPS on a log axis and memory
-against resolution, as Fig. 1(b)(c)) and ``summary.md`` (tables and the
+included; each point starts as a fresh process would, with nothing left
+allocated by earlier points, cuBLAS's per-stream workspaces included).
+Writes ``results.csv``, ``fig1.png`` (FPS on a log axis and memory against
+resolution, as Fig. 1(b)(c)) and ``summary.md`` (tables and the
 Vim-vs-DeiT ratios) to ``--out-dir``. All models of one run use the same
 batch size at a given resolution and the same precision. With
 ``--kernel-time`` (CUDA) every point also records its GPU kernel time per
