@@ -24,7 +24,7 @@ from mmmamba.ops._utils import (is_compiling, is_triton_available,
 from mmmamba.ops.patch_tokens import patch_tokens
 from mmmamba.ops.token_layout import tokens_to_featmap
 from mmmamba.registry import MODELS
-from ..layers.bimamba import BiMamba
+from ..layers.bimamba import BiMamba, _global_module_hooks
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
                             resize_pos_embed_vim_finetune, split_cls_pos_embed,
                             to_2tuple)
@@ -40,6 +40,11 @@ OptConfig = Optional[Union[dict, List[dict]]]
 #: :func:`mmmamba.ops.token_layout.tokens_to_featmap` (benchmarks switch it
 #: off for A/B runs).
 FUSED_TOKENS = True
+
+#: Whether eager inference calls each mixer's three parts itself
+#: (:meth:`VisionMamba._split_mixer`; benchmarks switch it off for A/B
+#: runs).
+SPLIT_MIXER = True
 
 
 def _eager_inference() -> bool:
@@ -630,6 +635,19 @@ class VisionMamba(BaseModule):
                              dim=1)
         return feat.mean(dim=1)
 
+    @staticmethod
+    def _split_mixer(mixer: BiMamba) -> bool:
+        """Whether :meth:`forward` calls the mixer's three parts itself
+        (:meth:`BiMamba.in_projection`) instead of ``mixer(hidden)``: for
+        eager inference, without hooks on the mixer (which the parts
+        would skip). So the normalised hidden (B, L, D), read only by
+        ``in_proj``, is freed before the scans, where a call keeps its
+        argument alive to the end: Vim-Ti bf16 at 738² batch 8, 6.2 MiB
+        at the layers' peak; at 2048² batch 64, 0.38 GiB."""
+        return SPLIT_MIXER and _eager_inference() and not (
+            mixer._forward_hooks
+            or mixer._forward_pre_hooks or _global_module_hooks())
+
     def _checkpoint_layers(self) -> bool:
         return self.with_cp and self.training and torch.is_grad_enabled()
 
@@ -662,7 +680,16 @@ class VisionMamba(BaseModule):
                 # them alive): 0.42 GiB less at the peak of Vim-Ti bf16
                 # inference at 1248² batch 64 (benchmarks/NOTES.md).
                 hidden, residual = layer.add_norm(hidden, residual)
-                hidden = layer.mixer(hidden)
+                if self._split_mixer(layer.mixer):
+                    # the normalised hidden is read only by in_proj: no
+                    # reference here keeps it alive while the scans run
+                    xz, project_out = layer.mixer.in_projection(hidden)
+                    del hidden
+                    hidden = project_out(
+                        layer.mixer.forward_core(xz, overwrite_x=True))
+                    del xz
+                else:
+                    hidden = layer.mixer(hidden)
             if i not in self.out_indices:
                 continue
             if i == last and self.final_norm:

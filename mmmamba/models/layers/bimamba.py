@@ -42,7 +42,8 @@ output and delta are alive at a time, and computes each direction's conv
 and projections in one kernel (:func:`mmmamba.ops.conv1d_silu_proj`).
 """
 import math
-from typing import Callable, Iterator, NamedTuple, Optional, Tuple, Union
+from functools import partial
+from typing import Callable, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -89,17 +90,45 @@ _INFERENCE_SOURCES = tuple(
 MAX_LAUNCH_LAYOUTS = 8
 
 
-class _InferenceState(NamedTuple):
+class _InferenceState:
     """What :meth:`BiMamba._inference_state` caches per parameter state:
-    each direction's inference parameters, its (D, dt_proj bias), the
-    launchers per input layout, and for the one-launch scan both
-    directions' A (2, E, N), D (2, E), dt_proj weight (2, E, P) (zero
-    columns beyond the rank R: P = ``dt_low_width(R)``) and bias (2, E),
-    fp32."""
-    params: Tuple[tuple, tuple]
-    scan_params: Tuple[tuple, tuple]
-    launchers: dict
-    stacked: Tuple[Tensor, Tensor, Tensor, Tensor]
+    each direction's inference parameters (its ``A`` a view of
+    :attr:`A_both`), its (D, dt_proj bias), and the launchers per input
+    layout; :attr:`stacked` is made on first use.
+
+    Args:
+        A_both (Tensor): (2, E, N) fp32, both directions' A.
+        params (tuple): per direction, :meth:`BiMamba._inference_params`.
+        scan_params (tuple): per direction, (D, dt_proj bias), detached.
+    """
+    __slots__ = ('A_both', 'params', 'scan_params', 'launchers', '_stacked')
+
+    def __init__(self, A_both: Tensor, params: Tuple[tuple, tuple],
+                 scan_params: Tuple[tuple, tuple]) -> None:
+        self.A_both = A_both
+        self.params = params
+        self.scan_params = scan_params
+        self.launchers = {}
+        self._stacked = None
+
+    @property
+    def stacked(self) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """For the one-launch scan, both directions' A (2, E, N), D (2, E),
+        dt_proj weight (2, E, P) (the activations' rounding, zero columns
+        beyond the rank R: P = ``dt_low_width(R)``) and bias (2, E), fp32.
+        Made on the first call that reads them: the two-launch path (small
+        batches) never does, and their ~55 KB per Vim-Ti layer would
+        count at its peak."""
+        if self._stacked is None:
+            (d_f, b_f), (d_b, b_b) = self.scan_params
+            w_dt = torch.stack((self.params[0][4], self.params[1][4]))
+            rank = w_dt.shape[2]
+            self._stacked = (
+                self.A_both, torch.stack((d_f, d_b)).float(),
+                F.pad(w_dt.float(),
+                      (0, dt_low_width(rank) - rank)).contiguous(),
+                torch.stack((b_f, b_b)).float())
+        return self._stacked
 
 
 #: Whether :meth:`BiMamba._forward_core_bidir` runs both directions' conv
@@ -314,18 +343,39 @@ class BiMamba(BaseModule):
         Returns:
             Tensor: (B, L, D).
         """
+        xz, project_out = self.in_projection(x)
+        # xz is this call's own: its x half may take the core's output
+        return project_out(self.forward_core(xz, overwrite_x=True))
+
+    def in_projection(
+            self, x: Tensor) -> Tuple[Tensor, Callable[[Tensor], Tensor]]:
+        """The first third of :meth:`forward`: ``in_proj``, and the matching
+        ``out_proj`` for the last third.
+
+        ``forward(x)`` is ``project_out(forward_core(xz, overwrite_x=True))``
+        with ``xz, project_out = in_projection(x)``. A caller that drops its
+        reference to ``x`` before :meth:`forward_core` frees the input
+        while the scans run (:class:`VisionMamba` does for inference);
+        inside :meth:`forward` the caller's reference keeps it alive.
+
+        Args:
+            x (Tensor): (B, L, D).
+
+        Returns:
+            tuple: ``xz`` (B, L, 2E), x and z stacked on the last axis, and
+            a callable (B, L, E) -> (B, L, D): ``out_proj``, or for
+            inference under autocast ``F.linear`` on its cached weights
+            (:meth:`_autocast_linears`, looked up once for both).
+        """
         if x.dim() != 3 or x.shape[-1] != self.embed_dims:
             raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
                              f'{tuple(x.shape)}')
         linears = self._autocast_linears(x)
-        # xz is this call's own: its x half may take the core's output
         if linears is None:
-            return self.out_proj(
-                self.forward_core(self.in_proj(x), overwrite_x=True))
+            return self.in_proj(x), self.out_proj
         w_in, b_in, w_out, b_out = linears
-        return F.linear(
-            self.forward_core(F.linear(x, w_in, b_in), overwrite_x=True),
-            w_out, b_out)
+        return F.linear(x, w_in, b_in), partial(F.linear, weight=w_out,
+                                                bias=b_out)
 
     def _autocast_linears(self, x: Tensor) -> Optional[tuple]:
         """``in_proj``'s and ``out_proj``'s weights and biases in autocast's
@@ -539,22 +589,18 @@ class BiMamba(BaseModule):
         direction makes them all anew."""
         srcs = tuple(self._inference_sources())
 
-        def direction(a_log, w, b, wx, wdt):
-            return (-torch.exp(a_log.float()),
-                    w.squeeze(1).to(dtype).contiguous(),
+        def direction(A, w, b, wx, wdt):
+            return (A, w.squeeze(1).to(dtype).contiguous(),
                     None if b is None else b.to(dtype), wx.to(dtype),
                     wdt.to(dtype))
 
         def make(*t):
-            fwd, bwd = direction(*t[:5]), direction(*t[7:12])
-            rank = fwd[4].shape[1]
-            w_dt = torch.stack((fwd[4], bwd[4])).float()  # dtype-rounded
+            # one (2, E, N) tensor, each direction's A a view of it
+            A_both = -torch.exp(torch.stack((t[0], t[7])).float())
             return _InferenceState(
-                (fwd, bwd), ((t[5], t[6]), (t[12], t[13])), {},
-                (torch.stack((fwd[0], bwd[0])),
-                 torch.stack((t[5], t[12])).float(),
-                 F.pad(w_dt, (0, dt_low_width(rank) - rank)).contiguous(),
-                 torch.stack((t[6], t[13])).float()))
+                A_both, (direction(A_both[0], *t[1:5]),
+                         direction(A_both[1], *t[8:12])),
+                ((t[5], t[6]), (t[12], t[13])))
 
         return self._cached(f'infer.{dtype}', srcs, make)
 
@@ -678,7 +724,8 @@ class BiMamba(BaseModule):
         u, and dt_proj's *input* (R values per position) instead of
         delta; then one kernel runs both scans, forming each step's delta
         (dt_proj, its bias, the softplus) itself, and writes the gated
-        sum. So both directions' u are alive at once but no delta at all: as many (B, L, E) tensors as the one-direction-at-a-time
+        sum. So both directions' u are alive at once but no delta at
+        all: as many (B, L, E) tensors as the one-direction-at-a-time
         path's u and delta, and with ``overwrite_x`` the output takes the
         x half of ``xz`` (read by then): one fewer in all (H100, Vim-Ti
         b64: peak 2.90 against 3.21 GiB at 1248², 7.68 against 8.22 at

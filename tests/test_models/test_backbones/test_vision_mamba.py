@@ -627,6 +627,56 @@ def test_layer_loop_frees_the_previous_stream_before_the_mixer():
     torch.testing.assert_close(out, want)
 
 
+def test_layer_loop_frees_the_normalised_hidden_before_the_scans(
+        monkeypatch):
+    """Without autograd, the loop calls each mixer's parts itself
+    (``BiMamba.in_projection``, ``forward_core``, the out projection) and
+    drops the normalised hidden once in_proj has read it: nothing holds
+    it while the scans run. The output is the whole mixers' bit for bit;
+    with a hook on a mixer (which the parts would skip), or with
+    gradients, the mixer is called whole."""
+    import weakref
+
+    import mmmamba.models.backbones.vision_mamba as vm
+    model = _tiny(arch=dict(TINY, num_layers=3), out_indices=(2, ),
+                  out_type='raw').eval()
+    normed, alive = [], []
+
+    def spy(mixer):
+        core = mixer.forward_core
+
+        def forward_core(xz, overwrite_x=False):
+            alive.append(normed[-1]() is not None)
+            return core(xz, overwrite_x)
+
+        monkeypatch.setattr(mixer, 'forward_core', forward_core)
+
+    for layer in model.layers:
+        layer.norm.register_forward_hook(
+            lambda m, a, out: normed.append(weakref.ref(out[0])))
+        spy(layer.mixer)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        got = model(x)[-1]
+        assert alive == [False] * 3
+        alive.clear()
+        monkeypatch.setattr(vm, 'SPLIT_MIXER', False)
+        whole = model(x)[-1]
+        assert alive == [True] * 3  # the call's argument outlives in_proj
+        monkeypatch.setattr(vm, 'SPLIT_MIXER', True)
+        alive.clear()
+        calls = []
+        handle = model.layers[1].mixer.register_forward_hook(
+            lambda m, a, out: calls.append(out.shape))
+        hooked = model(x)[-1]
+        handle.remove()
+        assert alive == [False, True, False] and calls == [(2, 17, 16)]
+    assert torch.equal(got, whole) and torch.equal(got, hooked)
+    alive.clear()
+    model(x)[-1].sum().backward()  # with autograd: the mixers whole
+    assert alive == [True] * 3
+
+
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize('hw', [(64, 64), (48, 80)])
 def test_tokens_without_autograd_equal_the_concatenation(dtype, hw):

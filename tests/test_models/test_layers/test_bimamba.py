@@ -463,7 +463,18 @@ def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
     autocast = torch.autocast('cpu', dtype=torch.bfloat16,
                               enabled=dtype == torch.bfloat16)
     with torch.no_grad():
-        want = m.forward_core(xz)  # two launches at these sizes
+        monkeypatch.setattr(bm, 'triton_bidir_fused_pays',
+                            lambda *a: False)
+        want = m.forward_core(xz)  # two launches
+        # each direction's A is a view of one (2, E, N) tensor; the
+        # one-launch scan's stacked parameters are not made for two
+        # launches
+        state = m._inference_state(xz.dtype)
+        assert state._stacked is None
+        for i, a_log in enumerate((m.A_log, m.A_b_log)):
+            A = state.params[i][0]
+            assert A.data_ptr() == state.A_both[i].data_ptr()
+            assert torch.equal(A, -torch.exp(a_log.float()))
         with autocast:
             want_fwd = m(x)
         calls = _spy(monkeypatch, ['bidir_fused_launcher',
@@ -479,6 +490,16 @@ def test_inference_core_runs_both_scans_in_one_launch(monkeypatch, dtype):
         per_direction = m.forward_core(xz)
         assert calls == ['conv1d_silu_proj_launcher'] * 2 + [
             'bidir_fused_launcher']
+        state = m._inference_state(xz.dtype)
+        A, D, w_dt, dt_bias = state._stacked  # made by this call
+        assert A is state.A_both
+        assert torch.equal(D, torch.stack((m.D, m.D_b)).float())
+        assert torch.equal(dt_bias, torch.stack(
+            (m.dt_proj.bias, m.dt_proj_b.bias)).float())
+        rank = m.dt_rank
+        assert torch.equal(w_dt[..., :rank], torch.stack(
+            (m.dt_proj.weight, m.dt_proj_b.weight)).to(dtype).float())
+        assert not w_dt[..., rank:].any()
         monkeypatch.setattr(bm, 'BIDIR_CONV_LAUNCH', True)
         m.__dict__.pop('_param_cache')
         calls.clear()
