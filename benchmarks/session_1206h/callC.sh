@@ -13,7 +13,7 @@ mkdir -p "$D"
 } > "$D/env.txt" 2>&1
 timeout 150 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 140 \
     -rfEs tests/test_models/test_layers/test_bimamba.py \
-    tests/test_models/test_backbones/test_vision_mamba.py \
+    tests/test_models/test_backbones/test_vision_mamba.py -k 'inference or matches_cpu' \
     > "$D/tests.log" 2>&1
 echo "tests rc $?"; grep -E "FAIL|ERROR|passed|failed" "$D/tests.log" | tail -8
 timeout 380 python3 benchmarks/session_1206h/mem_probe.py "$D" \
