@@ -9,8 +9,8 @@ Part 1: what is alive at each model's peak at 738² b8 (the seventh part's
 the bytes Vim-Ti's per-layer caches (``_param_cache``) hold.
 Part 2: ``benchmark_backbone`` under CUDA graphs, one process: 738² and
 1024² b8, 1248² and 2048² b8 and b64, Vim-Ti (SPLIT_MIXER on) and DeiT-Ti
-SDPA, then Vim-Ti with SPLIT_MIXER off at the same points.
-Part 3: the same eager (no graphs) at 738² and 1024² b8.
+SDPA, then Vim-Ti with SPLIT_MIXER off at 738² b8 and 2048² b64.
+Part 3: eager (no graphs) at 738² and 1024² b8 (SPLIT_MIXER off: 738²).
 
 Usage: python benchmarks/session_1206h/mem_probe.py OUT_DIR [PARTS]
 """
@@ -98,13 +98,14 @@ def main(out, parts='123'):
         grid(out, 'part2 graphs', ['vim-tiny', 'deit-tiny-sdpa'],
              small + large, True)
         vm.SPLIT_MIXER = False
-        grid(out, 'part2 graphs nosplit', ['vim-tiny'], small + large, True)
+        grid(out, 'part2 graphs nosplit', ['vim-tiny'],
+             [(738, 8), (2048, 64)], True)
         vm.SPLIT_MIXER = True
     if '3' in parts:
         grid(out, 'part3 eager', ['vim-tiny', 'deit-tiny-sdpa'], small,
              False)
         vm.SPLIT_MIXER = False
-        grid(out, 'part3 eager nosplit', ['vim-tiny'], small, False)
+        grid(out, 'part3 eager nosplit', ['vim-tiny'], small[:1], False)
 
 
 if __name__ == '__main__':
