@@ -13,6 +13,9 @@ SDPA, then Vim-Ti with SPLIT_MIXER off at 738² b8 and 2048² b64.
 Part 3: eager (no graphs) at 738² and 1024² b8 (SPLIT_MIXER off: 738²).
 
 Usage: python benchmarks/session_1206h/mem_probe.py OUT_DIR [PARTS]
+
+PARTS: the digits of the parts to run (default 123); with 's', part 2
+at 738² and 1024² b8 only.
 """
 import os.path as osp
 import sys
@@ -93,13 +96,14 @@ def main(out, parts='123'):
         cache_bytes('vim-tiny', 738, 8)
         cache_bytes('vim-tiny', 1248, 64)
     small = [(738, 8), (1024, 8)]
-    large = [(1248, 8), (2048, 8), (1248, 64), (2048, 64)]
+    large = [] if 's' in parts else [(1248, 8), (2048, 8), (1248, 64),
+                                     (2048, 64)]
     if '2' in parts:
         grid(out, 'part2 graphs', ['vim-tiny', 'deit-tiny-sdpa'],
              small + large, True)
         vm.SPLIT_MIXER = False
         grid(out, 'part2 graphs nosplit', ['vim-tiny'],
-             [(738, 8), (2048, 64)], True)
+             [(738, 8)] + large[-1:], True)
         vm.SPLIT_MIXER = True
     if '3' in parts:
         grid(out, 'part3 eager', ['vim-tiny', 'deit-tiny-sdpa'], small,
