@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # callD (2026-12-06, eighth part): callC cut to fit the device time left
-# before the scans and smaller caches (mem_probe.py), with the Vim GPU
-# tests.
+# (mem_probe.py parts 1 and 2 at 738² and 1024² b8; no GPU tests).
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
     --target /tmp/site .whl/*.whl >/dev/null 2>&1
