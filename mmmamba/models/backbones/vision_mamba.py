@@ -685,9 +685,10 @@ class VisionMamba(BaseModule):
                     # reference here keeps it alive while the scans run
                     xz, project_out = layer.mixer.in_projection(hidden)
                     del hidden
-                    hidden = project_out(
-                        layer.mixer.forward_core(xz, overwrite_x=True))
-                    del xz
+                    y = layer.mixer.forward_core(xz, overwrite_x=True)
+                    del xz  # (y may be its x half)
+                    hidden = project_out(y)
+                    del y
                 else:
                     hidden = layer.mixer(hidden)
             if i not in self.out_indices:

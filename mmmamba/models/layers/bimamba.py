@@ -345,7 +345,9 @@ class BiMamba(BaseModule):
         """
         xz, project_out = self.in_projection(x)
         # xz is this call's own: its x half may take the core's output
-        return project_out(self.forward_core(xz, overwrite_x=True))
+        y = self.forward_core(xz, overwrite_x=True)
+        del xz  # freed before the out projection unless y is its x half
+        return project_out(y)
 
     def in_projection(
             self, x: Tensor) -> Tuple[Tensor, Callable[[Tensor], Tensor]]:
