@@ -24,7 +24,7 @@ from mmmamba.ops._utils import (is_compiling, is_triton_available,
 from mmmamba.ops.patch_tokens import patch_tokens
 from mmmamba.ops.token_layout import tokens_to_featmap
 from mmmamba.registry import MODELS
-from ..layers.bimamba import BiMamba, _global_module_hooks
+from ..layers.bimamba import BiMamba, forward_hooked
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
                             resize_pos_embed_vim_finetune, split_cls_pos_embed,
                             to_2tuple)
@@ -42,8 +42,12 @@ OptConfig = Optional[Union[dict, List[dict]]]
 FUSED_TOKENS = True
 
 #: Whether eager inference calls each mixer's three parts itself
-#: (:meth:`VisionMamba._split_mixer`; benchmarks switch it off for A/B
-#: runs).
+#: (:meth:`BiMamba.in_projection`, ``forward_core``, the out projection)
+#: where the mixer has no forward hooks (which the parts would skip), so
+#: that the normalised hidden (B, L, D), read only by ``in_proj``, is freed
+#: before the scans: a call keeps its argument alive to the end (its size,
+#: Vim-Ti bf16: 6.2 MiB at 738² batch 8, 0.38 GiB at 2048² batch 64).
+#: Benchmarks switch it off for A/B runs.
 SPLIT_MIXER = True
 
 
@@ -635,19 +639,6 @@ class VisionMamba(BaseModule):
                              dim=1)
         return feat.mean(dim=1)
 
-    @staticmethod
-    def _split_mixer(mixer: BiMamba) -> bool:
-        """Whether :meth:`forward` calls the mixer's three parts itself
-        (:meth:`BiMamba.in_projection`) instead of ``mixer(hidden)``: for
-        eager inference, without hooks on the mixer (which the parts
-        would skip). So the normalised hidden (B, L, D), read only by
-        ``in_proj``, is freed before the scans, where a call keeps its
-        argument alive to the end (its size, Vim-Ti bf16: 6.2 MiB at 738²
-        batch 8, 0.38 GiB at 2048² batch 64)."""
-        return SPLIT_MIXER and _eager_inference() and not (
-            mixer._forward_hooks
-            or mixer._forward_pre_hooks or _global_module_hooks())
-
     def _checkpoint_layers(self) -> bool:
         return self.with_cp and self.training and torch.is_grad_enabled()
 
@@ -669,6 +660,7 @@ class VisionMamba(BaseModule):
 
         outs = []
         last = self.num_layers - 1
+        split = SPLIT_MIXER and _eager_inference()  # the same for each layer
         for i, layer in enumerate(self.layers):
             if self._checkpoint_layers():
                 hidden, residual = cp.checkpoint(
@@ -680,7 +672,7 @@ class VisionMamba(BaseModule):
                 # them alive): 0.42 GiB less at the peak of Vim-Ti bf16
                 # inference at 1248² batch 64 (benchmarks/NOTES.md).
                 hidden, residual = layer.add_norm(hidden, residual)
-                if self._split_mixer(layer.mixer):
+                if split and not forward_hooked(layer.mixer):
                     # the normalised hidden is read only by in_proj: no
                     # reference here keeps it alive while the scans run
                     xz, project_out = layer.mixer.in_projection(hidden)

@@ -66,12 +66,16 @@ from mmmamba.registry import MODELS
 OptConfig = Optional[Union[dict, list]]
 
 
-def _global_module_hooks() -> bool:
-    """Whether global ``nn.Module`` forward hooks are registered
-    (``register_module_forward_hook`` / ``_pre_hook``)."""
+def forward_hooked(*modules: nn.Module) -> bool:
+    """Whether calling any of ``modules`` runs forward hooks: its own
+    (``register_forward_hook`` / ``_pre_hook``) or global ones
+    (``register_module_forward_hook`` / ``_pre_hook``). A caller that
+    would bypass ``nn.Module.__call__`` calls the module instead."""
     hooks = torch.nn.modules.module
-    return bool(getattr(hooks, '_global_forward_hooks', None)
-                or getattr(hooks, '_global_forward_pre_hooks', None))
+    return any(m._forward_hooks or m._forward_pre_hooks
+               for m in modules) or bool(
+                   getattr(hooks, '_global_forward_hooks', None)
+                   or getattr(hooks, '_global_forward_pre_hooks', None))
 
 
 #: (submodule or None for BiMamba itself, parameter name) of what the
@@ -398,9 +402,7 @@ class BiMamba(BaseModule):
         if (not torch.is_autocast_enabled(device) or torch.is_grad_enabled()
                 or torch.jit.is_tracing() or is_compiling()):
             return None
-        mods = (self.in_proj, self.out_proj)
-        if any(m._forward_hooks or m._forward_pre_hooks for m in mods) or (
-                _global_module_hooks()):
+        if forward_hooked(self.in_proj, self.out_proj):
             return None
         dtype = torch.get_autocast_dtype(device)
 
