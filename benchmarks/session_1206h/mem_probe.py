@@ -11,6 +11,10 @@ Part 2: ``benchmark_backbone`` under CUDA graphs, one process: 738² and
 1024² b8, 1248² and 2048² b8 and b64, Vim-Ti (SPLIT_MIXER on) and DeiT-Ti
 SDPA, then Vim-Ti with SPLIT_MIXER off at 738² b8 and 2048² b64.
 Part 3: eager (no graphs) at 738² and 1024² b8 (SPLIT_MIXER off: 738²).
+Part 4 (added 2026-12-07 before any of this ran): Vim-Ti with
+``bimamba.CACHE_AUTOCAST_LINEARS`` off (no bf16 copy of in_proj / out_proj
+weights): what is alive at the peak at 738² b8, and the graphs grid at
+738², 1024² and 1248² b8.
 
 Usage: python benchmarks/session_1206h/mem_probe.py OUT_DIR [PARTS]
 
@@ -28,6 +32,7 @@ import benchmark_backbone as bb  # noqa: E402
 import mem_at_peak as map_  # noqa: E402
 
 import mmmamba.models.backbones.vision_mamba as vm  # noqa: E402
+import mmmamba.models.layers.bimamba as bim  # noqa: E402
 
 MIB = 2**20
 
@@ -110,6 +115,15 @@ def main(out, parts='123'):
              False)
         vm.SPLIT_MIXER = False
         grid(out, 'part3 eager nosplit', ['vim-tiny'], small[:1], False)
+        vm.SPLIT_MIXER = True
+    if '4' in parts:
+        bim.CACHE_AUTOCAST_LINEARS = False
+        print('part4 CACHE_AUTOCAST_LINEARS=False', flush=True)
+        map_.probe('vim-tiny', 738, 8)
+        cache_bytes('vim-tiny', 738, 8)
+        grid(out, 'part4 graphs nolinearcache', ['vim-tiny'],
+             small + [(1248, 8)], True)
+        bim.CACHE_AUTOCAST_LINEARS = True
 
 
 if __name__ == '__main__':

@@ -89,6 +89,14 @@ _INFERENCE_SOURCES = tuple(
                         ('dt_proj', 'weight'), (None, f'D{suffix}'),
                         ('dt_proj', 'bias')))
 
+#: Whether inference under autocast keeps in_proj's and out_proj's
+#: weights cast to autocast's dtype between calls
+#: (:meth:`BiMamba._autocast_linears`): two casts fewer per layer and call,
+#: host time that decides eager inference at small batches, for a copy of
+#: the weights (Vim-Ti bf16: 10.1 MiB). Benchmarks switch it off for A/B
+#: runs (under CUDA graphs the casts cost no host time).
+CACHE_AUTOCAST_LINEARS = True
+
 #: Input layouts per parameter state for which :class:`BiMamba` keeps its
 #: inference launchers (the oldest is dropped beyond).
 MAX_LAUNCH_LAYOUTS = 8
@@ -394,12 +402,14 @@ class BiMamba(BaseModule):
         host. Autocast's cast is ``weight.to(dtype)`` (round to nearest),
         which the cache holds, so ``F.linear`` on the cached weights (no
         cast left for autocast to do) gives the modules' output bit for
-        bit. Not taken with a gradient to compute, under tracing or
-        ``torch.compile``, or when either module has hooks (which a direct
-        ``F.linear`` would skip).
+        bit. Not taken with :data:`CACHE_AUTOCAST_LINEARS` off, with a
+        gradient to compute, under tracing or ``torch.compile``, or when
+        either module has hooks (which a direct ``F.linear`` would skip).
         """
         device = x.device.type
-        if (not torch.is_autocast_enabled(device) or torch.is_grad_enabled()
+        if (not CACHE_AUTOCAST_LINEARS
+                or not torch.is_autocast_enabled(device)
+                or torch.is_grad_enabled()
                 or torch.jit.is_tracing() or is_compiling()):
             return None
         if forward_hooked(self.in_proj, self.out_proj):

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import mmmamba.models.layers.bimamba as bimamba_module
 from mmmamba.models.layers import AddRMSNorm, BiMamba, RMSNorm
 from mmmamba.testing import requires_triton_interpreter
 from mmmamba.registry import MODELS
@@ -680,6 +681,22 @@ def test_autocast_inference_linears_cached_and_exact(bias, device):
     handle.remove()
     assert calls == [(2, 9, 8)]
     assert all('cache' not in k for k in m.state_dict())
+
+
+def test_autocast_linears_cache_switch(monkeypatch):
+    """With ``CACHE_AUTOCAST_LINEARS`` off, autocast inference runs the
+    modules (no cached copy of the weights) and gives the same output."""
+    m = _perturbed_mixer(seed=8, bias=True)
+    x = torch.randn(2, 9, 8)
+    with torch.inference_mode(), torch.autocast('cpu', dtype=torch.bfloat16):
+        want = m(x)
+        assert 'linears.torch.bfloat16' in m._param_cache
+        m._param_cache.clear()
+        monkeypatch.setattr(bimamba_module, 'CACHE_AUTOCAST_LINEARS', False)
+        assert m._autocast_linears(x) is None
+        got = m(x)
+    assert 'linears.torch.bfloat16' not in m._param_cache
+    assert torch.equal(got, want)
 
 
 @requires_triton_interpreter
