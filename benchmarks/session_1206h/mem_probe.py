@@ -13,8 +13,8 @@ SDPA, then Vim-Ti with SPLIT_MIXER off at 738² b8 and 2048² b64.
 Part 3: eager (no graphs) at 738² and 1024² b8 (SPLIT_MIXER off: 738²).
 Part 4 (added 2026-12-07 before any of this ran): Vim-Ti with
 ``bimamba.CACHE_AUTOCAST_LINEARS`` off (no bf16 copy of in_proj / out_proj
-weights): what is alive at the peak at 738² b8, and the graphs grid at
-738², 1024² and 1248² b8.
+weights): what is alive at the peak at 738² b8, the graphs grid at
+738², 1024² and 1248² b8, and eager at 738² b8 (the cache's host time).
 
 Usage: python benchmarks/session_1206h/mem_probe.py OUT_DIR [PARTS]
 
@@ -123,6 +123,8 @@ def main(out, parts='123'):
         cache_bytes('vim-tiny', 738, 8)
         grid(out, 'part4 graphs nolinearcache', ['vim-tiny'],
              small + [(1248, 8)], True)
+        grid(out, 'part4 eager nolinearcache', ['vim-tiny'], small[:1],
+             False)
         bim.CACHE_AUTOCAST_LINEARS = True
 
 
