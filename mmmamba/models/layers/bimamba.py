@@ -93,13 +93,30 @@ _INFERENCE_SOURCES = tuple(
 #: weights cast to autocast's dtype between calls
 #: (:meth:`BiMamba._autocast_linears`): two casts fewer per layer and call,
 #: host time that decides eager inference at small batches, for a copy of
-#: the weights (Vim-Ti bf16: 10.1 MiB). Benchmarks switch it off for A/B
-#: runs (under CUDA graphs the casts cost no host time).
-CACHE_AUTOCAST_LINEARS = True
+#: the weights (Vim-Ti bf16: 10.1 MiB). ``True`` / ``False``: always /
+#: never. ``'auto'``: only while autocast's own cast cache is on
+#: (``torch.is_autocast_cache_enabled()``, autocast's default), which
+#: holds the same casts for the length of the autocast region anyway;
+#: with it off (as CUDA graph capture asks) the casts run per call and
+#: the copy is not kept, so it does not add to the peak. Benchmarks
+#: switch it for A/B runs (under CUDA graphs the casts cost no host time).
+CACHE_AUTOCAST_LINEARS: Union[bool, str] = True
 
 #: Input layouts per parameter state for which :class:`BiMamba` keeps its
 #: inference launchers (the oldest is dropped beyond).
 MAX_LAUNCH_LAYOUTS = 8
+
+
+def _linear_cache_wanted() -> bool:
+    """:data:`CACHE_AUTOCAST_LINEARS` resolved for this call."""
+    mode = CACHE_AUTOCAST_LINEARS
+    if mode == 'auto':
+        return torch.is_autocast_cache_enabled()
+    if isinstance(mode, bool):
+        return mode
+    raise ValueError(
+        f'bimamba.CACHE_AUTOCAST_LINEARS must be True, False or '
+        f"'auto', got {mode!r}")
 
 
 class _InferenceState:
@@ -402,13 +419,19 @@ class BiMamba(BaseModule):
         host. Autocast's cast is ``weight.to(dtype)`` (round to nearest),
         which the cache holds, so ``F.linear`` on the cached weights (no
         cast left for autocast to do) gives the modules' output bit for
-        bit. Not taken with :data:`CACHE_AUTOCAST_LINEARS` off, with a
-        gradient to compute, under tracing or ``torch.compile``, or when
-        either module has hooks (which a direct ``F.linear`` would skip).
+        bit. Not taken with :data:`CACHE_AUTOCAST_LINEARS` off (or
+        ``'auto'`` with autocast's cache off), with a gradient to compute,
+        under tracing or ``torch.compile``, or when either module has hooks
+        (which a direct ``F.linear`` would skip). A copy kept by an
+        earlier call is dropped while the cache is not wanted.
         """
         device = x.device.type
-        if (not CACHE_AUTOCAST_LINEARS
-                or not torch.is_autocast_enabled(device)
+        if not _linear_cache_wanted():
+            cache = self.__dict__.get('_param_cache', {})
+            for key in [k for k in cache if k.startswith('linears.')]:
+                del cache[key]
+            return None
+        if (not torch.is_autocast_enabled(device)
                 or torch.is_grad_enabled()
                 or torch.jit.is_tracing() or is_compiling()):
             return None

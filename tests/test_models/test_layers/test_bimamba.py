@@ -699,6 +699,34 @@ def test_autocast_linears_cache_switch(monkeypatch):
     assert torch.equal(got, want)
 
 
+
+def test_autocast_linears_cache_auto_follows_autocast_cache(monkeypatch):
+    """``'auto'`` keeps the bf16 copy only while autocast's own cast cache
+    is on, drops a kept copy when it is off, and the output is the same
+    bit for bit either way; a value other than True / False / 'auto'
+    raises."""
+    m = _perturbed_mixer(seed=9, bias=True)
+    x = torch.randn(2, 9, 8)
+    key = 'linears.torch.bfloat16'
+    with torch.inference_mode(), torch.autocast('cpu', dtype=torch.bfloat16):
+        want = m(x)
+    m._param_cache.clear()
+    monkeypatch.setattr(bimamba_module, 'CACHE_AUTOCAST_LINEARS', 'auto')
+    with torch.inference_mode():
+        with torch.autocast('cpu', dtype=torch.bfloat16, cache_enabled=True):
+            kept = m(x)
+        assert key in m._param_cache
+        with torch.autocast('cpu', dtype=torch.bfloat16,
+                            cache_enabled=False):
+            dropped = m(x)
+        assert key not in m._param_cache
+    assert torch.equal(kept, want) and torch.equal(dropped, want)
+    monkeypatch.setattr(bimamba_module, 'CACHE_AUTOCAST_LINEARS', 'yes')
+    with pytest.raises(ValueError, match="True, False or 'auto'"):
+        with torch.inference_mode(), torch.autocast('cpu',
+                                                    dtype=torch.bfloat16):
+            m(x)
+
 @requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_inference_prologue_weights_cached_and_exact(dtype):
