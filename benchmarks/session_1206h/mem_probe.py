@@ -15,6 +15,9 @@ Part 4 (added 2026-12-07 before any of this ran): Vim-Ti with
 ``bimamba.CACHE_AUTOCAST_LINEARS`` off (no bf16 copy of in_proj / out_proj
 weights): what is alive at the peak at 738² b8, the graphs grid at
 738², 1024² and 1248² b8, and eager at 738² b8 (the cache's host time).
+Part 5 (added 2026-12-07, second part, before any of this ran): the
+decisive row alone, for a start with little device time: graphs at 738²
+b8, Vim-Ti and DeiT-Ti, then Vim-Ti with ``CACHE_AUTOCAST_LINEARS='auto'``.
 
 Usage: python benchmarks/session_1206h/mem_probe.py OUT_DIR [PARTS]
 
@@ -125,6 +128,12 @@ def main(out, parts='123'):
              small + [(1248, 8)], True)
         grid(out, 'part4 eager nolinearcache', ['vim-tiny'], small[:1],
              False)
+        bim.CACHE_AUTOCAST_LINEARS = True
+    if '5' in parts:
+        grid(out, 'part5 graphs', ['vim-tiny', 'deit-tiny-sdpa'],
+             small[:1], True)
+        bim.CACHE_AUTOCAST_LINEARS = 'auto'
+        grid(out, 'part5 graphs auto', ['vim-tiny'], small[:1], True)
         bim.CACHE_AUTOCAST_LINEARS = True
 
 

@@ -3,7 +3,7 @@
 # Vim-Ti without the bf16 in_proj/out_proj weight cache. Peaks with the
 # hidden freed before the scans, smaller caches; the Vim GPU tests.
 # Usage: bash callE.sh [PARTS [notests]]  (PARTS as mem_probe.py's, default
-# 1234; a short run: 12s4 notests).
+# 1234; a short run: 12s4 notests; the shortest: 5 notests).
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
     --target /tmp/site .whl/*.whl >/dev/null 2>&1
