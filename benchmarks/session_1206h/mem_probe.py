@@ -18,6 +18,9 @@ weights): what is alive at the peak at 738² b8, the graphs grid at
 Part 5 (added 2026-12-07, second part, before any of this ran): the
 decisive row alone, for a start with little device time: graphs at 738²
 b8, Vim-Ti and DeiT-Ti, then Vim-Ti with ``CACHE_AUTOCAST_LINEARS='auto'``.
+Part 6 (added after parts 1-5 ran): graphs at 738² and 1024² b64 for both
+models (the memory target's other points), then Vim-Ti at 738² and 1248²
+b8 with the cache True / 'auto' / True / 'auto' (its time under graphs).
 
 Usage: python benchmarks/session_1206h/mem_probe.py OUT_DIR [PARTS]
 
@@ -134,6 +137,14 @@ def main(out, parts='123'):
              small[:1], True)
         bim.CACHE_AUTOCAST_LINEARS = 'auto'
         grid(out, 'part5 graphs auto', ['vim-tiny'], small[:1], True)
+        bim.CACHE_AUTOCAST_LINEARS = True
+    if '6' in parts:
+        grid(out, 'part6 graphs', ['vim-tiny', 'deit-tiny-sdpa'],
+             [(738, 64), (1024, 64)], True)
+        for mode in (True, 'auto', True, 'auto'):
+            bim.CACHE_AUTOCAST_LINEARS = mode
+            grid(out, f'part6 graphs {mode}', ['vim-tiny'],
+                 [(738, 8), (1248, 8)], True)
         bim.CACHE_AUTOCAST_LINEARS = True
 
 
