@@ -95,11 +95,12 @@ _INFERENCE_SOURCES = tuple(
 #: host time that decides eager inference at small batches, for a copy of
 #: the weights (Vim-Ti bf16: 10.1 MiB). ``True`` / ``False``: always /
 #: never. ``'auto'``: only while autocast's own cast cache is on
-#: (``torch.is_autocast_cache_enabled()``, autocast's default), which
-#: holds the same casts for the length of the autocast region anyway;
-#: with it off (as CUDA graph capture asks) the casts run per call and
-#: the copy is not kept, so it does not add to the peak. Benchmarks
-#: switch it for A/B runs (under CUDA graphs the casts cost no host time).
+#: (``torch.is_autocast_cache_enabled()``, autocast's default; under
+#: ``no_grad`` it holds the same casts for the autocast region, under
+#: ``inference_mode`` PyTorch 2.11 does not cache); with it off (as CUDA
+#: graph capture asks) the casts run per call and no copy is kept: Vim-Ti
+#: at 738² b8 under graphs on an H100, peak 0.230 -> 0.221 GiB for
+#: +0.09 ms a forward (``benchmarks/session_1207b/``).
 CACHE_AUTOCAST_LINEARS: Union[bool, str] = True
 
 #: Input layouts per parameter state for which :class:`BiMamba` keeps its
