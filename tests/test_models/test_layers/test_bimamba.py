@@ -699,7 +699,6 @@ def test_autocast_linears_cache_switch(monkeypatch):
     assert torch.equal(got, want)
 
 
-
 def test_autocast_linears_cache_auto_follows_autocast_cache(monkeypatch):
     """``'auto'`` keeps the bf16 copy only while autocast's own cast cache
     is on, drops a kept copy when it is off, and the output is the same
