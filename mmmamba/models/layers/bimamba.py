@@ -423,30 +423,29 @@ class BiMamba(BaseModule):
         bit. Not taken with :data:`CACHE_AUTOCAST_LINEARS` off (or
         ``'auto'`` with autocast's cache off), with a gradient to compute,
         under tracing or ``torch.compile``, or when either module has hooks
-        (which a direct ``F.linear`` would skip). A copy kept by an
-        earlier call is dropped while the cache is not wanted.
+        (which a direct ``F.linear`` would skip). A copy kept for
+        autocast's dtype by an earlier call is dropped by the next
+        inference call under that dtype that does not want the cache.
         """
         device = x.device.type
-        if not _linear_cache_wanted():
-            cache = self.__dict__.get('_param_cache', {})
-            for key in [k for k in cache if k.startswith('linears.')]:
-                del cache[key]
-            return None
         if (not torch.is_autocast_enabled(device)
                 or torch.is_grad_enabled()
                 or torch.jit.is_tracing() or is_compiling()):
             return None
+        dtype = torch.get_autocast_dtype(device)
+        key = f'linears.{dtype}'
+        if not _linear_cache_wanted():
+            self.__dict__.get('_param_cache', {}).pop(key, None)
+            return None
         if forward_hooked(self.in_proj, self.out_proj):
             return None
-        dtype = torch.get_autocast_dtype(device)
 
         def make(*tensors):
             return tuple(None if t is None else t.to(dtype) for t in tensors)
 
         return self._cached(
-            f'linears.{dtype}',
-            (self.in_proj.weight, self.in_proj.bias, self.out_proj.weight,
-             self.out_proj.bias), make)
+            key, (self.in_proj.weight, self.in_proj.bias,
+                  self.out_proj.weight, self.out_proj.bias), make)
 
     def _needs_grad(self, xz: Tensor) -> bool:
         """Whether this call builds an autograd graph."""

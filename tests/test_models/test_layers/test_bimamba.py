@@ -726,6 +726,7 @@ def test_autocast_linears_cache_auto_follows_autocast_cache(monkeypatch):
                                                     dtype=torch.bfloat16):
             m(x)
 
+
 @requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_inference_prologue_weights_cached_and_exact(dtype):
