@@ -1,0 +1,165 @@
+"""callB (2026-12-07, third part): the conv + projection kernel's software
+pipelining stages with row groups of 8 and projection chunks of 128 (the
+three variants that gained alone in callA's ``sweep_conv_bidir2.py``), then
+Vim-Ti end to end under CUDA graphs with the fastest combinations patched
+into ``conv_proj.triton_kernels`` against today's defaults.
+
+Part 1, kernel ms per call (CUDA events, 20 calls after 3 warm-ups; the
+list, then the list reversed; outputs bit for bit against the first
+configuration's), in the model's layouts and weights (layer 12 of
+``VisionMamba(arch='tiny')``):
+- the one-launch kernel (``ConvProjBidirLaunch``, ``dt_low``; Vim's
+  batch-64 and 224² b128 path) around ``BIDIR_CONFIG``;
+- the one-direction kernel (``ConvProjLaunch`` with the scan's step; the
+  batch-8 path, both directions summed) around ``FWD_CONFIG``.
+Part 2: ``benchmark_backbone --cuda-graph`` rows, today / picked / today /
+picked, DeiT-Ti SDPA once (wall ms, peak GiB).
+
+Usage: python benchmarks/session_1207c/conv_stages.py
+"""
+import sys
+
+import torch
+
+sys.path.insert(0, 'tools/analysis_tools')
+sys.path.insert(0, 'benchmarks/session_1206d_h100')
+import benchmark_backbone as bb  # noqa: E402
+from sweep_conv_b8 import time_ms  # noqa: E402
+
+from mmmamba.models.backbones import VisionMamba  # noqa: E402
+from mmmamba.ops.conv_proj import triton_kernels as tk  # noqa: E402
+
+B0, F0 = tk.BIDIR_CONFIG, tk.FWD_CONFIG
+BIDIR = {
+    'default': B0,
+    's3': B0._replace(num_stages=3),
+    's3 G8': B0._replace(num_stages=3, row_group=8),
+    's3 E128': B0._replace(num_stages=3, block_e=128),
+    's3 G8 E128': B0._replace(num_stages=3, row_group=8, block_e=128),
+    's4': B0._replace(num_stages=4),
+    's4 G8': B0._replace(num_stages=4, row_group=8),
+    'G8 E128': B0._replace(row_group=8, block_e=128),
+}
+ONE = {
+    'default': F0,
+    's3': F0._replace(num_stages=3),
+    'G8': F0._replace(row_group=8),
+    'E128': F0._replace(block_e=128),
+    's3 G8': F0._replace(num_stages=3, row_group=8),
+    's3 G8 E128': F0._replace(num_stages=3, row_group=8, block_e=128),
+}
+
+
+def sweep(name, configs, make_call):
+    """Rows as ``sweep_conv_b8.sweep``; returns {label: min ms}."""
+    times, same, first = {}, {}, None
+    order = list(configs.items())
+    for label, cfg in order + order[::-1]:
+        call, outs = make_call(cfg)
+        times.setdefault(label, []).append(time_ms(call))
+        if first is None:
+            first = [t.clone() for t in outs()]
+        else:
+            same[label] = all(torch.equal(a, b)
+                              for a, b in zip(first, outs()))
+    for label, ms in times.items():
+        print(f'| {name} | {label} | {ms[0]:.4f} | {ms[-1]:.4f} | '
+              f'{same.get(label, "-")} |', flush=True)
+    return {k: min(v) for k, v in times.items()}, same
+
+
+def part1():
+    torch.manual_seed(0)
+    mixer = VisionMamba(arch='tiny').cuda().eval().layers[12].mixer
+    e = mixer.d_inner
+    print('| shape | config | ms (1st) | ms (2nd) | equal to the first |')
+    print('|---|---|---|---|---|')
+    res = {}
+    for batch, seqlen, name, bidir in ((64, 16385, '2048² b64', True),
+                                       (64, 6085, '1248² b64', True),
+                                       (128, 197, '224² b128', True),
+                                       (8, 6085, '1248² b8', False),
+                                       (8, 16385, '2048² b8', False)):
+        xz = torch.randn(batch, seqlen, 2 * e, device='cuda').to(
+            torch.bfloat16) * 0.6
+        x = xz[..., :e]
+        with torch.inference_mode():
+            state = mixer._inference_state(torch.bfloat16)
+            w = [p[1:] for p in state.params]
+            if bidir:
+                buf = mixer._bidir_buffers(x)
+
+                def make_call(cfg):
+                    launch = tk.ConvProjBidirLaunch(
+                        x, *w, mixer.dt_rank, mixer.d_state, config=cfg,
+                        bc_fp32=True, dt_low=True)
+                    return (lambda: launch(x, *w, outs=buf)), lambda: buf
+
+                res[name] = sweep(name, BIDIR, make_call)
+            else:
+                bias = [sp[1] for sp in state.scan_params]
+                fp32 = mixer._fp32_bc(x)
+                out = {}
+
+                def make_call(cfg):
+                    ls = [tk.ConvProjLaunch(
+                        x, *w[i], mixer.dt_rank, mixer.d_state, bool(i),
+                        config=cfg, delta_bias=bias[i], delta_softplus=True,
+                        bc_fp32=fp32) for i in (0, 1)]
+
+                    def call():
+                        out['o'] = [ls[i](x, *w[i], bias[i])
+                                    for i in (0, 1)]
+
+                    return call, lambda: [t for o in out['o'] for t in o]
+
+                res[name] = sweep(name, ONE, make_call)
+        xz = x = None  # noqa: F841
+        torch.cuda.empty_cache()
+    return res
+
+
+def pick(res, names, configs):
+    """The configuration with the least summed time relative to default
+    over ``names``, among those equal to the default's outputs."""
+    def score(label):
+        return sum(res[n][0][label] / res[n][0]['default'] for n in names)
+    ok = [lb for lb in configs
+          if lb == 'default' or all(res[n][1].get(lb) for n in names)]
+    best = min(ok, key=score)
+    print(f'picked {best!r}: ' + ', '.join(
+        f'{n} {res[n][0][best] / res[n][0]["default"]:.3f}' for n in names),
+        flush=True)
+    return configs[best]
+
+
+def grid(tag, models, points):
+    for res, batch in points:
+        rows = bb.main(['--models', *models, '--resolutions', str(res),
+                        '--batch-size', str(batch), '--precisions', 'bf16',
+                        '--warmup', '3', '--repeats', '10', '--no-plot',
+                        '--cuda-graph'])
+        for r in rows:
+            print(f"{tag}: {r['label']} {r['resolution']}² b{batch} "
+                  f"peak {r['peak_mem_gib']} GiB, wall "
+                  f"{r.get('median_ms')} ms {r['status']} {r['message']}",
+                  flush=True)
+
+
+def main():
+    print(torch.cuda.get_device_name(), torch.__version__, flush=True)
+    res = part1()
+    bidir = pick(res, ['2048² b64', '1248² b64', '224² b128'], BIDIR)
+    one = pick(res, ['1248² b8', '2048² b8'], ONE)
+    points = [(2048, 64), (1248, 8), (1248, 64), (2048, 8)]
+    grid('deit', ['deit-tiny-sdpa'], points)
+    for rnd in range(2):
+        tk.BIDIR_CONFIG, tk.FWD_CONFIG = B0, F0
+        grid(f'today{rnd}', ['vim-tiny'], points)
+        tk.BIDIR_CONFIG, tk.FWD_CONFIG = bidir, one
+        grid(f'picked{rnd}', ['vim-tiny'], points)
+    tk.BIDIR_CONFIG, tk.FWD_CONFIG = B0, F0
+
+
+if __name__ == '__main__':
+    main()
