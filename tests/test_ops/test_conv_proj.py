@@ -608,10 +608,12 @@ for name, fn, extra, c in (
         ('one4', tk._conv_proj_fwd_kernel, dict(REVERSE=True),
          tk.BIDIR_CONFIG),
         ('bidir', tk._conv_proj_bidir_kernel, {}, tk.BIDIR_CONFIG)):
-    assert c._replace(num_warps=0, maxnreg=0) == cfg._replace(
-        num_warps=0, maxnreg=0)  # the same tiles (consts)
-    k = compile_sm90(fn, dict(consts, **extra), 'bf16', {'x', 'u'}, ones,
-                     div16, c.num_warps, c.num_stages, c.maxnreg)
+    # the same tiles (consts) but for the row groups
+    assert c._replace(num_warps=0, maxnreg=0, row_group=0) == cfg._replace(
+        num_warps=0, maxnreg=0, row_group=0)
+    k = compile_sm90(fn, dict(consts, ROW_GROUP=c.row_group, **extra),
+                     'bf16', {'x', 'u'}, ones, div16, c.num_warps,
+                     c.num_stages, c.maxnreg)
     ptx = k.asm['ptx']
     print('mma', name, ptx.count('mma.sync'))
     if os.path.isfile(cuobjdump):
@@ -965,10 +967,12 @@ def test_default_config_conv_chunk_by_dtype():
     assert tk.default_config(6085, 384, itemsize=4).block_ec == 32
     narrow = tk.default_config(6085, 24, itemsize=2)
     assert narrow.block_e == 32 and narrow.block_ec == 32
-    # the one-launch kernel: 4 warps under a 128-register cap, the same
-    # tiles
+    # the one-launch kernel: 4 warps under a 128-register cap, row groups
+    # of 4 (8 spill under the cap), otherwise the same tiles; both
+    # pipelined in 3 stages (the H100 sweeps of 2026-12-07)
     both = tk.default_config(6085, 384, bidir=True)
-    assert (both.num_warps, both.maxnreg) == (4, 128)
-    assert both._replace(num_warps=2, maxnreg=168) == tk.default_config(
-        6085, 384)
+    assert (both.num_warps, both.maxnreg, both.row_group) == (4, 128, 4)
+    one = tk.default_config(6085, 384)
+    assert (one.num_stages, one.row_group) == (3, 8)
+    assert both._replace(num_warps=2, maxnreg=168, row_group=8) == one
     assert tk.default_config(6085, 384, 4, bidir=True).block_ec == 32

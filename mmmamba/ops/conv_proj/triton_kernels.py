@@ -133,7 +133,8 @@ class ConvProjConfig(NamedTuple):
 #: special-function SiLU: the cap at 168 instead of 128, which spilled 144
 #: bytes, bf16 Vim-Ti 224² b128, 1248² b8 / b64, 2048² b8: 0.0544, 0.0705,
 #: 0.497, 0.186 ms against 0.0599, 0.0773, 0.515, 0.181; uncapped 0.0551,
-#: 0.1029, 0.597, 0.206). Row groups of 4: the fastest of 1, 2, 4, 8 at
+#: 0.1029, 0.597, 0.206). Row groups of 4 (8 since, below): the fastest
+#: of 1, 2, 4, 8 at
 #: each of 224² b128, 1248² b8 / b64, 2048² b8 / b64 and both directions
 #: (``benchmarks/session_1205b_h200/callD``, 2026-12-05: 0.0447,
 #: 0.0606, 0.4489, 0.1642, 1.1901 ms -> 0.0439, 0.0590, 0.4418, 0.1597,
@@ -148,8 +149,17 @@ class ConvProjConfig(NamedTuple):
 #: given as the transposed view of a (K, E) tensor, 64 is slower than 32
 #: (2048² b64 ``dt_low`` 1.0232 against 0.9804, ``callH``), so Vim's core
 #: passes them contiguous (``BiMamba._inference_params``, ``callI``).
-FWD_CONFIG = ConvProjConfig(64, 64, 2, 2, True, block_ec=64, maxnreg=168,
-                            row_group=4)
+#: Three software-pipelining stages and row groups of 8 (2026-12-07, H100,
+#: bf16 Vim-Ti, kernel ms per call, both directions; outputs bit for bit
+#: the same): this one-direction kernel with the scan's step (the batch-8
+#: path) 0.3493 / 0.3485 -> 0.3387 / 0.3375 at 2048² b8 and 0.1356 ->
+#: 0.1319 at 1248² b8 (second pass; the first is host-noisy there); the
+#: one-launch kernel (:data:`BIDIR_CONFIG`, ``dt_low``) 1.4233 / 1.4151 ->
+#: 1.3554 / 1.3501 at 2048² b64 and 0.5531 / 0.5575 -> 0.5151 / 0.5156 at
+#: 1248² b64 (``benchmarks/session_1207c/callB``). With 4 stages the
+#: one-launch kernel is 20-25% slower.
+FWD_CONFIG = ConvProjConfig(64, 64, 2, 3, True, block_ec=64, maxnreg=168,
+                            row_group=8)
 #: :data:`FWD_CONFIG`'s conv chunk for fp32 activations.
 FP32_BLOCK_EC = 32
 #: Default of the one-launch kernel (:class:`ConvProjBidirLaunch`):
@@ -159,8 +169,14 @@ FP32_BLOCK_EC = 32
 #: in the model's layouts (H100, bf16 Vim-Ti ``dt_low``, kernel ms per
 #: call, default -> this: 1248² b64 0.5896 / 0.5856 -> 0.5484 / 0.5469,
 #: 2048² b64 1.5536 / 1.5428 -> 1.4344 / 1.4292, outputs bit for bit the
-#: same; ``benchmarks/session_1206d_h100/callC``).
-BIDIR_CONFIG = FWD_CONFIG._replace(num_warps=4, maxnreg=128)
+#: same; ``benchmarks/session_1206d_h100/callC``). Row groups of 4, not
+#: :data:`FWD_CONFIG`'s 8: with 8 under the cap the kernel takes 16 bytes
+#: of stack (offline Triton 3.8 sm_90; none with 4), and only the groups
+#: of 4 were timed end to end with 3 stages (H100, CUDA graphs, Vim-Ti
+#: bf16, wall ms, two rounds: 2048² b64 217.14 / 217.47 -> 216.21 /
+#: 216.44, 1248² b64 81.58 / 81.48 -> 80.73 / 80.73;
+#: ``benchmarks/session_1207c/callB``); 8 was 1-2% faster in the kernel.
+BIDIR_CONFIG = FWD_CONFIG._replace(num_warps=4, maxnreg=128, row_group=4)
 
 
 def default_config(seqlen: int, dim: int, itemsize: int = 2,
