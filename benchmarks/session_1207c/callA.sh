@@ -5,14 +5,7 @@
 # projection kernel around BIDIR_CONFIG; (3) e2e_norm_in_proj.py, Vim-Ti
 # under CUDA graphs with the prototype patched in, against today's.
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-    --target /tmp/site .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=.:/tmp/site
-D="$OUT/callA"
-mkdir -p "$D"
-{ date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-  python3 -c 'import torch, triton; print(torch.__version__, triton.__version__)'
-} > "$D/env.txt" 2>&1
+. benchmarks/device_preamble.sh callA
 timeout 200 python3 benchmarks/session_1207c/norm_in_proj_bench.py \
     > "$D/norm_in_proj.log" 2>&1
 echo "norm_in_proj rc $?"; cat "$D/norm_in_proj.log"

@@ -3,15 +3,7 @@
 # (3 stages, row groups of 8): the conv_proj and Vim GPU tests, then the
 # README's grid under CUDA graphs (Vim-Ti and DeiT-Ti SDPA, one process).
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-    --target /tmp/site .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=.:/tmp/site
-D="$OUT/callC"
-mkdir -p "$D"
-{ date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-  python3 -c 'import torch, triton; print(torch.__version__, triton.__version__)'
-  git log --oneline -1 2>/dev/null
-} > "$D/env.txt" 2>&1
+. benchmarks/device_preamble.sh callC
 timeout 200 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 190 \
     -rfEs tests/test_ops/test_conv_proj.py \
     tests/test_models/test_layers/test_bimamba.py \

@@ -29,7 +29,11 @@ from sweep_conv_b8 import time_ms  # noqa: E402
 from mmmamba.models.backbones import VisionMamba  # noqa: E402
 from mmmamba.ops.conv_proj import triton_kernels as tk  # noqa: E402
 
-B0, F0 = tk.BIDIR_CONFIG, tk.FWD_CONFIG
+# the defaults as callB ran them (before 2026-12-07's change, which took
+# 3 stages for both and row groups of 8 for FWD_CONFIG)
+F0 = tk.ConvProjConfig(64, 64, 2, 2, True, block_ec=64, maxnreg=168,
+                       row_group=4)
+B0 = F0._replace(num_warps=4, maxnreg=128)
 BIDIR = {
     'default': B0,
     's3': B0._replace(num_stages=3),

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, 'tools/analysis_tools')
 sys.path.insert(0, 'benchmarks/session_1207c')
 import benchmark_backbone as bb  # noqa: E402
+from conv_stages import grid  # noqa: E402
 import norm_in_proj_bench as nb  # noqa: E402
 
 from mmmamba.models.backbones import vision_mamba as vm  # noqa: E402
@@ -81,19 +82,6 @@ def compare():
               f'{(a - b).abs().max().item():.4g}, max |today| '
               f'{a.abs().max().item():.4g}, rel l2 '
               f'{((a - b).norm() / a.norm()).item():.3g}', flush=True)
-
-
-def grid(tag, models, points):
-    for res, batch in points:
-        rows = bb.main(['--models', *models, '--resolutions', str(res),
-                        '--batch-size', str(batch), '--precisions', 'bf16',
-                        '--warmup', '3', '--repeats', '10', '--no-plot',
-                        '--cuda-graph'])
-        for r in rows:
-            print(f"{tag}: {r['label']} {r['resolution']}² b{batch} "
-                  f"peak {r['peak_mem_gib']} GiB, wall "
-                  f"{r.get('median_ms')} ms {r['status']} {r['message']}",
-                  flush=True)
 
 
 def pick_config():

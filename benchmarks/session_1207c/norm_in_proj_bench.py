@@ -31,6 +31,9 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 
 from mmmamba.ops.rms_norm.triton_kernels import add_rms_norm_fwd
 
+sys.path.insert(0, 'benchmarks/session_1206d_h100')
+from sweep_conv_b8 import time_ms  # noqa: E402
+
 INTERPRET = tl.constexpr(os.environ.get('TRITON_INTERPRET') == '1')
 
 
@@ -204,20 +207,6 @@ def check_one(fn, m, x, res, nw, w, has_res, cfg):
     print(f'{fn.__name__} M={m} res={has_res} cfg={cfg}: max |xz - ref|'
           f' {err:.3g} (tol {tol:.3g})')
     assert err <= tol, 'xz'
-
-
-def time_ms(fn, reps=20):
-    for _ in range(3):
-        fn()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    torch.cuda.synchronize()
-    start.record()
-    for _ in range(reps):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / reps
 
 
 CONFIGS = [  # block_m, block_n, warps, stages
