@@ -40,6 +40,8 @@ def time_ms(fn, reps=20):
 
 
 def sweep(name, configs, make_call):
+    """Time ``configs`` (the list, then reversed) and print a row each;
+    returns ({label: least ms}, {label: outputs equal to the first's})."""
     times, same, first = {}, {}, None
     order = list(configs.items())
     for label, cfg in order + order[::-1]:
@@ -52,19 +54,27 @@ def sweep(name, configs, make_call):
                               for a, b in zip(first, outs()))
     for label, ms in times.items():
         print(f'| {name} | {label} | {ms[0]:.4f} | {ms[-1]:.4f} | '
-              f'{same.get(label, "-")} |')
+              f'{same.get(label, "-")} |', flush=True)
+    return {k: min(v) for k, v in times.items()}, same
 
 
-def main():
+#: (batch, L, name, one-launch kernel) of this call.
+SHAPES = ((8, 6085, '1248² b8', False), (8, 16385, '2048² b8', False),
+          (128, 197, '224² b128', True))
+
+
+def main(shapes=SHAPES, one=ONE, bidir_configs=BIDIR):
+    """Sweep ``one`` (two one-direction launches with the scan's step) or
+    ``bidir_configs`` (the one launch, ``dt_low``) at each of ``shapes``;
+    returns {name: sweep's result}."""
     print(f'device {torch.cuda.get_device_name()}, torch {torch.__version__}')
     torch.manual_seed(0)
     mixer = VisionMamba(arch='tiny').cuda().eval().layers[12].mixer
     e = mixer.d_inner
     print('| shape | config | ms (1st) | ms (2nd) | equal to the first |')
     print('|---|---|---|---|---|')
-    for batch, seqlen, name, bidir in ((8, 6085, '1248² b8', False),
-                                       (8, 16385, '2048² b8', False),
-                                       (128, 197, '224² b128', True)):
+    res = {}
+    for batch, seqlen, name, bidir in shapes:
         xz = torch.randn(batch, seqlen, 2 * e, device='cuda').to(
             torch.bfloat16) * 0.6
         x = xz[..., :e]
@@ -80,11 +90,11 @@ def main():
                         bc_fp32=True, dt_low=True)
                     return (lambda: launch(x, *w, outs=buf)), lambda: buf
 
-                sweep(name, BIDIR, make_call)
+                res[name] = sweep(name, bidir_configs, make_call)
             else:
                 bias = [sp[1] for sp in state.scan_params]
                 fp32 = mixer._fp32_bc(x)
-                res = {}
+                out = {}
 
                 def make_call(cfg):
                     ls = [tk.ConvProjLaunch(
@@ -93,13 +103,15 @@ def main():
                         bc_fp32=fp32) for i in (0, 1)]
 
                     def call():
-                        res['out'] = [ls[i](x, *w[i], bias[i])
-                                      for i in (0, 1)]
+                        out['o'] = [ls[i](x, *w[i], bias[i])
+                                    for i in (0, 1)]
 
-                    return call, lambda: [t for o in res['out'] for t in o]
+                    return call, lambda: [t for o in out['o'] for t in o]
 
-                sweep(name, ONE, make_call)
+                res[name] = sweep(name, one, make_call)
+        xz = x = None  # noqa: F841
         torch.cuda.empty_cache()
+    return res
 
 
 if __name__ == '__main__':

@@ -19,14 +19,11 @@ Usage: python benchmarks/session_1207c/conv_stages.py
 """
 import sys
 
-import torch
-
 sys.path.insert(0, 'tools/analysis_tools')
 sys.path.insert(0, 'benchmarks/session_1206d_h100')
 import benchmark_backbone as bb  # noqa: E402
-from sweep_conv_b8 import time_ms  # noqa: E402
+import sweep_conv_b8  # noqa: E402
 
-from mmmamba.models.backbones import VisionMamba  # noqa: E402
 from mmmamba.ops.conv_proj import triton_kernels as tk  # noqa: E402
 
 # the defaults as callB ran them (before 2026-12-07's change, which took
@@ -54,73 +51,12 @@ ONE = {
 }
 
 
-def sweep(name, configs, make_call):
-    """Rows as ``sweep_conv_b8.sweep``; returns {label: min ms}."""
-    times, same, first = {}, {}, None
-    order = list(configs.items())
-    for label, cfg in order + order[::-1]:
-        call, outs = make_call(cfg)
-        times.setdefault(label, []).append(time_ms(call))
-        if first is None:
-            first = [t.clone() for t in outs()]
-        else:
-            same[label] = all(torch.equal(a, b)
-                              for a, b in zip(first, outs()))
-    for label, ms in times.items():
-        print(f'| {name} | {label} | {ms[0]:.4f} | {ms[-1]:.4f} | '
-              f'{same.get(label, "-")} |', flush=True)
-    return {k: min(v) for k, v in times.items()}, same
-
-
 def part1():
-    torch.manual_seed(0)
-    mixer = VisionMamba(arch='tiny').cuda().eval().layers[12].mixer
-    e = mixer.d_inner
-    print('| shape | config | ms (1st) | ms (2nd) | equal to the first |')
-    print('|---|---|---|---|---|')
-    res = {}
-    for batch, seqlen, name, bidir in ((64, 16385, '2048² b64', True),
-                                       (64, 6085, '1248² b64', True),
-                                       (128, 197, '224² b128', True),
-                                       (8, 6085, '1248² b8', False),
-                                       (8, 16385, '2048² b8', False)):
-        xz = torch.randn(batch, seqlen, 2 * e, device='cuda').to(
-            torch.bfloat16) * 0.6
-        x = xz[..., :e]
-        with torch.inference_mode():
-            state = mixer._inference_state(torch.bfloat16)
-            w = [p[1:] for p in state.params]
-            if bidir:
-                buf = mixer._bidir_buffers(x)
-
-                def make_call(cfg):
-                    launch = tk.ConvProjBidirLaunch(
-                        x, *w, mixer.dt_rank, mixer.d_state, config=cfg,
-                        bc_fp32=True, dt_low=True)
-                    return (lambda: launch(x, *w, outs=buf)), lambda: buf
-
-                res[name] = sweep(name, BIDIR, make_call)
-            else:
-                bias = [sp[1] for sp in state.scan_params]
-                fp32 = mixer._fp32_bc(x)
-                out = {}
-
-                def make_call(cfg):
-                    ls = [tk.ConvProjLaunch(
-                        x, *w[i], mixer.dt_rank, mixer.d_state, bool(i),
-                        config=cfg, delta_bias=bias[i], delta_softplus=True,
-                        bc_fp32=fp32) for i in (0, 1)]
-
-                    def call():
-                        out['o'] = [ls[i](x, *w[i], bias[i])
-                                    for i in (0, 1)]
-
-                    return call, lambda: [t for o in out['o'] for t in o]
-
-                res[name] = sweep(name, ONE, make_call)
-        xz = x = None  # noqa: F841
-        torch.cuda.empty_cache()
-    return res
+    """``sweep_conv_b8.main`` at this call's shapes and configurations."""
+    return sweep_conv_b8.main(
+        ((64, 16385, '2048² b64', True), (64, 6085, '1248² b64', True),
+         (128, 197, '224² b128', True), (8, 6085, '1248² b8', False),
+         (8, 16385, '2048² b8', False)), ONE, BIDIR)
 
 
 def pick(res, names, configs):
@@ -151,7 +87,6 @@ def grid(tag, models, points):
 
 
 def main():
-    print(torch.cuda.get_device_name(), torch.__version__, flush=True)
     res = part1()
     bidir = pick(res, ['2048² b64', '1248² b64', '224² b128'], BIDIR)
     one = pick(res, ['1248² b8', '2048² b8'], ONE)

@@ -86,7 +86,7 @@ def compare():
 
 def pick_config():
     """The prototype's fastest configuration at 2048² b64 (one timing of
-    each of ``nb.CONFIGS``)."""
+    each of ``nb.VARIANTS``)."""
     x, res, nw, w = nb.inputs(64 * 16385)
     best = None
     for kind, cfg in nb.VARIANTS:
