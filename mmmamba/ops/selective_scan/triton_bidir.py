@@ -20,7 +20,9 @@ tiles broadcast over channels. (With the directions as one axis of
 ``2 * BLOCK_D`` columns, B and C had to be picked per column: two
 selects per state update, 9.8 instead of 7.0 instructions per update,
 offline Triton 3.6 sm_90.) Chunks are 4 steps, pipelined through
-``cp.async`` in 4 stages.
+``cp.async`` in 4 stages; each chunk's steps (and in the second half its
+gate) are formed in the loop iteration before its own
+(:data:`BIDIR_AHEAD`).
 
 **Time.** Loop step ``s`` (chunk ``c``, step ``t`` in it, ``s = c T +
 t``) is position ``s`` in the forward direction and ``P - 1 - s`` in the
@@ -85,12 +87,22 @@ BIDIR_BLOCK_T = 4
 #: kernel ms per Vim-Ti mixer core at 2048² b64: 2 stages 5.97, 3 4.72,
 #: 4 4.57).
 BIDIR_STAGES = 4
-#: ptxas register cap (0: none). Uncapped, the kernel as Vim runs it
-#: (delta formed from dt_proj's input, 4 steps, 4 stages) takes 128
-#: registers under Triton 3.6 with its sums in halves (100 before) and
-#: 104 under 3.8, with no stack (offline sm_90); a cap of 128 on the
-#: earlier code made ptxas spill 24 bytes under Triton 3.8.
-BIDIR_MAXNREG = 0
+#: What the loops form one chunk ahead (DT_LOW only): 0 nothing, 1 the
+#: steps delta, 2 also the second loop's gate silu(z). H100, Vim-Ti
+#: batch 64, kernel ms per call at 2048² / 1248² (outputs bit for bit
+#: the same): 0 5.60 / 2.09, 1 5.42 / 2.02, 2 5.44 / 2.03; 2 under
+#: :data:`BIDIR_MAXNREG`'s 168 5.34 / 1.99 (``benchmarks/NOTES.md``,
+#: 2026-12-07, fourth part).
+BIDIR_AHEAD = 2
+#: ptxas register cap (0: none). 168 keeps 6 two-warp programs per SM
+#: (12 x 32 x 168 registers of 64K), so batch 64's 768 programs at
+#: Vim-Ti's width run in one wave on a 132-SM H100. With the look-ahead
+#: (:data:`BIDIR_AHEAD` 2) the kernel as Vim runs it takes 152 registers
+#: under the cap with Triton 3.6 (128 uncapped, 2% slower: ptxas
+#: schedules tighter) and 166 with 3.8 (165 uncapped), no stack (offline
+#: sm_90); without it 137 / 134. A cap of 128 spills 32-40 bytes under
+#: Triton 3.8.
+BIDIR_MAXNREG = 168
 
 
 @triton.jit
@@ -137,12 +149,48 @@ def _sum_halves(p):
 
 
 @triton.jit
+def _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T: tl.constexpr):
+    """Chunk ``c``'s memory positions (T, 2) (clamped into the sequence)
+    and whether each is inside it."""
+    s = c * BLOCK_T + offs_t
+    pos = tl.where(rdir[None, :] == 1, n_pad - 1 - s[:, None], s[:, None])
+    return tl.minimum(pos, seqlen - 1), pos < seqlen
+
+
+@triton.jit
+def _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t, seqlen,
+                 n_pad, c, Wdt, dtb, BLOCK_T: tl.constexpr,
+                 BLOCK_R: tl.constexpr):
+    """Chunk ``c``'s steps (T, 2, D), formed from dt_proj's input (0 at
+    padded positions), for a :func:`_bidir_chunk` later in the loop."""
+    pos, ok = _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T)
+    m_td = ok[:, :, None] & (row_u[None, :, :] >= 0)
+    dt = _dt_proj(delta_ptr, row_dl, pos, Wdt, BLOCK_R)
+    dt = _round_to(dt, u_ptr.dtype.element_ty) + dtb[None, :, :]
+    if u_ptr.dtype.element_ty == tl.float32:
+        dt = softplus(dt)
+    else:
+        dt = softplus_16bit(dt)
+    return tl.where(m_td, dt, 0.0)
+
+
+@triton.jit
+def _bidir_gate(z_ptr, row_z, sz_l, rdir, offs_t, seqlen, n_pad, c,
+                BLOCK_T: tl.constexpr):
+    """Chunk ``c``'s gate silu(z) (T, 2, D) in fp32."""
+    pos, _ = _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T)
+    off = row_z[None, :, :] + pos[:, :, None] * sz_l
+    return silu(tl.load(z_ptr + off).to(tl.float32))
+
+
+@triton.jit
 def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
                  su_l, row_dl, row_bc, row_z, sz_l, row_o, so_l, rdir,
                  offs_t, offs_n, seqlen, n_pad, c, A2, Dv, Wdt, dtb, h,
                  out_scale, HAS_D: tl.constexpr, GATED: tl.constexpr,
                  DT_LOW: tl.constexpr, BLOCK_T: tl.constexpr,
-                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
+                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
+                 g_dt=None, g_sz=None, GIVEN: tl.constexpr = 0):
     """Chunk ``c`` of both directions from state ``h`` (N, 2, D): loads,
     the scan, the epilogue's store (ungated y, or with GATED the gated
     sum with the partial already at those positions). Returns the
@@ -169,7 +217,9 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     m_td = ok[:, :, None] & (row_u[None, :, :] >= 0)  # (T, 2, D)
     off_u = row_u[None, :, :] + pos3 * su_l
     u = tl.load(u_ptr + off_u).to(tl.float32)
-    if DT_LOW:
+    if GIVEN >= 1:
+        dt = g_dt
+    elif DT_LOW:
         dt = _dt_proj(delta_ptr, row_dl, pos, Wdt, BLOCK_R)
         dt = _round_to(dt, u_ptr.dtype.element_ty) + dtb[None, :, :]
         if u_ptr.dtype.element_ty == tl.float32:
@@ -188,7 +238,10 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     if GATED:
         off_z = row_z[None, :, :] + pos3 * sz_l
         off_o = row_o[None, :, :] + pos3 * so_l
-        zz = tl.load(z_ptr + off_z).to(tl.float32)
+        if GIVEN >= 2:
+            zz = g_sz
+        else:
+            zz = tl.load(z_ptr + off_z).to(tl.float32)
         prev = tl.load(out_ptr + off_o).to(tl.float32)
     a = tl.exp2(dt[:, None, :, :] * A2[None, :, :, :])  # (T, N, 2, D)
     b = (dt * u)[:, None, :, :] * Bt[:, :, :, None]
@@ -197,12 +250,63 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     if HAS_D:
         y += Dv[None, :, :] * u
     if GATED:
-        y = (y + prev) * silu(zz) * out_scale
+        if GIVEN >= 2:
+            y = (y + prev) * zz * out_scale  # zz: silu(z) already
+        else:
+            y = (y + prev) * silu(zz) * out_scale
         tl.store(out_ptr + off_o, y.to(out_ptr.dtype.element_ty), mask=m_td)
     else:
         tl.store(out_ptr + row_o[None, :, :] + pos3 * so_l,
                  y.to(out_ptr.dtype.element_ty), mask=m_td)
     return tl.reduce(hh, 0, _second)  # the state after the last step
+
+
+@triton.jit
+def _bidir_loops_ahead(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr,
+                       row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
+                       so_l, rdir, offs_t, offs_n, seqlen, n_pad,
+                       half_chunks, A2, Dv, Wdt, dtb, h, out_scale,
+                       HAS_D: tl.constexpr, BLOCK_T: tl.constexpr,
+                       BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
+                       STAGES: tl.constexpr, AHEAD: tl.constexpr):
+    """The kernel's two loops with each chunk's steps (AHEAD 1; with 2
+    also the second loop's gate) formed in the iteration before its own
+    (DT_LOW only): that chain (dt_proj's dot, the rounding, the bias,
+    the softplus's two MUFU ops) then overlaps the previous chunk's
+    state updates instead of holding up the decays. The last
+    iteration forms its own chunk's again (never used)."""
+    last = 2 * half_chunks - 1
+    dt = _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t,
+                      seqlen, n_pad, 0, Wdt, dtb, BLOCK_T, BLOCK_R)
+    for c in tl.range(0, half_chunks, num_stages=STAGES):
+        dtn = _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t,
+                           seqlen, n_pad, c + 1, Wdt, dtb, BLOCK_T, BLOCK_R)
+        h = _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr,
+                         row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
+                         so_l, rdir, offs_t, offs_n, seqlen, n_pad, c, A2,
+                         Dv, Wdt, dtb, h, out_scale, HAS_D, False, True,
+                         BLOCK_T, BLOCK_N, BLOCK_R, dt, dt, 1)
+        dt = dtn
+    tl.debug_barrier()
+    sz = dt  # the gate of the chunk (AHEAD 2)
+    if AHEAD == 2:
+        sz = _bidir_gate(z_ptr, row_z, sz_l, rdir, offs_t, seqlen, n_pad,
+                         half_chunks, BLOCK_T)
+    for c in tl.range(half_chunks, 2 * half_chunks, num_stages=STAGES):
+        nxt = tl.minimum(c + 1, last)
+        dtn = _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t,
+                           seqlen, n_pad, nxt, Wdt, dtb, BLOCK_T, BLOCK_R)
+        szn = sz
+        if AHEAD == 2:
+            szn = _bidir_gate(z_ptr, row_z, sz_l, rdir, offs_t, seqlen,
+                              n_pad, nxt, BLOCK_T)
+        h = _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr,
+                         row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
+                         so_l, rdir, offs_t, offs_n, seqlen, n_pad, c, A2,
+                         Dv, Wdt, dtb, h, out_scale, HAS_D, True, True,
+                         BLOCK_T, BLOCK_N, BLOCK_R, dt, sz, AHEAD)
+        dt = dtn
+        sz = szn
 
 
 @triton.jit
@@ -213,7 +317,7 @@ def _bidir_fwd_kernel(
     out_scale,
     HAS_D: tl.constexpr, DT_LOW: tl.constexpr, BLOCK_D: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
-    STAGES: tl.constexpr,
+    STAGES: tl.constexpr, AHEAD: tl.constexpr = 0,
 ):
     """Both directions of ``BLOCK_D`` channels of one batch element
     (module docstring): ``half_chunks`` chunks writing ungated partial
@@ -250,6 +354,31 @@ def _bidir_fwd_kernel(
     offs_n = tl.arange(0, BLOCK_N)
     n_pad = 2 * half_chunks * BLOCK_T
     h = tl.zeros((BLOCK_N, 2, BLOCK_D), dtype=tl.float32)
+    if AHEAD:
+        _bidir_loops_ahead(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
+            row_dl, row_bc, row_z, sz_l, row_o, so_l, rdir, offs_t, offs_n,
+            seqlen, n_pad, half_chunks, A2, Dv, Wdt, dtb, h, out_scale,
+            HAS_D, BLOCK_T, BLOCK_N, BLOCK_R, STAGES, AHEAD)
+    else:
+        _bidir_loops(
+            u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u, su_l,
+            row_dl, row_bc, row_z, sz_l, row_o, so_l, rdir, offs_t, offs_n,
+            seqlen, n_pad, half_chunks, A2, Dv, Wdt, dtb, h, out_scale,
+            HAS_D, DT_LOW, BLOCK_T, BLOCK_N, BLOCK_R, STAGES)
+
+
+@triton.jit
+def _bidir_loops(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr,
+                 row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
+                 so_l, rdir, offs_t, offs_n, seqlen, n_pad,
+                 half_chunks, A2, Dv, Wdt, dtb, h, out_scale,
+                 HAS_D: tl.constexpr, DT_LOW: tl.constexpr,
+                 BLOCK_T: tl.constexpr,
+                 BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr,
+                 STAGES: tl.constexpr):
+    """The kernel's two loops: ``half_chunks`` chunks writing ungated
+    partial sums, a barrier, ``half_chunks`` writing the gated output."""
     for c in tl.range(0, half_chunks, num_stages=STAGES):
         h = _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr,
                          row_u, su_l, row_dl, row_bc, row_z, sz_l, row_o,
@@ -280,8 +409,11 @@ class BidirFwdLaunch:
     strides, dtypes and device of the ones it was made from (checked
     once, here); calling it launches with no further checks.
 
-    Args: those of :func:`bidir_fwd_fused`; ``block_t``, ``stages`` and
-    ``maxnreg`` the tile (sweeps).
+    Args: those of :func:`bidir_fwd_fused`; ``block_t``, ``stages``,
+    ``maxnreg`` and ``ahead`` the tile and the loops' schedule (sweeps;
+    None: :data:`BIDIR_STAGES`, :data:`BIDIR_MAXNREG` and, with
+    ``dt_proj_weight``, :data:`BIDIR_AHEAD`, as they are when the launch
+    is made). ``ahead`` > 0 needs ``dt_proj_weight``.
     """
     __slots__ = ('_kernel', '_ints', '_kwargs')
 
@@ -290,8 +422,13 @@ class BidirFwdLaunch:
                  out_scale: float = 1.0,
                  dt_proj_weight: Optional[Tensor] = None,
                  delta_bias: Optional[Tensor] = None,
-                 block_t: int = BIDIR_BLOCK_T, stages: int = BIDIR_STAGES,
-                 maxnreg: int = BIDIR_MAXNREG) -> None:
+                 block_t: int = BIDIR_BLOCK_T,
+                 stages: Optional[int] = None,
+                 maxnreg: Optional[int] = None,
+                 ahead: Optional[int] = None) -> None:
+        # None: the module's values when the launch is made (A/B runs)
+        stages = BIDIR_STAGES if stages is None else stages
+        maxnreg = BIDIR_MAXNREG if maxnreg is None else maxnreg
         if u.dim() != 4 or u.shape[0] != 2:
             raise ValueError('bidir_fwd_fused: u must be (2, batch, L, dim)'
                              f' (the two directions stacked), got '
@@ -343,6 +480,14 @@ class BidirFwdLaunch:
                              f'two, got {block_t}')
         for t in (u, delta, B, z, out):
             _strides(t)  # raises beyond int32 offsets
+        if ahead is None:  # the look-ahead forms delta from dt_proj's input
+            ahead = BIDIR_AHEAD if dt_low else 0
+        if ahead not in (0, 1, 2):
+            raise ValueError('bidir_fwd_fused: ahead must be 0, 1 or 2, '
+                             f'got {ahead}')
+        if ahead and not dt_low:
+            raise ValueError('bidir_fwd_fused: ahead forms delta from '
+                             'dt_proj\'s input: pass dt_proj_weight')
         half_chunks = cdiv(cdiv(seqlen, block_t), 2)
         self._kernel = _bidir_fwd_kernel[(batch * (dim // BIDIR_BLOCK_D), )]
         self._ints = (batch, dim, seqlen, half_chunks, u.stride(0),
@@ -353,8 +498,8 @@ class BidirFwdLaunch:
         self._kwargs = dict(HAS_D=D is not None, DT_LOW=dt_low,
                             BLOCK_D=BIDIR_BLOCK_D, BLOCK_T=block_t,
                             BLOCK_N=dstate, BLOCK_R=rank, STAGES=stages,
-                            num_warps=2)
-        if maxnreg and not triton_interpret():
+                            AHEAD=int(ahead), num_warps=2)
+        if maxnreg and not triton_interpret():  # interpreter: no ptxas
             self._kwargs['maxnreg'] = maxnreg
 
     def __call__(self, u: Tensor, delta: Tensor, A: Tensor, B: Tensor,
