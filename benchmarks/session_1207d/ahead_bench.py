@@ -23,7 +23,7 @@ import torch
 from mmmamba.models.backbones import VisionMamba
 from mmmamba.ops.selective_scan import triton_bidir as tb
 
-# (label, stages, ahead, maxnreg); the first is the default
+# (label, stages, ahead, maxnreg[, block_t]); the first is the baseline
 VARIANTS = [('a0', 4, 0, 0), ('a1', 4, 1, 0), ('a2', 4, 2, 0),
             ('a3 cap168', 4, 3, 168), ('a2 s3', 3, 2, 0),
             ('a1 cap128', 4, 1, 128), ('a2 cap168', 4, 2, 168)]
@@ -66,12 +66,13 @@ def kernels():
                             outs=bufs)
             st = state.stacked
             outs, runs = {}, []
-            for label, stages, ahead, maxnreg in VARIANTS:
+            for label, stages, ahead, maxnreg, *block_t in VARIANTS:
                 out = torch.empty_like(x)
                 launch = tb.BidirFwdLaunch(
                     bufs[0], bufs[1], st[0], bufs[2], bufs[3], st[1], z,
                     out, 0.5, dt_proj_weight=st[2], delta_bias=st[3],
-                    stages=stages, ahead=ahead, maxnreg=maxnreg)
+                    stages=stages, ahead=ahead, maxnreg=maxnreg,
+                    block_t=block_t[0] if block_t else tb.BIDIR_BLOCK_T)
                 args = (bufs[0], bufs[1], st[0], bufs[2], bufs[3], st[1],
                         z, out, st[2], st[3])
                 outs[label] = out

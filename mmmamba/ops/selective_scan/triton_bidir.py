@@ -97,7 +97,7 @@ BIDIR_AHEAD = 2
 #: ptxas register cap (0: none). 168 keeps 6 two-warp programs per SM
 #: (12 x 32 x 168 registers of 64K), so batch 64's 768 programs at
 #: Vim-Ti's width run in one wave on a 132-SM H100. With the look-ahead
-#: (:data:`BIDIR_AHEAD` 2) the kernel as Vim runs it takes 152 registers
+#: (:data:`BIDIR_AHEAD` 2) the kernel as Vim runs it takes 150 registers
 #: under the cap with Triton 3.6 (128 uncapped, 2% slower: ptxas
 #: schedules tighter) and 166 with 3.8 (165 uncapped), no stack (offline
 #: sm_90); without it 137 / 134. A cap of 128 spills 32-40 bytes under
@@ -150,21 +150,22 @@ def _sum_halves(p):
 
 @triton.jit
 def _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T: tl.constexpr):
-    """Chunk ``c``'s memory positions (T, 2) (clamped into the sequence)
-    and whether each is inside it."""
+    """Chunk ``c``'s memory positions (T, 2), loop step ``s = c T + t``
+    at ``s`` forward and ``n_pad - 1 - s`` reverse, clamped into the
+    sequence, and whether each is inside it."""
     s = c * BLOCK_T + offs_t
     pos = tl.where(rdir[None, :] == 1, n_pad - 1 - s[:, None], s[:, None])
-    return tl.minimum(pos, seqlen - 1), pos < seqlen
+    ok = pos < seqlen
+    return tl.minimum(pos, seqlen - 1), ok
 
 
 @triton.jit
-def _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t, seqlen,
-                 n_pad, c, Wdt, dtb, BLOCK_T: tl.constexpr,
-                 BLOCK_R: tl.constexpr):
-    """Chunk ``c``'s steps (T, 2, D), formed from dt_proj's input (0 at
-    padded positions), for a :func:`_bidir_chunk` later in the loop."""
-    pos, ok = _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T)
-    m_td = ok[:, :, None] & (row_u[None, :, :] >= 0)
+def _steps_from_low(u_ptr, delta_ptr, row_dl, pos, m_td, Wdt, dtb,
+                    BLOCK_R: tl.constexpr):
+    """The steps (T, 2, D) at positions ``pos`` (T, 2) from dt_proj's
+    input: ``softplus(round(W_dt dt) + bias)``, the product rounded to
+    u's dtype as the dt_proj GEMM's output under autocast; 0 outside
+    ``m_td`` (padded steps carry the state)."""
     dt = _dt_proj(delta_ptr, row_dl, pos, Wdt, BLOCK_R)
     dt = _round_to(dt, u_ptr.dtype.element_ty) + dtb[None, :, :]
     if u_ptr.dtype.element_ty == tl.float32:
@@ -172,6 +173,18 @@ def _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t, seqlen,
     else:
         dt = softplus_16bit(dt)
     return tl.where(m_td, dt, 0.0)
+
+
+@triton.jit
+def _bidir_steps(u_ptr, delta_ptr, row_u, row_dl, rdir, offs_t, seqlen,
+                 n_pad, c, Wdt, dtb, BLOCK_T: tl.constexpr,
+                 BLOCK_R: tl.constexpr):
+    """Chunk ``c``'s steps (T, 2, D) from dt_proj's input, for a
+    :func:`_bidir_chunk` later in the loop."""
+    pos, ok = _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T)
+    m_td = ok[:, :, None] & (row_u[None, :, :] >= 0)
+    return _steps_from_low(u_ptr, delta_ptr, row_dl, pos, m_td, Wdt, dtb,
+                           BLOCK_R)
 
 
 @triton.jit
@@ -205,14 +218,10 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     as one axis of 2D columns the selects made it 9.8 / 10.8
     instructions per state update instead of 7.0 / 7.9, ungated /
     gated: offline Triton 3.6 sm_90 SASS)."""
-    s = c * BLOCK_T + offs_t  # (T,) loop steps
-    # (T, 2) memory positions: s forward, n_pad - 1 - s reverse
-    pos = tl.where(rdir[None, :] == 1, n_pad - 1 - s[:, None], s[:, None])
-    ok = pos < seqlen
     # the loads read padded steps at the last position, unmasked (H100,
     # 2048² b64: 5.72 -> 5.60 ms per core, benchmarks/NOTES.md): their dt
     # is 0, which carries the state, and the stores are masked
-    pos = tl.minimum(pos, seqlen - 1)
+    pos, ok = _bidir_pos(rdir, offs_t, seqlen, n_pad, c, BLOCK_T)
     pos3 = pos[:, :, None]
     m_td = ok[:, :, None] & (row_u[None, :, :] >= 0)  # (T, 2, D)
     off_u = row_u[None, :, :] + pos3 * su_l
@@ -220,13 +229,8 @@ def _bidir_chunk(u_ptr, delta_ptr, B_ptr, C_ptr, z_ptr, out_ptr, row_u,
     if GIVEN >= 1:
         dt = g_dt
     elif DT_LOW:
-        dt = _dt_proj(delta_ptr, row_dl, pos, Wdt, BLOCK_R)
-        dt = _round_to(dt, u_ptr.dtype.element_ty) + dtb[None, :, :]
-        if u_ptr.dtype.element_ty == tl.float32:
-            dt = softplus(dt)
-        else:
-            dt = softplus_16bit(dt)
-        dt = tl.where(m_td, dt, 0.0)  # padded steps carry the state
+        dt = _steps_from_low(u_ptr, delta_ptr, row_dl, pos, m_td, Wdt, dtb,
+                             BLOCK_R)
     else:
         dt = tl.load(delta_ptr + off_u).to(tl.float32)
         dt = tl.where(m_td, dt, 0.0)
