@@ -241,7 +241,7 @@ def test_wrong_arguments_raise():
         BidirFwdLaunch(*args, dt_proj_weight=low['dt_proj_weight'],
                        delta_bias=low['delta_bias'], ahead=4)
     with pytest.raises(ValueError, match='ahead forms delta'):
-        BidirFwdLaunch(*[ins[k] for k in keys], ahead=True)
+        BidirFwdLaunch(*[ins[k] for k in keys], ahead=1)
     with pytest.raises(ValueError, match='padded to a power of two'):
         bidir_fused_launcher(*args[:1], low['delta'][..., :12], *args[2:],
                              dt_proj_weight=low['dt_proj_weight'],
@@ -389,8 +389,8 @@ def test_gpu_loops_forming_steps_ahead_match_the_default(ahead, maxnreg):
     gpu['out'], gpu['z'] = xz[..., :384], xz[..., 384:]
     args = [gpu[k] for k in KEYS]
     with torch.no_grad():
-        want = BidirFwdLaunch(*args[:8], 0.5, *args[8:], ahead=0)(
-            *args).clone()
+        want = BidirFwdLaunch(*args[:8], 0.5, *args[8:], ahead=0,
+                              maxnreg=0)(*args).clone()
         got = BidirFwdLaunch(*args[:8], 0.5, *args[8:], ahead=ahead,
                              maxnreg=maxnreg)(*args)
     assert torch.equal(got, want)
