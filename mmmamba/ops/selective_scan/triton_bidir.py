@@ -415,9 +415,10 @@ class BidirFwdLaunch:
 
     Args: those of :func:`bidir_fwd_fused`; ``block_t``, ``stages``,
     ``maxnreg`` and ``ahead`` the tile and the loops' schedule (sweeps;
-    None: :data:`BIDIR_STAGES`, :data:`BIDIR_MAXNREG` and, with
-    ``dt_proj_weight``, :data:`BIDIR_AHEAD`, as they are when the launch
-    is made). ``ahead`` > 0 needs ``dt_proj_weight``.
+    None: :data:`BIDIR_BLOCK_T`, :data:`BIDIR_STAGES`,
+    :data:`BIDIR_MAXNREG` and, with ``dt_proj_weight``,
+    :data:`BIDIR_AHEAD`, as they are when the launch is made).
+    ``ahead`` > 0 needs ``dt_proj_weight``.
     """
     __slots__ = ('_kernel', '_ints', '_kwargs')
 
@@ -426,11 +427,12 @@ class BidirFwdLaunch:
                  out_scale: float = 1.0,
                  dt_proj_weight: Optional[Tensor] = None,
                  delta_bias: Optional[Tensor] = None,
-                 block_t: int = BIDIR_BLOCK_T,
+                 block_t: Optional[int] = None,
                  stages: Optional[int] = None,
                  maxnreg: Optional[int] = None,
                  ahead: Optional[int] = None) -> None:
         # None: the module's values when the launch is made (A/B runs)
+        block_t = BIDIR_BLOCK_T if block_t is None else block_t
         stages = BIDIR_STAGES if stages is None else stages
         maxnreg = BIDIR_MAXNREG if maxnreg is None else maxnreg
         if u.dim() != 4 or u.shape[0] != 2:
