@@ -27,6 +27,8 @@ from mmmamba.ops.selective_scan import triton_bidir as tb
 VARIANTS = [('a0', 4, 0, 0), ('a1', 4, 1, 0), ('a2', 4, 2, 0),
             ('a3 cap168', 4, 3, 168), ('a2 s3', 3, 2, 0),
             ('a1 cap128', 4, 1, 128), ('a2 cap168', 4, 2, 168)]
+# (batch, L, label) of the timed shapes
+SHAPES = ((64, 16385, '2048² b64'), (64, 6085, '1248² b64'))
 
 
 def time_ms(fn, reps=20):
@@ -43,7 +45,7 @@ def time_ms(fn, reps=20):
     return start.elapsed_time(end) / reps
 
 
-def kernels():
+def kernels(shapes=SHAPES):
     print(f'device {torch.cuda.get_device_name()}, torch {torch.__version__}')
     # callB ran with the defaults of then (4 stages, no look-ahead, no cap)
     assert tb.BIDIR_STAGES == 4
@@ -53,8 +55,7 @@ def kernels():
     print('| shape | variant | ms (1st) | ms (2nd) | max diff |')
     print('|---|---|---|---|---|')
     total = {}
-    for batch, seqlen, name in ((64, 16385, '2048² b64'),
-                                (64, 6085, '1248² b64')):
+    for batch, seqlen, name in shapes:
         xz = torch.randn(batch, seqlen, 2 * e, device='cuda').to(
             torch.bfloat16) * 0.6
         x, z = xz[..., :e], xz[..., e:]

@@ -174,22 +174,51 @@ def test_block_t_and_stages_do_not_change_the_result():
 
 
 @requires_triton_interpreter
+@pytest.mark.parametrize('block_t', [4, 8])
 @pytest.mark.parametrize('ahead', [0, 1, 2])
 @pytest.mark.parametrize('seqlen', [5, 13, 21])
-def test_loops_forming_steps_ahead_match_the_definition(seqlen, ahead):
+def test_loops_forming_steps_ahead_match_the_definition(seqlen, ahead,
+                                                        block_t):
     """The loops that form a chunk's steps (and the second loop's gate)
     one chunk ahead give the definition's output, as the plain loops
-    (0) do; lengths whose halves take 1-3 chunks, so the look-ahead runs
-    past the last chunk (which it forms again) and across the barrier
-    between the loops."""
+    (0) do, on 4- and 8-step chunks; lengths whose halves take 1-3
+    chunks, so the look-ahead runs past the last chunk (which it forms
+    again) and across the barrier between the loops."""
     from mmmamba.ops.selective_scan.triton_bidir import BidirFwdLaunch
     ins = make_inputs(2, seqlen, 32, 4, dt_rank=5, seed=seqlen)
     args = [ins[k] for k in KEYS]
     want = oracle(ins, 0.5)
     with torch.no_grad():
-        out = BidirFwdLaunch(*args[:8], 0.5, *args[8:], stages=2,
-                             ahead=ahead)(*args)
+        out = BidirFwdLaunch(*args[:8], 0.5, *args[8:], block_t=block_t,
+                             stages=2, ahead=ahead)(*args)
     torch.testing.assert_close(out.double(), want, rtol=1e-5, atol=1e-5)
+
+
+@requires_triton_interpreter
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_chunk_size_moves_only_the_half_boundary(dtype):
+    """4- and 8-step chunks (the defaults under Triton 3.8 and 3.6)
+    with the look-ahead: at L = 21 the walk pads to 24 or 32 steps, so
+    the loops' halves meet at position 12 or 16. fp32 outputs are the
+    same bit for bit; bf16 ones differ only at positions 12-15, where
+    the other direction's partial sum is the one rounded to bf16."""
+    from mmmamba.ops.selective_scan.triton_bidir import BidirFwdLaunch
+    ins = make_inputs(1, 21, 32, 16, dt_rank=5, seed=3, dtype=dtype)
+    args = [ins[k] for k in KEYS]
+    outs = []
+    with torch.no_grad():
+        for block_t in (4, 8):
+            out = torch.empty_like(args[7])
+            call = args[:7] + [out] + args[8:]
+            BidirFwdLaunch(*call[:8], 0.5, *call[8:], block_t=block_t,
+                           stages=2, ahead=2)(*call)
+            outs.append(out.float())
+    diff = (outs[0] - outs[1]).abs()
+    if dtype == torch.float32:
+        assert torch.equal(outs[0], outs[1])
+        return
+    assert diff[:, :12].max() == 0 and diff[:, 16:].max() == 0
+    assert diff[:, 12:16].max() > 0  # the rounding does move there
 
 
 @requires_triton_interpreter

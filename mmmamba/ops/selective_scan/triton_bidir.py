@@ -78,11 +78,30 @@ BIDIR_FUSED = True
 
 #: Channels per direction of a program (one warp per direction).
 BIDIR_BLOCK_D = 32
-#: Steps per chunk: 4 keeps the kernel at 100-127 registers (offline
-#: Triton 3.6 sm_90: 8 steps take 208 uncapped, or spill under a 168 cap,
-#: and were no faster on the H100, ``benchmarks/NOTES.md``, 2026-12-06,
-#: third part).
-BIDIR_BLOCK_T = 4
+
+
+def _default_block_t() -> int:
+    """Steps per chunk (:data:`BIDIR_BLOCK_T`): 8 under Triton 3.6, 4
+    otherwise. With the look-ahead (:data:`BIDIR_AHEAD`) under the
+    168-register cap, 8-step chunks compile without stack under Triton
+    3.6 (offline sm_90, 168 registers; 3-6 stages) and are 3.7% faster
+    than 4-step ones (H200, Vim-Ti batch 64, kernel ms per call at 2048²
+    / 1248²: 5.18 / 1.93 against 5.38 / 2.00; Vim-Ti under CUDA graphs
+    -1.8% per batch at both; ``benchmarks/NOTES.md``, 2026-12-07, fifth
+    part). Under Triton 3.8 they spill 224 bytes at the cap (249
+    registers uncapped: two waves at batch 64), so 4 steps there; other
+    versions were not measured and keep 4. The chunk size moves the
+    boundary between the loops' halves (the walk is padded to an even
+    number of chunks), so at the positions between the two boundaries
+    the other direction's partial sum is the one rounded to the output's
+    dtype: 16-bit outputs differ there by that rounding, fp32 outputs
+    not at all."""
+    major, minor = (int(v) for v in triton.__version__.split('.')[:2])
+    return 8 if (major, minor) == (3, 6) else 4
+
+
+#: Steps per chunk (:func:`_default_block_t`).
+BIDIR_BLOCK_T = _default_block_t()
 #: Triton software-pipelining stages of each half's chunk loop (H100,
 #: kernel ms per Vim-Ti mixer core at 2048² b64: 2 stages 5.97, 3 4.72,
 #: 4 4.57).
