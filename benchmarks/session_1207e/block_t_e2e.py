@@ -5,7 +5,11 @@ ones. Part 1, the kernel alone on layer 12's buffers
 b128, with 4-6 stages. Part 2, Vim-Ti under CUDA graphs
 (``tools/analysis_tools/benchmark_backbone.py``), 8 / 4 / 8 / 4 steps
 alternated in one process at 2048² and 1248² b64 (DeiT-Ti SDPA in the
-first round), then 224² b128 the same way.
+first round), then 224² b128 the same way. Part 3, the one-launch conv
++ projection kernel's row groups (``BIDIR_CONFIG.row_group``) 4 / 8 /
+4 / 8 at 2048² b64 under graphs (8: 1-2% faster in the kernel,
+``session_1207c/callB``; 16 bytes of stack under its 128 cap, offline
+Triton 3.6 and 3.8).
 
 Usage: python benchmarks/session_1207e/block_t_e2e.py OUT_DIR
 """
@@ -17,6 +21,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..',
                             'session_1207d'))
 import ahead_bench  # noqa: E402
 import benchmark_backbone as bb  # noqa: E402
+from mmmamba.ops.conv_proj import triton_kernels as ck  # noqa: E402
 from mmmamba.ops.selective_scan import triton_bidir as tb  # noqa: E402
 
 NEW = tb.BIDIR_BLOCK_T
@@ -40,6 +45,13 @@ def main(out):
                      '--batch-size', batch,
                      '--out-dir', osp.join(out, f'b{batch}_{i}')])
     tb.BIDIR_BLOCK_T = NEW
+    base = ck.BIDIR_CONFIG
+    for i, group in enumerate((4, 8, 4, 8)):
+        ck.BIDIR_CONFIG = base._replace(row_group=group)
+        print(f'== {i} conv row groups {group}', flush=True)
+        bb.main(['--models', 'vim-tiny', '--resolutions', '2048', *common,
+                 '--batch-size', '64', '--out-dir', osp.join(out, f'g{i}')])
+    ck.BIDIR_CONFIG = base
 
 
 if __name__ == '__main__':
