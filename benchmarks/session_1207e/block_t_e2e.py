@@ -5,8 +5,9 @@ ones. Part 1, the kernel alone on layer 12's buffers
 b128, with 4-5 stages. Part 2, Vim-Ti under CUDA graphs
 (``tools/analysis_tools/benchmark_backbone.py``), 8 / 4 / 8 / 4 steps
 alternated in one process at 2048² and 1248² b64 (DeiT-Ti SDPA in the
-first round). (224² b128 end to end and the conv kernel's row groups
-were dropped from the call before it ran: too little device time.)
+first round), on an H100 only (callD ran it on an H200). (224² b128 end
+to end and the conv kernel's row groups were dropped from the call
+before it ran: too little device time.)
 
 Usage: python benchmarks/session_1207e/block_t_e2e.py OUT_DIR
 """
@@ -17,6 +18,7 @@ sys.path.insert(0, 'tools/analysis_tools')
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..',
                             'session_1207d'))
 import ahead_bench  # noqa: E402
+import torch  # noqa: E402
 import benchmark_backbone as bb  # noqa: E402
 from mmmamba.ops.selective_scan import triton_bidir as tb  # noqa: E402
 
@@ -29,6 +31,9 @@ def main(out):
                                                       168, 8),
                             ('t8 s5', 5, 2, 168, 8)]
     ahead_bench.kernels(ahead_bench.SHAPES + ((128, 197, '224² b128'), ))
+    if 'H100' not in torch.cuda.get_device_name():
+        print('not an H100: no end-to-end part (callD ran it on an H200)')
+        return
     common = ['--precisions', 'bf16', '--warmup', '5', '--repeats', '15',
               '--cuda-graph', '--no-plot']
     for res, batch in ((['2048', '1248'], '64'), ):
