@@ -19,10 +19,10 @@ direction, so a direction is only an offset; B and C are (T, N, 2)
 tiles broadcast over channels. (With the directions as one axis of
 ``2 * BLOCK_D`` columns, B and C had to be picked per column: two
 selects per state update, 9.8 instead of 7.0 instructions per update,
-offline Triton 3.6 sm_90.) Chunks are 4 steps, pipelined through
-``cp.async`` in 4 stages; each chunk's steps (and in the second half its
-gate) are formed in the loop iteration before its own
-(:data:`BIDIR_AHEAD`).
+offline Triton 3.6 sm_90.) Chunks are 4 or 8 steps
+(:data:`BIDIR_BLOCK_T`), pipelined through ``cp.async`` in 4 stages;
+each chunk's steps (and in the second half its gate) are formed in the
+loop iteration before its own (:data:`BIDIR_AHEAD`).
 
 **Time.** Loop step ``s`` (chunk ``c``, step ``t`` in it, ``s = c T +
 t``) is position ``s`` in the forward direction and ``P - 1 - s`` in the
@@ -56,6 +56,7 @@ dim, P) and bias (2, dim); A (2, dim, N) fp32; B, C (2, batch, L, N)
 fp32 contiguous; D (2, dim) fp32; z and out (batch, L, dim) views with
 channel stride 1 (out may be the x half of Vim's ``xz``, dead by then).
 """
+import re
 from typing import Optional
 
 import torch
@@ -84,20 +85,19 @@ def _default_block_t() -> int:
     """Steps per chunk (:data:`BIDIR_BLOCK_T`): 8 under Triton 3.6, 4
     otherwise. With the look-ahead (:data:`BIDIR_AHEAD`) under the
     168-register cap, 8-step chunks compile without stack under Triton
-    3.6 (offline sm_90, 168 registers; 3-6 stages) and are 3.7% faster
+    3.6 (offline sm_90, 168 registers; 4-6 stages) and are 3.7% faster
     than 4-step ones (H200, Vim-Ti batch 64, kernel ms per call at 2048²
     / 1248²: 5.18 / 1.93 against 5.38 / 2.00; Vim-Ti under CUDA graphs
-    -1.8% per batch at both; ``benchmarks/NOTES.md``, 2026-12-07, fifth
+    -1.9% / -2.2% per batch; ``benchmarks/NOTES.md``, 2026-12-07, fifth
     part). Under Triton 3.8 they spill 224 bytes at the cap (249
     registers uncapped: two waves at batch 64), so 4 steps there; other
-    versions were not measured and keep 4. The chunk size moves the
-    boundary between the loops' halves (the walk is padded to an even
-    number of chunks), so at the positions between the two boundaries
-    the other direction's partial sum is the one rounded to the output's
-    dtype: 16-bit outputs differ there by that rounding, fp32 outputs
-    not at all."""
-    major, minor = (int(v) for v in triton.__version__.split('.')[:2])
-    return 8 if (major, minor) == (3, 6) else 4
+    versions (and version strings that do not parse) keep 4. The chunk
+    size moves the boundary between the loops' halves (the walk is
+    padded to an even number of chunks), so at the positions between the
+    two boundaries the other direction's partial sum is the one rounded
+    to the output's dtype: 16-bit outputs differ there by that rounding,
+    fp32 outputs not at all."""
+    return 8 if re.match(r'3\.6(\.|$)', triton.__version__) else 4
 
 
 #: Steps per chunk (:func:`_default_block_t`).
