@@ -92,22 +92,44 @@ def kernels(shapes=SHAPES):
     return total
 
 
-def e2e(out_dir, total):
+def graphs_rounds(rounds, out_dir, resolutions=('2048', '1248'),
+                  batch=64):
+    """Vim-Ti under CUDA graphs (``benchmark_backbone.py``, bf16, 5
+    warm-up and 15 timed batches) once per round, in order, DeiT-Ti SDPA
+    in the first. ``rounds``: (header, subdir, apply) each; ``apply()``
+    sets the module values the launches read when they are made, and the
+    round's results go under ``out_dir/subdir``."""
     sys.path.insert(0, 'tools/analysis_tools')
     import benchmark_backbone as bb
+    common = ['--precisions', 'bf16', '--warmup', '5', '--repeats', '15',
+              '--cuda-graph', '--no-plot', '--batch-size', str(batch)]
+    for i, (header, subdir, apply) in enumerate(rounds):
+        apply()
+        models = ['vim-tiny', 'deit-tiny-sdpa'] if i == 0 else ['vim-tiny']
+        print(f'== {i} {header}', flush=True)
+        bb.main(['--models', *models, '--resolutions', *resolutions,
+                 *common, '--out-dir', osp.join(out_dir, subdir)])
+
+
+def scan_schedule(stages, ahead, maxnreg, block_t=None):
+    """A round's ``apply`` for :func:`graphs_rounds`: the one-launch
+    scan's module values (``block_t`` None leaves the chunk size)."""
+    def apply():
+        tb.BIDIR_STAGES, tb.BIDIR_AHEAD = stages, ahead
+        tb.BIDIR_MAXNREG = maxnreg
+        if block_t is not None:
+            tb.BIDIR_BLOCK_T = block_t
+    return apply
+
+
+def e2e(out_dir, total):
     best = sorted((t, label) for label, t in total.items()
                   if label != VARIANTS[0][0])[:2]
     picks = [VARIANTS[0]] + [v for _, lab in best for v in VARIANTS
                              if v[0] == lab] + [VARIANTS[0]]
-    common = ['--precisions', 'bf16', '--warmup', '5', '--repeats', '15',
-              '--cuda-graph', '--no-plot', '--batch-size', '64']
-    for i, (label, stages, ahead, maxnreg) in enumerate(picks):
-        tb.BIDIR_STAGES, tb.BIDIR_AHEAD = stages, ahead
-        tb.BIDIR_MAXNREG = maxnreg
-        models = ['vim-tiny', 'deit-tiny-sdpa'] if i == 0 else ['vim-tiny']
-        print(f'== {i} {label}', flush=True)
-        bb.main(['--models', *models, '--resolutions', '2048', '1248',
-                 *common, '--out-dir', osp.join(out_dir, f'{i}')])
+    graphs_rounds([(label, f'{i}', scan_schedule(stages, ahead, maxnreg))
+                   for i, (label, stages, ahead, maxnreg)
+                   in enumerate(picks)], out_dir)
 
 
 if __name__ == '__main__':

@@ -11,10 +11,8 @@ Usage: python benchmarks/session_1207d/e2e_ab.py OUT_DIR
 import os.path as osp
 import sys
 
-sys.path.insert(0, 'tools/analysis_tools')
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import ahead_bench  # noqa: E402
-import benchmark_backbone as bb  # noqa: E402
 from mmmamba.ops.selective_scan import triton_bidir as tb  # noqa: E402
 
 NEW = (tb.BIDIR_AHEAD, tb.BIDIR_MAXNREG)
@@ -23,15 +21,12 @@ OLD = (0, 0)
 
 
 def main(out):
-    common = ['--precisions', 'bf16', '--warmup', '5', '--repeats', '15',
-              '--cuda-graph', '--no-plot', '--batch-size', '64']
-    for i, (name, cfg) in enumerate((('old', OLD), ('new', NEW),
-                                     ('old', OLD), ('new', NEW))):
-        tb.BIDIR_AHEAD, tb.BIDIR_MAXNREG = cfg
-        models = ['vim-tiny', 'deit-tiny-sdpa'] if i == 0 else ['vim-tiny']
-        print(f'== {i} {name} ahead={cfg[0]} maxnreg={cfg[1]}', flush=True)
-        bb.main(['--models', *models, '--resolutions', '2048', '1248',
-                 *common, '--out-dir', osp.join(out, f'{i}_{name}')])
+    ahead_bench.graphs_rounds(
+        [(f'{name} ahead={cfg[0]} maxnreg={cfg[1]}', f'{i}_{name}',
+          ahead_bench.scan_schedule(tb.BIDIR_STAGES, *cfg))
+         for i, (name, cfg) in enumerate((('old', OLD), ('new', NEW),
+                                          ('old', OLD), ('new', NEW)))],
+        out)
     tb.BIDIR_AHEAD, tb.BIDIR_MAXNREG = 0, 0  # the kernel bench's baseline
     ahead_bench.VARIANTS = [('a0', 4, 0, 0), ('a0 cap168', 4, 0, 168),
                             ('a1 cap168', 4, 1, 168),

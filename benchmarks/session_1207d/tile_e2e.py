@@ -13,11 +13,8 @@ Usage: python benchmarks/session_1207d/tile_e2e.py OUT_DIR
 import os.path as osp
 import sys
 
-sys.path.insert(0, 'tools/analysis_tools')
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import benchmark_backbone as bb  # noqa: E402
 import tile_bench  # noqa: E402 (sets ahead_bench.VARIANTS)
-from mmmamba.ops.selective_scan import triton_bidir as tb  # noqa: E402
 
 
 def main(out):
@@ -32,16 +29,10 @@ def main(out):
     if gain < 0.01:
         print('no end-to-end run (under 1%)')
         return
-    common = ['--precisions', 'bf16', '--warmup', '5', '--repeats', '15',
-              '--cuda-graph', '--no-plot', '--batch-size', '64']
-    for i, (label, stages, ahead, maxnreg, block_t) in enumerate(
-            (default, best, default, best)):
-        tb.BIDIR_STAGES, tb.BIDIR_AHEAD = stages, ahead
-        tb.BIDIR_MAXNREG, tb.BIDIR_BLOCK_T = maxnreg, block_t
-        models = ['vim-tiny', 'deit-tiny-sdpa'] if i == 0 else ['vim-tiny']
-        print(f'== {i} {label}', flush=True)
-        bb.main(['--models', *models, '--resolutions', '2048', '1248',
-                 *common, '--out-dir', osp.join(out, f'{i}')])
+    ahead_bench.graphs_rounds(
+        [(label, f'{i}', ahead_bench.scan_schedule(*schedule))
+         for i, (label, *schedule) in enumerate((default, best, default,
+                                                 best))], out)
 
 
 if __name__ == '__main__':

@@ -14,12 +14,10 @@ Usage: python benchmarks/session_1207e/block_t_e2e.py OUT_DIR
 import os.path as osp
 import sys
 
-sys.path.insert(0, 'tools/analysis_tools')
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..',
                             'session_1207d'))
 import ahead_bench  # noqa: E402
 import torch  # noqa: E402
-import benchmark_backbone as bb  # noqa: E402
 from mmmamba.ops.selective_scan import triton_bidir as tb  # noqa: E402
 
 NEW = tb.BIDIR_BLOCK_T
@@ -34,17 +32,10 @@ def main(out):
     if 'H100' not in torch.cuda.get_device_name():
         print('not an H100: no end-to-end part (callD ran it on an H200)')
         return
-    common = ['--precisions', 'bf16', '--warmup', '5', '--repeats', '15',
-              '--cuda-graph', '--no-plot']
-    for res, batch in ((['2048', '1248'], '64'), ):
-        for i, block_t in enumerate((NEW, 4, NEW, 4)):
-            tb.BIDIR_BLOCK_T = block_t
-            models = ['vim-tiny', 'deit-tiny-sdpa'] if i == 0 else \
-                ['vim-tiny']
-            print(f'== {i} block_t={block_t} b{batch}', flush=True)
-            bb.main(['--models', *models, '--resolutions', *res, *common,
-                     '--batch-size', batch,
-                     '--out-dir', osp.join(out, f'b{batch}_{i}')])
+    ahead_bench.graphs_rounds(
+        [(f'block_t={block_t} b64', f'b64_{i}',
+          ahead_bench.scan_schedule(4, 2, 168, block_t))
+         for i, block_t in enumerate((NEW, 4, NEW, 4))], out)
     tb.BIDIR_BLOCK_T = NEW
 
 
