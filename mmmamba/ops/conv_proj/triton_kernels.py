@@ -169,14 +169,15 @@ FP32_BLOCK_EC = 32
 #: in the model's layouts (H100, bf16 Vim-Ti ``dt_low``, kernel ms per
 #: call, default -> this: 1248² b64 0.5896 / 0.5856 -> 0.5484 / 0.5469,
 #: 2048² b64 1.5536 / 1.5428 -> 1.4344 / 1.4292, outputs bit for bit the
-#: same; ``benchmarks/session_1206d_h100/callC``). Row groups of 4, not
-#: :data:`FWD_CONFIG`'s 8: with 8 under the cap the kernel takes 16 bytes
-#: of stack (offline Triton 3.8 sm_90; none with 4), and only the groups
-#: of 4 were timed end to end with 3 stages (H100, CUDA graphs, Vim-Ti
-#: bf16, wall ms, two rounds: 2048² b64 217.14 / 217.47 -> 216.21 /
-#: 216.44, 1248² b64 81.58 / 81.48 -> 80.73 / 80.73;
-#: ``benchmarks/session_1207c/callB``); 8 was 1-2% faster in the kernel.
-BIDIR_CONFIG = FWD_CONFIG._replace(num_warps=4, maxnreg=128, row_group=4)
+#: same; ``benchmarks/session_1206d_h100/callC``). Row groups of 8, as
+#: :data:`FWD_CONFIG`: 1-2% faster in the kernel than 4
+#: (``benchmarks/session_1207c/callB``) and ahead in both rounds end to
+#: end though they take 16 bytes of stack under the cap (offline Triton
+#: 3.6 and 3.8 sm_90; none with 4): H100, CUDA graphs, Vim-Ti bf16 with
+#: 8-step scan chunks, img/s, row groups 4 -> 8, two rounds: 2048² b64
+#: 307.9 / 307.8 -> 308.3 / 308.5, 1248² b64 828.0 / 827.1 -> 831.0 /
+#: 829.8 (``benchmarks/session_1207f/callG``).
+BIDIR_CONFIG = FWD_CONFIG._replace(num_warps=4, maxnreg=128)
 
 
 def default_config(seqlen: int, dim: int, itemsize: int = 2,
