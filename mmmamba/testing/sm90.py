@@ -2,6 +2,7 @@
 """Offline sm_90 compiles of Triton kernels for the test-suite's compile
 scripts (run by :func:`mmmamba.testing.run_compiler_script` in a process
 without ``TRITON_INTERPRET``). Imports triton, not pytest."""
+import inspect
 from typing import Any, Dict, Iterable, Optional
 
 
@@ -36,6 +37,13 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
     low, ones, div16, floats = set(low), set(ones), set(div16), set(floats)
     consts = dict(constexprs)
     consts.update({k: 1 for k in names if k in ones})
+    # constexpr arguments left out take their declared defaults, as at a
+    # launch (else they would compile as runtime integers)
+    for param in fn.params:
+        default = getattr(param, 'default', inspect.Parameter.empty)
+        if (param.is_constexpr and param.name not in consts
+                and default is not inspect.Parameter.empty):
+            consts[param.name] = default
     sig = {}
     for k in names:
         if k in consts:

@@ -772,14 +772,21 @@ def test_gpu_row_group_and_prefetch_bit_identical(monkeypatch, batch, seqlen,
     pytest.param(64, 6085, True, id='vim-ti-1248-b64-dt_low'),
     pytest.param(128, 197, False, id='vim-ti-224-b128-step'),
 ])
-def test_gpu_bidir_launcher_equals_two_launches(batch, seqlen, dt_low):
+@pytest.mark.parametrize('shared_x', [False, True])
+def test_gpu_bidir_launcher_equals_two_launches(monkeypatch, batch, seqlen,
+                                                dt_low, shared_x):
     """Compiled, the one-launch conv + projection gives each direction's
     one-direction outputs bit for bit at Vim-Ti's sizes, bf16, with the
     weights as Vim's inference core hands them (different per
     direction): with ``dt_low`` (the batch-64 core's call) and with the
-    scan's step."""
+    scan's step; also with ``shared_x`` (both directions in one program,
+    8 warps)."""
     from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
                                        conv1d_silu_proj_launcher)
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    if shared_x:
+        monkeypatch.setattr(tk, 'BIDIR_CONFIG', tk.BIDIR_CONFIG._replace(
+            shared_x=True, num_warps=8))
     dtype = torch.bfloat16
     ins = [make_inputs(batch, seqlen, 384, dtype=dtype, device='cuda',
                        seed=s) for s in (0, 1)]
@@ -872,7 +879,9 @@ def _direction_weights(ins: dict, dtype: torch.dtype) -> tuple:
 @requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize('mode', ['dt_low', 'step', 'plain_no_bias'])
-def test_bidir_launcher_equals_two_launches(dtype, mode):
+@pytest.mark.parametrize('shared_x', [False, True])
+def test_bidir_launcher_equals_two_launches(monkeypatch, dtype, mode,
+                                            shared_x):
     """conv1d_silu_proj_bidir_launcher: one launch for both directions
     gives, in each half of its stacked outputs, the one-direction
     launcher's outputs bit for bit (causal with ``fwd``'s weights,
@@ -880,9 +889,15 @@ def test_bidir_launcher_equals_two_launches(dtype, mode):
     position blocks (L = 70 > 64) with ragged E: with ``dt_low``, with
     the scan's step (a delta bias per direction, softplus) and plain
     without conv bias; into ``outs`` when given, else into new stacked
-    tensors."""
+    tensors. The same with ``shared_x`` (both directions in one program,
+    their conv passes on one load of x) and row groups of 4 (at 8, the
+    default, the same)."""
     from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
                                        conv1d_silu_proj_launcher)
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    if shared_x:
+        monkeypatch.setattr(tk, 'BIDIR_CONFIG', tk.BIDIR_CONFIG._replace(
+            shared_x=True, row_group=4))
     fwd_ins = make_inputs(2, 70, 40, dt_rank=3, d_state=4, dtype=dtype,
                           bias=mode != 'plain_no_bias', seed=1)
     bwd_ins = make_inputs(2, 70, 40, dt_rank=3, d_state=4, dtype=dtype,

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# callK (2026-12-07, sixth part): the one-launch conv kernel with both
+# directions in one program (shared_x): GPU tests (one launch against two,
+# with and without shared_x), then shared_x.py (kernel sweep at 2048²,
+# 1248² b64 and 224² b128; Vim-Ti under graphs, default / best twice,
+# DeiT-Ti SDPA once).
+set -uo pipefail
+. benchmarks/device_preamble.sh callK
+timeout 120 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 100 \
+    -rfEs tests/test_ops/test_conv_proj.py -k 'bidir_launcher' \
+    > "$D/tests.log" 2>&1
+echo "tests rc $?"; grep -E "FAIL|ERROR|passed|failed" "$D/tests.log" | tail -8
+timeout 330 python3 benchmarks/session_1207f/shared_x.py "$D/e2e" \
+    > "$D/bench.log" 2>&1
+echo "bench rc $?"; grep -E '^\||^==|^best|img/s|Error' "$D/bench.log" | head -60
+date -u >> "$D/env.txt"
