@@ -938,6 +938,32 @@ def test_bidir_launcher_equals_two_launches(monkeypatch, dtype, mode,
 
 
 @requires_triton_interpreter
+def test_shared_x_is_refused_outside_the_one_launch_two_pass_kernel(
+        monkeypatch):
+    """``shared_x`` (both directions in one program) exists only in the
+    one-launch kernel's two-pass form without prefetch: asked of the
+    one-direction launcher, or with ``two_pass=False`` or ``prefetch``,
+    it raises naming the configuration."""
+    from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
+                                       conv1d_silu_proj_launcher)
+    from mmmamba.ops.conv_proj import triton_kernels as tk
+    ins = make_inputs(1, 6, 16, dt_rank=2, d_state=2)
+    x = ins['x']
+    w = _direction_weights(ins, torch.float32)
+    shared = tk.BIDIR_CONFIG._replace(shared_x=True)
+    with torch.no_grad():
+        for cfg in (shared._replace(two_pass=False),
+                    shared._replace(prefetch=True)):
+            monkeypatch.setattr(tk, 'BIDIR_CONFIG', cfg)
+            with pytest.raises(ValueError, match='shared_x'):
+                conv1d_silu_proj_bidir_launcher(x, w, w, dt_rank=2,
+                                                d_state=2)
+        monkeypatch.setattr(tk, 'FWD_CONFIG', shared)
+        with pytest.raises(ValueError, match='for one direction'):
+            conv1d_silu_proj_launcher(**ins)
+
+
+@requires_triton_interpreter
 def test_bidir_launcher_refuses_mismatched_directions():
     """The one-launch conv + projection needs both directions' weights in
     the same layouts (one set of strides), a bias in both or neither, four
