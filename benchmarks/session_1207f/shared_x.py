@@ -61,7 +61,8 @@ def main(out):
         flush=True)
     ahead_bench.graphs_rounds(
         [(label, f'{i}', use(CONFIGS[label]))
-         for i, label in enumerate(('default', best) * 2)], out)
+         for i, label in enumerate(('default', best) * 2)], out,
+        resolutions=('2048', ))
     tk.BIDIR_CONFIG = B
 
 
