@@ -6,11 +6,11 @@
 # DeiT-Ti SDPA once).
 set -uo pipefail
 . benchmarks/device_preamble.sh callK
-timeout 60 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 55 \
+timeout 120 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 100 \
     -rfEs tests/test_ops/test_conv_proj.py -k 'bidir_launcher and b64' \
     > "$D/tests.log" 2>&1
 echo "tests rc $?"; grep -E "FAIL|ERROR|passed|failed" "$D/tests.log" | tail -8
-timeout 150 python3 benchmarks/session_1207f/shared_x.py "$D/e2e" \
+timeout 330 python3 benchmarks/session_1207f/shared_x.py "$D/e2e" \
     > "$D/bench.log" 2>&1
 echo "bench rc $?"; grep -E '^\||^==|^best|img/s|Error' "$D/bench.log" | head -60
 date -u >> "$D/env.txt"

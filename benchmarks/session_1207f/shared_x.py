@@ -35,10 +35,11 @@ CONFIGS = {
     'G16': B._replace(row_group=16),
     'shared 8w': S,
     'shared 8w G16': S._replace(row_group=16),
+    'shared 4w': S._replace(num_warps=4),
+    'shared 8w s2': S._replace(num_stages=2),
 }
-# (cut before the call to fit the session's last device time: 4 warps
-# shared, 2 stages shared, and 224² b128)
-SHAPES = ((64, 16385, '2048² b64', True), (64, 6085, '1248² b64', True))
+SHAPES = ((64, 16385, '2048² b64', True), (64, 6085, '1248² b64', True),
+          (128, 197, '224² b128', True))
 
 
 def use(cfg):
@@ -61,8 +62,7 @@ def main(out):
         flush=True)
     ahead_bench.graphs_rounds(
         [(label, f'{i}', use(CONFIGS[label]))
-         for i, label in enumerate(('default', best) * 2)], out,
-        resolutions=('2048', ))
+         for i, label in enumerate(('default', best) * 2)], out)
     tk.BIDIR_CONFIG = B
 
 
