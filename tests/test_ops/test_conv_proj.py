@@ -607,9 +607,12 @@ for name, fn, extra, c in (
         ('one', tk._conv_proj_fwd_kernel, dict(REVERSE=True), cfg),
         ('one4', tk._conv_proj_fwd_kernel, dict(REVERSE=True),
          tk.BIDIR_CONFIG),
-        ('bidir', tk._conv_proj_bidir_kernel, {}, tk.BIDIR_CONFIG)):
+        ('bidir', tk._conv_proj_bidir_kernel, {}, tk.BIDIR_CONFIG),
+        ('shared', tk._conv_proj_bidir_kernel, dict(SHARED_X=True),
+         tk.BIDIR_CONFIG._replace(num_warps=8, shared_x=True))):
     # the same tiles (consts) but for the row groups
-    assert c._replace(num_warps=0, maxnreg=0, row_group=0) == cfg._replace(
+    assert c._replace(num_warps=0, maxnreg=0, row_group=0,
+                      shared_x=False) == cfg._replace(
         num_warps=0, maxnreg=0, row_group=0)
     k = compile_sm90(fn, dict(consts, ROW_GROUP=c.row_group, **extra),
                      'bf16', {'x', 'u'}, ones, div16, c.num_warps,
@@ -640,7 +643,9 @@ def test_bidir_kernel_compiles_for_sm90_as_one_direction():
     wheel's cuobjdump) no more registers than its cap
     (:data:`BIDIR_CONFIG`'s: 4 warps, 128) and no more stack than the
     one-direction kernel under the same configuration (16 bytes for both
-    with row groups of 8, offline Triton 3.6 and 3.8)."""
+    with row groups of 8, offline Triton 3.6 and 3.8). Its ``shared_x``
+    form (both directions in one program, 8 warps) compiles too, with
+    tensor-core MMAs and within the same cap."""
     out = run_compiler_script(_COMPILE_BIDIR_SM90, timeout=600)
     assert out.strip().endswith('compiled'), out
     fields = {}
@@ -656,6 +661,8 @@ def test_bidir_kernel_compiles_for_sm90_as_one_direction():
         reg, stack = fields['usage', 'bidir']
         assert reg <= tk.BIDIR_CONFIG.maxnreg, fields
         assert stack <= fields['usage', 'one4'][1], fields
+        assert fields['usage', 'shared'][0] <= tk.BIDIR_CONFIG.maxnreg
+    assert fields['mma', 'shared'][0] > 0, fields
 
 
 # ---------------------------------------------------------------- GPU
