@@ -547,13 +547,10 @@ def _conv_both_pass(pid_l, pid_b, x_ptr, w_ptr, bias_ptr, w_b_ptr,
     for e0 in range(0, dim, BLOCK_EC):
         offs_e = e0 + tl.arange(0, BLOCK_EC)
         mask_e = offs_e < dim
-        xs = ()
-        for m in tl.static_range(ROW_GROUP + 2 * P):
-            rows = offs_g + (m - P)
-            xs = xs + (tl.load(
-                x_base + (rows[:, None] * stride_xl + offs_e[None, :]),
-                mask=((rows >= 0) & (rows < seqlen))[:, None]
-                & mask_e[None, :], other=0.0), )
+        # x[offs_g + m - P], m < G + 2P: the row sets of a reverse conv
+        # of K + P taps from offs_g - P
+        xs = _row_sets(x_base, offs_g - P, offs_e, mask_e, seqlen,
+                       stride_xl, K + P, True, ROW_GROUP)
         xs_f = ()
         xs_b = ()
         for m in tl.static_range(ROW_GROUP + P):
