@@ -9,9 +9,10 @@ of ``VisionMamba(arch='tiny')``, ``dt_low``; CUDA events, 20 calls after
 3 warm-ups, the list then reversed; outputs bit for bit against the
 default's), at 2048² and 1248² b64 and 224² b128
 (``session_1206d_h100/sweep_conv_b8.main``). Part 2, Vim-Ti under CUDA
-graphs at 2048² and 1248² b64, default / best / default / best (the best
-by summed time relative to the default at both b64 shapes, among those
-equal to the default's outputs), DeiT-Ti SDPA in the first round
+graphs at 2048² and 1248² b64, default / picked / default / picked
+(``session_1207c/conv_stages.pick``: the least summed time relative to
+the default at both b64 shapes, among those equal to the default's
+outputs), DeiT-Ti SDPA in the first round
 (``session_1207d/ahead_bench.graphs_rounds``).
 
 Usage: python benchmarks/session_1207f/shared_x.py OUT_DIR
@@ -22,7 +23,9 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', 'session_1206d_h100'))
 sys.path.insert(0, osp.join(HERE, '..', 'session_1207d'))
+sys.path.insert(0, osp.join(HERE, '..', 'session_1207c'))
 import ahead_bench  # noqa: E402
+import conv_stages  # noqa: E402
 import sweep_conv_b8  # noqa: E402
 
 from mmmamba.ops.conv_proj import triton_kernels as tk  # noqa: E402
@@ -50,19 +53,11 @@ def use(cfg):
 
 def main(out):
     res = sweep_conv_b8.main(SHAPES, {}, CONFIGS)
-    names = ('2048² b64', '1248² b64')
-
-    def score(label):
-        return sum(res[n][0][label] / res[n][0]['default'] for n in names)
-    ok = [lb for lb in CONFIGS if lb != 'default'
-          and all(res[n][1].get(lb) for n in names)]
-    best = min(ok, key=score)
-    print(f'best {best!r}: ' + ', '.join(
-        f'{n} {res[n][0][best] / res[n][0]["default"]:.3f}' for n in names),
-        flush=True)
+    variants = {k: v for k, v in CONFIGS.items() if k != 'default'}
+    best = conv_stages.pick(res, ['2048² b64', '1248² b64'], variants)
     ahead_bench.graphs_rounds(
-        [(label, f'{i}', use(CONFIGS[label]))
-         for i, label in enumerate(('default', best) * 2)], out)
+        [(label, f'{i}', use(cfg)) for i, (label, cfg) in enumerate(
+            (('default', B), ('picked', best)) * 2)], out)
     tk.BIDIR_CONFIG = B
 
 
