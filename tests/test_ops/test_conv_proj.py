@@ -607,12 +607,9 @@ for name, fn, extra, c in (
         ('one', tk._conv_proj_fwd_kernel, dict(REVERSE=True), cfg),
         ('one4', tk._conv_proj_fwd_kernel, dict(REVERSE=True),
          tk.BIDIR_CONFIG),
-        ('bidir', tk._conv_proj_bidir_kernel, {}, tk.BIDIR_CONFIG),
-        ('shared', tk._conv_proj_bidir_kernel, dict(SHARED_X=True),
-         tk.BIDIR_CONFIG._replace(num_warps=8, shared_x=True))):
+        ('bidir', tk._conv_proj_bidir_kernel, {}, tk.BIDIR_CONFIG)):
     # the same tiles (consts) but for the row groups
-    assert c._replace(num_warps=0, maxnreg=0, row_group=0,
-                      shared_x=False) == cfg._replace(
+    assert c._replace(num_warps=0, maxnreg=0, row_group=0) == cfg._replace(
         num_warps=0, maxnreg=0, row_group=0)
     k = compile_sm90(fn, dict(consts, ROW_GROUP=c.row_group, **extra),
                      'bf16', {'x', 'u'}, ones, div16, c.num_warps,
@@ -643,9 +640,7 @@ def test_bidir_kernel_compiles_for_sm90_as_one_direction():
     wheel's cuobjdump) no more registers than its cap
     (:data:`BIDIR_CONFIG`'s: 4 warps, 128) and no more stack than the
     one-direction kernel under the same configuration (16 bytes for both
-    with row groups of 8, offline Triton 3.6 and 3.8). Its ``shared_x``
-    form (both directions in one program, 8 warps) compiles too, with
-    tensor-core MMAs and within the same cap."""
+    with row groups of 8, offline Triton 3.6 and 3.8)."""
     out = run_compiler_script(_COMPILE_BIDIR_SM90, timeout=600)
     assert out.strip().endswith('compiled'), out
     fields = {}
@@ -661,8 +656,6 @@ def test_bidir_kernel_compiles_for_sm90_as_one_direction():
         reg, stack = fields['usage', 'bidir']
         assert reg <= tk.BIDIR_CONFIG.maxnreg, fields
         assert stack <= fields['usage', 'one4'][1], fields
-        assert fields['usage', 'shared'][0] <= tk.BIDIR_CONFIG.maxnreg
-    assert fields['mma', 'shared'][0] > 0, fields
 
 
 # ---------------------------------------------------------------- GPU
@@ -779,21 +772,14 @@ def test_gpu_row_group_and_prefetch_bit_identical(monkeypatch, batch, seqlen,
     pytest.param(64, 6085, True, id='vim-ti-1248-b64-dt_low'),
     pytest.param(128, 197, False, id='vim-ti-224-b128-step'),
 ])
-@pytest.mark.parametrize('shared_x', [False, True])
-def test_gpu_bidir_launcher_equals_two_launches(monkeypatch, batch, seqlen,
-                                                dt_low, shared_x):
+def test_gpu_bidir_launcher_equals_two_launches(batch, seqlen, dt_low):
     """Compiled, the one-launch conv + projection gives each direction's
     one-direction outputs bit for bit at Vim-Ti's sizes, bf16, with the
     weights as Vim's inference core hands them (different per
     direction): with ``dt_low`` (the batch-64 core's call) and with the
-    scan's step; also with ``shared_x`` (both directions in one program,
-    8 warps)."""
+    scan's step."""
     from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
                                        conv1d_silu_proj_launcher)
-    from mmmamba.ops.conv_proj import triton_kernels as tk
-    if shared_x:
-        monkeypatch.setattr(tk, 'BIDIR_CONFIG', tk.BIDIR_CONFIG._replace(
-            shared_x=True, num_warps=8))
     dtype = torch.bfloat16
     ins = [make_inputs(batch, seqlen, 384, dtype=dtype, device='cuda',
                        seed=s) for s in (0, 1)]
@@ -886,9 +872,7 @@ def _direction_weights(ins: dict, dtype: torch.dtype) -> tuple:
 @requires_triton_interpreter
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize('mode', ['dt_low', 'step', 'plain_no_bias'])
-@pytest.mark.parametrize('shared_x', [False, True])
-def test_bidir_launcher_equals_two_launches(monkeypatch, dtype, mode,
-                                            shared_x):
+def test_bidir_launcher_equals_two_launches(dtype, mode):
     """conv1d_silu_proj_bidir_launcher: one launch for both directions
     gives, in each half of its stacked outputs, the one-direction
     launcher's outputs bit for bit (causal with ``fwd``'s weights,
@@ -896,15 +880,9 @@ def test_bidir_launcher_equals_two_launches(monkeypatch, dtype, mode,
     position blocks (L = 70 > 64) with ragged E: with ``dt_low``, with
     the scan's step (a delta bias per direction, softplus) and plain
     without conv bias; into ``outs`` when given, else into new stacked
-    tensors. The same with ``shared_x`` (both directions in one program,
-    their conv passes on one load of x) and row groups of 4 (at 8, the
-    default, the same)."""
+    tensors."""
     from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
                                        conv1d_silu_proj_launcher)
-    from mmmamba.ops.conv_proj import triton_kernels as tk
-    if shared_x:
-        monkeypatch.setattr(tk, 'BIDIR_CONFIG', tk.BIDIR_CONFIG._replace(
-            shared_x=True, row_group=4))
     fwd_ins = make_inputs(2, 70, 40, dt_rank=3, d_state=4, dtype=dtype,
                           bias=mode != 'plain_no_bias', seed=1)
     bwd_ins = make_inputs(2, 70, 40, dt_rank=3, d_state=4, dtype=dtype,
@@ -942,32 +920,6 @@ def test_bidir_launcher_equals_two_launches(monkeypatch, dtype, mode,
     assert not torch.equal(got[0][0], got[0][1])
     for a, b, o in zip(into, got, outs):
         assert a.data_ptr() == o.data_ptr() and torch.equal(a, b)
-
-
-@requires_triton_interpreter
-def test_shared_x_is_refused_outside_the_one_launch_two_pass_kernel(
-        monkeypatch):
-    """``shared_x`` (both directions in one program) exists only in the
-    one-launch kernel's two-pass form without prefetch: asked of the
-    one-direction launcher, or with ``two_pass=False`` or ``prefetch``,
-    it raises naming the configuration."""
-    from mmmamba.ops.conv_proj import (conv1d_silu_proj_bidir_launcher,
-                                       conv1d_silu_proj_launcher)
-    from mmmamba.ops.conv_proj import triton_kernels as tk
-    ins = make_inputs(1, 6, 16, dt_rank=2, d_state=2)
-    x = ins['x']
-    w = _direction_weights(ins, torch.float32)
-    shared = tk.BIDIR_CONFIG._replace(shared_x=True)
-    with torch.no_grad():
-        for cfg in (shared._replace(two_pass=False),
-                    shared._replace(prefetch=True)):
-            monkeypatch.setattr(tk, 'BIDIR_CONFIG', cfg)
-            with pytest.raises(ValueError, match='shared_x'):
-                conv1d_silu_proj_bidir_launcher(x, w, w, dt_rank=2,
-                                                d_state=2)
-        monkeypatch.setattr(tk, 'FWD_CONFIG', shared)
-        with pytest.raises(ValueError, match='for one direction'):
-            conv1d_silu_proj_launcher(**ins)
 
 
 @requires_triton_interpreter

@@ -113,13 +113,6 @@ class ConvProjConfig(NamedTuple):
             (forward / reverse), -0.6% / -0.8% at 1248² b64, +0.2% /
             +0.3% at 2048² b8 (H100, ``benchmarks/session_1205h_h100/
             callU``; ``benchmarks/NOTES.md``, 2026-12-05, eighth part).
-        shared_x: the one-launch kernel only (:class:`ConvProjBidirLaunch`):
-            one program runs both directions of its position block, their
-            conv passes on one load of the G + 2 (K - 1) row sets both
-            read (:func:`_conv_both_pass`), then each direction's
-            projections; else programs 2 i and 2 i + 1 run one direction
-            each. The same outputs bit for bit. Needs ``two_pass`` and no
-            ``prefetch``.
     """
     block_l: int
     block_e: int
@@ -130,7 +123,6 @@ class ConvProjConfig(NamedTuple):
     maxnreg: int = 0
     row_group: int = 1
     prefetch: bool = False
-    shared_x: bool = False
 
 
 #: Default (:func:`default_config`): the lowest mean time relative to each
@@ -524,54 +516,6 @@ def _conv_proj_tile(
 
 
 @triton.jit
-def _conv_both_pass(pid_l, pid_b, x_ptr, w_ptr, bias_ptr, w_b_ptr,
-                    bias_b_ptr, u_ptr, dir_stride_u, seqlen, dim,
-                    stride_xb, stride_xl, stride_we, stride_wk,
-                    K: tl.constexpr, HAS_BIAS: tl.constexpr,
-                    BLOCK_L: tl.constexpr, BLOCK_EC: tl.constexpr,
-                    ROW_GROUP: tl.constexpr):
-    """The conv passes of both directions of positions ``[l0, l0 +
-    BLOCK_L)`` (block ``pid_l``) of batch element ``pid_b``, all
-    channels: per channel chunk and row group the G + 2 (K - 1) row sets
-    ``x[offs_g + m - P]`` are loaded once; the causal conv reads sets 0
-    .. G + P - 1 with ``w``, the anti-causal one sets P .. G + 2P - 1
-    with ``w_b`` (:func:`_row_sets`' sets of either direction). u of the
-    anti-causal conv goes ``dir_stride_u`` elements after the causal
-    one's. The same u bit for bit as :func:`_conv_proj_tile`'s pass."""
-    P: tl.constexpr = K - 1
-    dtype = u_ptr.dtype.element_ty
-    x_base = x_ptr + pid_b.to(tl.int64) * stride_xb
-    out_off = pid_b.to(tl.int64) * seqlen * dim
-    offs_g = pid_l * BLOCK_L \
-        + ROW_GROUP * tl.arange(0, BLOCK_L // ROW_GROUP)
-    for e0 in range(0, dim, BLOCK_EC):
-        offs_e = e0 + tl.arange(0, BLOCK_EC)
-        mask_e = offs_e < dim
-        # x[offs_g + m - P], m < G + 2P: the row sets of a reverse conv
-        # of K + P taps from offs_g - P
-        xs = _row_sets(x_base, offs_g - P, offs_e, mask_e, seqlen,
-                       stride_xl, K + P, True, ROW_GROUP)
-        xs_f = ()
-        xs_b = ()
-        for m in tl.static_range(ROW_GROUP + P):
-            xs_f = xs_f + (xs[m], )
-            xs_b = xs_b + (xs[m + P], )
-        us_f = _conv_silu_sets(xs_f, w_ptr, bias_ptr, offs_e, mask_e,
-                               stride_we, stride_wk, K, HAS_BIAS, False,
-                               ROW_GROUP)
-        us_b = _conv_silu_sets(xs_b, w_b_ptr, bias_b_ptr, offs_e, mask_e,
-                               stride_we, stride_wk, K, HAS_BIAS, True,
-                               ROW_GROUP)
-        for j in tl.static_range(ROW_GROUP):
-            rows = offs_g + j
-            off = out_off + rows[:, None] * dim + offs_e[None, :]
-            mask = (rows < seqlen)[:, None] & mask_e[None, :]
-            tl.store(u_ptr + off, us_f[j].to(dtype), mask=mask)
-            tl.store(u_ptr + dir_stride_u + off, us_b[j].to(dtype),
-                     mask=mask)
-
-
-@triton.jit
 def _conv_proj_fwd_kernel(
         x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr, u_ptr, delta_ptr,
         B_ptr, C_ptr, seqlen, dim, dt_rank, dstate, n_lblocks,
@@ -611,7 +555,7 @@ def _conv_proj_bidir_kernel(
         TWO_PASS: tl.constexpr, BLOCK_EC: tl.constexpr,
         HAS_DT_BIAS: tl.constexpr, DT_SOFTPLUS: tl.constexpr,
         ROW_GROUP: tl.constexpr, PREFETCH: tl.constexpr,
-        DT_LOW: tl.constexpr, SHARED_X: tl.constexpr = False):
+        DT_LOW: tl.constexpr):
     """Both directions in one launch: programs ``2 i`` and ``2 i + 1`` run
     :func:`_conv_proj_tile` on the same position block (``i %
     n_lblocks`` of batch element ``i // n_lblocks``), the first causal
@@ -623,68 +567,38 @@ def _conv_proj_bidir_kernel(
     launch later). The weights of both directions share their strides;
     the pointers are selected before the branch (one set live: with a
     call per branch on its own pointers the kernel took 8 bytes of stack
-    under Triton 3.6, none this way; offline sm_90).
-
-    With SHARED_X program ``i`` runs both directions of block ``i``: the
-    conv passes on shared loads of x (:func:`_conv_both_pass`), then the
-    causal direction's projections and stores, then the anti-causal
-    one's (:func:`_project_store`), with TWO_PASS and without PREFETCH."""
+    under Triton 3.6, none this way; offline sm_90)."""
     pid = tl.program_id(0)
-    if SHARED_X:
-        pid_l = pid % n_lblocks
-        pid_b = pid // n_lblocks
-        _conv_both_pass(pid_l, pid_b, x_ptr, w_ptr, bias_ptr, w_b_ptr,
-                        bias_b_ptr, u_ptr, dir_stride_u, seqlen, dim,
-                        stride_xb, stride_xl, stride_we, stride_wk, K,
-                        HAS_BIAS, BLOCK_L, BLOCK_EC, ROW_GROUP)
-        offs_l = pid_l * BLOCK_L + tl.arange(0, BLOCK_L)
-        mask_l = offs_l < seqlen
-        for rev in tl.static_range(2):
-            if rev == 0:
-                wx, wdt, dtb = wx_ptr, wdt_ptr, dtb_ptr
-            else:
-                wx, wdt, dtb = wx_b_ptr, wdt_b_ptr, dtb_b_ptr
-            _project_store(
-                pid_b, offs_l, mask_l, u_ptr + rev * dir_stride_u, wx, wdt,
-                dtb, delta_ptr + rev * dir_stride_delta,
-                B_ptr + rev * dir_stride_n, C_ptr + rev * dir_stride_n,
-                tl.zeros((BLOCK_R, BLOCK_L), dtype=tl.float32),
-                tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32),
-                tl.zeros((BLOCK_N, BLOCK_L), dtype=tl.float32), seqlen,
-                dim, dt_rank, dstate, stride_wxr, stride_wxe, stride_wdte,
-                stride_wdtr, IEEE, BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, True,
-                HAS_DT_BIAS, DT_SOFTPLUS, DT_LOW)
+    tile = pid // 2
+    pid_l = tile % n_lblocks
+    pid_b = tile // n_lblocks
+    rev = pid % 2 == 1
+    # one set of pointers, selected here, for both branches
+    w_ptr = tl.where(rev, w_b_ptr, w_ptr)
+    bias_ptr = tl.where(rev, bias_b_ptr, bias_ptr)
+    wx_ptr = tl.where(rev, wx_b_ptr, wx_ptr)
+    wdt_ptr = tl.where(rev, wdt_b_ptr, wdt_ptr)
+    dtb_ptr = tl.where(rev, dtb_b_ptr, dtb_ptr)
+    u_ptr += rev * dir_stride_u
+    delta_ptr += rev * dir_stride_delta
+    B_ptr += rev * dir_stride_n
+    C_ptr += rev * dir_stride_n
+    if rev:
+        _conv_proj_tile(
+            pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
+            u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
+            stride_xb, stride_xl, stride_we, stride_wk, stride_wxr,
+            stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS, True, IEEE,
+            BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS, BLOCK_EC,
+            HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
     else:
-        tile = pid // 2
-        pid_l = tile % n_lblocks
-        pid_b = tile // n_lblocks
-        rev = pid % 2 == 1
-        # one set of pointers, selected here, for both branches
-        w_ptr = tl.where(rev, w_b_ptr, w_ptr)
-        bias_ptr = tl.where(rev, bias_b_ptr, bias_ptr)
-        wx_ptr = tl.where(rev, wx_b_ptr, wx_ptr)
-        wdt_ptr = tl.where(rev, wdt_b_ptr, wdt_ptr)
-        dtb_ptr = tl.where(rev, dtb_b_ptr, dtb_ptr)
-        u_ptr += rev * dir_stride_u
-        delta_ptr += rev * dir_stride_delta
-        B_ptr += rev * dir_stride_n
-        C_ptr += rev * dir_stride_n
-        if rev:
-            _conv_proj_tile(
-                pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
-                u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
-                stride_xb, stride_xl, stride_we, stride_wk, stride_wxr,
-                stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS, True, IEEE,
-                BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS, BLOCK_EC,
-                HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
-        else:
-            _conv_proj_tile(
-                pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
-                u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
-                stride_xb, stride_xl, stride_we, stride_wk, stride_wxr,
-                stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS, False, IEEE,
-                BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS, BLOCK_EC,
-                HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
+        _conv_proj_tile(
+            pid_l, pid_b, x_ptr, w_ptr, bias_ptr, wx_ptr, wdt_ptr, dtb_ptr,
+            u_ptr, delta_ptr, B_ptr, C_ptr, seqlen, dim, dt_rank, dstate,
+            stride_xb, stride_xl, stride_we, stride_wk, stride_wxr,
+            stride_wxe, stride_wdte, stride_wdtr, K, HAS_BIAS, False, IEEE,
+            BLOCK_L, BLOCK_E, BLOCK_R, BLOCK_N, TWO_PASS, BLOCK_EC,
+            HAS_DT_BIAS, DT_SOFTPLUS, ROW_GROUP, PREFETCH, DT_LOW)
 
 
 def _plan(x: Tensor, weight: Tensor, bias: Optional[Tensor],
@@ -706,11 +620,6 @@ def _plan(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         raise ValueError('conv_proj_fwd: x needs channel stride 1, got '
                          f'strides {tuple(x.stride())}')
     cfg = config or default_config(seqlen, dim, x.element_size(), bidir)
-    if cfg.shared_x and (not bidir or not cfg.two_pass or cfg.prefetch):
-        raise ValueError('conv_proj_fwd: shared_x is a configuration of '
-                         'the one-launch kernel (ConvProjBidirLaunch) '
-                         'with two_pass=True and prefetch=False, got '
-                         f'{cfg}' + ('' if bidir else ' for one direction'))
     g = cfg.row_group
     if g < 1 or g & (g - 1) or g > cfg.block_l:
         raise ValueError('conv_proj_fwd: row_group must be a power of '
@@ -728,7 +637,6 @@ def _plan(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         cfg.block_e, HAS_DT_BIAS=delta_bias is not None,
         DT_SOFTPLUS=delta_softplus, ROW_GROUP=cfg.row_group,
         PREFETCH=cfg.prefetch, DT_LOW=dt_low, num_warps=cfg.num_warps,
-        **({'SHARED_X': cfg.shared_x} if bidir else {}),
         num_stages=cfg.num_stages,
         **({'maxnreg': cfg.maxnreg}
            if cfg.maxnreg and x.element_size() <= 2 else {}))
@@ -865,9 +773,7 @@ class ConvProjBidirLaunch:
             delta_softplus, dt_low, bidir=True)
         batch, seqlen, dim = x.shape
         width = kwargs['BLOCK_R'] if dt_low else dim
-        per_block = 1 if kwargs['SHARED_X'] else 2
-        self._kernel = _conv_proj_bidir_kernel[(per_block * n_lblocks
-                                                * batch, )]
+        self._kernel = _conv_proj_bidir_kernel[(2 * n_lblocks * batch, )]
         self._ints = (batch * seqlen * dim, batch * seqlen * width,
                       batch * seqlen * d_state) + ints[:4] + (
                           n_lblocks, ) + ints[4:]
