@@ -22,9 +22,11 @@ from torch import Tensor
 from mmmamba.ops._utils import (is_compiling, is_triton_available,
                                 triton_interpret)
 from mmmamba.ops.patch_tokens import patch_tokens
+from mmmamba.ops.rms_norm import (LINEAR_MAX_OUT_FEATURES, linear_add_rms_norm,
+                                  resolve_norm_backend)
 from mmmamba.ops.token_layout import tokens_to_featmap
 from mmmamba.registry import MODELS
-from ..layers.bimamba import BiMamba, forward_hooked
+from ..layers.bimamba import BiMamba, CachedLinear, forward_hooked
 from ..layers.embed import (VimPatchEmbed, infer_square_grid, resize_pos_embed,
                             resize_pos_embed_vim_finetune, split_cls_pos_embed,
                             to_2tuple)
@@ -49,6 +51,14 @@ FUSED_TOKENS = True
 #: Vim-Ti bf16: 6.2 MiB at 738² batch 8, 0.38 GiB at 2048² batch 64).
 #: Benchmarks switch it off for A/B runs.
 SPLIT_MIXER = True
+
+#: Whether that split eager inference under autocast runs each mixer's
+#: ``out_proj`` inside the next add + RMSNorm's kernel
+#: (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`) where a norm
+#: consumes it; else the linear layer and the norm kernel. Off until
+#: measured on a GPU against the pair (``benchmarks/NOTES.md``, 2026-12-07,
+#: seventh part: the first version of the kernel was twice as slow).
+FUSE_OUT_PROJ = False
 
 
 def _eager_inference() -> bool:
@@ -98,6 +108,18 @@ class VimBlock(nn.Module):
         """
         hidden, residual = self.add_norm(hidden, residual)
         return self.mixer(hidden), residual
+
+    def add_norm_projected(self, out_proj: CachedLinear, y: Tensor,
+                           residual: Tensor) -> Tuple[Tensor, Tensor]:
+        """:meth:`add_norm` of the previous mixer's output given before its
+        ``out_proj`` (``hidden = out_proj(y)``) in one kernel
+        (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`): the hidden
+        never goes to memory. Inference only (no drop path: eval mode);
+        the same values as :meth:`add_norm` up to the GEMM's summation
+        order."""
+        return linear_add_rms_norm(y, out_proj.weight, out_proj.bias,
+                                   residual, self.norm.weight, self.norm.eps,
+                                   backend=self.norm.backend)
 
     def add_norm(self, hidden: Tensor,
                  residual: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -639,6 +661,32 @@ class VisionMamba(BaseModule):
                              dim=1)
         return feat.mean(dim=1)
 
+    def _fuses_out_proj(self, x: Tensor) -> bool:
+        """Whether :meth:`forward` runs each mixer's ``out_proj`` in the
+        next add + RMSNorm's kernel (:meth:`VimBlock.add_norm_projected`,
+        and the final norm's): eager inference under autocast in eval mode
+        (no drop path) on CUDA (or in Triton's interpreter), with the fp32
+        residual stream, norms that resolve to the Triton backend and
+        ``embed_dims`` within the kernel's width (:data:`FUSE_OUT_PROJ` and
+        :data:`SPLIT_MIXER` on). Saves the mixer output's write and read per
+        layer (Vim-Ti 2048² b64: 0.8 GB a layer)."""
+        device = x.device.type
+        if not (FUSE_OUT_PROJ and SPLIT_MIXER and _eager_inference()
+                and (x.is_cuda or triton_interpret()) and not self.training
+                and torch.is_autocast_enabled(device)
+                and self.embed_dims <= LINEAR_MAX_OUT_FEATURES):
+            return False
+        # the norms' backends for the activations (CPU tensors only in
+        # Triton's interpreter, with the norms' backend 'triton')
+        probe = x.new_empty(0, dtype=torch.get_autocast_dtype(device))
+        norms = [layer.norm for layer in self.layers]
+        if self.final_norm:
+            norms.append(self.norm_f)
+        return all(
+            n.residual_in_fp32
+            and resolve_norm_backend(n.backend, probe) == 'triton'
+            for n in norms)
+
     def _checkpoint_layers(self) -> bool:
         return self.with_cp and self.training and torch.is_grad_enabled()
 
@@ -661,6 +709,10 @@ class VisionMamba(BaseModule):
         outs = []
         last = self.num_layers - 1
         split = SPLIT_MIXER and _eager_inference()  # the same for each layer
+        fuse = self._fuses_out_proj(hidden)
+        # the previous mixer's out_proj and its input, which the next add +
+        # RMSNorm applies (fuse)
+        pending = None
         for i, layer in enumerate(self.layers):
             if self._checkpoint_layers():
                 hidden, residual = cp.checkpoint(
@@ -671,7 +723,12 @@ class VisionMamba(BaseModule):
                 # (inside layer(hidden, residual) this frame would keep
                 # them alive): 0.42 GiB less at the peak of Vim-Ti bf16
                 # inference at 1248² batch 64 (benchmarks/NOTES.md).
-                hidden, residual = layer.add_norm(hidden, residual)
+                if pending is not None:
+                    hidden, residual = layer.add_norm_projected(
+                        *pending, residual)
+                    pending = None
+                else:
+                    hidden, residual = layer.add_norm(hidden, residual)
                 if split and not forward_hooked(layer.mixer):
                     # the normalised hidden is read only by in_proj: no
                     # reference here keeps it alive while the scans run
@@ -679,14 +736,30 @@ class VisionMamba(BaseModule):
                     del hidden
                     y = layer.mixer.forward_core(xz, overwrite_x=True)
                     del xz  # (y may be its x half)
-                    hidden = project_out(y)
+                    # fused only where a norm consumes the output, not a
+                    # feature
+                    if (fuse and isinstance(project_out, CachedLinear)
+                            and ((i < last and i not in self.out_indices) or
+                                 (i == last and i in self.out_indices
+                                  and self.final_norm))):
+                        pending = (project_out, y)
+                        hidden = None
+                    else:
+                        hidden = project_out(y)
                     del y
                 else:
                     hidden = layer.mixer(hidden)
             if i not in self.out_indices:
                 continue
             if i == last and self.final_norm:
-                feat, _ = self.norm_f(self.drop_path(hidden), residual)
+                if pending is not None:
+                    feat, _ = linear_add_rms_norm(
+                        pending[1], pending[0].weight, pending[0].bias,
+                        residual, self.norm_f.weight, self.norm_f.eps,
+                        backend=self.norm_f.backend)
+                    pending = None
+                else:
+                    feat, _ = self.norm_f(self.drop_path(hidden), residual)
             elif self.feat_source == 'residual':
                 feat = residual + hidden.float()
             else:

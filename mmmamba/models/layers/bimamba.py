@@ -42,8 +42,7 @@ output and delta are alive at a time, and computes each direction's conv
 and projections in one kernel (:func:`mmmamba.ops.conv1d_silu_proj`).
 """
 import math
-from functools import partial
-from typing import Callable, Iterator, Optional, Tuple, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -190,6 +189,23 @@ def _store_bounded(cache: dict, key, value) -> None:
     while len(cache) >= MAX_LAUNCH_LAYOUTS:
         cache.pop(next(iter(cache)))
     cache[key] = value
+
+
+class CachedLinear(NamedTuple):
+    """``F.linear`` on weights already in the activations' dtype (the
+    mixer's cached ``out_proj`` under autocast). A callable (..., K) ->
+    (..., D); its fields let a caller run the same linear layer inside
+    another kernel (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`).
+
+    Attributes:
+        weight (Tensor): (D, K).
+        bias (Tensor, optional): (D,).
+    """
+    weight: Tensor
+    bias: Optional[Tensor]
+
+    def __call__(self, y: Tensor) -> Tensor:
+        return F.linear(y, self.weight, self.bias)
 
 
 @MODELS.register_module()
@@ -396,8 +412,10 @@ class BiMamba(BaseModule):
         Returns:
             tuple: ``xz`` (B, L, 2E), x and z stacked on the last axis, and
             a callable (B, L, E) -> (B, L, D): ``out_proj``, or for
-            inference under autocast ``F.linear`` on its cached weights
-            (:meth:`_autocast_linears`, looked up once for both).
+            inference under autocast a :class:`CachedLinear` of its cached
+            weights (:meth:`_autocast_linears`, looked up once for both),
+            which a caller may also fuse into what follows (Vim's next add
+            + RMSNorm).
         """
         if x.dim() != 3 or x.shape[-1] != self.embed_dims:
             raise ValueError(f'Expected (B, L, {self.embed_dims}) input, got '
@@ -406,8 +424,7 @@ class BiMamba(BaseModule):
         if linears is None:
             return self.in_proj(x), self.out_proj
         w_in, b_in, w_out, b_out = linears
-        return F.linear(x, w_in, b_in), partial(F.linear, weight=w_out,
-                                                bias=b_out)
+        return F.linear(x, w_in, b_in), CachedLinear(w_out, b_out)
 
     def _autocast_linears(self, x: Tensor) -> Optional[tuple]:
         """``in_proj``'s and ``out_proj``'s weights and biases in autocast's

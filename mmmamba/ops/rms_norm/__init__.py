@@ -22,20 +22,28 @@ read at trace time, so call ``torch._dynamo.reset()`` after changing it).
 Under ``torch.compile`` the Triton backend runs as the custom ops
 ``mmmamba::add_rms_norm_triton_{fwd,bwd}`` (no graph break); the reference
 is ordinary PyTorch ops, which Dynamo traces (and Inductor fuses) as usual.
+
+:func:`linear_add_rms_norm` puts a linear layer in front (Vim's ``out_proj``
+and the next layer's add + RMSNorm): on the Triton backend one kernel
+(:mod:`.linear_kernels`, forward only) whose epilogue is the norm, so the
+linear layer's output never goes to memory.
 """
 import os
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .._utils import is_triton_available, triton_interpret
 from .reference import add_rms_norm_ref, residual_dtype, rms_norm_ref
 
 __all__ = [
-    'add_rms_norm', 'rms_norm', 'add_rms_norm_ref', 'rms_norm_ref',
+    'add_rms_norm', 'rms_norm', 'linear_add_rms_norm', 'add_rms_norm_ref',
+    'rms_norm_ref',
     'residual_dtype', 'check_norm_backend', 'resolve_norm_backend',
     'available_norm_backends', 'NORM_BACKENDS', 'MAX_COLS',
+    'LINEAR_MAX_OUT_FEATURES',
     'TRITON_DTYPES'
 ]
 
@@ -43,6 +51,9 @@ NORM_BACKENDS = ('reference', 'triton')
 ENV_VAR = 'MMMAMBA_NORM_BACKEND'
 #: Largest C the Triton kernels take (a whole row is one register tile).
 MAX_COLS = 8192
+#: Largest output width D :func:`linear_add_rms_norm`'s Triton kernel
+#: takes (a program holds block_m x D fp32 accumulators, in sub-tiles).
+LINEAR_MAX_OUT_FEATURES = 1024
 #: dtypes of ``x`` and ``residual`` the Triton kernels take.
 TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -235,3 +246,120 @@ def rms_norm(x: Tensor,
         from .triton import add_rms_norm_triton
         return add_rms_norm_triton(x, None, weight, eps, False)[0]
     return rms_norm_ref(x, weight, eps)
+
+
+def linear_add_rms_norm(y: Tensor,
+                        weight: Tensor,
+                        bias: Optional[Tensor],
+                        residual: Tensor,
+                        norm_weight: Tensor,
+                        eps: float = 1e-5,
+                        *,
+                        out_dtype: Optional[torch.dtype] = None,
+                        backend: str = 'auto') -> Tuple[Tensor, Tensor]:
+    """``add_rms_norm(F.linear(y, weight, bias), residual, norm_weight,
+    eps)`` with the fp32 residual stream, the linear layer run as autocast
+    runs it: ``weight`` and ``bias`` rounded to ``y``'s dtype, fp32
+    accumulation, the output rounded to ``y``'s dtype.
+
+    Args:
+        y (Tensor): (..., K), fp16/bf16/fp32 (the reference also takes
+            fp64), unit last-dim stride on the Triton backend (else
+            copied).
+        weight (Tensor): (D, K); bias (Tensor, optional): (D,).
+        residual (Tensor): (..., D), the residual stream (any float
+            dtype; the new one is fp32).
+        norm_weight (Tensor): (D,); eps (float): as :func:`add_rms_norm`.
+        out_dtype (torch.dtype, optional): dtype of the normalised output
+            (None: ``y``'s).
+        backend (str): ``'auto'`` (Triton for CUDA tensors when triton
+            imports, fp16/bf16/fp32 ``y`` and D <= 1024; else the
+            reference), ``'reference'`` (``F.linear`` then
+            :func:`add_rms_norm`'s reference; differentiable) or
+            ``'triton'`` (one kernel, forward only).
+
+    Returns:
+        tuple[Tensor, Tensor]: the normalised (..., D) and the new fp32
+        residual (..., D), as :func:`add_rms_norm` returns them for the
+        linear layer's output.
+
+    Raises:
+        TypeError / ValueError: wrong types, shapes or devices (naming the
+            argument); the Triton backend with fp64 or D > 1024.
+        RuntimeError: the Triton backend where it cannot run, or with an
+            input that requires grad in grad mode (no backward).
+    """
+    for name, t in (('y', y), ('weight', weight), ('residual', residual),
+                    ('norm_weight', norm_weight)) + (
+                        (('bias', bias), ) if bias is not None else ()):
+        _check_tensor(name, t)
+    if y.dim() < 1 or weight.dim() != 2 or weight.shape[1] != y.shape[-1]:
+        raise ValueError(
+            'linear_add_rms_norm: weight must be (D, K) with K = '
+            f'y.shape[-1] = {y.shape[-1] if y.dim() else None}, got '
+            f'{tuple(weight.shape)}')
+    n_out = weight.shape[0]
+    if bias is not None and tuple(bias.shape) != (n_out, ):
+        raise ValueError(f'linear_add_rms_norm: bias must be ({n_out},), '
+                         f'got {tuple(bias.shape)}')
+    want = tuple(y.shape[:-1]) + (n_out, )
+    if tuple(residual.shape) != want:
+        raise ValueError(f'linear_add_rms_norm: residual must be {want}, '
+                         f'got {tuple(residual.shape)}')
+    validate_inputs(residual, None, norm_weight, out_dtype)
+    devices = {t.device for t in (y, weight, bias, residual, norm_weight)
+               if t is not None}
+    if len(devices) > 1:
+        raise ValueError('linear_add_rms_norm: all tensors must be on one '
+                         f'device, got {sorted(map(str, devices))}')
+    name = _resolve_linear_backend(backend, y, residual, n_out, out_dtype)
+    if name == 'triton':
+        from .._utils import grad_needed
+        if grad_needed(y, weight, bias, residual, norm_weight):
+            raise RuntimeError(
+                'linear_add_rms_norm (triton) is forward-only: it has no '
+                'backward. Call it under torch.no_grad()/inference_mode(), '
+                "or use backend='reference' (differentiable) for training")
+        from .linear_kernels import linear_add_rms_norm_fwd
+        # autocast's casts (no-ops for weights already in y's dtype)
+        out, res = linear_add_rms_norm_fwd(
+            _rows(y), weight.to(y.dtype),
+            None if bias is None else bias.to(y.dtype), _rows(residual),
+            norm_weight, eps, out_dtype)
+        return out.reshape(want), res.reshape(want)
+    hidden = F.linear(y, weight.to(y.dtype),
+                      None if bias is None else bias.to(y.dtype))
+    return add_rms_norm_ref(hidden, residual, norm_weight, eps, True,
+                            out_dtype)
+
+
+def _rows(t: Tensor) -> Tensor:
+    """``t`` as (rows, C) with a unit column stride (a view when possible,
+    else a contiguous copy)."""
+    t2 = t.reshape(-1, t.shape[-1])
+    if t2.shape[1] > 1 and t2.stride(1) != 1:
+        t2 = t2.contiguous()
+    return t2
+
+
+def _resolve_linear_backend(name: str, y: Tensor, residual: Tensor,
+                            n_out: int,
+                            out_dtype: Optional[torch.dtype]) -> str:
+    """The backend :func:`linear_add_rms_norm` runs (its docstring), with
+    the errors of :func:`resolve_norm_backend` and its own width limit."""
+    if name == 'auto':
+        name = os.environ.get(ENV_VAR, '') or 'auto'
+    check_norm_backend(name)
+    takes = (_triton_takes(y, residual, out_dtype)
+             and n_out <= LINEAR_MAX_OUT_FEATURES)
+    if name == 'auto':
+        return ('triton' if y.device.type == 'cuda'
+                and _is_available('triton') and takes else 'reference')
+    if name == 'triton':
+        resolve_norm_backend('triton', y, residual, out_dtype)
+        if n_out > LINEAR_MAX_OUT_FEATURES:
+            raise ValueError(
+                'linear_add_rms_norm: the triton backend takes at most '
+                f'{LINEAR_MAX_OUT_FEATURES} output features, got {n_out}: '
+                "use backend='reference' (or 'auto')")
+    return name

@@ -705,3 +705,105 @@ def test_tokens_without_autograd_equal_the_concatenation(dtype, hw):
     with torch.no_grad():  # the whole backbone, both paths
         out = model(torch.randn(1, 3, *hw))[0]
     assert out.shape == (1, grid[0] * grid[1] + 1, 16)
+
+
+# --------------------------------------------------------------------------
+# out_proj fused into the next add + RMSNorm (eager inference)
+# --------------------------------------------------------------------------
+
+
+def _spy_linear_norm(monkeypatch) -> list:
+    import mmmamba.models.backbones.vision_mamba as vm
+    calls = []
+    fn = vm.linear_add_rms_norm
+    monkeypatch.setattr(
+        vm, 'linear_add_rms_norm',
+        lambda *a, **k: calls.append(a[0].shape) or fn(*a, **k))
+    return calls
+
+
+@pytest.mark.parametrize('out_indices,final_norm,fused', [
+    ((2, ), True, 3),  # every layer's out_proj, the last one's in norm_f
+    ((0, 2), True, 2),  # layer 0's output is a feature: not fused
+    ((2, ), False, 2),  # no norm_f: the last out_proj runs as a linear
+])
+def test_out_proj_fused_into_next_norm_matches_unfused(
+        monkeypatch, out_indices, final_norm, fused):
+    """Eager bf16 inference (CPU under Triton's interpreter, norms and
+    scan on Triton): each mixer's out_proj runs inside the next add +
+    RMSNorm (and norm_f's) where a norm consumes it, not where the layer's
+    output is a feature; the features equal the unfused loop's to bf16
+    rounding. Off (``FUSE_OUT_PROJ``, the default until measured on a
+    GPU), in training mode, with a gradient, or with the reference norms,
+    nothing is fused."""
+    pytest.importorskip('triton')
+    from mmmamba.ops._utils import triton_interpret
+    if not triton_interpret():
+        pytest.skip('needs TRITON_INTERPRET=1 (set by conftest)')
+    import mmmamba.models.backbones.vision_mamba as vm
+    from mmmamba.models.layers import AddRMSNorm
+    model = _tiny(arch=dict(embed_dims=16, num_layers=3, d_state=4),
+                  img_size=32, out_indices=out_indices, final_norm=final_norm,
+                  out_type='featmap', scan_backend='triton').eval()
+    for m in model.modules():
+        if isinstance(m, AddRMSNorm):
+            m.backend = 'triton'
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    calls = _spy_linear_norm(monkeypatch)
+    monkeypatch.setattr(vm, 'FUSE_OUT_PROJ', True)
+
+    def run():
+        with torch.inference_mode(), torch.autocast('cpu',
+                                                    dtype=torch.bfloat16):
+            return model(x)
+
+    got = run()
+    assert len(calls) == fused
+    monkeypatch.setattr(vm, 'FUSE_OUT_PROJ', False)
+    calls.clear()
+    want = run()
+    assert calls == []
+    assert len(got) == len(want) == len(out_indices)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        torch.testing.assert_close(g.float(), w.float(), rtol=4e-2,
+                                   atol=4e-2 * w.abs().max().item())
+    monkeypatch.setattr(vm, 'FUSE_OUT_PROJ', True)
+    for m in model.modules():
+        if isinstance(m, AddRMSNorm):
+            m.backend = 'reference'
+    run()
+    assert calls == []  # the norms on the reference: the unfused loop
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        model.train()(x)
+    assert calls == []
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_gpu_out_proj_fused_matches_unfused():
+    """Vim-Ti at 224² batch 8 under bf16 autocast on the GPU: the loop with
+    out_proj fused into the norms (24 kernels: 23 layers' norms and
+    norm_f's) gives the unfused loop's features to bf16 rounding."""
+    pytest.importorskip('triton')
+    import mmmamba.models.backbones.vision_mamba as vm
+    torch.manual_seed(0)
+    model = VisionMamba(arch='tiny', out_type='featmap')
+    _randomize(model, scale=0.02)  # (a CPU generator: before .cuda())
+    model = model.cuda().eval()
+    x = torch.randn(8, 3, 224, 224, device='cuda')
+    outs = []
+    default = vm.FUSE_OUT_PROJ
+    for flag in (True, False):
+        vm.FUSE_OUT_PROJ = flag
+        try:
+            with torch.inference_mode(), torch.autocast(
+                    'cuda', dtype=torch.bfloat16):
+                assert model._fuses_out_proj(x) == flag
+                outs.append(model(x)[0].float())
+        finally:
+            vm.FUSE_OUT_PROJ = default
+    scale = outs[1].abs().max().item()
+    torch.testing.assert_close(outs[0], outs[1], rtol=4e-2,
+                               atol=4e-2 * scale)
+    assert (outs[0] - outs[1]).abs().mean().item() < 1e-2 * scale
