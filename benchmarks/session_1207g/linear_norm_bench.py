@@ -6,18 +6,24 @@ no padding) in several launch configurations, in the model's layouts: y
 the x half of a (B, L, 2E) bf16 tensor (the one-launch core writes its
 output there at batch 64; contiguous (B, L, E) at batch 8), out_proj's
 weight (192, 384) bf16, the fp32 residual stream. Kernel ms per call from
-CUDA events over 20 calls after 3 warm-up calls, each row timed twice
-(the list, then the list reversed); max |diff| of each output against the
-unfused pair. ``pick()`` returns the configuration with the least summed
+CUDA events over 20 calls after 3 warm-up calls (``ahead_bench.time_ms``),
+each row timed twice (the list, then the list reversed); max |diff| of
+each output against the unfused pair. ``pick()`` returns the configuration with the least summed
 time relative to the unfused pair over the two batch-64 shapes.
 
 Usage: python benchmarks/session_1207g/linear_norm_bench.py
 """
+import os.path as osp
+import sys
+
 import torch
 import torch.nn.functional as F
 
-from mmmamba.ops.rms_norm import add_rms_norm
-from mmmamba.ops.rms_norm import linear_kernels as lk
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..',
+                            'session_1207d'))
+from ahead_bench import time_ms  # noqa: E402
+from mmmamba.ops.rms_norm import add_rms_norm  # noqa: E402
+from mmmamba.ops.rms_norm import linear_kernels as lk  # noqa: E402
 
 E, D = 384, 192
 SHAPES = [(64, 16385, '2048² b64', True), (64, 6085, '1248² b64', True),
@@ -38,20 +44,6 @@ CONFIGS = {
     'M32 K64 w4 s3 r128': C(32, 64, 4, 3, False, 128),
     'M64 K64 w4 s3': C(64, 64, 4, 3),
 }
-
-
-def time_ms(fn, reps=20):
-    for _ in range(3):
-        fn()
-    start = torch.cuda.Event(enable_timing=True)
-    end = torch.cuda.Event(enable_timing=True)
-    torch.cuda.synchronize()
-    start.record()
-    for _ in range(reps):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / reps
 
 
 def sweep():
