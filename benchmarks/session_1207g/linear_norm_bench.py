@@ -8,8 +8,9 @@ output there at batch 64; contiguous (B, L, E) at batch 8), out_proj's
 weight (192, 384) bf16, the fp32 residual stream. Kernel ms per call from
 CUDA events over 20 calls after 3 warm-up calls (``ahead_bench.time_ms``),
 each row timed twice (the list, then the list reversed); max |diff| of
-each output against the unfused pair. ``pick()`` returns the configuration with the least summed
-time relative to the unfused pair over the two batch-64 shapes.
+each output against the unfused pair. ``pick()`` returns the
+configuration with the least summed time relative to the unfused pair
+over the two batch-64 shapes.
 
 Usage: python benchmarks/session_1207g/linear_norm_bench.py
 """
