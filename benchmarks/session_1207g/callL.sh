@@ -7,12 +7,12 @@
 # then wave_five.py (the scan alone at batch 44, 55, 64, 2048²).
 set -uo pipefail
 . benchmarks/device_preamble.sh callL
-timeout 150 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 140 \
+timeout 130 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 120 \
     -rfEs tests/test_ops/test_linear_add_rms_norm.py \
     tests/test_models/test_backbones/test_vision_mamba.py \
     -k 'vim_ti_shape or out_proj_fused' > "$D/tests.log" 2>&1
 echo "tests rc $?"; grep -E "FAIL|ERROR|passed|failed" "$D/tests.log" | tail -8
-timeout 380 python3 benchmarks/session_1207g/fuse_e2e.py "$D/e2e" \
+timeout 330 python3 benchmarks/session_1207g/fuse_e2e.py "$D/e2e" \
     > "$D/bench.log" 2>&1
 echo "bench rc $?"; grep -E '^\||^==|^picked|img/s|Error' "$D/bench.log" | head -90
 
