@@ -753,11 +753,12 @@ class VisionMamba(BaseModule):
                 continue
             if i == last and self.final_norm:
                 if pending is not None:
-                    feat, _ = linear_add_rms_norm(
-                        pending[1], pending[0].weight, pending[0].bias,
-                        residual, self.norm_f.weight, self.norm_f.eps,
-                        backend=self.norm_f.backend)
+                    out_proj, y = pending
                     pending = None
+                    feat, _ = linear_add_rms_norm(
+                        y, out_proj.weight, out_proj.bias, residual,
+                        self.norm_f.weight, self.norm_f.eps,
+                        backend=self.norm_f.backend)
                 else:
                     feat, _ = self.norm_f(self.drop_path(hidden), residual)
             elif self.feat_source == 'residual':
