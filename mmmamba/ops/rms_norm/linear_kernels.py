@@ -56,8 +56,9 @@ class LinearNormConfig(NamedTuple):
     Attributes:
         block_m: output rows per program (power of two, >= 16).
         block_k: K per main-loop step (power of two, >= 16).
-        num_warps, num_stages: Triton's launch options (``num_stages``:
-            the main loop's software pipeline depth).
+        num_warps: Triton's launch option.
+        num_stages: the main loop's software pipeline depth (its
+            ``tl.range``'s ``num_stages``).
         prefetch_res: load the residual rows before the main loop.
         maxnreg: cap on registers per thread (ptxas ``.maxnreg``; 0: none),
             for more programs per SM.
