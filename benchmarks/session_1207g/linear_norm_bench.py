@@ -2,7 +2,8 @@
 RMSNorm, unfused (cuBLAS ``F.linear`` then the Triton add + RMSNorm
 kernel, what the model runs) against ``linear_add_rms_norm``'s one kernel
 (second version: the 192 output columns as three 64-wide accumulators,
-no padding) in several launch configurations, in the model's layouts: y
+no padding; ``reload``: the norm on the stored residual read back) in
+several launch configurations, in the model's layouts: y
 the x half of a (B, L, 2E) bf16 tensor (the one-launch core writes its
 output there at batch 64; contiguous (B, L, E) at batch 8), out_proj's
 weight (192, 384) bf16, the fp32 residual stream. Kernel ms per call from
@@ -32,14 +33,15 @@ SHAPES = [(64, 16385, '2048² b64', True), (64, 6085, '1248² b64', True),
 C = lk.LinearNormConfig
 UNFUSED = 'unfused (cuBLAS + norm kernel)'
 CONFIGS = {
-    'default': None,
+    'default (M64 K64 w8 s3 reload)': None,
+    'M64 K64 w8 s3': C(64, 64, 8, 3),
     'M64 K64 w8 s3 r128': C(64, 64, 8, 3, False, 128),
-    'M64 K32 w8 s4 r128': C(64, 32, 8, 4, False, 128),
-    'M64 K64 w8 s2 r128': C(64, 64, 8, 2, False, 128),
-    'M64 K64 w8 s3 pre r168': C(64, 64, 8, 3, True, 168),
-    'M64 K32 w8 s3 pre': C(64, 32, 8, 3, True),
+    'M64 K32 w8 s4 reload r128': C(64, 32, 8, 4, False, 128, True),
+    'M64 K64 w8 s2 reload': C(64, 64, 8, 2, False, 0, True),
+    'M64 K64 w8 s3 pre reload': C(64, 64, 8, 3, True, 0, True),
     'M64 K64 w16 s3': C(64, 64, 16, 3),
-    'M128 K64 w16 s3': C(128, 64, 16, 3),
+    'M128 K64 w16 s3 reload': C(128, 64, 16, 3, False, 0, True),
+    'M64 K64 w4 s3 reload': C(64, 64, 4, 3, False, 0, True),
     'M32 K64 w4 s3': C(32, 64, 4, 3),
     'M32 K64 w4 s3 r128': C(32, 64, 4, 3, False, 128),
 }

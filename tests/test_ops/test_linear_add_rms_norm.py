@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from mmmamba.ops.rms_norm import linear_add_rms_norm
 from mmmamba.testing import requires_cuda, requires_triton, \
-    requires_triton_interpreter
+    requires_triton_interpreter, run_compiler_script
 
 
 def make(rows_shape, k, d, dtype, bias=True, device='cpu', seed=0,
@@ -105,18 +105,22 @@ def test_triton_matches_reference(dtype, bias, strided):
 @requires_triton_interpreter
 @pytest.mark.parametrize('d,sub', [(48, (16, 3)), (100, (32, 4)),
                                    (192, (64, 3)), (16, (16, 1))])
-@pytest.mark.parametrize('prefetch', [False, True], ids=['late', 'prefetch'])
-def test_triton_sub_tiles_match_reference(d, sub, prefetch):
+@pytest.mark.parametrize('prefetch,reload', [(False, False), (True, False),
+                                             (False, True)],
+                         ids=['late', 'prefetch', 'reload'])
+def test_triton_sub_tiles_match_reference(d, sub, prefetch, reload):
     """The output columns as up to four power-of-two sub-tiles (Vim-Ti's
     D = 192: three of 64; D = 100: four of 32, the last ragged), the
-    residual loaded before or after the main loop (K = 72 in steps of 32:
-    a ragged third step; 21 rows in blocks of 16), bf16 with bias: the
+    residual loaded before or after the main loop, the norm on the
+    residual as computed or as stored and read back (K = 72 in steps of
+    32: a ragged third step; 21 rows in blocks of 16), bf16 with bias: the
     reference's residual and output to the GEMM's rounding, and the
     normalised output is the kernel's own residual normalised."""
     from mmmamba.ops.rms_norm import linear_kernels as lk
     assert lk.sub_tiles(d) == sub
     ins = make((21, ), 72, d, torch.bfloat16, strided=True, seed=5)
-    cfg = lk.LinearNormConfig(16, 32, 4, 2, prefetch, maxnreg=128)
+    cfg = lk.LinearNormConfig(16, 32, 4, 2, prefetch, maxnreg=128,
+                              reload=reload)
     with torch.no_grad():
         want = linear_add_rms_norm(**ins, backend='reference')
         out, res = lk.linear_add_rms_norm_fwd(
@@ -185,6 +189,69 @@ def test_triton_refuses_gradients_and_wide_outputs():
     wide = make((2, ), 16, 1025, torch.float32)
     with pytest.raises(ValueError, match='at most 1024'):
         linear_add_rms_norm(**wide, backend='triton')
+
+
+_COMPILE_SM90 = r"""
+import os
+import subprocess
+import tempfile
+import triton
+from mmmamba.ops.rms_norm import linear_kernels as lk
+from mmmamba.testing.sm90 import compile_sm90
+
+cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
+                         'nvidia', 'bin', 'cuobjdump')
+cfg = lk.default_linear_config(192, 384)
+sub_n, n_sub = lk.sub_tiles(192)
+for reload in (cfg.reload, not cfg.reload):
+    consts = dict(HAS_BIAS=False, IEEE=False, BLOCK_M=cfg.block_m,
+                  SUB_N=sub_n, N_SUB=n_sub, BLOCK_K=cfg.block_k,
+                  STAGES=cfg.num_stages, PREFETCH_RES=cfg.prefetch_res,
+                  RELOAD=reload)
+    k = compile_sm90(lk._linear_add_rms_norm_kernel, consts, 'bf16',
+                     {'y', 'w', 'b', 'out'}, {'stride_wk'},
+                     {'n_in', 'n_out', 'stride_y', 'stride_wn',
+                      'stride_res'}, cfg.num_warps, None,
+                     cfg.maxnreg or None)
+    print('cvt', reload, k.asm['ttgir'].count('ttg.convert_layout'))
+    print('wgmma', reload, k.asm['ptx'].count('wgmma.mma_async'))
+    if os.path.isfile(cuobjdump):
+        with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
+            f.write(k.asm['cubin'])
+            f.flush()
+            out = subprocess.run(
+                [cuobjdump, '--dump-resource-usage', f.name],
+                capture_output=True, text=True).stdout
+        fields = dict(kv.split(':') for kv in out.split()
+                      if kv.count(':') == 1)
+        print('usage', reload, fields['REG'], fields['STACK'])
+print('compiled')
+"""
+
+
+@requires_triton
+def test_default_config_compiles_for_sm90():
+    """Offline sm_90 compile (no GPU) of the kernel at Vim-Ti's out_proj
+    (D = 192, K = 384, bf16) with its default configuration (8 warps x 64
+    rows, ``reload``): the GEMM on Hopper's tensor cores (wgmma), fewer
+    layout conversions than without ``reload`` (Triton 3.6: 6 against 12;
+    3.8: 6 against 9), and (with the wheel's cuobjdump) no stack and at
+    most 128 registers, so that two programs of 8 warps fit on an SM
+    (Triton 3.6 and 3.8: 125)."""
+    from mmmamba.ops.rms_norm import linear_kernels as lk
+    assert lk.default_linear_config(192, 384).reload
+    out = run_compiler_script(_COMPILE_SM90, timeout=600)
+    assert out.strip().endswith('compiled'), out
+    fields = {}
+    for line in out.splitlines():
+        key, *rest = line.split()
+        if key in ('cvt', 'wgmma', 'usage'):
+            fields[key, rest[0] == 'True'] = [int(v) for v in rest[1:]]
+    assert fields['wgmma', True][0] > 0, fields
+    assert fields['cvt', True][0] < fields['cvt', False][0], fields
+    if ('usage', True) in fields:
+        reg, stack = fields['usage', True]
+        assert stack == 0 and reg <= 128, fields
 
 
 @pytest.mark.gpu

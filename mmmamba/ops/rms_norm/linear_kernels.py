@@ -25,7 +25,8 @@ one (the first version padded 192 to 256, a quarter of its MMAs on zeros,
 and staged 256-wide weight tiles: twice as slow as cuBLAS + the norm
 kernel, ``benchmarks/NOTES.md`` 2026-12-06, fourth part, callE).
 ``prefetch_res`` loads the residual rows before the main loop, so their
-latency hides behind it.
+latency hides behind it; ``reload`` normalises the stored residual read
+back, in one layout (:class:`LinearNormConfig`).
 
 The epilogue is :mod:`.triton_kernels`' forward kernel line for line
 (``r = residual + hidden`` in fp32, ``rstd = rsqrt(sum(r²) / C + eps)``,
@@ -62,6 +63,13 @@ class LinearNormConfig(NamedTuple):
         prefetch_res: load the residual rows before the main loop.
         maxnreg: cap on registers per thread (ptxas ``.maxnreg``; 0: none),
             for more programs per SM.
+        reload: store the new residual, then read it back (after a
+            barrier) for the norm. Without it Triton computes the residual
+            twice, in the accumulators' layout for the row sums and in the
+            loads' for its store, and converts each residual sub-tile to
+            both (12 layout conversions at D = 192 against 6; offline
+            Triton 3.6 sm_90, 8 warps x 64 rows: 202 registers against
+            125, so two programs fit on an SM).
     """
     block_m: int
     block_k: int
@@ -69,6 +77,7 @@ class LinearNormConfig(NamedTuple):
     num_stages: int = 3
     prefetch_res: bool = False
     maxnreg: int = 0
+    reload: bool = False
 
 
 def sub_tiles(out_features: int) -> Tuple[int, int]:
@@ -83,13 +92,15 @@ def default_linear_config(out_features: int,
                           in_features: int) -> LinearNormConfig:
     """64 rows (fewer where D is wide: about 12288 accumulators per
     program, at least 16 rows), K steps of 64 (less for a narrow K),
-    8 warps, 3 stages. (Offline Triton 3.6 sm_90 at Vim-Ti's D = 192,
-    K = 384 in bf16: 178 registers, no stack; with 4 warps the epilogue
-    holds twice the accumulators per thread and spills.)"""
+    8 warps, 3 stages, ``reload``. (Offline Triton 3.6 sm_90 at Vim-Ti's
+    D = 192, K = 384 in bf16: 125 registers, no stack, 96 KB of shared
+    memory: two programs per SM; with 4 warps the epilogue holds twice the
+    accumulators per thread, 250 registers.) Not yet chosen by a GPU
+    measurement (``benchmarks/NOTES.md``, 2026-12-07, seventh part)."""
     sub_n, n_sub = sub_tiles(out_features)
     block_m = max(16, min(64, next_power_of_2(12288 // (sub_n * n_sub))))
     block_k = max(16, min(64, next_power_of_2(in_features)))
-    return LinearNormConfig(block_m, block_k, 8)
+    return LinearNormConfig(block_m, block_k, 8, reload=True)
 
 
 @triton.jit
@@ -124,17 +135,36 @@ def _add_hidden(acc, res, b_ptr, j: tl.constexpr, n_out, dtype: tl.constexpr,
 
 
 @triton.jit
-def _store_pair(r, rstd, nw_ptr, out_ptr, res_out_ptr, rows, mask_m,
-                j: tl.constexpr, n_out, SUB_N: tl.constexpr):
-    """Store sub-tile ``j`` of the new residual and of ``(r * rstd) * w``."""
+def _store_res(r, res_out_ptr, rows, mask_m, j: tl.constexpr, n_out,
+               SUB_N: tl.constexpr):
+    """Store sub-tile ``j`` of the new residual."""
+    cols = j * SUB_N + tl.arange(0, SUB_N)
+    mask = mask_m[:, None] & (cols < n_out)[None, :]
+    tl.store(res_out_ptr + rows[:, None] * n_out + cols[None, :], r,
+             mask=mask)
+
+
+@triton.jit
+def _load_res_out(res_out_ptr, rows, mask_m, j: tl.constexpr, n_out,
+                  SUB_N: tl.constexpr):
+    """Sub-tile ``j`` of the new residual as stored (RELOAD)."""
+    cols = j * SUB_N + tl.arange(0, SUB_N)
+    mask = mask_m[:, None] & (cols < n_out)[None, :]
+    return tl.load(res_out_ptr + rows[:, None] * n_out + cols[None, :],
+                   mask=mask, other=0.0)
+
+
+@triton.jit
+def _store_out(r, rstd, nw_ptr, out_ptr, rows, mask_m, j: tl.constexpr,
+               n_out, SUB_N: tl.constexpr):
+    """Store sub-tile ``j`` of ``(r * rstd) * w``."""
     cols = j * SUB_N + tl.arange(0, SUB_N)
     mask_n = cols < n_out
-    mask = mask_m[:, None] & mask_n[None, :]
-    offs = rows[:, None] * n_out + cols[None, :]
-    tl.store(res_out_ptr + offs, r, mask=mask)
     w = tl.load(nw_ptr + cols, mask=mask_n, other=0.).to(tl.float32)
     out = (r * rstd[:, None]) * w[None, :]
-    tl.store(out_ptr + offs, out.to(out_ptr.dtype.element_ty), mask=mask)
+    tl.store(out_ptr + rows[:, None] * n_out + cols[None, :],
+             out.to(out_ptr.dtype.element_ty),
+             mask=mask_m[:, None] & mask_n[None, :])
 
 
 @triton.jit
@@ -144,7 +174,7 @@ def _linear_add_rms_norm_kernel(
         eps, HAS_BIAS: tl.constexpr, IEEE: tl.constexpr,
         BLOCK_M: tl.constexpr, SUB_N: tl.constexpr, N_SUB: tl.constexpr,
         BLOCK_K: tl.constexpr, STAGES: tl.constexpr,
-        PREFETCH_RES: tl.constexpr):
+        PREFETCH_RES: tl.constexpr, RELOAD: tl.constexpr = False):
     """Rows ``[m0, m0 + BLOCK_M)``: ``hidden = round(y W^T + b)``, ``r =
     residual + hidden`` (stored, fp32), ``out = (r * rstd) * w``; the D
     columns as ``N_SUB`` sub-tiles of ``SUB_N``."""
@@ -189,38 +219,56 @@ def _linear_add_rms_norm_kernel(
     if not PREFETCH_RES:
         res0 = _res_tile(res_ptr, rows, mask_m, 0, n_out, stride_res, SUB_N)
     r0 = _add_hidden(acc0, res0, b_ptr, 0, n_out, dtype, HAS_BIAS, SUB_N)
-    sum_sq = tl.sum(r0 * r0, axis=1)
     if N_SUB > 1:
         if not PREFETCH_RES:
             res1 = _res_tile(res_ptr, rows, mask_m, 1, n_out, stride_res,
                              SUB_N)
         r1 = _add_hidden(acc1, res1, b_ptr, 1, n_out, dtype, HAS_BIAS, SUB_N)
-        sum_sq += tl.sum(r1 * r1, axis=1)
     if N_SUB > 2:
         if not PREFETCH_RES:
             res2 = _res_tile(res_ptr, rows, mask_m, 2, n_out, stride_res,
                              SUB_N)
         r2 = _add_hidden(acc2, res2, b_ptr, 2, n_out, dtype, HAS_BIAS, SUB_N)
-        sum_sq += tl.sum(r2 * r2, axis=1)
     if N_SUB > 3:
         if not PREFETCH_RES:
             res3 = _res_tile(res_ptr, rows, mask_m, 3, n_out, stride_res,
                              SUB_N)
         r3 = _add_hidden(acc3, res3, b_ptr, 3, n_out, dtype, HAS_BIAS, SUB_N)
+    _store_res(r0, res_out_ptr, rows, mask_m, 0, n_out, SUB_N)
+    if N_SUB > 1:
+        _store_res(r1, res_out_ptr, rows, mask_m, 1, n_out, SUB_N)
+    if N_SUB > 2:
+        _store_res(r2, res_out_ptr, rows, mask_m, 2, n_out, SUB_N)
+    if N_SUB > 3:
+        _store_res(r3, res_out_ptr, rows, mask_m, 3, n_out, SUB_N)
+    if RELOAD:
+        # the norm on the stored residual, read back (from L2) after a
+        # barrier (the program's stores are visible to its threads):
+        # the row sums and the output in the loads' layout, instead of
+        # the residual computed a second time in the accumulators'
+        tl.debug_barrier()
+        r0 = _load_res_out(res_out_ptr, rows, mask_m, 0, n_out, SUB_N)
+        if N_SUB > 1:
+            r1 = _load_res_out(res_out_ptr, rows, mask_m, 1, n_out, SUB_N)
+        if N_SUB > 2:
+            r2 = _load_res_out(res_out_ptr, rows, mask_m, 2, n_out, SUB_N)
+        if N_SUB > 3:
+            r3 = _load_res_out(res_out_ptr, rows, mask_m, 3, n_out, SUB_N)
+    sum_sq = tl.sum(r0 * r0, axis=1)
+    if N_SUB > 1:
+        sum_sq += tl.sum(r1 * r1, axis=1)
+    if N_SUB > 2:
+        sum_sq += tl.sum(r2 * r2, axis=1)
+    if N_SUB > 3:
         sum_sq += tl.sum(r3 * r3, axis=1)
     rstd = tl.math.rsqrt(sum_sq / n_out + eps)
-    _store_pair(r0, rstd, nw_ptr, out_ptr, res_out_ptr, rows, mask_m, 0,
-                n_out, SUB_N)
+    _store_out(r0, rstd, nw_ptr, out_ptr, rows, mask_m, 0, n_out, SUB_N)
     if N_SUB > 1:
-        _store_pair(r1, rstd, nw_ptr, out_ptr, res_out_ptr, rows, mask_m, 1,
-                    n_out, SUB_N)
+        _store_out(r1, rstd, nw_ptr, out_ptr, rows, mask_m, 1, n_out, SUB_N)
     if N_SUB > 2:
-        _store_pair(r2, rstd, nw_ptr, out_ptr, res_out_ptr, rows, mask_m, 2,
-                    n_out, SUB_N)
+        _store_out(r2, rstd, nw_ptr, out_ptr, rows, mask_m, 2, n_out, SUB_N)
     if N_SUB > 3:
-        _store_pair(r3, rstd, nw_ptr, out_ptr, res_out_ptr, rows, mask_m, 3,
-                    n_out, SUB_N)
-
+        _store_out(r3, rstd, nw_ptr, out_ptr, rows, mask_m, 3, n_out, SUB_N)
 
 def linear_add_rms_norm_fwd(y: Tensor, weight: Tensor, bias: Optional[Tensor],
                             residual: Tensor, norm_weight: Tensor,
@@ -261,6 +309,7 @@ def linear_add_rms_norm_fwd(y: Tensor, weight: Tensor, bias: Optional[Tensor],
         float(eps), HAS_BIAS=bias is not None,
         IEEE=y.dtype == torch.float32, BLOCK_M=cfg.block_m, SUB_N=sub_n,
         N_SUB=n_sub, BLOCK_K=cfg.block_k, STAGES=cfg.num_stages,
-        PREFETCH_RES=cfg.prefetch_res, num_warps=cfg.num_warps,
+        PREFETCH_RES=cfg.prefetch_res, RELOAD=cfg.reload,
+        num_warps=cfg.num_warps,
         **({'maxnreg': cfg.maxnreg} if cfg.maxnreg else {}))
     return out, res_out
