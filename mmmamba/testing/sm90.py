@@ -3,7 +3,7 @@
 scripts (run by :func:`mmmamba.testing.run_compiler_script` in a process
 without ``TRITON_INTERPRET``). Imports triton, not pytest."""
 import inspect
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 
 def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
@@ -64,3 +64,26 @@ def compile_sm90(fn: Any, constexprs: Dict[str, Any], dtype: str,
     return compile(ASTSource(fn=fn, signature=sig, constexprs=consts,
                              attrs=attrs),
                    target=GPUTarget('cuda', 90, 32), options=options)
+
+
+def resource_usage(kernel: Any) -> Optional[Tuple[int, int]]:
+    """``(registers per thread, stack bytes)`` of a kernel from
+    :func:`compile_sm90`, read from its cubin with the cuobjdump that
+    Triton's NVIDIA backend ships; None where the wheel has none."""
+    import os
+    import subprocess
+    import tempfile
+
+    import triton
+    cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
+                             'nvidia', 'bin', 'cuobjdump')
+    if not os.path.isfile(cuobjdump):
+        return None
+    with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
+        f.write(kernel.asm['cubin'])
+        f.flush()
+        out = subprocess.run([cuobjdump, '--dump-resource-usage', f.name],
+                             capture_output=True, text=True,
+                             check=True).stdout
+    fields = dict(kv.split(':') for kv in out.split() if kv.count(':') == 1)
+    return int(fields['REG']), int(fields['STACK'])

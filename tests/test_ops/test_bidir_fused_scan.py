@@ -312,14 +312,11 @@ def test_selection_rule():
 
 
 _COMPILE = r"""
-import os, subprocess, tempfile
+import os
 os.environ.pop('TRITON_INTERPRET', None)
-import triton
 from mmmamba.ops.selective_scan import triton_bidir as tb
-from mmmamba.testing.sm90 import compile_sm90
+from mmmamba.testing.sm90 import compile_sm90, resource_usage
 
-cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
-                         'nvidia', 'bin', 'cuobjdump')
 k = compile_sm90(
     tb._bidir_fwd_kernel,
     dict(HAS_D=True, DT_LOW=True, BLOCK_D=tb.BIDIR_BLOCK_D,
@@ -333,14 +330,9 @@ ttgir = k.asm['ttgir']
 # the 4-D math tile: lanes on channels, the two warps on the direction axis
 assert ('threadsPerWarp = [1, 1, 1, 32], warpsPerCTA = [1, 1, 2, 1]'
         in ttgir), ttgir[:3000]
-if os.path.isfile(cuobjdump):
-    with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
-        f.write(k.asm['cubin'])
-        f.flush()
-        out = subprocess.run([cuobjdump, '--dump-resource-usage', f.name],
-                             capture_output=True, text=True).stdout
-    fields = dict(kv.split(':') for kv in out.split() if kv.count(':') == 1)
-    print('usage', fields['REG'], fields['STACK'])
+usage = resource_usage(k)
+if usage is not None:
+    print('usage', *usage)
 print('compiled')
 """
 

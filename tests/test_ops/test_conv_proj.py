@@ -584,15 +584,10 @@ def test_kernel_compiles_for_sm90():
 
 _COMPILE_BIDIR_SM90 = r"""
 import os
-import subprocess
-import tempfile
 os.environ.pop('TRITON_INTERPRET', None)
-import triton
 from mmmamba.ops.conv_proj import triton_kernels as tk
-from mmmamba.testing.sm90 import compile_sm90
+from mmmamba.testing.sm90 import compile_sm90, resource_usage
 
-cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
-                         'nvidia', 'bin', 'cuobjdump')
 cfg = tk.FWD_CONFIG
 consts = dict(K=4, HAS_BIAS=True, IEEE=False, BLOCK_L=cfg.block_l,
               BLOCK_E=cfg.block_e, BLOCK_R=16, BLOCK_N=16,
@@ -616,16 +611,9 @@ for name, fn, extra, c in (
                      c.num_stages, c.maxnreg)
     ptx = k.asm['ptx']
     print('mma', name, ptx.count('mma.sync'))
-    if os.path.isfile(cuobjdump):
-        with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
-            f.write(k.asm['cubin'])
-            f.flush()
-            out = subprocess.run(
-                [cuobjdump, '--dump-resource-usage', f.name],
-                capture_output=True, text=True).stdout
-        fields = dict(kv.split(':') for kv in out.split()
-                      if kv.count(':') == 1)
-        print('usage', name, fields['REG'], fields['STACK'])
+    usage = resource_usage(k)
+    if usage is not None:
+        print('usage', name, *usage)
 print('compiled')
 """
 

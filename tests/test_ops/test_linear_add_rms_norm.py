@@ -192,15 +192,9 @@ def test_triton_refuses_gradients_and_wide_outputs():
 
 
 _COMPILE_SM90 = r"""
-import os
-import subprocess
-import tempfile
-import triton
 from mmmamba.ops.rms_norm import linear_kernels as lk
-from mmmamba.testing.sm90 import compile_sm90
+from mmmamba.testing.sm90 import compile_sm90, resource_usage
 
-cuobjdump = os.path.join(os.path.dirname(triton.__file__), 'backends',
-                         'nvidia', 'bin', 'cuobjdump')
 cfg = lk.default_linear_config(192, 384)
 sub_n, n_sub = lk.sub_tiles(192)
 for reload in (cfg.reload, not cfg.reload):
@@ -215,16 +209,9 @@ for reload in (cfg.reload, not cfg.reload):
                      cfg.maxnreg or None)
     print('cvt', reload, k.asm['ttgir'].count('ttg.convert_layout'))
     print('wgmma', reload, k.asm['ptx'].count('wgmma.mma_async'))
-    if os.path.isfile(cuobjdump):
-        with tempfile.NamedTemporaryFile(suffix='.cubin') as f:
-            f.write(k.asm['cubin'])
-            f.flush()
-            out = subprocess.run(
-                [cuobjdump, '--dump-resource-usage', f.name],
-                capture_output=True, text=True).stdout
-        fields = dict(kv.split(':') for kv in out.split()
-                      if kv.count(':') == 1)
-        print('usage', reload, fields['REG'], fields['STACK'])
+    usage = resource_usage(k)
+    if usage is not None:
+        print('usage', reload, *usage)
 print('compiled')
 """
 
