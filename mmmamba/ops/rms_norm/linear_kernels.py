@@ -68,8 +68,8 @@ class LinearNormConfig(NamedTuple):
             twice, in the accumulators' layout for the row sums and in the
             loads' for its store, and converts each residual sub-tile to
             both (12 layout conversions at D = 192 against 6; offline
-            Triton 3.6 sm_90, 8 warps x 64 rows: 202 registers against
-            125, so two programs fit on an SM).
+            Triton 3.6 sm_90, 8 warps x 64 rows: 172 registers against
+            102, so two programs fit on an SM).
     """
     block_m: int
     block_k: int
@@ -93,9 +93,9 @@ def default_linear_config(out_features: int,
     """64 rows (fewer where D is wide: about 12288 accumulators per
     program, at least 16 rows), K steps of 64 (less for a narrow K),
     8 warps, 3 stages, ``reload``. (Offline Triton 3.6 sm_90 at Vim-Ti's
-    D = 192, K = 384 in bf16: 125 registers, no stack, 96 KB of shared
+    D = 192, K = 384 in bf16: 102 registers, no stack, 96 KB of shared
     memory: two programs per SM; with 4 warps the epilogue holds twice the
-    accumulators per thread, 250 registers.) Not yet chosen by a GPU
+    accumulators per thread, 186 registers.) Not yet chosen by a GPU
     measurement (``benchmarks/NOTES.md``, 2026-12-07, seventh part)."""
     sub_n, n_sub = sub_tiles(out_features)
     block_m = max(16, min(64, next_power_of_2(12288 // (sub_n * n_sub))))
@@ -213,33 +213,30 @@ def _linear_add_rms_norm_kernel(
         if N_SUB > 3:
             acc3 += _dot(a, _w_tile(w_ptr, 3, ks, mask_k, n_out, stride_wn,
                                     stride_wk, SUB_N), IEEE)
-    # the new residual, sub-tile by sub-tile (masked columns stay 0); each
-    # residual sub-tile loaded where it is added, so that at most one is
-    # alive beside the accumulators (the epilogue's register peak)
+    # the new residual, sub-tile by sub-tile (masked columns stay 0): each
+    # residual sub-tile loaded where it is added (unless prefetched) and
+    # the sum stored at once
     if not PREFETCH_RES:
         res0 = _res_tile(res_ptr, rows, mask_m, 0, n_out, stride_res, SUB_N)
     r0 = _add_hidden(acc0, res0, b_ptr, 0, n_out, dtype, HAS_BIAS, SUB_N)
+    _store_res(r0, res_out_ptr, rows, mask_m, 0, n_out, SUB_N)
     if N_SUB > 1:
         if not PREFETCH_RES:
             res1 = _res_tile(res_ptr, rows, mask_m, 1, n_out, stride_res,
                              SUB_N)
         r1 = _add_hidden(acc1, res1, b_ptr, 1, n_out, dtype, HAS_BIAS, SUB_N)
+        _store_res(r1, res_out_ptr, rows, mask_m, 1, n_out, SUB_N)
     if N_SUB > 2:
         if not PREFETCH_RES:
             res2 = _res_tile(res_ptr, rows, mask_m, 2, n_out, stride_res,
                              SUB_N)
         r2 = _add_hidden(acc2, res2, b_ptr, 2, n_out, dtype, HAS_BIAS, SUB_N)
+        _store_res(r2, res_out_ptr, rows, mask_m, 2, n_out, SUB_N)
     if N_SUB > 3:
         if not PREFETCH_RES:
             res3 = _res_tile(res_ptr, rows, mask_m, 3, n_out, stride_res,
                              SUB_N)
         r3 = _add_hidden(acc3, res3, b_ptr, 3, n_out, dtype, HAS_BIAS, SUB_N)
-    _store_res(r0, res_out_ptr, rows, mask_m, 0, n_out, SUB_N)
-    if N_SUB > 1:
-        _store_res(r1, res_out_ptr, rows, mask_m, 1, n_out, SUB_N)
-    if N_SUB > 2:
-        _store_res(r2, res_out_ptr, rows, mask_m, 2, n_out, SUB_N)
-    if N_SUB > 3:
         _store_res(r3, res_out_ptr, rows, mask_m, 3, n_out, SUB_N)
     if RELOAD:
         # the norm on the stored residual, read back (from L2) after a
@@ -269,6 +266,7 @@ def _linear_add_rms_norm_kernel(
         _store_out(r2, rstd, nw_ptr, out_ptr, rows, mask_m, 2, n_out, SUB_N)
     if N_SUB > 3:
         _store_out(r3, rstd, nw_ptr, out_ptr, rows, mask_m, 3, n_out, SUB_N)
+
 
 def linear_add_rms_norm_fwd(y: Tensor, weight: Tensor, bias: Optional[Tensor],
                             residual: Tensor, norm_weight: Tensor,
