@@ -182,91 +182,56 @@ def _linear_add_rms_norm_kernel(
     rows = (pid * BLOCK_M + tl.arange(0, BLOCK_M)).to(tl.int64)
     mask_m = rows < n_rows
     dtype = y_ptr.dtype.element_ty
+    # per-sub-tile values as tuples of N_SUB (BLOCK_M, SUB_N) tiles,
+    # indexed by the unrolled static_range's constant j
     if PREFETCH_RES:
-        res0 = _res_tile(res_ptr, rows, mask_m, 0, n_out, stride_res, SUB_N)
-        if N_SUB > 1:
-            res1 = _res_tile(res_ptr, rows, mask_m, 1, n_out, stride_res,
-                             SUB_N)
-        if N_SUB > 2:
-            res2 = _res_tile(res_ptr, rows, mask_m, 2, n_out, stride_res,
-                             SUB_N)
-        if N_SUB > 3:
-            res3 = _res_tile(res_ptr, rows, mask_m, 3, n_out, stride_res,
-                             SUB_N)
-    acc0 = tl.zeros((BLOCK_M, SUB_N), dtype=tl.float32)
-    acc1 = tl.zeros((BLOCK_M, SUB_N), dtype=tl.float32)
-    acc2 = tl.zeros((BLOCK_M, SUB_N), dtype=tl.float32)
-    acc3 = tl.zeros((BLOCK_M, SUB_N), dtype=tl.float32)
+        res = ()
+        for j in tl.static_range(N_SUB):
+            res = res + (_res_tile(res_ptr, rows, mask_m, j, n_out,
+                                   stride_res, SUB_N), )
+    acc = (tl.zeros((BLOCK_M, SUB_N), dtype=tl.float32), ) * N_SUB
     for k0 in tl.range(0, n_in, BLOCK_K, num_stages=STAGES):
         ks = k0 + tl.arange(0, BLOCK_K)
         mask_k = ks < n_in
         a = tl.load(y_ptr + rows[:, None] * stride_y + ks[None, :],
                     mask=mask_m[:, None] & mask_k[None, :], other=0.0)
-        acc0 += _dot(a, _w_tile(w_ptr, 0, ks, mask_k, n_out, stride_wn,
-                                stride_wk, SUB_N), IEEE)
-        if N_SUB > 1:
-            acc1 += _dot(a, _w_tile(w_ptr, 1, ks, mask_k, n_out, stride_wn,
-                                    stride_wk, SUB_N), IEEE)
-        if N_SUB > 2:
-            acc2 += _dot(a, _w_tile(w_ptr, 2, ks, mask_k, n_out, stride_wn,
-                                    stride_wk, SUB_N), IEEE)
-        if N_SUB > 3:
-            acc3 += _dot(a, _w_tile(w_ptr, 3, ks, mask_k, n_out, stride_wn,
-                                    stride_wk, SUB_N), IEEE)
+        new = ()
+        for j in tl.static_range(N_SUB):
+            new = new + (acc[j] + _dot(
+                a, _w_tile(w_ptr, j, ks, mask_k, n_out, stride_wn,
+                           stride_wk, SUB_N), IEEE), )
+        acc = new
     # the new residual, sub-tile by sub-tile (masked columns stay 0): each
     # residual sub-tile loaded where it is added (unless prefetched) and
     # the sum stored at once
-    if not PREFETCH_RES:
-        res0 = _res_tile(res_ptr, rows, mask_m, 0, n_out, stride_res, SUB_N)
-    r0 = _add_hidden(acc0, res0, b_ptr, 0, n_out, dtype, HAS_BIAS, SUB_N)
-    _store_res(r0, res_out_ptr, rows, mask_m, 0, n_out, SUB_N)
-    if N_SUB > 1:
-        if not PREFETCH_RES:
-            res1 = _res_tile(res_ptr, rows, mask_m, 1, n_out, stride_res,
-                             SUB_N)
-        r1 = _add_hidden(acc1, res1, b_ptr, 1, n_out, dtype, HAS_BIAS, SUB_N)
-        _store_res(r1, res_out_ptr, rows, mask_m, 1, n_out, SUB_N)
-    if N_SUB > 2:
-        if not PREFETCH_RES:
-            res2 = _res_tile(res_ptr, rows, mask_m, 2, n_out, stride_res,
-                             SUB_N)
-        r2 = _add_hidden(acc2, res2, b_ptr, 2, n_out, dtype, HAS_BIAS, SUB_N)
-        _store_res(r2, res_out_ptr, rows, mask_m, 2, n_out, SUB_N)
-    if N_SUB > 3:
-        if not PREFETCH_RES:
-            res3 = _res_tile(res_ptr, rows, mask_m, 3, n_out, stride_res,
-                             SUB_N)
-        r3 = _add_hidden(acc3, res3, b_ptr, 3, n_out, dtype, HAS_BIAS, SUB_N)
-        _store_res(r3, res_out_ptr, rows, mask_m, 3, n_out, SUB_N)
+    r = ()
+    for j in tl.static_range(N_SUB):
+        if PREFETCH_RES:
+            res_j = res[j]
+        else:
+            res_j = _res_tile(res_ptr, rows, mask_m, j, n_out, stride_res,
+                              SUB_N)
+        r_j = _add_hidden(acc[j], res_j, b_ptr, j, n_out, dtype, HAS_BIAS,
+                          SUB_N)
+        _store_res(r_j, res_out_ptr, rows, mask_m, j, n_out, SUB_N)
+        r = r + (r_j, )
     if RELOAD:
         # the norm on the stored residual, read back (from L2) after a
         # barrier (the program's stores are visible to its threads):
         # the row sums and the output in the loads' layout, instead of
         # the residual computed a second time in the accumulators'
         tl.debug_barrier()
-        r0 = _load_res_out(res_out_ptr, rows, mask_m, 0, n_out, SUB_N)
-        if N_SUB > 1:
-            r1 = _load_res_out(res_out_ptr, rows, mask_m, 1, n_out, SUB_N)
-        if N_SUB > 2:
-            r2 = _load_res_out(res_out_ptr, rows, mask_m, 2, n_out, SUB_N)
-        if N_SUB > 3:
-            r3 = _load_res_out(res_out_ptr, rows, mask_m, 3, n_out, SUB_N)
-    sum_sq = tl.sum(r0 * r0, axis=1)
-    if N_SUB > 1:
-        sum_sq += tl.sum(r1 * r1, axis=1)
-    if N_SUB > 2:
-        sum_sq += tl.sum(r2 * r2, axis=1)
-    if N_SUB > 3:
-        sum_sq += tl.sum(r3 * r3, axis=1)
+        r = ()
+        for j in tl.static_range(N_SUB):
+            r = r + (_load_res_out(res_out_ptr, rows, mask_m, j, n_out,
+                                   SUB_N), )
+    sum_sq = tl.zeros((BLOCK_M, ), dtype=tl.float32)
+    for j in tl.static_range(N_SUB):
+        sum_sq += tl.sum(r[j] * r[j], axis=1)
     rstd = tl.math.rsqrt(sum_sq / n_out + eps)
-    _store_out(r0, rstd, nw_ptr, out_ptr, rows, mask_m, 0, n_out, SUB_N)
-    if N_SUB > 1:
-        _store_out(r1, rstd, nw_ptr, out_ptr, rows, mask_m, 1, n_out, SUB_N)
-    if N_SUB > 2:
-        _store_out(r2, rstd, nw_ptr, out_ptr, rows, mask_m, 2, n_out, SUB_N)
-    if N_SUB > 3:
-        _store_out(r3, rstd, nw_ptr, out_ptr, rows, mask_m, 3, n_out, SUB_N)
-
+    for j in tl.static_range(N_SUB):
+        _store_out(r[j], rstd, nw_ptr, out_ptr, rows, mask_m, j, n_out,
+                   SUB_N)
 
 def linear_add_rms_norm_fwd(y: Tensor, weight: Tensor, bias: Optional[Tensor],
                             residual: Tensor, norm_weight: Tensor,
