@@ -22,8 +22,7 @@ from torch import Tensor
 from mmmamba.ops._utils import (is_compiling, is_triton_available,
                                 triton_interpret)
 from mmmamba.ops.patch_tokens import patch_tokens
-from mmmamba.ops.rms_norm import (LINEAR_MAX_OUT_FEATURES, linear_add_rms_norm,
-                                  resolve_norm_backend)
+from mmmamba.ops.rms_norm import linear_add_rms_norm, resolve_norm_backend
 from mmmamba.ops.token_layout import tokens_to_featmap
 from mmmamba.registry import MODELS
 from ..layers.bimamba import BiMamba, CachedLinear, forward_hooked
@@ -55,10 +54,18 @@ SPLIT_MIXER = True
 #: Whether that split eager inference under autocast runs each mixer's
 #: ``out_proj`` inside the next add + RMSNorm's kernel
 #: (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`) where a norm
-#: consumes it; else the linear layer and the norm kernel. Off until
-#: measured on a GPU against the pair (``benchmarks/NOTES.md``, 2026-12-07,
-#: seventh part: the first version of the kernel was twice as slow).
-FUSE_OUT_PROJ = False
+#: consumes it; else the linear layer and the norm kernel (H100, Vim-Ti
+#: under CUDA graphs: 2048² b64 -2.4 ms per batch, 1248² b64 +1.3% img/s;
+#: the kernel 1.09 against the pair's 1.22 ms per layer at 2048² b64,
+#: ``benchmarks/NOTES.md``, 2026-12-07, eighth part). Benchmarks switch it
+#: off for A/B runs.
+FUSE_OUT_PROJ = True
+
+#: The widest ``embed_dims`` whose out_proj that fusion takes: the widths
+#: where the kernel was measured ahead of the pair (Vim-Ti's 192; the
+#: kernel takes up to
+#: :data:`~mmmamba.ops.rms_norm.LINEAR_MAX_OUT_FEATURES`, 1024).
+FUSE_OUT_PROJ_MAX_DIMS = 192
 
 
 def _eager_inference() -> bool:
@@ -667,14 +674,14 @@ class VisionMamba(BaseModule):
         and the final norm's): eager inference under autocast in eval mode
         (no drop path) on CUDA (or in Triton's interpreter), with the fp32
         residual stream, norms that resolve to the Triton backend and
-        ``embed_dims`` within the kernel's width (:data:`FUSE_OUT_PROJ` and
-        :data:`SPLIT_MIXER` on). Saves the mixer output's write and read per
+        ``embed_dims`` at most :data:`FUSE_OUT_PROJ_MAX_DIMS`
+        (:data:`FUSE_OUT_PROJ` and :data:`SPLIT_MIXER` on). Saves the mixer output's write and read per
         layer (Vim-Ti 2048² b64: 0.8 GB a layer)."""
         device = x.device.type
         if not (FUSE_OUT_PROJ and SPLIT_MIXER and _eager_inference()
                 and (x.is_cuda or triton_interpret()) and not self.training
                 and torch.is_autocast_enabled(device)
-                and self.embed_dims <= LINEAR_MAX_OUT_FEATURES):
+                and self.embed_dims <= FUSE_OUT_PROJ_MAX_DIMS):
             return False
         # the norms' backends for the activations (CPU tensors only in
         # Triton's interpreter, with the norms' backend 'triton')
@@ -682,10 +689,11 @@ class VisionMamba(BaseModule):
         norms = [layer.norm for layer in self.layers]
         if self.final_norm:
             norms.append(self.norm_f)
-        return all(
-            n.residual_in_fp32
-            and resolve_norm_backend(n.backend, probe) == 'triton'
-            for n in norms)
+        # one resolution per distinct backend name (25 norms in Vim-Ti,
+        # one name: host time at eager batch 8)
+        return (all(n.residual_in_fp32 for n in norms)
+                and all(resolve_norm_backend(name, probe) == 'triton'
+                        for name in {n.backend for n in norms}))
 
     def _checkpoint_layers(self) -> bool:
         return self.with_cp and self.training and torch.is_grad_enabled()

@@ -92,15 +92,26 @@ def default_linear_config(out_features: int,
                           in_features: int) -> LinearNormConfig:
     """64 rows (fewer where D is wide: about 12288 accumulators per
     program, at least 16 rows), K steps of 64 (less for a narrow K),
-    8 warps, 3 stages, ``reload``. (Offline Triton 3.6 sm_90 at Vim-Ti's
-    D = 192, K = 384 in bf16: 102 registers, no stack, 96 KB of shared
-    memory: two programs per SM; with 4 warps the epilogue holds twice the
-    accumulators per thread, 186 registers.) Not yet chosen by a GPU
-    measurement (``benchmarks/NOTES.md``, 2026-12-07, seventh part)."""
+    3 stages, ``reload``; 4 warps up to 192 columns of sub-tiles, else 8.
+
+    4 warps were the fastest of eleven configurations at Vim-Ti's 2048²
+    and 1248² batch 64 (H100: 1.087 ms per layer at 2048² b64 against
+    1.093 with 8 warps and 1.218 for cuBLAS + the norm kernel;
+    ``benchmarks/NOTES.md``, 2026-12-07, eighth part; offline Triton 3.6
+    sm_90 at D = 192, K = 384 in bf16: 186 registers, no stack, 96 KB of
+    shared memory). Wider tiles with 4 warps spill (D = 384: 255
+    registers and a stack; 8 warps: 146, none), and beyond 512 columns
+    two stages, as three of a 1024-wide weight tile need more shared
+    memory than an SM has (266 KB). Only D = 192 is measured on a GPU.
+    """
     sub_n, n_sub = sub_tiles(out_features)
-    block_m = max(16, min(64, next_power_of_2(12288 // (sub_n * n_sub))))
+    width = sub_n * n_sub
+    block_m = max(16, min(64, next_power_of_2(12288 // width)))
     block_k = max(16, min(64, next_power_of_2(in_features)))
-    return LinearNormConfig(block_m, block_k, 8, reload=True)
+    return LinearNormConfig(block_m, block_k,
+                            num_warps=4 if width <= 192 else 8,
+                            num_stages=3 if width <= 512 else 2,
+                            reload=True)
 
 
 @triton.jit

@@ -733,9 +733,9 @@ def test_out_proj_fused_into_next_norm_matches_unfused(
     scan on Triton): each mixer's out_proj runs inside the next add +
     RMSNorm (and norm_f's) where a norm consumes it, not where the layer's
     output is a feature; the features equal the unfused loop's to bf16
-    rounding. Off (``FUSE_OUT_PROJ``, the default until measured on a
-    GPU), in training mode, with a gradient, or with the reference norms,
-    nothing is fused."""
+    rounding. With ``FUSE_OUT_PROJ`` off, ``embed_dims`` above
+    ``FUSE_OUT_PROJ_MAX_DIMS``, in training mode, with a gradient, or with
+    any norm on the reference backend, nothing is fused."""
     pytest.importorskip('triton')
     from mmmamba.ops._utils import triton_interpret
     if not triton_interpret():
@@ -769,11 +769,21 @@ def test_out_proj_fused_into_next_norm_matches_unfused(
         torch.testing.assert_close(g.float(), w.float(), rtol=4e-2,
                                    atol=4e-2 * w.abs().max().item())
     monkeypatch.setattr(vm, 'FUSE_OUT_PROJ', True)
+    monkeypatch.setattr(vm, 'FUSE_OUT_PROJ_MAX_DIMS', 8)
+    run()
+    assert calls == []  # embed_dims 16: wider than the fused widths
+    monkeypatch.setattr(vm, 'FUSE_OUT_PROJ_MAX_DIMS', 16)
+    run()
+    assert len(calls) == fused
+    calls.clear()
+    model.layers[-1].norm.backend = 'reference'
+    run()
+    assert calls == []  # one norm on the reference: the unfused loop
     for m in model.modules():
         if isinstance(m, AddRMSNorm):
             m.backend = 'reference'
     run()
-    assert calls == []  # the norms on the reference: the unfused loop
+    assert calls == []
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
         model.train()(x)
     assert calls == []
