@@ -8,16 +8,16 @@
 # norm kernel).
 set -uo pipefail
 . benchmarks/device_preamble.sh callM
-timeout 110 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 100 \
+timeout 100 python3 -m pytest -m gpu -q -p no:cacheprovider --timeout 90 \
     -rfEs tests/test_ops/test_linear_add_rms_norm.py \
     tests/test_models/test_backbones/test_vision_mamba.py \
     -k 'vim_ti_shape or wide_default or out_proj_fused' \
     > "$D/tests.log" 2>&1
 echo "tests rc $?"; grep -E "FAIL|ERROR|passed|failed" "$D/tests.log" | tail -8
-timeout 220 python3 benchmarks/session_1207h/confirm.py "$D" \
+timeout 170 python3 benchmarks/session_1207h/confirm.py "$D" \
     > "$D/bench.log" 2>&1
 echo "bench rc $?"; grep -E '^==|img/s|Error' "$D/bench.log" | head -40
-timeout 60 python3 benchmarks/session_1207h/vims_bench.py \
+timeout 50 python3 benchmarks/session_1207h/vims_bench.py \
     > "$D/vims.log" 2>&1
 echo "vims rc $?"; grep -E '^\||^picked|Error' "$D/vims.log" | head -24
 date -u >> "$D/env.txt"
