@@ -7,7 +7,8 @@ into the next add + RMSNorm, 4-warp configuration) under CUDA graphs
 ``results.csv`` is copied to ``OUT_DIR/NAME.csv`` (the device returns
 files one folder deep).
 
-Usage: python benchmarks/session_1207h/confirm.py OUT_DIR
+Usage: python benchmarks/session_1207h/confirm.py OUT_DIR [quick]
+(``quick``: the first batch-64 round only)
 """
 import os.path as osp
 import shutil
@@ -37,9 +38,11 @@ def run(out, name, models, resolutions, batch, fuse=True):
         vm.FUSE_OUT_PROJ = True
 
 
-def main(out):
+def main(out, quick=False):
     big = ['2048', '1248']
     run(out, 'b64_0', BOTH, big, 64)
+    if quick:
+        return
     run(out, 'b64_unfused', ['vim-tiny'], big, 64, fuse=False)
     run(out, 'b64_1', BOTH, big, 64)
     run(out, 'b8_0', BOTH, big, 8)
@@ -49,4 +52,4 @@ def main(out):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:] == ['quick'])
