@@ -675,8 +675,9 @@ class VisionMamba(BaseModule):
         (no drop path) on CUDA (or in Triton's interpreter), with the fp32
         residual stream, norms that resolve to the Triton backend and
         ``embed_dims`` at most :data:`FUSE_OUT_PROJ_MAX_DIMS`
-        (:data:`FUSE_OUT_PROJ` and :data:`SPLIT_MIXER` on). Saves the mixer output's write and read per
-        layer (Vim-Ti 2048² b64: 0.8 GB a layer)."""
+        (:data:`FUSE_OUT_PROJ` and :data:`SPLIT_MIXER` on). Saves the
+        mixer output's write and read per layer (Vim-Ti 2048² b64: 0.8 GB
+        a layer)."""
         device = x.device.type
         if not (FUSE_OUT_PROJ and SPLIT_MIXER and _eager_inference()
                 and (x.is_cuda or triton_interpret()) and not self.training

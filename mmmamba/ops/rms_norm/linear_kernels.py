@@ -244,6 +244,7 @@ def _linear_add_rms_norm_kernel(
         _store_out(r[j], rstd, nw_ptr, out_ptr, rows, mask_m, j, n_out,
                    SUB_N)
 
+
 def linear_add_rms_norm_fwd(y: Tensor, weight: Tensor, bias: Optional[Tensor],
                             residual: Tensor, norm_weight: Tensor,
                             eps: float,
