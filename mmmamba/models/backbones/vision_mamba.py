@@ -22,7 +22,7 @@ from torch import Tensor
 from mmmamba.ops._utils import (is_compiling, is_triton_available,
                                 triton_interpret)
 from mmmamba.ops.patch_tokens import patch_tokens
-from mmmamba.ops.rms_norm import linear_add_rms_norm, resolve_norm_backend
+from mmmamba.ops.rms_norm import resolve_norm_backend
 from mmmamba.ops.token_layout import tokens_to_featmap
 from mmmamba.registry import MODELS
 from ..layers.bimamba import BiMamba, CachedLinear, forward_hooked
@@ -115,18 +115,6 @@ class VimBlock(nn.Module):
         """
         hidden, residual = self.add_norm(hidden, residual)
         return self.mixer(hidden), residual
-
-    def add_norm_projected(self, out_proj: CachedLinear, y: Tensor,
-                           residual: Tensor) -> Tuple[Tensor, Tensor]:
-        """:meth:`add_norm` of the previous mixer's output given before its
-        ``out_proj`` (``hidden = out_proj(y)``) in one kernel
-        (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`): the hidden
-        never goes to memory. Inference only (no drop path: eval mode);
-        the same values as :meth:`add_norm` up to the GEMM's summation
-        order."""
-        return linear_add_rms_norm(y, out_proj.weight, out_proj.bias,
-                                   residual, self.norm.weight, self.norm.eps,
-                                   backend=self.norm.backend)
 
     def add_norm(self, hidden: Tensor,
                  residual: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -670,14 +658,14 @@ class VisionMamba(BaseModule):
 
     def _fuses_out_proj(self, x: Tensor) -> bool:
         """Whether :meth:`forward` runs each mixer's ``out_proj`` in the
-        next add + RMSNorm's kernel (:meth:`VimBlock.add_norm_projected`,
-        and the final norm's): eager inference under autocast in eval mode
-        (no drop path) on CUDA (or in Triton's interpreter), with the fp32
-        residual stream, norms that resolve to the Triton backend and
-        ``embed_dims`` at most :data:`FUSE_OUT_PROJ_MAX_DIMS`
-        (:data:`FUSE_OUT_PROJ` and :data:`SPLIT_MIXER` on). Saves the
-        mixer output's write and read per layer (Vim-Ti 2048² b64: 0.8 GB
-        a layer)."""
+        next add + RMSNorm's kernel (:meth:`AddRMSNorm.add_projected`:
+        the layers' norms and the final one): eager inference under
+        autocast in eval mode (no drop path) on CUDA (or in Triton's
+        interpreter), with the fp32 residual stream, norms that resolve to
+        the Triton backend and ``embed_dims`` at most
+        :data:`FUSE_OUT_PROJ_MAX_DIMS` (:data:`FUSE_OUT_PROJ` and
+        :data:`SPLIT_MIXER` on). Saves the mixer output's write and read
+        per layer (Vim-Ti 2048² b64: 0.8 GB a layer)."""
         device = x.device.type
         if not (FUSE_OUT_PROJ and SPLIT_MIXER and _eager_inference()
                 and (x.is_cuda or triton_interpret()) and not self.training
@@ -733,7 +721,7 @@ class VisionMamba(BaseModule):
                 # them alive): 0.42 GiB less at the peak of Vim-Ti bf16
                 # inference at 1248² batch 64 (benchmarks/NOTES.md).
                 if pending is not None:
-                    hidden, residual = layer.add_norm_projected(
+                    hidden, residual = layer.norm.add_projected(
                         *pending, residual)
                     pending = None
                 else:
@@ -762,12 +750,8 @@ class VisionMamba(BaseModule):
                 continue
             if i == last and self.final_norm:
                 if pending is not None:
-                    out_proj, y = pending
+                    feat, _ = self.norm_f.add_projected(*pending, residual)
                     pending = None
-                    feat, _ = linear_add_rms_norm(
-                        y, out_proj.weight, out_proj.bias, residual,
-                        self.norm_f.weight, self.norm_f.eps,
-                        backend=self.norm_f.backend)
                 else:
                     feat, _ = self.norm_f(self.drop_path(hidden), residual)
             elif self.feat_source == 'residual':

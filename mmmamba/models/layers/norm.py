@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from mmmamba.ops.rms_norm import add_rms_norm, check_norm_backend
+from mmmamba.ops.rms_norm import (add_rms_norm, check_norm_backend,
+                                  linear_add_rms_norm)
 from mmmamba.ops.rms_norm import rms_norm as _rms_norm_op
 from mmmamba.registry import MODELS
 
@@ -136,6 +137,35 @@ class AddRMSNorm(RMSNorm):
             self.residual_in_fp32,
             backend=self.backend,
             out_dtype=out_dtype)
+
+    def add_projected(self, linear, y: Tensor,
+                      residual: Tensor) -> Tuple[Tensor, Tensor]:
+        """:meth:`forward` of ``x = linear(y)`` with the linear layer in
+        the same kernel (:func:`~mmmamba.ops.rms_norm.linear_add_rms_norm`
+        on this module's backend): ``x`` never goes to memory. Vim's
+        ``out_proj`` and the next add + RMSNorm, at inference.
+
+        Args:
+            linear: anything with ``weight`` (C, K) and ``bias`` (C,) or
+                None (``nn.Linear``, Vim's cached ``out_proj``).
+            y (Tensor): (B, L, K), the linear layer's input.
+            residual (Tensor): (B, L, C), the residual stream.
+
+        Returns:
+            tuple[Tensor, Tensor]: as :meth:`forward`, up to the linear
+            layer's summation order.
+
+        Raises:
+            ValueError: without ``residual_in_fp32`` (the op keeps the
+                stream in fp32).
+        """
+        if not self.residual_in_fp32:
+            raise ValueError('AddRMSNorm.add_projected keeps the residual '
+                             'stream in fp32: it needs '
+                             'residual_in_fp32=True')
+        return linear_add_rms_norm(y, linear.weight, linear.bias, residual,
+                                   self.weight, self.eps,
+                                   backend=self.backend)
 
     def extra_repr(self) -> str:
         return (f'{self.num_features}, eps={self.eps}, '

@@ -713,11 +713,13 @@ def test_tokens_without_autograd_equal_the_concatenation(dtype, hw):
 
 
 def _spy_linear_norm(monkeypatch) -> list:
-    import mmmamba.models.backbones.vision_mamba as vm
+    """The shapes of ``y`` in every call of the fused op (made by
+    ``AddRMSNorm.add_projected``)."""
+    import mmmamba.models.layers.norm as norm_module
     calls = []
-    fn = vm.linear_add_rms_norm
+    fn = norm_module.linear_add_rms_norm
     monkeypatch.setattr(
-        vm, 'linear_add_rms_norm',
+        norm_module, 'linear_add_rms_norm',
         lambda *a, **k: calls.append(a[0].shape) or fn(*a, **k))
     return calls
 

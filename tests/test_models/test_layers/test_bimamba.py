@@ -245,6 +245,25 @@ def test_add_rms_norm_keeps_fp32_residual():
         out2.float(), norm.forward(residual2, None)[0], atol=1e-2, rtol=1e-2)
 
 
+def test_add_projected_equals_forward_of_the_linear_output():
+    """``AddRMSNorm.add_projected(linear, y, residual)`` is ``forward``
+    of ``linear(y)`` (reference backend on CPU, fp32: the same ops), and
+    refuses a norm without the fp32 residual stream."""
+    norm = AddRMSNorm(6)
+    with torch.no_grad():
+        norm.weight.copy_(torch.linspace(0.5, 1.5, 6))
+    linear = torch.nn.Linear(4, 6)
+    y, residual = torch.randn(2, 3, 4), torch.randn(2, 3, 6)
+    with torch.no_grad():
+        got = norm.add_projected(linear, y, residual)
+        want = norm(linear(y), residual)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w)
+    with pytest.raises(ValueError, match='residual_in_fp32=True'):
+        AddRMSNorm(6, residual_in_fp32=False).add_projected(
+            linear, y, residual)
+
+
 @requires_triton_interpreter
 def test_triton_reverse_path_matches_flip_path():
     """On the Triton backend the backward branch runs unflipped
